@@ -1,1 +1,22 @@
+//! `pyck-sync` is the vocabulary the terminal and the server share: the
+//! operations a device records, how they are validated, the wire protocol of
+//! push and pull, the refusal codes, the records a pull brings, and GS1
+//! barcode parsing.
+//!
+//! It does no I/O, so everything here is tested with plain unit and property
+//! tests, and neither binary redefines any of it.
+
 pub mod gs1;
+pub mod operation;
+pub mod protocol;
+pub mod records;
+pub mod refusal;
+pub mod validate;
+
+pub use operation::{Operation, Payload};
+pub use protocol::{
+    Change, Entity, OpResult, PROTOCOL_VERSION, PullPage, PullRequest, PushOutcome, PushRequest,
+    PushResponse,
+};
+pub use records::{Role, Temperature};
+pub use refusal::{Refusal, RefusalCode};

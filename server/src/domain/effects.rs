@@ -1,0 +1,44 @@
+//! What applying operations does, as data. Storage writes it; it decides
+//! nothing.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use pyck_sync::records::AsnLineRecord;
+use uuid::Uuid;
+
+use super::view::StockKey;
+
+/// One line of the append-only movement ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Movement {
+    pub op: Uuid,
+    /// Position of this movement within its operation (a move has two).
+    pub line: u32,
+    pub key: StockKey,
+    pub delta: i64,
+    pub at: DateTime<Utc>,
+}
+
+/// An exception for a supervisor, raised by an applied operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewException {
+    pub id: Uuid,
+    pub op: Uuid,
+    pub kind: &'static str,
+    pub message: String,
+    pub order: Option<String>,
+    pub asn: Option<String>,
+    pub location: Option<String>,
+    pub sku: Option<String>,
+    pub lot: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// Everything one operation changes.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Effects {
+    pub movements: Vec<Movement>,
+    /// Lots seen for the first time: (sku, lot, expiry).
+    pub new_lots: Vec<(String, String, Option<NaiveDate>)>,
+    pub asn_lines: Vec<AsnLineRecord>,
+    pub exceptions: Vec<NewException>,
+}

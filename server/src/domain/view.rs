@@ -1,0 +1,136 @@
+//! What the server knows that one batch touches, loaded by a storage backend
+//! before the pure planner runs. The planner updates it as it goes, so each
+//! operation sees the effects of the ones before it in the batch.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::NaiveDate;
+use pyck_sync::operation::{Operation, Payload};
+use pyck_sync::records::{AsnLineRecord, Role, Temperature};
+use pyck_sync::refusal::Refusal;
+use uuid::Uuid;
+
+/// (location, sku, lot) — lot is `""` for items without lots, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StockKey {
+    pub location: String,
+    pub sku: String,
+    pub lot: String,
+}
+
+impl StockKey {
+    pub fn new(location: &str, sku: &str, lot: Option<&str>) -> Self {
+        Self {
+            location: location.to_owned(),
+            sku: sku.to_owned(),
+            lot: lot.unwrap_or("").to_owned(),
+        }
+    }
+
+    pub fn lot(&self) -> Option<&str> {
+        (!self.lot.is_empty()).then_some(self.lot.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ItemFacts {
+    pub lot_tracked: bool,
+    pub expiry_tracked: bool,
+    pub temperature: Temperature,
+}
+
+/// An operation this device already settled, found by its sequence number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settled {
+    pub id: Uuid,
+    pub refusal: Option<Refusal>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct BatchView {
+    pub today: NaiveDate,
+    /// The device's highest settled sequence number.
+    pub last_seq: u64,
+    /// Already-settled operations at the sequence numbers the batch re-sends.
+    pub settled: HashMap<u64, Settled>,
+    pub operators: HashMap<String, Role>,
+    pub items: HashMap<String, ItemFacts>,
+    pub locations: HashMap<String, Temperature>,
+    /// Current quantities of the touched keys; absent means zero.
+    pub stock: HashMap<StockKey, i64>,
+    /// Known lots of the touched items: (sku, lot) → expiry.
+    pub lots: HashMap<(String, String), Option<NaiveDate>>,
+    /// Lines of the ASNs the batch names, by ASN.
+    pub asns: HashMap<String, Vec<AsnLineRecord>>,
+    /// Orders the batch names: order → status.
+    pub orders: HashMap<String, String>,
+}
+
+/// What a backend must load for a batch: derived from the operations alone.
+#[derive(Debug, Default)]
+pub struct Needs {
+    /// Sequence numbers at or below the device's last settled one.
+    pub settled_seqs: Vec<u64>,
+    pub badges: BTreeSet<String>,
+    pub skus: BTreeSet<String>,
+    pub locations: BTreeSet<String>,
+    pub stock: BTreeSet<StockKey>,
+    pub lots: BTreeSet<(String, String)>,
+    pub asns: BTreeSet<String>,
+    pub orders: BTreeSet<String>,
+}
+
+impl Needs {
+    pub fn of(ops: &[Operation], last_seq: u64) -> Self {
+        let mut n = Needs::default();
+        for op in ops {
+            if op.seq <= last_seq {
+                n.settled_seqs.push(op.seq);
+                continue;
+            }
+            n.badges.insert(op.operator.clone());
+            n.add_payload(&op.payload);
+        }
+        n
+    }
+
+    fn add_payload(&mut self, payload: &Payload) {
+        let stock = |n: &mut Needs, loc: &str, sku: &str, lot: Option<&str>| {
+            n.locations.insert(loc.to_owned());
+            n.skus.insert(sku.to_owned());
+            n.stock.insert(StockKey::new(loc, sku, lot));
+            if let Some(lot) = lot {
+                n.lots.insert((sku.to_owned(), lot.to_owned()));
+            }
+        };
+        match payload {
+            Payload::Receive(r) => {
+                stock(self, &r.to, &r.sku, r.lot.as_deref());
+                self.asns.insert(r.asn.clone());
+            }
+            Payload::Putaway(m) | Payload::Move(m) => {
+                stock(self, &m.from, &m.sku, m.lot.as_deref());
+                stock(self, &m.to, &m.sku, m.lot.as_deref());
+            }
+            Payload::Pick(p) => {
+                stock(self, &p.location, &p.sku, p.lot.as_deref());
+                self.orders.insert(p.order.clone());
+            }
+            Payload::ShortPick(p) => {
+                stock(self, &p.location, &p.sku, p.lot.as_deref());
+                self.orders.insert(p.order.clone());
+            }
+            Payload::Count(c) => stock(self, &c.location, &c.sku, c.lot.as_deref()),
+            Payload::Adjust(a) => stock(self, &a.location, &a.sku, a.lot.as_deref()),
+            Payload::CloseAsn(c) => {
+                self.asns.insert(c.asn.clone());
+            }
+            Payload::Pack(o) | Payload::Ship(o) => {
+                self.orders.insert(o.order.clone());
+            }
+        }
+    }
+}
+
+/// Sorted for stable output where it is written or compared.
+pub type Ordered<K, V> = BTreeMap<K, V>;

@@ -1,0 +1,10 @@
+//! `pyck-server`: the sync server in front of the warehouse backend.
+//!
+//! The binary (`main.rs`) is a thin CLI over this library so that tests can
+//! build the HTTP app, open storage and run admin commands in-process.
+
+pub mod auth;
+pub mod domain;
+pub mod import;
+pub mod push;
+pub mod storage;

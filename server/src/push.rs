@@ -1,0 +1,203 @@
+//! The push planner: decides, for one device's batch, what each operation's
+//! outcome is and what the batch changes. Pure; storage backends load the
+//! [`BatchView`], call [`plan`], write the [`Plan`] and commit.
+//!
+//! Sequencing rules (SPEC §5):
+//! - a sequence number at or below the device's last settled one is a re-send:
+//!   the same id is a `duplicate` (or its stored refusal again); another id
+//!   there is a `seq_conflict`, and nothing is stored;
+//! - the next number is applied or refused; a refusal consumes the number;
+//! - anything beyond the next number is a gap: it and the rest of the batch
+//!   are answered with the expected number and not looked at.
+
+use std::collections::{BTreeMap, HashMap};
+
+use pyck_sync::operation::Operation;
+use pyck_sync::protocol::{Entity, OpResult, PushOutcome};
+use pyck_sync::records::{AsnLineRecord, ExceptionRecord, StockRecord};
+use pyck_sync::refusal::{Refusal, RefusalCode};
+use uuid::Uuid;
+
+use crate::domain::{self, BatchView, Movement, NewException, StockKey};
+
+/// An operation to store, with its refusal if it was refused.
+#[derive(Debug, Clone)]
+pub struct NewOp {
+    pub op: Operation,
+    pub refusal: Option<Refusal>,
+}
+
+/// A change-log row to write; the backend assigns its position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeRow {
+    pub entity: Entity,
+    pub key: String,
+    /// JSON of the record, `None` for a deletion.
+    pub data: Option<String>,
+}
+
+/// Everything a batch does, in the order it must be written.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub results: Vec<OpResult>,
+    pub last_seq: u64,
+    pub ops: Vec<NewOp>,
+    pub movements: Vec<Movement>,
+    /// Final quantity of every stock key the batch changed; 0 means the row
+    /// goes away.
+    pub stock: BTreeMap<StockKey, i64>,
+    pub new_lots: Vec<(String, String, Option<chrono::NaiveDate>)>,
+    pub asn_lines: BTreeMap<(String, u32), AsnLineRecord>,
+    pub exceptions: Vec<NewException>,
+}
+
+impl Plan {
+    /// The change-log rows this plan produces, one per record it touched.
+    pub fn changes(&self, view: &BatchView) -> Vec<ChangeRow> {
+        let mut rows = Vec::with_capacity(self.stock.len() + self.asn_lines.len());
+        for (key, qty) in &self.stock {
+            let record = (*qty != 0).then(|| StockRecord {
+                location: key.location.clone(),
+                sku: key.sku.clone(),
+                lot: key.lot().map(str::to_owned),
+                expiry: view
+                    .lots
+                    .get(&(key.sku.clone(), key.lot.clone()))
+                    .copied()
+                    .flatten(),
+                qty: *qty,
+            });
+            rows.push(ChangeRow {
+                entity: Entity::Stock,
+                key: StockRecord::key(&key.location, &key.sku, key.lot()),
+                data: record.map(|r| to_json(&r)),
+            });
+        }
+        for ((asn, line), record) in &self.asn_lines {
+            rows.push(ChangeRow {
+                entity: Entity::AsnLine,
+                key: format!("{asn}|{line}"),
+                data: Some(to_json(record)),
+            });
+        }
+        for ex in &self.exceptions {
+            rows.push(ChangeRow {
+                entity: Entity::Exception,
+                key: ex.id.to_string(),
+                data: Some(to_json(&exception_record(ex))),
+            });
+        }
+        rows
+    }
+
+    /// Which operations this plan stores as applied, for metrics.
+    pub fn applied(&self) -> usize {
+        self.ops.iter().filter(|o| o.refusal.is_none()).count()
+    }
+}
+
+pub fn exception_record(ex: &NewException) -> ExceptionRecord {
+    ExceptionRecord {
+        id: ex.id.to_string(),
+        kind: ex.kind.to_owned(),
+        status: "open".to_owned(),
+        message: ex.message.clone(),
+        order: ex.order.clone(),
+        asn: ex.asn.clone(),
+        location: ex.location.clone(),
+        sku: ex.sku.clone(),
+        lot: ex.lot.clone(),
+        raised_at: ex.at,
+    }
+}
+
+pub fn to_json<T: serde::Serialize>(value: &T) -> String {
+    // Serialising our own record types to a String cannot fail: they hold
+    // no maps with non-string keys and no failing Serialize impls.
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+}
+
+/// Plans a batch. `view` must hold what [`domain::Needs::of`] asked for.
+pub fn plan(view: &mut BatchView, ops: Vec<Operation>) -> Plan {
+    let mut plan = Plan {
+        last_seq: view.last_seq,
+        ..Plan::default()
+    };
+    // Ids settled earlier in this same batch, for re-sends within a batch.
+    let mut in_batch: HashMap<u64, (Uuid, Option<Refusal>)> = HashMap::new();
+    let mut gap = false;
+    for op in ops {
+        let (id, seq) = (op.id, op.seq);
+        let next = plan.last_seq + 1;
+        let outcome = if gap || seq > next {
+            gap = true;
+            PushOutcome::Gap { expected: next }
+        } else if seq < next {
+            let earlier = view
+                .settled
+                .get(&seq)
+                .map(|s| (s.id, s.refusal.clone()))
+                .or_else(|| in_batch.get(&seq).cloned());
+            match earlier {
+                Some((earlier_id, refusal)) if earlier_id == id => match refusal {
+                    Some(refusal) => PushOutcome::Refused(refusal),
+                    None => PushOutcome::Duplicate,
+                },
+                _ => PushOutcome::Refused(Refusal::new(
+                    RefusalCode::SeqConflict,
+                    format!(
+                        "sequence number {seq} of this device already holds another operation; \
+                         the device's journal was replaced — ask a supervisor"
+                    ),
+                )),
+            }
+        } else {
+            let refusal = settle(view, &op, &mut plan).err();
+            plan.last_seq = seq;
+            in_batch.insert(seq, (id, refusal.clone()));
+            let outcome = match &refusal {
+                Some(r) => PushOutcome::Refused(r.clone()),
+                None => PushOutcome::Applied {
+                    exceptions: plan.exceptions.iter().filter(|e| e.op == id).count() as u32,
+                },
+            };
+            plan.ops.push(NewOp { op, refusal });
+            outcome
+        };
+        plan.results.push(OpResult { id, seq, outcome });
+    }
+    plan
+}
+
+/// Applies the next operation to the view and the plan, or says why not.
+fn settle(view: &mut BatchView, op: &Operation, plan: &mut Plan) -> Result<(), Refusal> {
+    op.validate()
+        .map_err(|e| Refusal::new(RefusalCode::Malformed, e.to_string()))?;
+    let Some(role) = view.operators.get(&op.operator).copied() else {
+        return Err(Refusal::new(
+            RefusalCode::UnknownOperator,
+            format!("no operator with badge {}", op.operator),
+        ));
+    };
+    if !role.may(op.kind()) {
+        return Err(Refusal::new(
+            RefusalCode::Forbidden,
+            format!("a {role} may not record {}", op.kind()),
+        ));
+    }
+    let fx = domain::apply(view, op)?;
+    for m in &fx.movements {
+        let qty = view.stock.get(&m.key).copied().unwrap_or(0);
+        plan.stock.insert(m.key.clone(), qty);
+    }
+    for line in fx.asn_lines {
+        plan.asn_lines.insert((line.asn.clone(), line.line), line);
+    }
+    plan.movements.extend(fx.movements);
+    plan.new_lots.extend(fx.new_lots);
+    plan.exceptions.extend(fx.exceptions);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,163 @@
+//! Where the server keeps everything: one [`Storage`] trait, two backends.
+//!
+//! SQLite (one file, the default) and PostgreSQL (for stateless replicas)
+//! implement the same contract and pass the same conformance tests
+//! (`server/tests/conformance.rs`). SQL differences stay inside the backends;
+//! nothing above this module knows which one it talks to.
+//!
+//! The push algorithm is shared: a backend locks, loads what the batch
+//! touches into a [`crate::push::BatchView`], lets the pure planner decide,
+//! writes the resulting [`crate::push::Plan`] and commits, in one transaction.
+
+pub mod model;
+pub mod postgres;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use pyck_sync::operation::Operation;
+use pyck_sync::protocol::{PullPage, PushResponse};
+use pyck_sync::records::{ExceptionRecord, ItemRecord, LocationRecord, Role, StockRecord};
+use thiserror::Error;
+use uuid::Uuid;
+
+use crate::import::ImportData;
+pub use model::*;
+
+/// Failures of the storage layer. The messages are for operators' logs and
+/// the admin CLI; the GraphQL layer never passes `Backend` text to clients.
+#[derive(Debug, Error)]
+pub enum StorageError {
+    #[error("tenant {0:?} does not exist; create it with `pyck-server tenant create`")]
+    UnknownTenant(String),
+    #[error("warehouse {0:?} does not exist for this tenant; `pyck-server import` creates it")]
+    UnknownWarehouse(String),
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    #[error("{0}")]
+    InvalidImport(String),
+    #[error("no device token or device matches {0:?}")]
+    UnknownToken(String),
+    #[error(
+        "the database schema is version {found}, newer than this build ({supported}); upgrade pyck-server"
+    )]
+    SchemaTooNew { found: i64, supported: i64 },
+    #[error("storage backend: {0}")]
+    Backend(String),
+}
+
+impl From<rusqlite::Error> for StorageError {
+    fn from(e: rusqlite::Error) -> Self {
+        StorageError::Backend(e.to_string())
+    }
+}
+
+impl From<tokio_postgres::Error> for StorageError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        StorageError::Backend(format!("{e:#}"))
+    }
+}
+
+pub type Result<T, E = StorageError> = std::result::Result<T, E>;
+
+/// The server's storage contract.
+///
+/// Every method is scoped by a tenant id (or a [`DeviceAuth`], which carries
+/// one): no method can read or write across tenants.
+#[async_trait]
+pub trait Storage: Send + Sync + 'static {
+    /// Which backend this is, for logs and `/readyz`.
+    fn backend(&self) -> &'static str;
+
+    /// Cheap round trip to the database, for `/readyz`.
+    async fn ping(&self) -> Result<()>;
+
+    async fn create_tenant(&self, name: &str) -> Result<Tenant>;
+    async fn tenants(&self) -> Result<Vec<Tenant>>;
+    async fn tenant(&self, name: &str) -> Result<Tenant>;
+    async fn warehouse(&self, tenant: i64, code: &str) -> Result<Warehouse>;
+
+    /// Creates an operator; their PIN arrives already hashed.
+    async fn create_operator(
+        &self,
+        tenant: i64,
+        badge: &str,
+        role: Role,
+        pin_hash: &str,
+    ) -> Result<()>;
+
+    /// Registers a device in a warehouse with the hash of its token.
+    async fn create_device(
+        &self,
+        tenant: i64,
+        warehouse: i64,
+        name: &str,
+        token_hash: &str,
+    ) -> Result<Uuid>;
+
+    /// Revokes by token hash or by device id; errors if neither matches.
+    async fn revoke_device(&self, token_hash: &str, device: Option<Uuid>) -> Result<Uuid>;
+
+    /// The device a token hash belongs to, if it is known and not revoked.
+    async fn authenticate(&self, token_hash: &str) -> Result<Option<DeviceAuth>>;
+
+    /// Master data and opening stock; creates the warehouse when new. Safe to
+    /// re-run: records are upserted, opening stock is *set* (a movement of
+    /// the difference), so importing the same files twice changes nothing.
+    async fn import(
+        &self,
+        tenant: i64,
+        warehouse_code: &str,
+        data: &ImportData,
+    ) -> Result<ImportSummary>;
+
+    /// Applies one device's batch in one transaction. Acknowledges nothing
+    /// that is not committed: the response is built only after commit. Two
+    /// pushes of the same device at once are serialised; each operation is
+    /// settled at most once.
+    async fn push(
+        &self,
+        device: &DeviceAuth,
+        ops: Vec<Operation>,
+        backlog: u64,
+    ) -> Result<PushResponse>;
+
+    /// Changes of the device's warehouse (and tenant-wide records) after
+    /// `cursor`, oldest first, at most `limit`.
+    async fn pull(&self, device: &DeviceAuth, cursor: u64, limit: u32) -> Result<PullPage>;
+
+    /// Checks every invariant of a tenant; an empty list means all hold.
+    async fn verify(&self, tenant: i64) -> Result<Vec<Discrepancy>>;
+
+    async fn stock(
+        &self,
+        tenant: i64,
+        warehouse: i64,
+        filter: &StockFilter,
+    ) -> Result<Vec<StockRecord>>;
+    async fn items(&self, tenant: i64) -> Result<Vec<ItemRecord>>;
+    async fn locations(&self, tenant: i64, warehouse: i64) -> Result<Vec<LocationRecord>>;
+    async fn exceptions(&self, tenant: i64, warehouse: i64) -> Result<Vec<ExceptionRecord>>;
+    async fn operations(
+        &self,
+        tenant: i64,
+        device: Uuid,
+        after_seq: u64,
+        limit: u32,
+    ) -> Result<Vec<StoredOperation>>;
+}
+
+/// Opens the backend a `--db` value names: a `postgres://` (or
+/// `postgresql://`) URL, or else a SQLite file path. Migrates before
+/// returning, so every command starts on the current schema.
+pub async fn open(db: &str) -> anyhow::Result<Arc<dyn Storage>> {
+    if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+        postgres::open(db).await
+    } else {
+        let path = std::path::PathBuf::from(db);
+        let store =
+            tokio::task::spawn_blocking(move || sqlite::SqliteStorage::open(&path)).await??;
+        Ok(Arc::new(store))
+    }
+}

@@ -1,0 +1,441 @@
+//! Tenants, warehouses, operators, devices and imports on SQLite.
+
+use pyck_sync::protocol::Entity;
+use pyck_sync::records::{AsnLineRecord, OperatorRecord, OrderLineRecord, Role};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use uuid::Uuid;
+
+use super::now;
+use super::push::write_changes;
+use crate::import::ImportData;
+use crate::push::{ChangeRow, to_json};
+use crate::storage::{DeviceAuth, ImportSummary, Result, StorageError, Tenant, Warehouse};
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
+}
+
+pub fn create_tenant(conn: &mut Connection, name: &str) -> Result<Tenant> {
+    match conn.execute(
+        "INSERT INTO tenants (name, created_at) VALUES (?1, ?2)",
+        params![name, now()],
+    ) {
+        Ok(_) => Ok(Tenant {
+            id: conn.last_insert_rowid(),
+            name: name.to_owned(),
+        }),
+        Err(e) if is_unique_violation(&e) => {
+            Err(StorageError::AlreadyExists(format!("tenant {name:?}")))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub fn tenants(conn: &Connection) -> Result<Vec<Tenant>> {
+    let mut stmt = conn.prepare("SELECT id, name FROM tenants ORDER BY name")?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(Tenant {
+                id: r.get(0)?,
+                name: r.get(1)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+pub fn tenant(conn: &Connection, name: &str) -> Result<Tenant> {
+    conn.query_row(
+        "SELECT id, name FROM tenants WHERE name = ?1",
+        [name],
+        |r| {
+            Ok(Tenant {
+                id: r.get(0)?,
+                name: r.get(1)?,
+            })
+        },
+    )
+    .optional()?
+    .ok_or_else(|| StorageError::UnknownTenant(name.to_owned()))
+}
+
+pub fn warehouse(conn: &Connection, tenant: i64, code: &str) -> Result<Warehouse> {
+    conn.query_row(
+        "SELECT id FROM warehouses WHERE tenant_id = ?1 AND code = ?2",
+        params![tenant, code],
+        |r| r.get(0),
+    )
+    .optional()?
+    .map(|id| Warehouse {
+        id,
+        tenant,
+        code: code.to_owned(),
+    })
+    .ok_or_else(|| StorageError::UnknownWarehouse(code.to_owned()))
+}
+
+pub fn create_operator(
+    conn: &mut Connection,
+    tenant: i64,
+    badge: &str,
+    role: Role,
+    pin_hash: &str,
+) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    match tx.execute(
+        "INSERT INTO operators (tenant_id, badge, role, pin_hash) VALUES (?1, ?2, ?3, ?4)",
+        params![tenant, badge, role.as_str(), pin_hash],
+    ) {
+        Ok(_) => {}
+        Err(e) if is_unique_violation(&e) => {
+            return Err(StorageError::AlreadyExists(format!(
+                "operator with badge {badge:?}"
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let record = OperatorRecord {
+        badge: badge.to_owned(),
+        role,
+        pin_hash: pin_hash.to_owned(),
+        active: true,
+    };
+    write_changes(
+        &tx,
+        tenant,
+        0,
+        &[ChangeRow {
+            entity: Entity::Operator,
+            key: badge.to_owned(),
+            data: Some(to_json(&record)),
+        }],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+pub fn create_device(
+    conn: &mut Connection,
+    tenant: i64,
+    warehouse: i64,
+    name: &str,
+    token_hash: &str,
+) -> Result<Uuid> {
+    let id = Uuid::now_v7();
+    conn.execute(
+        "INSERT INTO devices (id, tenant_id, warehouse_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![id.to_string(), tenant, warehouse, name, token_hash, now()],
+    )?;
+    Ok(id)
+}
+
+pub fn revoke_device(
+    conn: &mut Connection,
+    token_hash: &str,
+    device: Option<Uuid>,
+) -> Result<Uuid> {
+    let id: Option<String> = conn
+        .query_row(
+            "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?1) WHERE token_hash = ?2 OR id = ?3 RETURNING id",
+            params![now(), token_hash, device.map(|d| d.to_string())],
+            |r| r.get(0),
+        )
+        .optional()?;
+    id.and_then(|id| Uuid::parse_str(&id).ok())
+        .ok_or_else(|| StorageError::UnknownToken("the given token or device id".into()))
+}
+
+pub fn authenticate(conn: &Connection, token_hash: &str) -> Result<Option<DeviceAuth>> {
+    let row: Option<(String, i64, i64)> = conn
+        .prepare_cached("SELECT id, tenant_id, warehouse_id FROM devices WHERE token_hash = ?1 AND revoked_at IS NULL")?
+        .query_row([token_hash], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    Ok(row.and_then(|(id, tenant, warehouse)| {
+        Uuid::parse_str(&id).ok().map(|device| DeviceAuth {
+            device,
+            tenant,
+            warehouse,
+        })
+    }))
+}
+
+pub fn import(
+    conn: &mut Connection,
+    tenant: i64,
+    warehouse_code: &str,
+    data: &ImportData,
+) -> Result<ImportSummary> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute(
+        "INSERT OR IGNORE INTO warehouses (tenant_id, code, created_at) VALUES (?1, ?2, ?3)",
+        params![tenant, warehouse_code, now()],
+    )?;
+    let wh = warehouse(&tx, tenant, warehouse_code)?.id;
+    let mut summary = ImportSummary::default();
+    let mut tenant_changes = Vec::new();
+    let mut changes = Vec::new();
+
+    for item in &data.items {
+        tx.prepare_cached(
+            "INSERT INTO items (tenant_id, sku, description, uom, lot_tracked, expiry_tracked, serial_tracked, temperature) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (tenant_id, sku) DO UPDATE SET \
+             description = excluded.description, uom = excluded.uom, lot_tracked = excluded.lot_tracked, \
+             expiry_tracked = excluded.expiry_tracked, serial_tracked = excluded.serial_tracked, temperature = excluded.temperature",
+        )?
+        .execute(params![
+            tenant,
+            item.sku,
+            item.description,
+            item.uom,
+            item.lot_tracked,
+            item.expiry_tracked,
+            item.serial_tracked,
+            item.temperature.as_str()
+        ])?;
+        tx.prepare_cached("DELETE FROM item_gtins WHERE tenant_id = ?1 AND sku = ?2")?
+            .execute(params![tenant, item.sku])?;
+        for gtin in &item.gtins {
+            let inserted = tx
+                .prepare_cached(
+                    "INSERT INTO item_gtins (tenant_id, gtin, sku) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![tenant, gtin, item.sku]);
+            if let Err(e) = inserted {
+                if is_unique_violation(&e) {
+                    return Err(StorageError::InvalidImport(format!(
+                        "items.csv: GTIN {gtin} of {} already belongs to another item",
+                        item.sku
+                    )));
+                }
+                return Err(e.into());
+            }
+        }
+        tenant_changes.push(ChangeRow {
+            entity: Entity::Item,
+            key: item.sku.clone(),
+            data: Some(to_json(item)),
+        });
+        summary.items += 1;
+    }
+
+    for loc in &data.locations {
+        tx.prepare_cached(
+            "INSERT INTO locations (tenant_id, warehouse_id, code, zone, temperature) VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (tenant_id, warehouse_id, code) DO UPDATE SET zone = excluded.zone, temperature = excluded.temperature",
+        )?
+        .execute(params![tenant, wh, loc.code, loc.zone, loc.temperature.as_str()])?;
+        changes.push(ChangeRow {
+            entity: Entity::Location,
+            key: loc.code.clone(),
+            data: Some(to_json(loc)),
+        });
+        summary.locations += 1;
+    }
+
+    import_stock(&tx, tenant, wh, data, &mut summary, &mut changes)?;
+
+    for line in &data.asn_lines {
+        known_sku(&tx, tenant, &line.sku, "asns.csv", &line.asn)?;
+        let record: AsnLineRecord = tx
+            .prepare_cached(
+                "INSERT INTO asn_lines (tenant_id, warehouse_id, asn, line, sku, supplier, expected_qty) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (tenant_id, warehouse_id, asn, line) DO UPDATE SET \
+                 sku = excluded.sku, supplier = excluded.supplier, expected_qty = excluded.expected_qty \
+                 RETURNING received_qty, damaged_qty, closed",
+            )?
+            .query_row(
+                params![tenant, wh, line.asn, line.line, line.sku, line.supplier, line.expected_qty],
+                |r| {
+                    Ok(AsnLineRecord {
+                        asn: line.asn.clone(),
+                        line: line.line,
+                        sku: line.sku.clone(),
+                        supplier: line.supplier.clone(),
+                        expected_qty: line.expected_qty,
+                        received_qty: r.get(0)?,
+                        damaged_qty: r.get(1)?,
+                        closed: r.get(2)?,
+                    })
+                },
+            )?;
+        changes.push(ChangeRow {
+            entity: Entity::AsnLine,
+            key: format!("{}|{}", line.asn, line.line),
+            data: Some(to_json(&record)),
+        });
+        summary.asn_lines += 1;
+    }
+
+    for line in &data.order_lines {
+        known_sku(&tx, tenant, &line.sku, "orders.csv", &line.order)?;
+        let status: String = tx
+            .prepare_cached(
+                "INSERT INTO order_lines (tenant_id, warehouse_id, order_no, line, sku, qty, customer) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (tenant_id, warehouse_id, order_no, line) DO UPDATE SET \
+                 sku = excluded.sku, qty = excluded.qty, customer = excluded.customer RETURNING status",
+            )?
+            .query_row(
+                params![tenant, wh, line.order, line.line, line.sku, line.qty, line.customer],
+                |r| r.get(0),
+            )?;
+        let record = OrderLineRecord {
+            order: line.order.clone(),
+            line: line.line,
+            sku: line.sku.clone(),
+            qty: line.qty,
+            customer: line.customer.clone(),
+            status,
+        };
+        changes.push(ChangeRow {
+            entity: Entity::Order,
+            key: format!("{}|{}", line.order, line.line),
+            data: Some(to_json(&record)),
+        });
+        summary.order_lines += 1;
+    }
+
+    write_changes(&tx, tenant, 0, &tenant_changes)?;
+    write_changes(&tx, tenant, wh, &changes)?;
+    tx.commit()?;
+    Ok(summary)
+}
+
+fn known_sku(tx: &Transaction<'_>, tenant: i64, sku: &str, file: &str, what: &str) -> Result<()> {
+    let found: Option<i64> = tx
+        .prepare_cached("SELECT 1 FROM items WHERE tenant_id = ?1 AND sku = ?2")?
+        .query_row(params![tenant, sku], |r| r.get(0))
+        .optional()?;
+    found
+        .map(|_| ())
+        .ok_or_else(|| StorageError::InvalidImport(format!("{file}: {what}: unknown SKU {sku}")))
+}
+
+/// Opening balances are *set*: the movement is the difference to what the
+/// ledger already holds, so a re-run moves nothing.
+fn import_stock(
+    tx: &Transaction<'_>,
+    tenant: i64,
+    wh: i64,
+    data: &ImportData,
+    summary: &mut ImportSummary,
+    changes: &mut Vec<ChangeRow>,
+) -> Result<()> {
+    if data.stock.is_empty() {
+        return Ok(());
+    }
+    let op = Uuid::now_v7();
+    let mut op_written = false;
+    for row in &data.stock {
+        let invalid = |msg: String| {
+            StorageError::InvalidImport(format!("stock.csv line {}: {msg}", row.line))
+        };
+        let item: Option<(bool, bool)> = tx
+            .prepare_cached(
+                "SELECT lot_tracked, expiry_tracked FROM items WHERE tenant_id = ?1 AND sku = ?2",
+            )?
+            .query_row(params![tenant, row.sku], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let (lot_tracked, expiry_tracked) =
+            item.ok_or_else(|| invalid(format!("sku: unknown SKU {}", row.sku)))?;
+        let location: Option<i64> = tx
+            .prepare_cached(
+                "SELECT 1 FROM locations WHERE tenant_id = ?1 AND warehouse_id = ?2 AND code = ?3",
+            )?
+            .query_row(params![tenant, wh, row.location], |r| r.get(0))
+            .optional()?;
+        location.ok_or_else(|| invalid(format!("location: unknown location {}", row.location)))?;
+        match (lot_tracked, &row.lot) {
+            (true, None) => {
+                return Err(invalid(format!(
+                    "lot: {} is lot-tracked and needs a lot",
+                    row.sku
+                )));
+            }
+            (false, Some(_)) => {
+                return Err(invalid(format!("lot: {} is not lot-tracked", row.sku)));
+            }
+            _ => {}
+        }
+        if expiry_tracked && row.expiry.is_none() {
+            return Err(invalid(format!(
+                "expiry: {} is expiry-tracked and needs an expiry",
+                row.sku
+            )));
+        }
+        let lot = row.lot.clone().unwrap_or_default();
+        if let Some(l) = &row.lot {
+            tx.prepare_cached(
+                "INSERT INTO lots (tenant_id, sku, lot, expiry) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (tenant_id, sku, lot) DO UPDATE SET expiry = COALESCE(excluded.expiry, lots.expiry)",
+            )?
+            .execute(params![tenant, row.sku, l, row.expiry.map(|e| e.to_string())])?;
+        }
+        let current: i64 = tx
+            .prepare_cached(
+                "SELECT qty FROM stock WHERE tenant_id = ?1 AND warehouse_id = ?2 AND location = ?3 AND sku = ?4 AND lot = ?5",
+            )?
+            .query_row(params![tenant, wh, row.location, row.sku, lot], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0);
+        summary.stock_rows += 1;
+        let delta = row.qty - current;
+        if delta == 0 {
+            continue;
+        }
+        if !op_written {
+            tx.execute(
+                "INSERT INTO operations (id, tenant_id, warehouse_id, operator, at, kind, payload, received_at) \
+                 VALUES (?1, ?2, ?3, 'import', ?4, 'opening_balance', ?5, ?4)",
+                params![
+                    op.to_string(),
+                    tenant,
+                    wh,
+                    now(),
+                    serde_json::json!({ "rows": data.stock.len() }).to_string()
+                ],
+            )?;
+            op_written = true;
+        }
+        summary.movements += 1;
+        tx.prepare_cached(
+            "INSERT INTO movements (tenant_id, warehouse_id, op_id, line, location, sku, lot, delta, at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?
+        .execute(params![
+            tenant,
+            wh,
+            op.to_string(),
+            summary.movements as i64,
+            row.location,
+            row.sku,
+            lot,
+            delta,
+            now()
+        ])?;
+        if row.qty == 0 {
+            tx.prepare_cached(
+                "DELETE FROM stock WHERE tenant_id = ?1 AND warehouse_id = ?2 AND location = ?3 AND sku = ?4 AND lot = ?5",
+            )?
+            .execute(params![tenant, wh, row.location, row.sku, lot])?;
+        } else {
+            tx.prepare_cached(
+                "INSERT INTO stock (tenant_id, warehouse_id, location, sku, lot, qty) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+                 ON CONFLICT (tenant_id, warehouse_id, location, sku, lot) DO UPDATE SET qty = excluded.qty",
+            )?
+            .execute(params![tenant, wh, row.location, row.sku, lot, row.qty])?;
+        }
+        let record = pyck_sync::records::StockRecord {
+            location: row.location.clone(),
+            sku: row.sku.clone(),
+            lot: row.lot.clone(),
+            expiry: row.expiry,
+            qty: row.qty,
+        };
+        changes.push(ChangeRow {
+            entity: Entity::Stock,
+            key: pyck_sync::records::StockRecord::key(&row.location, &row.sku, row.lot.as_deref()),
+            data: (row.qty != 0).then(|| to_json(&record)),
+        });
+    }
+    Ok(())
+}

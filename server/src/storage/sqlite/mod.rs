@@ -1,0 +1,282 @@
+//! The embedded default: one SQLite file.
+//!
+//! One writer connection behind a mutex (SQLite has one writer anyway; a
+//! batch takes it with `BEGIN IMMEDIATE`, which also serialises against other
+//! processes on the same file) and a small pool of readers (WAL lets them
+//! read while a batch commits). Every call runs on tokio's blocking pool.
+
+mod admin;
+mod push;
+mod queries;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, SecondsFormat, Utc};
+use pyck_sync::operation::Operation;
+use pyck_sync::protocol::{PullPage, PushResponse};
+use pyck_sync::records::{ExceptionRecord, ItemRecord, LocationRecord, Role, StockRecord};
+use rusqlite::{Connection, OpenFlags};
+use rusqlite_migration::{M, Migrations};
+use uuid::Uuid;
+
+use super::{
+    DeviceAuth, Discrepancy, ImportSummary, Result, StockFilter, Storage, StorageError,
+    StoredOperation, Tenant, Warehouse,
+};
+use crate::import::ImportData;
+
+const MIGRATIONS_SLICE: &[M<'static>] = &[M::up(include_str!("migrations/0001_initial.sql"))];
+const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATIONS_SLICE);
+
+/// Readers kept open for reuse.
+const MAX_IDLE_READERS: usize = 8;
+
+pub struct SqliteStorage {
+    path: Arc<Path>,
+    writer: Arc<Mutex<Connection>>,
+    readers: Arc<Mutex<Vec<Connection>>>,
+}
+
+/// Per-connection settings (never in migrations: they do not persist).
+/// `synchronous=FULL` because the server acknowledges only what is on disk.
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+impl SqliteStorage {
+    /// Opens (creating if needed) and migrates the file at `path`.
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut conn = Connection::open(path)?;
+        configure(&conn)?;
+        let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let supported = MIGRATIONS_SLICE.len() as i64;
+        if found > supported {
+            return Err(StorageError::SchemaTooNew { found, supported }.into());
+        }
+        MIGRATIONS.to_latest(&mut conn)?;
+        Ok(Self {
+            path: path.into(),
+            writer: Arc::new(Mutex::new(conn)),
+            readers: Arc::new(Mutex::new(Vec::new())),
+        })
+    }
+
+    /// Runs `f` on the writer connection, on the blocking pool.
+    async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    {
+        let writer = Arc::clone(&self.writer);
+        tokio::task::spawn_blocking(move || {
+            let mut conn = writer
+                .lock()
+                .map_err(|_| StorageError::Backend("writer connection poisoned".into()))?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| StorageError::Backend(format!("storage task: {e}")))?
+    }
+
+    /// Runs `f` on a reader connection, on the blocking pool.
+    async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let readers = Arc::clone(&self.readers);
+        let path = Arc::clone(&self.path);
+        tokio::task::spawn_blocking(move || {
+            let pooled = readers.lock().ok().and_then(|mut r| r.pop());
+            let conn = match pooled {
+                Some(c) => c,
+                None => {
+                    let c = Connection::open_with_flags(
+                        &*path,
+                        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    )?;
+                    configure(&c)?;
+                    c
+                }
+            };
+            let out = f(&conn);
+            if let Ok(mut r) = readers.lock()
+                && r.len() < MAX_IDLE_READERS
+            {
+                r.push(conn);
+            }
+            out
+        })
+        .await
+        .map_err(|e| StorageError::Backend(format!("storage task: {e}")))?
+    }
+}
+
+pub(crate) fn ts(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+pub(crate) fn now() -> String {
+    ts(Utc::now())
+}
+
+pub(crate) fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StorageError::Backend(format!("bad timestamp {s:?} in database: {e}")))
+}
+
+#[async_trait]
+impl Storage for SqliteStorage {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
+            .await
+    }
+
+    async fn create_tenant(&self, name: &str) -> Result<Tenant> {
+        let name = name.to_owned();
+        self.write(move |c| admin::create_tenant(c, &name)).await
+    }
+
+    async fn tenants(&self) -> Result<Vec<Tenant>> {
+        self.read(admin::tenants).await
+    }
+
+    async fn tenant(&self, name: &str) -> Result<Tenant> {
+        let name = name.to_owned();
+        self.read(move |c| admin::tenant(c, &name)).await
+    }
+
+    async fn warehouse(&self, tenant: i64, code: &str) -> Result<Warehouse> {
+        let code = code.to_owned();
+        self.read(move |c| admin::warehouse(c, tenant, &code)).await
+    }
+
+    async fn create_operator(
+        &self,
+        tenant: i64,
+        badge: &str,
+        role: Role,
+        pin_hash: &str,
+    ) -> Result<()> {
+        let (badge, pin_hash) = (badge.to_owned(), pin_hash.to_owned());
+        self.write(move |c| admin::create_operator(c, tenant, &badge, role, &pin_hash))
+            .await
+    }
+
+    async fn create_device(
+        &self,
+        tenant: i64,
+        warehouse: i64,
+        name: &str,
+        token_hash: &str,
+    ) -> Result<Uuid> {
+        let (name, token_hash) = (name.to_owned(), token_hash.to_owned());
+        self.write(move |c| admin::create_device(c, tenant, warehouse, &name, &token_hash))
+            .await
+    }
+
+    async fn revoke_device(&self, token_hash: &str, device: Option<Uuid>) -> Result<Uuid> {
+        let token_hash = token_hash.to_owned();
+        self.write(move |c| admin::revoke_device(c, &token_hash, device))
+            .await
+    }
+
+    async fn authenticate(&self, token_hash: &str) -> Result<Option<DeviceAuth>> {
+        let token_hash = token_hash.to_owned();
+        self.read(move |c| admin::authenticate(c, &token_hash))
+            .await
+    }
+
+    async fn import(
+        &self,
+        tenant: i64,
+        warehouse_code: &str,
+        data: &ImportData,
+    ) -> Result<ImportSummary> {
+        let (code, data) = (warehouse_code.to_owned(), data.clone());
+        self.write(move |c| admin::import(c, tenant, &code, &data))
+            .await
+    }
+
+    async fn push(
+        &self,
+        device: &DeviceAuth,
+        ops: Vec<Operation>,
+        backlog: u64,
+    ) -> Result<PushResponse> {
+        let device = device.clone();
+        self.write(move |c| push::push(c, &device, ops, backlog))
+            .await
+    }
+
+    async fn pull(&self, device: &DeviceAuth, cursor: u64, limit: u32) -> Result<PullPage> {
+        let device = device.clone();
+        self.read(move |c| queries::pull(c, &device, cursor, limit))
+            .await
+    }
+
+    async fn verify(&self, tenant: i64) -> Result<Vec<Discrepancy>> {
+        self.read(move |c| queries::verify(c, tenant)).await
+    }
+
+    async fn stock(
+        &self,
+        tenant: i64,
+        warehouse: i64,
+        filter: &StockFilter,
+    ) -> Result<Vec<StockRecord>> {
+        let filter = filter.clone();
+        self.read(move |c| queries::stock(c, tenant, warehouse, &filter))
+            .await
+    }
+
+    async fn items(&self, tenant: i64) -> Result<Vec<ItemRecord>> {
+        self.read(move |c| queries::items(c, tenant)).await
+    }
+
+    async fn locations(&self, tenant: i64, warehouse: i64) -> Result<Vec<LocationRecord>> {
+        self.read(move |c| queries::locations(c, tenant, warehouse))
+            .await
+    }
+
+    async fn exceptions(&self, tenant: i64, warehouse: i64) -> Result<Vec<ExceptionRecord>> {
+        self.read(move |c| queries::exceptions(c, tenant, warehouse))
+            .await
+    }
+
+    async fn operations(
+        &self,
+        tenant: i64,
+        device: Uuid,
+        after_seq: u64,
+        limit: u32,
+    ) -> Result<Vec<StoredOperation>> {
+        self.read(move |c| queries::operations(c, tenant, device, after_seq, limit))
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_valid() {
+        MIGRATIONS.validate().unwrap();
+    }
+}

@@ -1,0 +1,294 @@
+//! Reads on SQLite: the pull, `verify`, and the supervisor queries.
+
+use chrono::NaiveDate;
+use pyck_sync::protocol::{Change, Entity, PROTOCOL_VERSION, PullPage};
+use pyck_sync::records::{ExceptionRecord, ItemRecord, LocationRecord, StockRecord, Temperature};
+use pyck_sync::refusal::{Refusal, RefusalCode};
+use rusqlite::{Connection, params};
+use uuid::Uuid;
+
+use super::parse_ts;
+use crate::storage::{DeviceAuth, Discrepancy, Result, StockFilter, StorageError, StoredOperation};
+
+pub fn pull(conn: &Connection, auth: &DeviceAuth, cursor: u64, limit: u32) -> Result<PullPage> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT position, entity, key, data FROM changes \
+         WHERE tenant_id = ?1 AND position > ?2 AND warehouse_id IN (0, ?3) ORDER BY position LIMIT ?4",
+    )?;
+    let mut rows = stmt.query(params![
+        auth.tenant,
+        cursor as i64,
+        auth.warehouse,
+        i64::from(limit) + 1
+    ])?;
+    let mut changes = Vec::with_capacity(limit as usize);
+    let mut has_more = false;
+    while let Some(r) = rows.next()? {
+        if changes.len() == limit as usize {
+            has_more = true;
+            break;
+        }
+        let entity: String = r.get(1)?;
+        let data: Option<String> = r.get(3)?;
+        changes.push(Change {
+            position: r.get::<_, i64>(0)? as u64,
+            entity: Entity::parse(&entity).ok_or_else(|| {
+                StorageError::Backend(format!("unknown entity {entity:?} in change log"))
+            })?,
+            key: r.get(2)?,
+            data: data
+                .map(|d| serde_json::from_str(&d))
+                .transpose()
+                .map_err(|e| StorageError::Backend(e.to_string()))?,
+        });
+    }
+    let cursor = changes.last().map_or(cursor, |c| c.position);
+    Ok(PullPage {
+        protocol: PROTOCOL_VERSION,
+        changes,
+        cursor,
+        has_more,
+    })
+}
+
+pub fn verify(conn: &Connection, tenant: i64) -> Result<Vec<Discrepancy>> {
+    let mut out = Vec::new();
+    let mut stmt = conn.prepare(
+        "WITH s AS (SELECT warehouse_id, location, sku, lot, qty FROM stock WHERE tenant_id = ?1), \
+              m AS (SELECT warehouse_id, location, sku, lot, SUM(delta) AS total FROM movements \
+                    WHERE tenant_id = ?1 GROUP BY warehouse_id, location, sku, lot) \
+         SELECT w.code, COALESCE(s.location, m.location), COALESCE(s.sku, m.sku), COALESCE(s.lot, m.lot), \
+                COALESCE(s.qty, 0), COALESCE(m.total, 0) \
+         FROM s FULL OUTER JOIN m ON s.warehouse_id = m.warehouse_id AND s.location = m.location \
+              AND s.sku = m.sku AND s.lot = m.lot \
+         JOIN warehouses w ON w.id = COALESCE(s.warehouse_id, m.warehouse_id) \
+         WHERE COALESCE(s.qty, 0) <> COALESCE(m.total, 0) ORDER BY 1, 2, 3, 4",
+    )?;
+    let rows = stmt.query_map([tenant], |r| {
+        Ok(Discrepancy {
+            check: "stock_equals_ledger",
+            detail: format!(
+                "warehouse {} location {} sku {}{}: stock says {}, movements sum to {}",
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                lot_suffix(&r.get::<_, String>(3)?),
+                r.get::<_, i64>(4)?,
+                r.get::<_, i64>(5)?
+            ),
+        })
+    })?;
+    for row in rows {
+        out.push(row?);
+    }
+    let mut stmt = conn.prepare(
+        "SELECT d.id, d.last_seq, COUNT(o.seq), COALESCE(MAX(o.seq), 0), COALESCE(MIN(o.seq), 1) \
+         FROM devices d LEFT JOIN operations o ON o.device_id = d.id \
+         WHERE d.tenant_id = ?1 GROUP BY d.id, d.last_seq \
+         HAVING COUNT(o.seq) <> d.last_seq OR COALESCE(MAX(o.seq), 0) <> d.last_seq OR COALESCE(MIN(o.seq), 1) <> 1",
+    )?;
+    let rows = stmt.query_map([tenant], |r| {
+        Ok(Discrepancy {
+            check: "device_sequence_gap_free",
+            detail: format!(
+                "device {}: last settled seq {}, but {} operations stored with seq {}..={}",
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, i64>(3)?
+            ),
+        })
+    })?;
+    for row in rows {
+        out.push(row?);
+    }
+    let mut stmt = conn.prepare(
+        "SELECT m.op_id, COUNT(*), COUNT(DISTINCT m.line), MAX(o.id IS NULL), MAX(o.refusal_code IS NOT NULL) \
+         FROM movements m LEFT JOIN operations o ON o.id = m.op_id WHERE m.tenant_id = ?1 \
+         GROUP BY m.op_id HAVING COUNT(*) <> COUNT(DISTINCT m.line) OR MAX(o.id IS NULL) OR MAX(o.refusal_code IS NOT NULL)",
+    )?;
+    let rows = stmt.query_map([tenant], |r| {
+        let (op, n, distinct, orphan, refused): (String, i64, i64, bool, bool) =
+            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+        let why = if orphan {
+            "movements name an operation that does not exist".to_owned()
+        } else if refused {
+            "movements of an operation that was refused".to_owned()
+        } else {
+            format!("{n} movements but only {distinct} distinct lines: applied more than once")
+        };
+        Ok(Discrepancy {
+            check: "operation_applied_once",
+            detail: format!("operation {op}: {why}"),
+        })
+    })?;
+    for row in rows {
+        out.push(row?);
+    }
+    Ok(out)
+}
+
+fn lot_suffix(lot: &str) -> String {
+    if lot.is_empty() {
+        String::new()
+    } else {
+        format!(" lot {lot}")
+    }
+}
+
+pub fn stock(
+    conn: &Connection,
+    tenant: i64,
+    warehouse: i64,
+    filter: &StockFilter,
+) -> Result<Vec<StockRecord>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT s.location, s.sku, s.lot, l.expiry, s.qty FROM stock s \
+         LEFT JOIN lots l ON l.tenant_id = s.tenant_id AND l.sku = s.sku AND l.lot = s.lot \
+         WHERE s.tenant_id = ?1 AND s.warehouse_id = ?2 AND (?3 IS NULL OR s.location = ?3) AND (?4 IS NULL OR s.sku = ?4) \
+         ORDER BY s.location, s.sku, s.lot",
+    )?;
+    let rows = stmt
+        .query_map(
+            params![tenant, warehouse, filter.location, filter.sku],
+            |r| {
+                let lot: String = r.get(2)?;
+                let expiry: Option<String> = r.get(3)?;
+                Ok(StockRecord {
+                    location: r.get(0)?,
+                    sku: r.get(1)?,
+                    lot: (!lot.is_empty()).then_some(lot),
+                    expiry: expiry.and_then(|e| NaiveDate::parse_from_str(&e, "%Y-%m-%d").ok()),
+                    qty: r.get(4)?,
+                })
+            },
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+pub fn items(conn: &Connection, tenant: i64) -> Result<Vec<ItemRecord>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT i.sku, i.description, i.uom, i.lot_tracked, i.expiry_tracked, i.serial_tracked, i.temperature, \
+         (SELECT group_concat(g.gtin, ' ') FROM item_gtins g WHERE g.tenant_id = i.tenant_id AND g.sku = i.sku) \
+         FROM items i WHERE i.tenant_id = ?1 ORDER BY i.sku",
+    )?;
+    let rows = stmt
+        .query_map([tenant], |r| {
+            let gtins: Option<String> = r.get(7)?;
+            let temperature: String = r.get(6)?;
+            Ok(ItemRecord {
+                sku: r.get(0)?,
+                description: r.get(1)?,
+                uom: r.get(2)?,
+                lot_tracked: r.get(3)?,
+                expiry_tracked: r.get(4)?,
+                serial_tracked: r.get(5)?,
+                temperature: Temperature::parse(&temperature).unwrap_or(Temperature::Ambient),
+                gtins: gtins
+                    .map(|g| g.split(' ').map(str::to_owned).collect())
+                    .unwrap_or_default(),
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+pub fn locations(conn: &Connection, tenant: i64, warehouse: i64) -> Result<Vec<LocationRecord>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT code, zone, temperature FROM locations WHERE tenant_id = ?1 AND warehouse_id = ?2 ORDER BY code",
+    )?;
+    let rows = stmt
+        .query_map(params![tenant, warehouse], |r| {
+            let temperature: String = r.get(2)?;
+            Ok(LocationRecord {
+                code: r.get(0)?,
+                zone: r.get(1)?,
+                temperature: Temperature::parse(&temperature).unwrap_or(Temperature::Ambient),
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+pub fn exceptions(conn: &Connection, tenant: i64, warehouse: i64) -> Result<Vec<ExceptionRecord>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, kind, status, message, order_no, asn, location, sku, lot, raised_at FROM exceptions \
+         WHERE tenant_id = ?1 AND warehouse_id = ?2 ORDER BY raised_at, id",
+    )?;
+    let rows = stmt
+        .query_map(params![tenant, warehouse], |r| {
+            Ok((
+                ExceptionRecord {
+                    id: r.get(0)?,
+                    kind: r.get(1)?,
+                    status: r.get(2)?,
+                    message: r.get(3)?,
+                    order: r.get(4)?,
+                    asn: r.get(5)?,
+                    location: r.get(6)?,
+                    sku: r.get(7)?,
+                    lot: r.get(8)?,
+                    raised_at: chrono::DateTime::UNIX_EPOCH,
+                },
+                r.get::<_, String>(9)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter()
+        .map(|(mut e, at)| {
+            e.raised_at = parse_ts(&at)?;
+            Ok(e)
+        })
+        .collect()
+}
+
+pub fn operations(
+    conn: &Connection,
+    tenant: i64,
+    device: Uuid,
+    after_seq: u64,
+    limit: u32,
+) -> Result<Vec<StoredOperation>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, seq, kind, operator, at, payload, refusal_code, refusal_message FROM operations \
+         WHERE tenant_id = ?1 AND device_id = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4",
+    )?;
+    let rows = stmt
+        .query_map(
+            params![tenant, device.to_string(), after_seq as i64, limit],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, Option<String>>(6)?,
+                    r.get::<_, Option<String>>(7)?,
+                ))
+            },
+        )?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter()
+        .map(|(id, seq, kind, operator, at, payload, code, message)| {
+            Ok(StoredOperation {
+                id: Uuid::parse_str(&id).map_err(|e| StorageError::Backend(e.to_string()))?,
+                seq: seq as u64,
+                kind,
+                operator,
+                at: parse_ts(&at)?,
+                payload: serde_json::from_str(&payload)
+                    .map_err(|e| StorageError::Backend(e.to_string()))?,
+                refusal: code.map(|c| {
+                    Refusal::new(
+                        RefusalCode::parse(&c).unwrap_or(RefusalCode::Malformed),
+                        message.unwrap_or_default(),
+                    )
+                }),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,259 @@
+//! The storage contract, stamped onto every backend: the same tests run on
+//! SQLite (a real file) and PostgreSQL (a real server, started by
+//! `scripts/test`).
+
+mod common;
+
+macro_rules! conformance {
+    ($backend:ident) => {
+        mod $backend {
+            use super::common::{self, *};
+            use pyck_sync::protocol::{Entity, PushOutcome};
+            use pyck_sync::refusal::RefusalCode;
+
+            async fn db() -> TestDb {
+                common::$backend().await
+            }
+
+            fn applied(o: &PushOutcome) -> bool {
+                matches!(o, PushOutcome::Applied { .. })
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn import_then_verify_is_clean_and_rerun_changes_nothing() {
+                let db = db().await;
+                let s = site(&*db.store, "acme").await;
+                assert_eq!(qty(&*db.store, &s, "A-01", "SKU-1").await, 1000);
+                let again = db
+                    .store
+                    .import(s.tenant, "DC1", &small_warehouse())
+                    .await
+                    .unwrap();
+                assert_eq!(again.movements, 0, "a re-run moves nothing");
+                assert_eq!(qty(&*db.store, &s, "A-01", "SKU-1").await, 1000);
+                assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn the_same_batch_twice_applies_once() {
+                let db = db().await;
+                let s = site(&*db.store, "acme").await;
+                let batch = vec![
+                    mv(&s.device, 1, 5, "A-01", "A-02"),
+                    mv(&s.device, 2, 3, "A-01", "A-02"),
+                ];
+                let first = db.store.push(&s.device, batch.clone(), 0).await.unwrap();
+                assert!(first.results.iter().all(|r| applied(&r.outcome)));
+                assert_eq!(first.last_seq, 2);
+                let second = db.store.push(&s.device, batch, 0).await.unwrap();
+                assert!(second
+                    .results
+                    .iter()
+                    .all(|r| r.outcome == PushOutcome::Duplicate));
+                assert_eq!(qty(&*db.store, &s, "A-01", "SKU-1").await, 992);
+                assert_eq!(qty(&*db.store, &s, "A-02", "SKU-1").await, 8);
+                assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn a_lost_response_then_a_longer_retry_applies_each_once() {
+                let db = db().await;
+                let s = site(&*db.store, "acme").await;
+                let ops = moves(&s.device, 1..=20);
+                // The first 10 commit, but the device never hears back…
+                db.store.push(&s.device, ops[..10].to_vec(), 10).await.unwrap();
+                // …so it re-sends everything.
+                let retry = db.store.push(&s.device, ops.clone(), 0).await.unwrap();
+                let dups = retry.results.iter().filter(|r| r.outcome == PushOutcome::Duplicate).count();
+                let new = retry.results.iter().filter(|r| applied(&r.outcome)).count();
+                assert_eq!((dups, new), (10, 10));
+                assert_eq!(retry.last_seq, 20);
+                // 20 alternating moves of 1: back where we started.
+                assert_eq!(qty(&*db.store, &s, "A-01", "SKU-1").await, 1000);
+                let stored = db.store.operations(s.tenant, s.device.device, 0, 100).await.unwrap();
+                assert_eq!(stored.len(), 20);
+                assert!(stored.iter().zip(1..).all(|(o, seq)| o.seq == seq));
+                assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn eight_concurrent_pushes_of_one_batch_apply_it_once() {
+                let db = db().await;
+                let s = site(&*db.store, "acme").await;
+                let batch: Vec<_> = (1..=50).map(|seq| mv(&s.device, seq, 2, "A-01", "A-02")).collect();
+                let mut handles = Vec::new();
+                for _ in 0..8 {
+                    let (store, device, batch) = (db.store.clone(), s.device.clone(), batch.clone());
+                    handles.push(tokio::spawn(async move { store.push(&device, batch, 0).await }));
+                }
+                let mut applied_total = 0;
+                for h in handles {
+                    let resp = h.await.unwrap().unwrap();
+                    assert_eq!(resp.last_seq, 50);
+                    for r in &resp.results {
+                        match r.outcome {
+                            PushOutcome::Applied { .. } => applied_total += 1,
+                            PushOutcome::Duplicate => {}
+                            ref other => panic!("unexpected outcome {other:?}"),
+                        }
+                    }
+                }
+                assert_eq!(applied_total, 50);
+                assert_eq!(qty(&*db.store, &s, "A-01", "SKU-1").await, 900);
+                assert_eq!(qty(&*db.store, &s, "A-02", "SKU-1").await, 100);
+                assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn two_storage_handles_on_one_database_apply_once() {
+                // Two replicas of the server: two independent handles.
+                let db = db().await;
+                let s = site(&*db.store, "acme").await;
+                let other = pyck_server::storage::open(&db.url).await.unwrap();
+                let batch: Vec<_> = (1..=30).map(|seq| mv(&s.device, seq, 1, "A-01", "A-02")).collect();
+                let (a, b) = tokio::join!(
+                    db.store.push(&s.device, batch.clone(), 0),
+                    other.push(&s.device, batch.clone(), 0)
+                );
+                let applied_total = a.unwrap().results.iter().chain(b.unwrap().results.iter())
+                    .filter(|r| applied(&r.outcome)).count();
+                assert_eq!(applied_total, 30);
+                assert_eq!(qty(&*db.store, &s, "A-02", "SKU-1").await, 30);
+                assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn a_gap_is_refused_with_the_expected_number() {
+                let db = db().await;
+                let s = site(&*db.store, "acme").await;
+                let ops = moves(&s.device, 1..=5);
+                db.store.push(&s.device, ops[..2].to_vec(), 0).await.unwrap();
+                let resp = db.store.push(&s.device, ops[4..].to_vec(), 0).await.unwrap();
+                assert_eq!(resp.results[0].outcome, PushOutcome::Gap { expected: 3 });
+                assert_eq!(resp.last_seq, 2);
+                let resp = db.store.push(&s.device, ops[2..].to_vec(), 0).await.unwrap();
+                assert!(resp.results.iter().all(|r| applied(&r.outcome)));
+                assert_eq!(resp.last_seq, 5);
+                assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn a_refusal_consumes_its_number_and_good_ones_follow() {
+                let db = db().await;
+                let s = site(&*db.store, "acme").await;
+                let mut bad = mv(&s.device, 1, 1, "A-01", "A-02");
+                if let pyck_sync::operation::Payload::Move(m) = &mut bad.payload {
+                    m.sku = "NOPE".into();
+                }
+                let batch = vec![bad.clone(), mv(&s.device, 2, 4, "A-01", "A-02"), receive(&s.device, 3, 12, "L9")];
+                let resp = db.store.push(&s.device, batch, 0).await.unwrap();
+                assert!(matches!(&resp.results[0].outcome, PushOutcome::Refused(r) if r.code == RefusalCode::UnknownItem));
+                assert!(applied(&resp.results[1].outcome));
+                assert!(applied(&resp.results[2].outcome));
+                assert_eq!(resp.last_seq, 3);
+                // The refusal is stored and returned again on a re-send.
+                let again = db.store.push(&s.device, vec![bad], 0).await.unwrap();
+                assert!(matches!(&again.results[0].outcome, PushOutcome::Refused(r) if r.code == RefusalCode::UnknownItem));
+                let stored = db.store.operations(s.tenant, s.device.device, 0, 10).await.unwrap();
+                assert_eq!(stored[0].refusal.as_ref().map(|r| r.code), Some(RefusalCode::UnknownItem));
+                assert_eq!(qty(&*db.store, &s, "A-02", "SKU-1").await, 4);
+                assert_eq!(qty(&*db.store, &s, "DOCK-1", "SKU-2").await, 12);
+                assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn contradicting_facts_apply_and_raise_exceptions() {
+                let db = db().await;
+                let s = site(&*db.store, "acme").await;
+                let resp = db.store.push(&s.device, vec![mv(&s.device, 1, 7, "A-02", "A-01")], 0).await.unwrap();
+                assert_eq!(resp.results[0].outcome, PushOutcome::Applied { exceptions: 1 });
+                assert_eq!(qty(&*db.store, &s, "A-02", "SKU-1").await, -7);
+                let ex = db.store.exceptions(s.tenant, s.warehouse).await.unwrap();
+                assert_eq!(ex.len(), 1);
+                assert_eq!(ex[0].kind, "negative_stock");
+                assert_eq!(ex[0].location.as_deref(), Some("A-02"));
+                assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn pull_pages_through_a_compacted_log() {
+                let db = db().await;
+                let s = site(&*db.store, "acme").await;
+                let mut cursor = 0;
+                let mut seen = std::collections::HashMap::new();
+                loop {
+                    let page = db.store.pull(&s.device, cursor, 3).await.unwrap();
+                    assert!(page.changes.len() <= 3);
+                    for c in &page.changes {
+                        assert!(c.position > cursor);
+                        seen.insert((c.entity, c.key.clone()), c.data.clone());
+                    }
+                    cursor = page.cursor;
+                    if !page.has_more {
+                        break;
+                    }
+                }
+                assert!(seen.contains_key(&(Entity::Item, "SKU-2".to_owned())));
+                assert!(seen.contains_key(&(Entity::Location, "DOCK-1".to_owned())));
+                assert!(seen.contains_key(&(Entity::Operator, "1007".to_owned())));
+                assert!(seen.contains_key(&(Entity::AsnLine, "ASN-1|1".to_owned())));
+                assert_eq!(seen[&(Entity::Stock, "A-01|SKU-1|".to_owned())].as_ref().unwrap()["qty"], 1000);
+
+                // 40 moves touch two records: a pull after them brings two
+                // stock changes, not 80.
+                db.store.push(&s.device, moves(&s.device, 1..=40), 0).await.unwrap();
+                let page = db.store.pull(&s.device, cursor, 1000).await.unwrap();
+                let stock: Vec<_> = page.changes.iter().filter(|c| c.entity == Entity::Stock).collect();
+                assert_eq!(stock.len(), 2, "{stock:?}");
+                let a01 = stock.iter().find(|c| c.key == "A-01|SKU-1|").unwrap();
+                assert_eq!(a01.data.as_ref().unwrap()["qty"], 1000);
+                // A-02 went back to zero: the record is gone.
+                let a02 = stock.iter().find(|c| c.key == "A-02|SKU-1|").unwrap();
+                assert_eq!(a02.data, None);
+                let empty = db.store.pull(&s.device, page.cursor, 1000).await.unwrap();
+                assert!(empty.changes.is_empty() && !empty.has_more);
+                assert_eq!(empty.cursor, page.cursor);
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn tenants_see_and_touch_nothing_of_each_other() {
+                let db = db().await;
+                let a = site(&*db.store, "acme").await;
+                let b = site(&*db.store, "globex").await;
+                db.store.push(&a.device, moves(&a.device, 1..=1), 0).await.unwrap();
+                // B's device pulls only B's records.
+                let page = db.store.pull(&b.device, 0, 10_000).await.unwrap();
+                let b_stock: Vec<_> = page.changes.iter().filter(|c| c.entity == Entity::Stock && c.data.is_some()).collect();
+                assert_eq!(b_stock.len(), 2);
+                assert!(b_stock.iter().all(|c| c.data.as_ref().unwrap()["qty"] != 999));
+                // A's device cannot push under B's device id…
+                let mut forged = mv(&b.device, 1, 1, "A-01", "A-02");
+                forged.device = a.device.device;
+                let scoped_to_a = pyck_server::storage::DeviceAuth { device: b.device.device, ..a.device.clone() };
+                assert!(db.store.push(&scoped_to_a, vec![forged], 0).await.is_err());
+                // …and B's stock is untouched by A's work.
+                assert_eq!(qty(&*db.store, &b, "A-01", "SKU-1").await, 1000);
+                assert_eq!(qty(&*db.store, &a, "A-01", "SKU-1").await, 999);
+                assert!(db.store.exceptions(b.tenant, b.warehouse).await.unwrap().is_empty());
+                assert_eq!(db.store.verify(a.tenant).await.unwrap(), vec![]);
+                assert_eq!(db.store.verify(b.tenant).await.unwrap(), vec![]);
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn revoked_tokens_stop_authenticating() {
+                let db = db().await;
+                let s = site(&*db.store, "acme").await;
+                let token = pyck_server::auth::new_token();
+                let hash = pyck_server::auth::token_hash(&token);
+                let id = db.store.create_device(s.tenant, s.warehouse, "scanner 7", &hash).await.unwrap();
+                assert!(db.store.authenticate(&hash).await.unwrap().is_some());
+                assert_eq!(db.store.revoke_device("", Some(id)).await.unwrap(), id);
+                assert!(db.store.authenticate(&hash).await.unwrap().is_none());
+                assert!(db.store.revoke_device("no such hash", None).await.is_err());
+            }
+        }
+    };
+}
+
+conformance!(sqlite);
+conformance!(postgres);

@@ -1,1 +1,0 @@
-//! GS1 barcode parsing (being written).

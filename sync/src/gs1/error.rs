@@ -1,0 +1,96 @@
+//! Why a scan is not a usable GS1 barcode.
+
+use thiserror::Error;
+
+use super::{Ai, MAX_INPUT_CHARS};
+
+/// Why a scan could not be read as GS1 data. The messages are meant for the
+/// person holding the scanner: they name the AI (as `AI (17) expiry`) and
+/// say what was expected. Positions count characters of the scan as
+/// received, from 1.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum Gs1Error {
+    /// Nothing but blanks, separators or a symbology identifier.
+    #[error("empty scan")]
+    Empty,
+
+    /// More than [`MAX_INPUT_CHARS`] characters: no GS1 barcode holds that
+    /// much, so this is not a scan.
+    #[error("scan is too long: more than {MAX_INPUT_CHARS} characters")]
+    TooLong,
+
+    /// A symbology identifier of a barcode type that carries no GS1 element
+    /// string, e.g. `]C0` (plain Code 128).
+    #[error("scanned a {symbology} barcode, which does not carry GS1 data")]
+    NotGs1 {
+        /// The identifier as scanned, e.g. `]C0`.
+        symbology: String,
+    },
+
+    /// The scan's structure is broken at this point (a missing `)`, text
+    /// where an AI should start).
+    #[error("at position {position}: {problem}")]
+    Syntax {
+        position: usize,
+        problem: &'static str,
+    },
+
+    /// The digits where an AI should start are not an AI this parser knows.
+    /// Since the AI's length is unknown, so is where its value ends, and
+    /// reading cannot go on.
+    #[error("unknown application identifier at position {position}: \"{ai}\"")]
+    UnknownAi { position: usize, ai: String },
+
+    /// An AI given by itself (Digital Link path, [`super::Element::new`])
+    /// that this parser does not know.
+    #[error("unknown application identifier \"{ai}\"")]
+    UnknownAiCode { ai: String },
+
+    /// The AI is followed by no data.
+    #[error("{ai}: no data")]
+    EmptyValue { ai: Ai },
+
+    /// A fixed-length value of the wrong length.
+    #[error("{ai}: needs {expected} digits, got {found}")]
+    WrongLength {
+        ai: Ai,
+        expected: usize,
+        found: usize,
+    },
+
+    /// A variable-length value over its maximum. In a raw scan this usually
+    /// means the separator after it is missing.
+    #[error("{ai}: longer than {max} characters")]
+    ValueTooLong { ai: Ai, max: usize },
+
+    /// A letter or symbol in a digits-only value.
+    #[error("{ai}: only digits are allowed, found {found:?}")]
+    NotNumeric { ai: Ai, found: char },
+
+    /// A character outside GS1 character set 82 (spaces, `#`, accented
+    /// letters, control characters).
+    #[error("{ai}: the character {found:?} is not allowed")]
+    InvalidCharacter { ai: Ai, found: char },
+
+    /// A GTIN, SSCC or GLN whose check digit does not match.
+    #[error("{ai}: check digit is {found}, expected {expected}")]
+    CheckDigit { ai: Ai, found: u8, expected: u8 },
+
+    /// A `YYMMDD` value that is no calendar date (month 13, 30 February).
+    #[error("{ai}: {value} is not a real date")]
+    InvalidDate { ai: Ai, value: String },
+
+    /// The same AI twice with different values: GS1 forbids it, and we
+    /// could not tell which one is meant.
+    #[error("{ai}: scanned twice with different values, {first} and {second}")]
+    Conflict {
+        ai: Ai,
+        first: String,
+        second: String,
+    },
+
+    /// A web address that is not a GS1 Digital Link we can read.
+    #[error("not a GS1 Digital Link: {problem}")]
+    DigitalLink { problem: &'static str },
+}

@@ -1,0 +1,227 @@
+//! The records a pull carries to a device, one type per [`Entity`], and the
+//! small enums they use.
+//!
+//! [`Entity`]: crate::protocol::Entity
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::operation::Kind;
+
+/// Storage temperature of a zone, a location or an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Temperature {
+    Ambient,
+    Chilled,
+    Frozen,
+    /// Dock locations: goods pass through, whatever their temperature.
+    Dock,
+}
+
+impl Temperature {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Temperature::Ambient => "ambient",
+            Temperature::Chilled => "chilled",
+            Temperature::Frozen => "frozen",
+            Temperature::Dock => "dock",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Temperature> {
+        match s {
+            "ambient" => Some(Temperature::Ambient),
+            "chilled" => Some(Temperature::Chilled),
+            "frozen" => Some(Temperature::Frozen),
+            "dock" => Some(Temperature::Dock),
+            _ => None,
+        }
+    }
+}
+
+/// What an operator may do on a device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Picker,
+    Receiver,
+    Supervisor,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Picker => "picker",
+            Role::Receiver => "receiver",
+            Role::Supervisor => "supervisor",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "picker" => Some(Role::Picker),
+            "receiver" => Some(Role::Receiver),
+            "supervisor" => Some(Role::Supervisor),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+
+    /// The permission matrix, in one place for the terminal (which refuses
+    /// before recording) and the server (which refuses on push).
+    ///
+    /// Everyone moves and counts stock; receiving is for receivers, picking
+    /// and packing for pickers; supervisors and admins may do everything,
+    /// and only they adjust.
+    pub fn may(self, kind: Kind) -> bool {
+        match self {
+            Role::Supervisor | Role::Admin => true,
+            Role::Receiver => matches!(
+                kind,
+                Kind::Receive | Kind::CloseAsn | Kind::Putaway | Kind::Move | Kind::Count
+            ),
+            Role::Picker => matches!(
+                kind,
+                Kind::Pick
+                    | Kind::ShortPick
+                    | Kind::Pack
+                    | Kind::Ship
+                    | Kind::Putaway
+                    | Kind::Move
+                    | Kind::Count
+            ),
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemRecord {
+    pub sku: String,
+    pub gtins: Vec<String>,
+    pub description: String,
+    pub uom: String,
+    pub lot_tracked: bool,
+    pub expiry_tracked: bool,
+    #[serde(default)]
+    pub serial_tracked: bool,
+    pub temperature: Temperature,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocationRecord {
+    pub code: String,
+    pub zone: String,
+    pub temperature: Temperature,
+}
+
+/// Quantity of an item (and lot) at a location, as the server knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockRecord {
+    pub location: String,
+    pub sku: String,
+    pub lot: Option<String>,
+    pub expiry: Option<NaiveDate>,
+    pub qty: i64,
+}
+
+impl StockRecord {
+    /// The change-log key of a stock record.
+    pub fn key(location: &str, sku: &str, lot: Option<&str>) -> String {
+        format!("{location}|{sku}|{}", lot.unwrap_or(""))
+    }
+}
+
+/// An operator, with the PIN hash so a device can log them in offline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorRecord {
+    pub badge: String,
+    pub role: Role,
+    /// Argon2id PHC string.
+    pub pin_hash: String,
+    #[serde(default)]
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AsnLineRecord {
+    pub asn: String,
+    pub line: u32,
+    pub sku: String,
+    pub supplier: String,
+    pub expected_qty: i64,
+    pub received_qty: i64,
+    pub damaged_qty: i64,
+    pub closed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLineRecord {
+    pub order: String,
+    pub line: u32,
+    pub sku: String,
+    pub qty: i64,
+    pub customer: String,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExceptionRecord {
+    pub id: String,
+    pub kind: String,
+    pub status: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lot: Option<String>,
+    pub raised_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_supervisors_and_admins_adjust() {
+        for role in [Role::Picker, Role::Receiver] {
+            assert!(!role.may(Kind::Adjust), "{role}");
+        }
+        for role in [Role::Supervisor, Role::Admin] {
+            for kind in Kind::ALL {
+                assert!(role.may(kind));
+            }
+        }
+        assert!(!Role::Picker.may(Kind::Receive));
+        assert!(!Role::Receiver.may(Kind::Pick));
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for t in [
+            Temperature::Ambient,
+            Temperature::Chilled,
+            Temperature::Frozen,
+            Temperature::Dock,
+        ] {
+            assert_eq!(Temperature::parse(t.as_str()), Some(t));
+        }
+        for r in [Role::Picker, Role::Receiver, Role::Supervisor, Role::Admin] {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! Field validation shared by every operation payload.
+//!
+//! Errors name the field and say what was expected, because they reach a
+//! person holding a scanner or reading a script's output.
+
+use thiserror::Error;
+
+/// Largest quantity accepted in one operation. Far above any physical
+/// movement, far below where sums of many movements could overflow `i64`.
+pub const MAX_QTY: i64 = 1_000_000_000;
+
+/// Longest code (SKU, location, lot, ASN, order, badge) accepted.
+pub const MAX_CODE_LEN: usize = 64;
+
+/// A field of an operation that does not hold what it must.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{field}: {problem}")]
+pub struct FieldError {
+    /// The field's name as it appears on the wire and in input files.
+    pub field: &'static str,
+    /// What was wrong and what was expected.
+    pub problem: String,
+}
+
+impl FieldError {
+    pub fn new(field: &'static str, problem: impl Into<String>) -> Self {
+        Self {
+            field,
+            problem: problem.into(),
+        }
+    }
+}
+
+/// A code that identifies something: printable, no surrounding blanks, not
+/// empty, not too long.
+pub fn code(field: &'static str, value: &str) -> Result<(), FieldError> {
+    if value.is_empty() {
+        return Err(FieldError::new(field, "must not be empty"));
+    }
+    if value.len() > MAX_CODE_LEN {
+        return Err(FieldError::new(
+            field,
+            format!("longer than {MAX_CODE_LEN} characters"),
+        ));
+    }
+    if value.trim() != value {
+        return Err(FieldError::new(field, "must not start or end with blanks"));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(())
+}
+
+/// An optional code: absent, or a valid code.
+pub fn optional_code(field: &'static str, value: Option<&str>) -> Result<(), FieldError> {
+    value.map_or(Ok(()), |v| code(field, v))
+}
+
+/// A quantity that moved: a whole number of base units, at least one.
+pub fn positive_qty(field: &'static str, qty: i64) -> Result<(), FieldError> {
+    if qty <= 0 {
+        return Err(FieldError::new(
+            field,
+            format!("must be a whole number of at least 1, got {qty}"),
+        ));
+    }
+    at_most_max(field, qty)
+}
+
+/// A quantity that may be zero (a counted empty bin, a pick of nothing).
+pub fn non_negative_qty(field: &'static str, qty: i64) -> Result<(), FieldError> {
+    if qty < 0 {
+        return Err(FieldError::new(
+            field,
+            format!("must be a whole number of 0 or more, got {qty}"),
+        ));
+    }
+    at_most_max(field, qty)
+}
+
+fn at_most_max(field: &'static str, qty: i64) -> Result<(), FieldError> {
+    if qty > MAX_QTY {
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {MAX_QTY}, got {qty}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Free text a person typed (a reason, a note): not blank, bounded.
+pub fn text(field: &'static str, value: &str) -> Result<(), FieldError> {
+    if value.trim().is_empty() {
+        return Err(FieldError::new(field, "must not be empty"));
+    }
+    if value.len() > 500 {
+        return Err(FieldError::new(field, "longer than 500 characters"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes() {
+        assert!(code("sku", "SKU-1").is_ok());
+        assert_eq!(
+            code("sku", "").unwrap_err().to_string(),
+            "sku: must not be empty"
+        );
+        assert!(code("sku", " SKU").is_err());
+        assert!(code("sku", "A\tB").is_err());
+        assert!(code("sku", &"x".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn quantities() {
+        assert!(positive_qty("qty", 1).is_ok());
+        assert_eq!(
+            positive_qty("qty", 0).unwrap_err().to_string(),
+            "qty: must be a whole number of at least 1, got 0"
+        );
+        assert!(positive_qty("qty", -3).is_err());
+        assert!(positive_qty("qty", MAX_QTY + 1).is_err());
+        assert!(non_negative_qty("qty", 0).is_ok());
+        assert!(non_negative_qty("qty", -1).is_err());
+    }
+}
