@@ -4,7 +4,11 @@
 //! build the HTTP app, open storage and run admin commands in-process.
 
 pub mod auth;
+pub mod commands;
 pub mod domain;
+pub mod graphql;
+pub mod http;
 pub mod import;
+pub mod metrics;
 pub mod push;
 pub mod storage;

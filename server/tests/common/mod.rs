@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod server;
+
 use std::sync::Arc;
 
 use chrono::{NaiveDate, Utc};

@@ -1,0 +1,40 @@
+//! `pyck-server tenant create|list`.
+
+use crate::storage::Storage;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Create a tenant (a company)
+    Create {
+        /// The tenant's name, used by every other admin command
+        name: String,
+    },
+    /// List tenants
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(store: &dyn Storage, cmd: Command) -> anyhow::Result<()> {
+    match cmd {
+        Command::Create { name } => {
+            pyck_sync::validate::code("name", &name)
+                .map_err(|e| super::InvalidInput(e.to_string()))?;
+            let t = store.create_tenant(&name).await?;
+            println!("created tenant {} (id {})", t.name, t.id);
+        }
+        Command::List { json } => {
+            let tenants = store.tenants().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&tenants)?);
+            } else {
+                for t in tenants {
+                    println!("{}\t{}", t.id, t.name);
+                }
+            }
+        }
+    }
+    Ok(())
+}

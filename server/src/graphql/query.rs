@@ -1,0 +1,127 @@
+//! Queries: the pull, and what a supervisor looks at.
+
+use async_graphql::{Context, ID, Object, Result};
+use pyck_sync::protocol::{self, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION};
+use pyck_sync::refusal::RefusalCode;
+use uuid::Uuid;
+
+use super::types::{
+    Device, Exception, Item, Location, PullPage, PullRequest, ServerInfo, Stock, StoredOperation,
+};
+use super::{ApiError, auth, storage, storage_error};
+use crate::storage::StockFilter;
+use async_graphql::ErrorExtensions;
+
+/// Largest pull page handed out, whatever the device asks for.
+pub const MAX_PULL_PAGE: u32 = 10_000;
+
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// Versions, so a terminal can check compatibility before it syncs.
+    async fn server_info(&self) -> ServerInfo {
+        ServerInfo {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            protocol: PROTOCOL_VERSION,
+            min_protocol: MIN_PROTOCOL_VERSION,
+        }
+    }
+
+    /// The calling device.
+    async fn me(&self, ctx: &Context<'_>) -> Result<Device> {
+        let a = auth(ctx)?;
+        Ok(Device {
+            id: ID(a.device.to_string()),
+            tenant: a.tenant,
+            warehouse: a.warehouse,
+        })
+    }
+
+    /// Changes of the device's warehouse after a cursor, oldest first.
+    async fn pull(&self, ctx: &Context<'_>, request: PullRequest) -> Result<PullPage> {
+        let a = auth(ctx)?;
+        let req = request.0;
+        check_protocol(req.protocol)?;
+        let limit = req.limit.clamp(1, MAX_PULL_PAGE);
+        let page = storage(ctx)
+            .pull(a, req.cursor, limit)
+            .await
+            .map_err(storage_error)?;
+        Ok(PullPage(page))
+    }
+
+    /// Stock of the device's warehouse, optionally at one location or of one SKU.
+    async fn stock(
+        &self,
+        ctx: &Context<'_>,
+        location: Option<String>,
+        sku: Option<String>,
+    ) -> Result<Vec<Stock>> {
+        let a = auth(ctx)?;
+        let rows = storage(ctx)
+            .stock(a.tenant, a.warehouse, &StockFilter { location, sku })
+            .await
+            .map_err(storage_error)?;
+        Ok(rows.into_iter().map(Stock::from).collect())
+    }
+
+    async fn items(&self, ctx: &Context<'_>) -> Result<Vec<Item>> {
+        let a = auth(ctx)?;
+        let rows = storage(ctx).items(a.tenant).await.map_err(storage_error)?;
+        Ok(rows.into_iter().map(Item::from).collect())
+    }
+
+    async fn locations(&self, ctx: &Context<'_>) -> Result<Vec<Location>> {
+        let a = auth(ctx)?;
+        let rows = storage(ctx)
+            .locations(a.tenant, a.warehouse)
+            .await
+            .map_err(storage_error)?;
+        Ok(rows.into_iter().map(Location::from).collect())
+    }
+
+    /// Exceptions of the device's warehouse.
+    async fn exceptions(&self, ctx: &Context<'_>) -> Result<Vec<Exception>> {
+        let a = auth(ctx)?;
+        let rows = storage(ctx)
+            .exceptions(a.tenant, a.warehouse)
+            .await
+            .map_err(storage_error)?;
+        Ok(rows.into_iter().map(Exception::from).collect())
+    }
+
+    /// Operations a device pushed, in sequence order (default: the caller).
+    async fn operations(
+        &self,
+        ctx: &Context<'_>,
+        device: Option<ID>,
+        #[graphql(default = 0)] after_seq: u64,
+        #[graphql(default = 100)] limit: u32,
+    ) -> Result<Vec<StoredOperation>> {
+        let a = auth(ctx)?;
+        let device = match device {
+            Some(id) => Uuid::parse_str(&id).map_err(|_| {
+                ApiError::BadRequest(format!("device: {:?} is not a device id", id.0)).extend()
+            })?,
+            None => a.device,
+        };
+        let rows = storage(ctx)
+            .operations(a.tenant, device, after_seq, limit.min(MAX_PULL_PAGE))
+            .await
+            .map_err(storage_error)?;
+        Ok(rows.into_iter().map(StoredOperation::from).collect())
+    }
+}
+
+pub(super) fn check_protocol(version: u32) -> Result<()> {
+    if protocol::supports(version) {
+        Ok(())
+    } else {
+        Err(ApiError::Refused {
+            code: RefusalCode::ProtocolVersion,
+            message: protocol::mismatch_message(version),
+        }
+        .extend())
+    }
+}

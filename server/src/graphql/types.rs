@@ -1,0 +1,194 @@
+//! GraphQL shapes. The sync documents (`PushRequest`, `PushResponse`,
+//! `PullRequest`, `PullPage`) are JSON scalars whose shape `pyck-sync` owns
+//! (docs/PROTOCOL.md); supervisor data are ordinary typed objects.
+
+use async_graphql::{ID, SimpleObject};
+use chrono::{DateTime, NaiveDate, Utc};
+use pyck_sync::records;
+use serde::{Deserialize, Serialize};
+
+/// A push batch, as defined by `pyck_sync::protocol::PushRequest`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PushRequest(pub pyck_sync::protocol::PushRequest);
+async_graphql::scalar!(
+    PushRequest,
+    "PushRequest",
+    "A batch of one device's operations (see docs/PROTOCOL.md)"
+);
+
+/// The outcome of a push, as defined by `pyck_sync::protocol::PushResponse`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PushResponse(pub pyck_sync::protocol::PushResponse);
+async_graphql::scalar!(
+    PushResponse,
+    "PushResponse",
+    "One result per pushed operation (see docs/PROTOCOL.md)"
+);
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PullRequest(pub pyck_sync::protocol::PullRequest);
+async_graphql::scalar!(
+    PullRequest,
+    "PullRequest",
+    "A cursor and a page size (see docs/PROTOCOL.md)"
+);
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PullPage(pub pyck_sync::protocol::PullPage);
+async_graphql::scalar!(
+    PullPage,
+    "PullPage",
+    "Changes after a cursor (see docs/PROTOCOL.md)"
+);
+
+#[derive(Debug, SimpleObject)]
+pub struct ServerInfo {
+    /// pyck-server's version.
+    pub version: String,
+    /// The newest sync protocol version the server speaks.
+    pub protocol: u32,
+    /// The oldest sync protocol version the server still accepts.
+    pub min_protocol: u32,
+}
+
+/// The calling device, as its token identifies it.
+#[derive(Debug, SimpleObject)]
+pub struct Device {
+    pub id: ID,
+    pub tenant: i64,
+    pub warehouse: i64,
+}
+
+#[derive(Debug, SimpleObject)]
+pub struct Stock {
+    pub location: String,
+    pub sku: String,
+    pub lot: Option<String>,
+    pub expiry: Option<NaiveDate>,
+    pub qty: i64,
+}
+
+impl From<records::StockRecord> for Stock {
+    fn from(r: records::StockRecord) -> Self {
+        Self {
+            location: r.location,
+            sku: r.sku,
+            lot: r.lot,
+            expiry: r.expiry,
+            qty: r.qty,
+        }
+    }
+}
+
+#[derive(Debug, SimpleObject)]
+pub struct Item {
+    pub sku: String,
+    pub gtins: Vec<String>,
+    pub description: String,
+    pub uom: String,
+    pub lot_tracked: bool,
+    pub expiry_tracked: bool,
+    pub temperature: String,
+}
+
+impl From<records::ItemRecord> for Item {
+    fn from(r: records::ItemRecord) -> Self {
+        Self {
+            sku: r.sku,
+            gtins: r.gtins,
+            description: r.description,
+            uom: r.uom,
+            lot_tracked: r.lot_tracked,
+            expiry_tracked: r.expiry_tracked,
+            temperature: r.temperature.as_str().to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, SimpleObject)]
+pub struct Location {
+    pub code: String,
+    pub zone: String,
+    pub temperature: String,
+}
+
+impl From<records::LocationRecord> for Location {
+    fn from(r: records::LocationRecord) -> Self {
+        Self {
+            code: r.code,
+            zone: r.zone,
+            temperature: r.temperature.as_str().to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, SimpleObject)]
+pub struct Exception {
+    pub id: ID,
+    pub kind: String,
+    pub status: String,
+    pub message: String,
+    pub order: Option<String>,
+    pub asn: Option<String>,
+    pub location: Option<String>,
+    pub sku: Option<String>,
+    pub lot: Option<String>,
+    pub raised_at: DateTime<Utc>,
+}
+
+impl From<records::ExceptionRecord> for Exception {
+    fn from(r: records::ExceptionRecord) -> Self {
+        Self {
+            id: ID(r.id),
+            kind: r.kind,
+            status: r.status,
+            message: r.message,
+            order: r.order,
+            asn: r.asn,
+            location: r.location,
+            sku: r.sku,
+            lot: r.lot,
+            raised_at: r.raised_at,
+        }
+    }
+}
+
+/// An operation as the server settled it.
+#[derive(Debug, SimpleObject)]
+pub struct StoredOperation {
+    pub id: ID,
+    pub seq: u64,
+    pub kind: String,
+    pub operator: String,
+    pub at: DateTime<Utc>,
+    pub payload: async_graphql::Json<serde_json::Value>,
+    /// `applied` or `refused`.
+    pub status: String,
+    pub refusal_code: Option<String>,
+    pub refusal_message: Option<String>,
+}
+
+impl From<crate::storage::StoredOperation> for StoredOperation {
+    fn from(o: crate::storage::StoredOperation) -> Self {
+        Self {
+            id: ID(o.id.to_string()),
+            seq: o.seq,
+            kind: o.kind,
+            operator: o.operator,
+            at: o.at,
+            payload: async_graphql::Json(o.payload),
+            status: if o.refusal.is_some() {
+                "refused"
+            } else {
+                "applied"
+            }
+            .to_owned(),
+            refusal_code: o.refusal.as_ref().map(|r| r.code.as_str().to_owned()),
+            refusal_message: o.refusal.map(|r| r.message),
+        }
+    }
+}

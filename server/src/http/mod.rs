@@ -1,0 +1,138 @@
+//! The HTTP surface: `/graphql` (GraphQL over HTTP), `/healthz`, `/readyz`,
+//! `/metrics`. Thin: authentication and transport here, everything else in
+//! the GraphQL schema and below.
+
+mod graphql_over_http;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use crate::auth::token_hash;
+use crate::graphql::{self, PyckSchema};
+use crate::metrics::Metrics;
+use crate::storage::{DeviceAuth, Storage};
+
+/// Largest request body accepted (a push of the largest batch fits well).
+pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub storage: Arc<dyn Storage>,
+    pub schema: PyckSchema,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    pub fn new(storage: Arc<dyn Storage>) -> Self {
+        let metrics = Arc::new(Metrics::new());
+        let schema = graphql::schema(Arc::clone(&storage), Arc::clone(&metrics));
+        Self {
+            storage,
+            schema,
+            metrics,
+        }
+    }
+}
+
+/// The whole app, without a socket, so tests can drive it directly.
+pub fn app(state: AppState) -> Router {
+    let graphql = Router::new()
+        .route(
+            "/graphql",
+            get(graphql_over_http::handle).post(graphql_over_http::handle),
+        )
+        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
+    Router::new()
+        .merge(graphql)
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_requests,
+        ))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// Resolves the bearer token to a device, or answers 401 before any GraphQL
+/// work is done.
+async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let Some(token) = bearer(req.headers()) else {
+        return unauthorized(
+            "authentication required: send `Authorization: Bearer <device token>`",
+        );
+    };
+    match state.storage.authenticate(&token_hash(token)).await {
+        Ok(Some(device)) => {
+            req.extensions_mut().insert::<DeviceAuth>(device);
+            next.run(req).await
+        }
+        Ok(None) => unauthorized("unknown or revoked device token"),
+        Err(e) => {
+            tracing::error!(error = %e, "authentication lookup failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "storage unavailable\n").into_response()
+        }
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+fn unauthorized(message: &str) -> Response {
+    let body = serde_json::json!({
+        "errors": [{ "message": message, "extensions": { "code": "unauthenticated" } }]
+    });
+    (
+        StatusCode::UNAUTHORIZED,
+        [
+            (header::WWW_AUTHENTICATE, "Bearer"),
+            (header::CONTENT_TYPE, "application/json; charset=utf-8"),
+        ],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+async fn count_requests(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    state.metrics.record_request(resp.status().as_u16());
+    resp
+}
+
+async fn ready(State(state): State<AppState>) -> Response {
+    match state.storage.ping().await {
+        Ok(()) => (
+            StatusCode::OK,
+            format!("ready ({})\n", state.storage.backend()),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, "storage unavailable\n").into_response()
+        }
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}

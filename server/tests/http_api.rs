@@ -1,0 +1,278 @@
+//! The HTTP API of a real server process: authentication, tenancy, the sync
+//! protocol over GraphQL, limits, health and metrics, and the GraphQL-over-
+//! HTTP audit.
+
+mod common;
+
+use common::server::{TestServer, device_token, provision};
+use serde_json::{Value, json};
+
+struct Env {
+    _dir: tempfile::TempDir,
+    db: String,
+    server: TestServer,
+    token: String,
+}
+
+fn env() -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.sqlite3").display().to_string();
+    let token = provision(&db, "acme");
+    let server = TestServer::start(&db);
+    Env {
+        _dir: dir,
+        db,
+        server,
+        token,
+    }
+}
+
+async fn gql(env: &Env, token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
+    let mut req = reqwest::Client::new()
+        .post(env.server.graphql())
+        .header("accept", "application/graphql-response+json")
+        .json(&json!({ "query": query, "variables": variables }));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+const PUSH: &str = "mutation($r: PushRequest!) { push(request: $r) }";
+const PULL: &str = "query($r: PullRequest!) { pull(request: $r) }";
+const ME: &str = "{ me { id } }";
+
+fn device_of(me: &Value) -> String {
+    me["data"]["me"]["id"].as_str().unwrap().to_owned()
+}
+
+fn move_op(device: &str, seq: u64, qty: i64) -> Value {
+    json!({
+        "id": uuid::Uuid::now_v7(), "device": device, "seq": seq, "operator": "1007",
+        "at": "2026-11-23T10:42:00Z", "kind": "move",
+        "payload": {"sku": "SKU-10001", "qty": qty, "from": "A-01-02", "to": "A-01-03"}
+    })
+}
+
+#[tokio::test]
+async fn requests_without_a_valid_token_get_nothing() {
+    let env = env();
+    let (status, body) = gql(&env, None, "{ items { sku } }", json!({})).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["errors"][0]["extensions"]["code"], "unauthenticated");
+    assert!(body.get("data").is_none());
+    let (status, _) = gql(
+        &env,
+        Some("pyck_forged-token"),
+        "{ items { sku } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 401);
+    let (status, body) = gql(&env, Some(&env.token), "{ items { sku } }", json!({})).await;
+    assert_eq!(status, 200);
+    assert!(body["data"]["items"].as_array().unwrap().len() >= 50);
+}
+
+#[tokio::test]
+async fn a_revoked_token_is_refused() {
+    let env = env();
+    let other = device_token(&env.db, "acme");
+    let (status, _) = gql(&env, Some(&other), ME, json!({})).await;
+    assert_eq!(status, 200);
+    common::server::admin(&env.db, &["device-token", "revoke", &other]);
+    let (status, _) = gql(&env, Some(&other), ME, json!({})).await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn push_then_pull_over_graphql_and_duplicates_on_resend() {
+    let env = env();
+    let (_, me) = gql(&env, Some(&env.token), ME, json!({})).await;
+    let device = device_of(&me);
+    let ops: Vec<Value> = (1..=3).map(|seq| move_op(&device, seq, 2)).collect();
+    let request = json!({"protocol": 1, "ops": ops});
+    let (status, body) = gql(&env, Some(&env.token), PUSH, json!({"r": request})).await;
+    assert_eq!(status, 200, "{body}");
+    let results = body["data"]["push"]["results"].as_array().unwrap();
+    assert!(results.iter().all(|r| r["result"] == "applied"), "{body}");
+    assert_eq!(body["data"]["push"]["last_seq"], 3);
+    let (_, again) = gql(&env, Some(&env.token), PUSH, json!({"r": request})).await;
+    assert!(
+        again["data"]["push"]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["result"] == "duplicate")
+    );
+
+    let (_, page) = gql(
+        &env,
+        Some(&env.token),
+        PULL,
+        json!({"r": {"protocol": 1, "cursor": 0, "limit": 100000}}),
+    )
+    .await;
+    let changes = page["data"]["pull"]["changes"].as_array().unwrap();
+    let a0103 = changes
+        .iter()
+        .find(|c| c["entity"] == "stock" && c["key"] == "A-01-03|SKU-10001|")
+        .unwrap();
+    assert_eq!(a0103["data"]["qty"], 6);
+}
+
+#[tokio::test]
+async fn a_protocol_mismatch_names_both_versions() {
+    let env = env();
+    let (_, body) = gql(
+        &env,
+        Some(&env.token),
+        PULL,
+        json!({"r": {"protocol": 99, "cursor": 0, "limit": 10}}),
+    )
+    .await;
+    let err = &body["errors"][0];
+    assert_eq!(err["extensions"]["code"], "protocol_version");
+    let msg = err["message"].as_str().unwrap();
+    assert!(msg.contains("1..=1") && msg.contains("99"), "{msg}");
+}
+
+#[tokio::test]
+async fn a_device_cannot_push_for_another_device() {
+    let env = env();
+    let other = device_token(&env.db, "acme");
+    let (_, me) = gql(&env, Some(&other), ME, json!({})).await;
+    let other_device = device_of(&me);
+    let request = json!({"protocol": 1, "ops": [move_op(&other_device, 1, 1)]});
+    let (_, body) = gql(&env, Some(&env.token), PUSH, json!({"r": request})).await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "device_mismatch",
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn one_tenant_reads_and_writes_nothing_of_another() {
+    let env = env();
+    let globex = provision(&env.db, "globex");
+    // acme moves stock; globex's view of the same codes does not change.
+    let (_, me) = gql(&env, Some(&env.token), ME, json!({})).await;
+    let acme_device = device_of(&me);
+    let request = json!({"protocol": 1, "ops": [move_op(&acme_device, 1, 5)]});
+    gql(&env, Some(&env.token), PUSH, json!({"r": request})).await;
+    let q = r#"{ stock(location: "A-01-03") { sku qty } }"#;
+    let (_, acme) = gql(&env, Some(&env.token), q, json!({})).await;
+    let (_, theirs) = gql(&env, Some(&globex), q, json!({})).await;
+    assert_eq!(acme["data"]["stock"][0]["qty"], 5);
+    assert_eq!(theirs["data"]["stock"], json!([]));
+    // globex cannot read acme's device's operations.
+    let q = format!(r#"{{ operations(device: "{acme_device}") {{ seq }} }}"#);
+    let (_, ops) = gql(&env, Some(&globex), &q, json!({})).await;
+    assert_eq!(ops["data"]["operations"], json!([]));
+    let (_, own) = gql(&env, Some(&env.token), &q, json!({})).await;
+    assert_eq!(own["data"]["operations"].as_array().unwrap().len(), 1);
+    // And globex's pull carries none of acme's changes.
+    let (_, page) = gql(
+        &env,
+        Some(&globex),
+        PULL,
+        json!({"r": {"protocol": 1, "cursor": 0, "limit": 100000}}),
+    )
+    .await;
+    let changes = page["data"]["pull"]["changes"].as_array().unwrap();
+    assert!(changes.iter().all(|c| c["key"] != "A-01-03|SKU-10001|"));
+}
+
+#[tokio::test]
+async fn oversized_bodies_get_413_and_deep_queries_are_refused() {
+    let env = env();
+    let huge = "x".repeat(33 * 1024 * 1024);
+    let resp = reqwest::Client::new()
+        .post(env.server.graphql())
+        .bearer_auth(&env.token)
+        .header("content-type", "application/json")
+        .body(format!("{{\"query\":\"{huge}\"}}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 413);
+    let deep = "{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } } }";
+    let (status, body) = gql(&env, Some(&env.token), deep, json!({})).await;
+    assert_eq!(status, 400);
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nested too deep"),
+        "{body}"
+    );
+    // Still healthy afterwards.
+    let ready = reqwest::get(format!("{}/readyz", env.server.url))
+        .await
+        .unwrap();
+    assert_eq!(ready.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn health_readiness_and_metrics() {
+    let env = env();
+    let health = reqwest::get(format!("{}/healthz", env.server.url))
+        .await
+        .unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    let ready = reqwest::get(format!("{}/readyz", env.server.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(ready.contains("sqlite"));
+    let (_, me) = gql(&env, Some(&env.token), ME, json!({})).await;
+    let device = device_of(&me);
+    let request = json!({"protocol": 1, "ops": [move_op(&device, 1, 1), move_op(&device, 3, 1)]});
+    gql(&env, Some(&env.token), PUSH, json!({"r": request})).await;
+    let metrics = reqwest::get(format!("{}/metrics", env.server.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("pyck_operations_total{result=\"applied\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("pyck_operations_total{result=\"gap\"} 1"));
+    assert!(metrics.contains("pyck_push_duration_seconds_count 1"));
+    assert!(metrics.contains("pyck_http_requests_total{status=\"200\"}"));
+}
+
+/// The `graphql-http` package's audit must pass every MUST. Needs the node
+/// packages of tests/graphql-http, which `scripts/test` installs; fails (not
+/// skips) without them.
+#[tokio::test]
+async fn graphql_over_http_audit_passes_every_must() {
+    let env = env();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/graphql-http");
+    assert!(
+        dir.join("node_modules/graphql-http").exists(),
+        "run `npm ci` in tests/graphql-http (scripts/test does it)"
+    );
+    let out = tokio::process::Command::new("node")
+        .arg(dir.join("audit.mjs"))
+        .arg(env.server.graphql())
+        .arg(&env.token)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "audit failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["must_failed"], 0);
+    assert!(summary["must_total"].as_u64().unwrap() >= 10);
+}

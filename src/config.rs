@@ -1,0 +1,103 @@
+//! Where the terminal keeps its state, and its small config file.
+//!
+//! `PYCK_HOME` puts everything in one directory (several terminals on one
+//! machine, tests); otherwise the platform's config and data directories.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::CliError;
+
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub config_dir: PathBuf,
+    pub data_dir: PathBuf,
+}
+
+impl Paths {
+    pub fn resolve() -> anyhow::Result<Paths> {
+        if let Some(home) = std::env::var_os("PYCK_HOME").filter(|h| !h.is_empty()) {
+            let home = PathBuf::from(home);
+            return Ok(Paths {
+                config_dir: home.clone(),
+                data_dir: home,
+            });
+        }
+        let dirs = directories::ProjectDirs::from("", "", "pyck")
+            .context("cannot find a home directory; set PYCK_HOME")?;
+        Ok(Paths {
+            config_dir: dirs.config_dir().to_owned(),
+            data_dir: dirs.data_dir().to_owned(),
+        })
+    }
+
+    pub fn config_file(&self) -> PathBuf {
+        self.config_dir.join("config.json")
+    }
+
+    pub fn store_file(&self) -> PathBuf {
+        self.data_dir.join("pyck.sqlite3")
+    }
+}
+
+/// What `pyck init` registered. Holds the device token: written owner-only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Config {
+    pub server: String,
+    pub token: String,
+    pub device: Uuid,
+}
+
+impl Config {
+    pub fn load(paths: &Paths) -> anyhow::Result<Option<Config>> {
+        let file = paths.config_file();
+        match std::fs::read_to_string(&file) {
+            Ok(text) => Ok(Some(
+                serde_json::from_str(&text).with_context(|| format!("while reading {}", file.display()))?,
+            )),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("while reading {}", file.display())),
+        }
+    }
+
+    /// The config, or the "not initialised" error (exit 6).
+    pub fn require(paths: &Paths) -> anyhow::Result<Config> {
+        Config::load(paths)?.ok_or_else(|| {
+            CliError::NotInitialised("this terminal is not initialised: run `pyck init --server URL --token TOKEN`".into())
+                .into()
+        })
+    }
+
+    pub fn save(&self, paths: &Paths) -> anyhow::Result<()> {
+        std::fs::create_dir_all(&paths.config_dir)?;
+        let file = paths.config_file();
+        let tmp = file.with_extension("json.tmp");
+        write_private(&tmp, serde_json::to_string_pretty(self)?.as_bytes())?;
+        std::fs::rename(&tmp, &file).with_context(|| format!("while writing {}", file.display()))?;
+        Ok(())
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    std::fs::write(path, bytes)?;
+    Ok(())
+}

@@ -1,0 +1,201 @@
+//! The journal: this device's operations, numbered gap-free in the same
+//! transaction that stores them.
+
+use chrono::{DateTime, Utc};
+use pyck_sync::operation::{Kind, Operation, Payload};
+use pyck_sync::protocol::{OpResult, PushOutcome};
+use pyck_sync::refusal::{Refusal, RefusalCode};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{Store, parse_ts, ts};
+
+/// An operation about to be recorded.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    pub payload: Payload,
+    pub operator: String,
+    /// Idempotency key of a scripted row.
+    pub reference: Option<String>,
+}
+
+/// What recording a draft did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Recorded {
+    Recorded { seq: u64 },
+    AlreadyRecorded { seq: u64 },
+}
+
+impl Recorded {
+    pub fn seq(self) -> u64 {
+        match self {
+            Recorded::Recorded { seq } | Recorded::AlreadyRecorded { seq } => seq,
+        }
+    }
+}
+
+/// Records all drafts in one transaction: all of them are on disk when this
+/// returns, or none is. Drafts whose reference is already in the journal are
+/// reported as already recorded and take no sequence number.
+pub fn record_all(store: &mut Store, drafts: &[Draft]) -> anyhow::Result<Vec<Recorded>> {
+    let now = Utc::now();
+    let tx = store
+        .conn_mut()
+        .transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut last: u64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM journal", [], |r| r.get::<_, i64>(0))? as u64;
+    let mut out = Vec::with_capacity(drafts.len());
+    {
+        let mut by_ref = tx.prepare_cached("SELECT seq FROM journal WHERE ref = ?1")?;
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO journal (seq, id, kind, at, operator, payload, ref, recorded_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?4)",
+        )?;
+        let at = ts(now);
+        for d in drafts {
+            if let Some(r) = &d.reference {
+                let seq: Option<i64> = by_ref.query_row([r], |row| row.get(0)).optional()?;
+                if let Some(seq) = seq {
+                    out.push(Recorded::AlreadyRecorded { seq: seq as u64 });
+                    continue;
+                }
+            }
+            last += 1;
+            insert.execute(params![
+                last as i64,
+                Uuid::now_v7().to_string(),
+                d.payload.kind().as_str(),
+                at,
+                d.operator,
+                d.payload.fields_json()?,
+                d.reference,
+            ])?;
+            out.push(Recorded::Recorded { seq: last });
+        }
+    }
+    tx.commit()?;
+    Ok(out)
+}
+
+/// A journal entry as `pyck journal` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    pub id: Uuid,
+    pub seq: u64,
+    pub kind: String,
+    pub at: DateTime<Utc>,
+    pub operator: String,
+    pub status: String,
+    pub payload: serde_json::Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<Refusal>,
+}
+
+pub fn list(conn: &Connection, pending_only: bool) -> anyhow::Result<Vec<Entry>> {
+    let sql = if pending_only {
+        "SELECT id, seq, kind, at, operator, status, payload, refusal_code, refusal_message FROM journal \
+         WHERE status = 'pending' ORDER BY seq"
+    } else {
+        "SELECT id, seq, kind, at, operator, status, payload, refusal_code, refusal_message FROM journal ORDER BY seq"
+    };
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+            r.get::<_, String>(5)?,
+            r.get::<_, String>(6)?,
+            r.get::<_, Option<String>>(7)?,
+            r.get::<_, Option<String>>(8)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, seq, kind, at, operator, status, payload, code, message) = row?;
+        out.push(Entry {
+            id: Uuid::parse_str(&id)?,
+            seq: seq as u64,
+            kind,
+            at: parse_ts(&at).unwrap_or_default(),
+            operator,
+            status,
+            payload: serde_json::from_str(&payload)?,
+            refusal: code.map(|c| {
+                Refusal::new(
+                    RefusalCode::parse(&c).unwrap_or(RefusalCode::Malformed),
+                    message.unwrap_or_default(),
+                )
+            }),
+        });
+    }
+    Ok(out)
+}
+
+/// Pending operations in sequence order, ready to push.
+pub fn pending(conn: &Connection, device: Uuid, limit: usize) -> anyhow::Result<Vec<Operation>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, seq, kind, at, operator, payload FROM journal WHERE status = 'pending' ORDER BY seq LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit as i64], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+            r.get::<_, String>(5)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, seq, kind, at, operator, payload) = row?;
+        let kind = Kind::parse(&kind).ok_or_else(|| anyhow::anyhow!("journal holds an unknown kind {kind:?}"))?;
+        out.push(Operation {
+            id: Uuid::parse_str(&id)?,
+            device,
+            seq: seq as u64,
+            operator,
+            at: parse_ts(&at).unwrap_or_default(),
+            payload: Payload::from_parts(kind, &payload)?,
+        });
+    }
+    Ok(out)
+}
+
+/// Marks what the server settled; returns how many were settled.
+pub fn settle(conn: &mut Connection, results: &[OpResult]) -> anyhow::Result<usize> {
+    let tx = conn.transaction()?;
+    let mut settled = 0;
+    {
+        let mut synced = tx.prepare_cached("UPDATE journal SET status = 'synced' WHERE seq = ?1 AND id = ?2")?;
+        let mut refused = tx.prepare_cached(
+            "UPDATE journal SET status = 'refused', refusal_code = ?3, refusal_message = ?4 WHERE seq = ?1 AND id = ?2",
+        )?;
+        for r in results {
+            let (seq, id) = (r.seq as i64, r.id.to_string());
+            settled += match &r.outcome {
+                PushOutcome::Applied { .. } | PushOutcome::Duplicate => synced.execute(params![seq, id])?,
+                PushOutcome::Refused(refusal) => {
+                    refused.execute(params![seq, id, refusal.code.as_str(), refusal.message])?
+                }
+                PushOutcome::Gap { .. } => 0,
+            };
+        }
+    }
+    tx.commit()?;
+    Ok(settled)
+}
+
+/// How many operations wait for the server, and since when.
+pub fn backlog(conn: &Connection) -> anyhow::Result<(u64, Option<DateTime<Utc>>)> {
+    let (n, oldest): (i64, Option<String>) = conn.query_row(
+        "SELECT COUNT(*), MIN(recorded_at) FROM journal WHERE status = 'pending'",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok((n as u64, oldest.as_deref().and_then(parse_ts)))
+}

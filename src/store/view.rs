@@ -1,0 +1,133 @@
+//! The local view: the replica with this device's not-yet-pulled operations
+//! replayed on top, so offline work shows at once. Computed on demand, never
+//! stored twice.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use pyck_sync::operation::{Kind, Payload};
+use rusqlite::{Connection, params};
+use serde::Serialize;
+
+/// One row of `pyck stock`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StockRow {
+    pub location: String,
+    pub sku: String,
+    pub lot: Option<String>,
+    pub expiry: Option<NaiveDate>,
+    pub qty: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub location: Option<String>,
+    pub sku: Option<String>,
+}
+
+impl Filter {
+    fn matches(&self, location: &str, sku: &str) -> bool {
+        self.location.as_deref().is_none_or(|l| l == location) && self.sku.as_deref().is_none_or(|s| s == sku)
+    }
+}
+
+type Key = (String, String, String);
+
+/// Operations the replica does not reflect yet: pending ones, and synced ones
+/// whose effects no pull has brought back so far.
+fn overlay(conn: &Connection) -> anyhow::Result<Vec<Payload>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT kind, payload FROM journal WHERE status = 'pending' OR (status = 'synced' AND in_replica = 0) ORDER BY seq",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (kind, payload) = row?;
+        if let Some(kind) = Kind::parse(&kind) {
+            out.push(Payload::from_parts(kind, &payload)?);
+        }
+    }
+    Ok(out)
+}
+
+/// What an operation does to stock: `(key, Change)` pairs.
+enum Change {
+    Add(i64),
+    Set(i64),
+}
+
+fn effects(p: &Payload) -> Vec<(Key, Change, Option<NaiveDate>)> {
+    let key = |loc: &str, sku: &str, lot: &Option<String>| (loc.to_owned(), sku.to_owned(), lot.clone().unwrap_or_default());
+    match p {
+        Payload::Receive(r) if r.qty > 0 => vec![(key(&r.to, &r.sku, &r.lot), Change::Add(r.qty), r.expiry)],
+        Payload::Putaway(m) | Payload::Move(m) => vec![
+            (key(&m.from, &m.sku, &m.lot), Change::Add(-m.qty), None),
+            (key(&m.to, &m.sku, &m.lot), Change::Add(m.qty), None),
+        ],
+        Payload::Pick(pk) => vec![(key(&pk.location, &pk.sku, &pk.lot), Change::Add(-pk.qty), None)],
+        Payload::ShortPick(pk) if pk.qty > 0 => vec![(key(&pk.location, &pk.sku, &pk.lot), Change::Add(-pk.qty), None)],
+        Payload::Count(c) => vec![(key(&c.location, &c.sku, &c.lot), Change::Set(c.qty), None)],
+        Payload::Adjust(a) => vec![(key(&a.location, &a.sku, &a.lot), Change::Set(a.qty), None)],
+        _ => vec![],
+    }
+}
+
+/// Stock as this device sees it now.
+pub fn stock(conn: &Connection, filter: &Filter) -> anyhow::Result<Vec<StockRow>> {
+    let mut rows: BTreeMap<Key, (Option<NaiveDate>, i64)> = BTreeMap::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT location, sku, lot, expiry, qty FROM stock WHERE (?1 IS NULL OR location = ?1) AND (?2 IS NULL OR sku = ?2)",
+    )?;
+    let found = stmt.query_map(params![filter.location, filter.sku], |r| {
+        Ok((
+            (r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?),
+            r.get::<_, Option<String>>(3)?,
+            r.get::<_, i64>(4)?,
+        ))
+    })?;
+    for row in found {
+        let (key, expiry, qty) = row?;
+        let expiry = expiry.and_then(|e| NaiveDate::parse_from_str(&e, "%Y-%m-%d").ok());
+        rows.insert(key, (expiry, qty));
+    }
+    for payload in overlay(conn)? {
+        for (key, change, expiry) in effects(&payload) {
+            if !filter.matches(&key.0, &key.1) {
+                continue;
+            }
+            let known_expiry = super::replica::lot_expiry(conn, &key.1, &key.2)?.flatten();
+            let entry = rows.entry(key).or_insert((expiry.or(known_expiry), 0));
+            match change {
+                Change::Add(d) => entry.1 += d,
+                Change::Set(q) => entry.1 = q,
+            }
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .filter(|(_, (_, qty))| *qty != 0)
+        .map(|((location, sku, lot), (expiry, qty))| StockRow {
+            location,
+            sku,
+            lot: (!lot.is_empty()).then_some(lot),
+            expiry,
+            qty,
+        })
+        .collect())
+}
+
+/// Quantity of one key in the local view.
+pub fn qty(conn: &Connection, location: &str, sku: &str, lot: Option<&str>) -> anyhow::Result<i64> {
+    let rows = stock(
+        conn,
+        &Filter {
+            location: Some(location.to_owned()),
+            sku: Some(sku.to_owned()),
+        },
+    )?;
+    Ok(rows
+        .iter()
+        .filter(|r| r.lot.as_deref() == lot)
+        .map(|r| r.qty)
+        .sum())
+}
