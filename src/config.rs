@@ -55,9 +55,11 @@ impl Config {
     pub fn load(paths: &Paths) -> anyhow::Result<Option<Config>> {
         let file = paths.config_file();
         match std::fs::read_to_string(&file) {
-            Ok(text) => Ok(Some(
-                serde_json::from_str(&text).with_context(|| format!("while reading {}", file.display()))?,
-            )),
+            Ok(text) => {
+                Ok(Some(serde_json::from_str(&text).with_context(|| {
+                    format!("while reading {}", file.display())
+                })?))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e).with_context(|| format!("while reading {}", file.display())),
         }
@@ -66,8 +68,11 @@ impl Config {
     /// The config, or the "not initialised" error (exit 6).
     pub fn require(paths: &Paths) -> anyhow::Result<Config> {
         Config::load(paths)?.ok_or_else(|| {
-            CliError::NotInitialised("this terminal is not initialised: run `pyck init --server URL --token TOKEN`".into())
-                .into()
+            CliError::NotInitialised(
+                "this terminal is not initialised: run `pyck init --server URL --token TOKEN`"
+                    .into(),
+            )
+            .into()
         })
     }
 
@@ -76,7 +81,8 @@ impl Config {
         let file = paths.config_file();
         let tmp = file.with_extension("json.tmp");
         write_private(&tmp, serde_json::to_string_pretty(self)?.as_bytes())?;
-        std::fs::rename(&tmp, &file).with_context(|| format!("while writing {}", file.display()))?;
+        std::fs::rename(&tmp, &file)
+            .with_context(|| format!("while writing {}", file.display()))?;
         Ok(())
     }
 }

@@ -28,14 +28,6 @@ pub enum Recorded {
     AlreadyRecorded { seq: u64 },
 }
 
-impl Recorded {
-    pub fn seq(self) -> u64 {
-        match self {
-            Recorded::Recorded { seq } | Recorded::AlreadyRecorded { seq } => seq,
-        }
-    }
-}
-
 /// Records all drafts in one transaction: all of them are on disk when this
 /// returns, or none is. Drafts whose reference is already in the journal are
 /// reported as already recorded and take no sequence number.
@@ -44,7 +36,9 @@ pub fn record_all(store: &mut Store, drafts: &[Draft]) -> anyhow::Result<Vec<Rec
     let tx = store
         .conn_mut()
         .transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut last: u64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM journal", [], |r| r.get::<_, i64>(0))? as u64;
+    let mut last: u64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM journal", [], |r| {
+        r.get::<_, i64>(0)
+    })? as u64;
     let mut out = Vec::with_capacity(drafts.len());
     {
         let mut by_ref = tx.prepare_cached("SELECT seq FROM journal WHERE ref = ?1")?;
@@ -153,7 +147,8 @@ pub fn pending(conn: &Connection, device: Uuid, limit: usize) -> anyhow::Result<
     let mut out = Vec::new();
     for row in rows {
         let (id, seq, kind, at, operator, payload) = row?;
-        let kind = Kind::parse(&kind).ok_or_else(|| anyhow::anyhow!("journal holds an unknown kind {kind:?}"))?;
+        let kind = Kind::parse(&kind)
+            .ok_or_else(|| anyhow::anyhow!("journal holds an unknown kind {kind:?}"))?;
         out.push(Operation {
             id: Uuid::parse_str(&id)?,
             device,
@@ -171,14 +166,17 @@ pub fn settle(conn: &mut Connection, results: &[OpResult]) -> anyhow::Result<usi
     let tx = conn.transaction()?;
     let mut settled = 0;
     {
-        let mut synced = tx.prepare_cached("UPDATE journal SET status = 'synced' WHERE seq = ?1 AND id = ?2")?;
+        let mut synced =
+            tx.prepare_cached("UPDATE journal SET status = 'synced' WHERE seq = ?1 AND id = ?2")?;
         let mut refused = tx.prepare_cached(
             "UPDATE journal SET status = 'refused', refusal_code = ?3, refusal_message = ?4 WHERE seq = ?1 AND id = ?2",
         )?;
         for r in results {
             let (seq, id) = (r.seq as i64, r.id.to_string());
             settled += match &r.outcome {
-                PushOutcome::Applied { .. } | PushOutcome::Duplicate => synced.execute(params![seq, id])?,
+                PushOutcome::Applied { .. } | PushOutcome::Duplicate => {
+                    synced.execute(params![seq, id])?
+                }
                 PushOutcome::Refused(refusal) => {
                     refused.execute(params![seq, id, refusal.code.as_str(), refusal.message])?
                 }
@@ -198,4 +196,22 @@ pub fn backlog(conn: &Connection) -> anyhow::Result<(u64, Option<DateTime<Utc>>)
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     Ok((n as u64, oldest.as_deref().and_then(parse_ts)))
+}
+
+/// Puts operations from `seq` on back to pending (a server that lost them).
+pub fn requeue_from(conn: &Connection, seq: u64) -> anyhow::Result<()> {
+    conn.execute(
+        "UPDATE journal SET status = 'pending', in_replica = 0 WHERE seq >= ?1 AND status = 'synced'",
+        [seq as i64],
+    )?;
+    Ok(())
+}
+
+/// After a complete pull, the replica reflects every settled operation.
+pub fn mark_in_replica(conn: &Connection) -> anyhow::Result<()> {
+    conn.execute(
+        "UPDATE journal SET in_replica = 1 WHERE status = 'synced' AND in_replica = 0",
+        [],
+    )?;
+    Ok(())
 }

@@ -28,9 +28,11 @@ pub struct Store {
 impl Store {
     pub fn open(path: &Path) -> anyhow::Result<Store> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).with_context(|| format!("while creating {}", dir.display()))?;
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("while creating {}", dir.display()))?;
         }
-        let mut conn = Connection::open(path).with_context(|| format!("while opening {}", path.display()))?;
+        let mut conn =
+            Connection::open(path).with_context(|| format!("while opening {}", path.display()))?;
         // Another pyck process may hold the write lock for a moment (two
         // scripts on one PYCK_HOME): wait for it rather than fail.
         conn.busy_timeout(Duration::from_secs(30))?;
@@ -83,7 +85,9 @@ pub fn ts(at: DateTime<Utc>) -> String {
 }
 
 pub fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 #[cfg(test)]

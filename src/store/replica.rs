@@ -5,7 +5,8 @@
 use chrono::NaiveDate;
 use pyck_sync::protocol::{Change, Entity, PullPage};
 use pyck_sync::records::{
-    AsnLineRecord, ItemRecord, LocationRecord, OperatorRecord, OrderLineRecord, Role, StockRecord, Temperature,
+    AsnLineRecord, ItemRecord, LocationRecord, OperatorRecord, OrderLineRecord, Role, StockRecord,
+    Temperature,
 };
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
@@ -28,10 +29,12 @@ fn apply(tx: &Transaction<'_>, c: &Change) -> anyhow::Result<()> {
     let data = c.data.clone();
     match c.entity {
         Entity::Item => {
-            tx.prepare_cached("DELETE FROM gtins WHERE sku = ?1")?.execute([&c.key])?;
+            tx.prepare_cached("DELETE FROM gtins WHERE sku = ?1")?
+                .execute([&c.key])?;
             match data {
                 None => {
-                    tx.prepare_cached("DELETE FROM items WHERE sku = ?1")?.execute([&c.key])?;
+                    tx.prepare_cached("DELETE FROM items WHERE sku = ?1")?
+                        .execute([&c.key])?;
                 }
                 Some(d) => {
                     let i: ItemRecord = serde_json::from_value(d)?;
@@ -41,15 +44,18 @@ fn apply(tx: &Transaction<'_>, c: &Change) -> anyhow::Result<()> {
                     )?
                     .execute(params![i.sku, i.description, i.uom, i.lot_tracked, i.expiry_tracked, i.temperature.as_str()])?;
                     for g in &i.gtins {
-                        tx.prepare_cached("INSERT OR REPLACE INTO gtins (gtin, sku) VALUES (?1, ?2)")?
-                            .execute(params![g, i.sku])?;
+                        tx.prepare_cached(
+                            "INSERT OR REPLACE INTO gtins (gtin, sku) VALUES (?1, ?2)",
+                        )?
+                        .execute(params![g, i.sku])?;
                     }
                 }
             }
         }
         Entity::Location => match data {
             None => {
-                tx.prepare_cached("DELETE FROM locations WHERE code = ?1")?.execute([&c.key])?;
+                tx.prepare_cached("DELETE FROM locations WHERE code = ?1")?
+                    .execute([&c.key])?;
             }
             Some(d) => {
                 let l: LocationRecord = serde_json::from_value(d)?;
@@ -61,8 +67,10 @@ fn apply(tx: &Transaction<'_>, c: &Change) -> anyhow::Result<()> {
             None => {
                 let mut parts = c.key.splitn(3, '|');
                 let (loc, sku, lot) = (parts.next(), parts.next(), parts.next());
-                tx.prepare_cached("DELETE FROM stock WHERE location = ?1 AND sku = ?2 AND lot = ?3")?
-                    .execute(params![loc, sku, lot.unwrap_or("")])?;
+                tx.prepare_cached(
+                    "DELETE FROM stock WHERE location = ?1 AND sku = ?2 AND lot = ?3",
+                )?
+                .execute(params![loc, sku, lot.unwrap_or("")])?;
             }
             Some(d) => {
                 let s: StockRecord = serde_json::from_value(d)?;
@@ -80,7 +88,8 @@ fn apply(tx: &Transaction<'_>, c: &Change) -> anyhow::Result<()> {
         },
         Entity::Operator => match data {
             None => {
-                tx.prepare_cached("DELETE FROM operators WHERE badge = ?1")?.execute([&c.key])?;
+                tx.prepare_cached("DELETE FROM operators WHERE badge = ?1")?
+                    .execute([&c.key])?;
             }
             Some(d) => {
                 let o: OperatorRecord = serde_json::from_value(d)?;
@@ -127,8 +136,10 @@ fn apply(tx: &Transaction<'_>, c: &Change) -> anyhow::Result<()> {
                     .execute(params![c.entity.as_str(), c.key])?;
             }
             Some(d) => {
-                tx.prepare_cached("INSERT OR REPLACE INTO records (entity, key, data) VALUES (?1, ?2, ?3)")?
-                    .execute(params![c.entity.as_str(), c.key, d.to_string()])?;
+                tx.prepare_cached(
+                    "INSERT OR REPLACE INTO records (entity, key, data) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![c.entity.as_str(), c.key, d.to_string()])?;
             }
         },
     }
@@ -170,7 +181,9 @@ pub fn sku_by_gtin(conn: &Connection, gtin: &str) -> anyhow::Result<Option<Strin
     }
     // GTINs are stored as imported (often 13 digits); a scan may carry the
     // 14-digit form, so compare normalised.
-    let Some(normal) = normal else { return Ok(None) };
+    let Some(normal) = normal else {
+        return Ok(None);
+    };
     let mut all = conn.prepare_cached("SELECT gtin, sku FROM gtins")?;
     let rows = all.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
     for row in rows {
@@ -199,7 +212,9 @@ pub fn location(conn: &Connection, code: &str) -> anyhow::Result<Option<Location
 pub fn operator(conn: &Connection, badge: &str) -> anyhow::Result<Option<(Role, String, bool)>> {
     Ok(conn
         .prepare_cached("SELECT role, pin_hash, active FROM operators WHERE badge = ?1")?
-        .query_row([badge], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))
+        .query_row([badge], |r| {
+            Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?))
+        })
         .optional()?
         .and_then(|(role, hash, active)| Role::parse(&role).map(|role| (role, hash, active))))
 }
@@ -227,7 +242,11 @@ pub fn asn_lines(conn: &Connection, asn: &str) -> anyhow::Result<Vec<AsnLineReco
 }
 
 /// Expiry of a known lot.
-pub fn lot_expiry(conn: &Connection, sku: &str, lot: &str) -> anyhow::Result<Option<Option<NaiveDate>>> {
+pub fn lot_expiry(
+    conn: &Connection,
+    sku: &str,
+    lot: &str,
+) -> anyhow::Result<Option<Option<NaiveDate>>> {
     let found: Option<Option<String>> = conn
         .prepare_cached("SELECT expiry FROM stock WHERE sku = ?1 AND lot = ?2 LIMIT 1")?
         .query_row(params![sku, lot], |r| r.get(0))

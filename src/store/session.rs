@@ -25,7 +25,9 @@ pub struct Operator {
 pub enum LoginError {
     #[error("badge {0} is not known on this device; sync, or ask a supervisor")]
     UnknownBadge(String),
-    #[error("wrong PIN for badge {badge} ({left} tries left before a {LOCKOUT_MINUTES}-minute lock-out)")]
+    #[error(
+        "wrong PIN for badge {badge} ({left} tries left before a {LOCKOUT_MINUTES}-minute lock-out)"
+    )]
     WrongPin { badge: String, left: i64 },
     #[error("badge {badge} is locked after {MAX_FAILURES} wrong PINs; try again after {until}")]
     Locked { badge: String, until: String },
@@ -35,13 +37,19 @@ pub enum LoginError {
 
 pub fn current(conn: &Connection) -> anyhow::Result<Option<Operator>> {
     let row: Option<(String, String)> = conn
-        .query_row("SELECT badge, role FROM session WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row("SELECT badge, role FROM session WHERE id = 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()?;
     Ok(row.and_then(|(badge, role)| Role::parse(&role).map(|role| Operator { badge, role })))
 }
 
 /// Checks the PIN and opens the session; a failure is counted and reported.
-pub fn login(conn: &Connection, badge: &str, pin: &str) -> anyhow::Result<Result<Operator, LoginError>> {
+pub fn login(
+    conn: &Connection,
+    badge: &str,
+    pin: &str,
+) -> anyhow::Result<Result<Operator, LoginError>> {
     let now = Utc::now();
     let (failures, locked_until): (i64, Option<String>) = conn
         .query_row(
@@ -66,12 +74,21 @@ pub fn login(conn: &Connection, badge: &str, pin: &str) -> anyhow::Result<Result
         return Ok(Err(LoginError::Inactive(badge.to_owned())));
     }
     let ok = PasswordHash::new(&hash)
-        .map(|h| argon2::Argon2::default().verify_password(pin.as_bytes(), &h).is_ok())
+        .map(|h| {
+            argon2::Argon2::default()
+                .verify_password(pin.as_bytes(), &h)
+                .is_ok()
+        })
         .unwrap_or(false);
     if !ok {
         // A lock that has expired starts a fresh count.
-        let failures = if locked_until.is_some() { 1 } else { failures + 1 };
-        let until = (failures >= MAX_FAILURES).then(|| ts(now + Duration::minutes(LOCKOUT_MINUTES)));
+        let failures = if locked_until.is_some() {
+            1
+        } else {
+            failures + 1
+        };
+        let until =
+            (failures >= MAX_FAILURES).then(|| ts(now + Duration::minutes(LOCKOUT_MINUTES)));
         conn.execute(
             "INSERT INTO login_failures (badge, failures, locked_until) VALUES (?1, ?2, ?3) \
              ON CONFLICT (badge) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until",
@@ -80,7 +97,9 @@ pub fn login(conn: &Connection, badge: &str, pin: &str) -> anyhow::Result<Result
         if until.is_some() {
             return Ok(Err(LoginError::Locked {
                 badge: badge.to_owned(),
-                until: (now + Duration::minutes(LOCKOUT_MINUTES)).format("%H:%M:%S UTC").to_string(),
+                until: (now + Duration::minutes(LOCKOUT_MINUTES))
+                    .format("%H:%M:%S UTC")
+                    .to_string(),
             }));
         }
         return Ok(Err(LoginError::WrongPin {

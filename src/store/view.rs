@@ -27,7 +27,8 @@ pub struct Filter {
 
 impl Filter {
     fn matches(&self, location: &str, sku: &str) -> bool {
-        self.location.as_deref().is_none_or(|l| l == location) && self.sku.as_deref().is_none_or(|s| s == sku)
+        self.location.as_deref().is_none_or(|l| l == location)
+            && self.sku.as_deref().is_none_or(|s| s == sku)
     }
 }
 
@@ -57,15 +58,31 @@ enum Change {
 }
 
 fn effects(p: &Payload) -> Vec<(Key, Change, Option<NaiveDate>)> {
-    let key = |loc: &str, sku: &str, lot: &Option<String>| (loc.to_owned(), sku.to_owned(), lot.clone().unwrap_or_default());
+    let key = |loc: &str, sku: &str, lot: &Option<String>| {
+        (
+            loc.to_owned(),
+            sku.to_owned(),
+            lot.clone().unwrap_or_default(),
+        )
+    };
     match p {
-        Payload::Receive(r) if r.qty > 0 => vec![(key(&r.to, &r.sku, &r.lot), Change::Add(r.qty), r.expiry)],
+        Payload::Receive(r) if r.qty > 0 => {
+            vec![(key(&r.to, &r.sku, &r.lot), Change::Add(r.qty), r.expiry)]
+        }
         Payload::Putaway(m) | Payload::Move(m) => vec![
             (key(&m.from, &m.sku, &m.lot), Change::Add(-m.qty), None),
             (key(&m.to, &m.sku, &m.lot), Change::Add(m.qty), None),
         ],
-        Payload::Pick(pk) => vec![(key(&pk.location, &pk.sku, &pk.lot), Change::Add(-pk.qty), None)],
-        Payload::ShortPick(pk) if pk.qty > 0 => vec![(key(&pk.location, &pk.sku, &pk.lot), Change::Add(-pk.qty), None)],
+        Payload::Pick(pk) => vec![(
+            key(&pk.location, &pk.sku, &pk.lot),
+            Change::Add(-pk.qty),
+            None,
+        )],
+        Payload::ShortPick(pk) if pk.qty > 0 => vec![(
+            key(&pk.location, &pk.sku, &pk.lot),
+            Change::Add(-pk.qty),
+            None,
+        )],
         Payload::Count(c) => vec![(key(&c.location, &c.sku, &c.lot), Change::Set(c.qty), None)],
         Payload::Adjust(a) => vec![(key(&a.location, &a.sku, &a.lot), Change::Set(a.qty), None)],
         _ => vec![],
@@ -80,7 +97,11 @@ pub fn stock(conn: &Connection, filter: &Filter) -> anyhow::Result<Vec<StockRow>
     )?;
     let found = stmt.query_map(params![filter.location, filter.sku], |r| {
         Ok((
-            (r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?),
+            (
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ),
             r.get::<_, Option<String>>(3)?,
             r.get::<_, i64>(4)?,
         ))
@@ -116,18 +137,57 @@ pub fn stock(conn: &Connection, filter: &Filter) -> anyhow::Result<Vec<StockRow>
         .collect())
 }
 
-/// Quantity of one key in the local view.
-pub fn qty(conn: &Connection, location: &str, sku: &str, lot: Option<&str>) -> anyhow::Result<i64> {
-    let rows = stock(
-        conn,
-        &Filter {
-            location: Some(location.to_owned()),
-            sku: Some(sku.to_owned()),
-        },
-    )?;
-    Ok(rows
-        .iter()
-        .filter(|r| r.lot.as_deref() == lot)
-        .map(|r| r.qty)
-        .sum())
+/// The local view of a set of keys, loaded once and updated in memory, for
+/// checking a whole input file without replaying the journal per row.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    qty: std::collections::HashMap<Key, i64>,
+}
+
+impl Snapshot {
+    /// Loads the local-view quantities of `keys` ((location, sku, lot)).
+    pub fn load(
+        conn: &Connection,
+        keys: &std::collections::BTreeSet<Key>,
+    ) -> anyhow::Result<Snapshot> {
+        let mut qty = std::collections::HashMap::with_capacity(keys.len());
+        let mut stmt = conn.prepare_cached(
+            "SELECT qty FROM stock WHERE location = ?1 AND sku = ?2 AND lot = ?3",
+        )?;
+        for key in keys {
+            let q: Option<i64> = rusqlite::OptionalExtension::optional(
+                stmt.query_row(params![key.0, key.1, key.2], |r| r.get(0)),
+            )?;
+            qty.insert(key.clone(), q.unwrap_or(0));
+        }
+        for payload in overlay(conn)? {
+            for (key, change, _) in effects(&payload) {
+                if let Some(q) = qty.get_mut(&key) {
+                    match change {
+                        Change::Add(d) => *q += d,
+                        Change::Set(s) => *q = s,
+                    }
+                }
+            }
+        }
+        Ok(Snapshot { qty })
+    }
+
+    pub fn qty(&self, location: &str, sku: &str, lot: Option<&str>) -> i64 {
+        let key = (
+            location.to_owned(),
+            sku.to_owned(),
+            lot.unwrap_or("").to_owned(),
+        );
+        self.qty.get(&key).copied().unwrap_or(0)
+    }
+
+    pub fn add(&mut self, location: &str, sku: &str, lot: Option<&str>, delta: i64) {
+        let key = (
+            location.to_owned(),
+            sku.to_owned(),
+            lot.unwrap_or("").to_owned(),
+        );
+        *self.qty.entry(key).or_insert(0) += delta;
+    }
 }

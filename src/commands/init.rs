@@ -1,0 +1,84 @@
+//! `pyck init`: register this device with a server and pull its warehouse.
+
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use super::{Ctx, runtime};
+use crate::config::Config;
+use crate::error::CliError;
+use crate::output;
+use crate::progress;
+use crate::store::{journal, replica};
+use crate::sync::{self, Client, SyncReport};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The server's address, e.g. http://10.0.0.5:7415
+    #[arg(long)]
+    server: String,
+    /// The device token from `pyck-server device-token create`
+    #[arg(long, env = "PYCK_TOKEN", hide_env_values = true)]
+    token: String,
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
+    if !(args.server.starts_with("http://") || args.server.starts_with("https://")) {
+        return Err(CliError::Usage(format!(
+            "--server: expected an http:// or https:// address, got {:?}",
+            args.server
+        ))
+        .into());
+    }
+    let mut store = ctx.store()?;
+    runtime()?.block_on(async {
+        let mut client = Client::new(&args.server, &args.token, Duration::from_secs(60))?;
+        let hello = client.hello().await?;
+        let device = Uuid::parse_str(&hello.device)?;
+        if let Some(old) = Config::load(&ctx.paths)?
+            && old.device != device
+        {
+            let (pending, _) = journal::backlog(store.conn())?;
+            if pending > 0 {
+                return Err(CliError::Usage(format!(
+                    "this terminal holds {pending} unsynced operation(s) of device {}; sync them before registering as another device",
+                    old.device
+                ))
+                .into());
+            }
+            // Another device, another replica: start from scratch.
+            drop(store);
+            std::fs::remove_file(ctx.paths.store_file())?;
+            store = ctx.store()?;
+        }
+        let config = Config {
+            server: args.server.trim_end_matches('/').to_owned(),
+            token: args.token.clone(),
+            device,
+        };
+        config.save(&ctx.paths)?;
+        // The first pull; resumes from its last committed page if an earlier
+        // init was interrupted.
+        let bar = progress::for_pull(args.json);
+        let mut report = SyncReport::default();
+        sync::pull(&mut store, &mut client, &mut report, &bar).await?;
+        bar.finish();
+        store.set_meta("last_sync", &crate::store::ts(chrono::Utc::now()))?;
+        let counts = replica::counts(store.conn())?;
+        if args.json {
+            output::json(&serde_json::json!({
+                "device": device, "server": config.server, "server_version": hello.version,
+                "pulled": report.pulled, "replica": counts,
+            }))
+        } else {
+            println!(
+                "registered device {device} with {} (pyck-server {}); pulled {} changes: {} items, {} locations, {} stock rows, {} operators",
+                config.server, hello.version, report.pulled, counts["items"], counts["locations"], counts["stock"], counts["operators"]
+            );
+            Ok(())
+        }
+    })
+}

@@ -1,0 +1,113 @@
+//! The terminal's command line: one module per subcommand, each with an
+//! `Args` (its doc comments are the `--help`) and a `run`.
+
+mod completions;
+mod init;
+mod journal;
+mod man;
+mod movement;
+mod receive;
+mod scan;
+mod session;
+mod status;
+mod stock;
+mod sync;
+
+pub mod record;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, Paths};
+use crate::error::CliError;
+use crate::store::Store;
+
+/// pyck — warehouse terminal with local-first sync.
+///
+/// Every operation is committed to a local journal first; `pyck sync` sends
+/// the journal to the server when the network is there.
+#[derive(Debug, Parser)]
+#[command(name = "pyck", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Register this device with a server and pull its warehouse
+    Init(init::Args),
+    /// Log an operator in (badge + PIN; works offline)
+    Login(session::LoginArgs),
+    /// Log the operator out
+    Logout(session::JsonArgs),
+    /// Show the logged-in operator
+    Whoami(session::JsonArgs),
+    /// Device, server, operator, backlog and last sync
+    Status(status::Args),
+    /// Push pending operations, then pull changes
+    Sync(sync::Args),
+    /// The local journal, oldest first
+    Journal(journal::Args),
+    /// Record receipts against an ASN (or close one)
+    Receive(receive::Args),
+    /// Record stock moves (a putaway is a move out of a dock location)
+    #[command(name = "move")]
+    Move(movement::Args),
+    /// Stock as this device sees it: the server's plus pending operations
+    Stock(stock::Args),
+    /// What a scanned code means
+    Scan(scan::Args),
+    /// Shell completions
+    Completions(completions::Args),
+    /// The man page (roff) on stdout
+    Man,
+}
+
+/// What every command gets.
+pub struct Ctx {
+    pub paths: Paths,
+}
+
+impl Ctx {
+    pub fn store(&self) -> anyhow::Result<Store> {
+        Store::open(&self.paths.store_file())
+    }
+
+    pub fn config(&self) -> anyhow::Result<Config> {
+        Config::require(&self.paths)
+    }
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let Some(command) = cli.command else {
+        return Err(CliError::Usage(
+            "no command given; `pyck --help` lists them (the scanner UI opens with `pyck tui` once available)".into(),
+        )
+        .into());
+    };
+    let ctx = Ctx {
+        paths: Paths::resolve()?,
+    };
+    match command {
+        Command::Init(a) => init::run(&ctx, a),
+        Command::Login(a) => session::login(&ctx, a),
+        Command::Logout(a) => session::logout(&ctx, a),
+        Command::Whoami(a) => session::whoami(&ctx, a),
+        Command::Status(a) => status::run(&ctx, a),
+        Command::Sync(a) => sync::run(&ctx, a),
+        Command::Journal(a) => journal::run(&ctx, a),
+        Command::Receive(a) => receive::run(&ctx, a),
+        Command::Move(a) => movement::run(&ctx, a),
+        Command::Stock(a) => stock::run(&ctx, a),
+        Command::Scan(a) => scan::run(&ctx, a),
+        Command::Completions(a) => completions::run(a),
+        Command::Man => man::run(),
+    }
+}
+
+/// A current-thread runtime for the commands that talk to the server.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}

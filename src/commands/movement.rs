@@ -1,0 +1,132 @@
+//! `pyck move`: stock carried from one location to another, one from flags
+//! or many from a file. Moving more than this device sees is recorded anyway
+//! (it physically happened), with a warning; the server raises an exception.
+
+use std::collections::BTreeSet;
+
+use pyck_sync::operation::{Kind, Move, Payload};
+
+use super::Ctx;
+use super::record::{self, Resolver};
+use crate::error::invalid;
+use crate::input::{self, Columns, Row};
+use crate::store::view::Snapshot;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// SKU or GTIN of the item
+    #[arg(long)]
+    sku: Option<String>,
+    /// Lot (required for lot-tracked items)
+    #[arg(long)]
+    lot: Option<String>,
+    /// Units moved
+    #[arg(long)]
+    qty: Option<String>,
+    /// Location the stock came from
+    #[arg(long)]
+    from: Option<String>,
+    /// Location the stock went to
+    #[arg(long)]
+    to: Option<String>,
+    /// Idempotency key: a move with a key already in the journal is not recorded again
+    #[arg(long = "ref")]
+    reference: Option<String>,
+    /// Many moves from a CSV or JSON-lines file (`-` for stdin): columns
+    /// sku,lot,qty,from,to (+ optional ref)
+    #[arg(long, conflicts_with_all = ["sku", "lot", "qty", "from", "to", "reference"])]
+    file: Option<String>,
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
+}
+
+const COLUMNS: Columns = Columns {
+    required: &["sku", "qty", "from", "to"],
+    optional: &["lot", "ref"],
+};
+
+pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
+    let mut store = ctx.store()?;
+    let operator = record::operator(&store, Kind::Move)?;
+    let (rows, single) = match &args.file {
+        Some(file) => (input::read(file, &COLUMNS)?, false),
+        None => (
+            vec![Row::from_flags(&[
+                ("sku", args.sku.clone()),
+                ("lot", args.lot.clone()),
+                ("qty", args.qty.clone()),
+                ("from", args.from.clone()),
+                ("to", args.to.clone()),
+            ])],
+            true,
+        ),
+    };
+    if rows.is_empty() {
+        return Err(invalid("the input has no rows"));
+    }
+    let mut moves = Vec::with_capacity(rows.len());
+    {
+        let mut r = Resolver::new(&store);
+        for row in &rows {
+            let item = r.item(row, "sku")?;
+            let lot = r.lot(row, &item, None)?;
+            let qty = r.qty(row, "qty", false)?;
+            let from = r.location(row, "from")?;
+            let to = r.location(row, "to")?;
+            if from == to {
+                return Err(row.error("to", "must differ from `from`"));
+            }
+            moves.push((
+                row,
+                Move {
+                    sku: item.sku,
+                    lot,
+                    qty,
+                    from,
+                    to,
+                    task: None,
+                },
+            ));
+        }
+    }
+    // Warn about moves of more than this device sees at the source.
+    let keys: BTreeSet<_> = moves
+        .iter()
+        .flat_map(|(_, m)| {
+            let lot = m.lot.clone().unwrap_or_default();
+            [
+                (m.from.clone(), m.sku.clone(), lot.clone()),
+                (m.to.clone(), m.sku.clone(), lot),
+            ]
+        })
+        .collect();
+    let mut view = Snapshot::load(store.conn(), &keys)?;
+    let mut drafts = Vec::with_capacity(moves.len());
+    for (row, m) in moves {
+        let there = view.qty(&m.from, &m.sku, m.lot.as_deref());
+        if there < m.qty {
+            let at = if row.line == 0 {
+                String::new()
+            } else {
+                format!("line {}: ", row.line)
+            };
+            eprintln!(
+                "warning: {at}moving {} of {} from {}, where this device sees {there}; recorded — the server will raise an exception if it agrees",
+                m.qty, m.sku, m.from
+            );
+        }
+        view.add(&m.from, &m.sku, m.lot.as_deref(), -m.qty);
+        view.add(&m.to, &m.sku, m.lot.as_deref(), m.qty);
+        let reference = if single {
+            args.reference.clone().map(|r| format!("ref:{r}"))
+        } else {
+            Some(record::reference(Kind::Move, row))
+        };
+        drafts.push((
+            row.line,
+            record::draft(Payload::Move(m), &operator, reference)?,
+        ));
+    }
+    record::record_and_report(&mut store, Kind::Move, drafts, single, args.json)
+}

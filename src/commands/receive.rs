@@ -1,0 +1,155 @@
+//! `pyck receive`: receipts against ASN lines, one from flags or many from a
+//! file, and `pyck receive close`.
+
+use clap::Subcommand;
+use pyck_sync::operation::{CloseAsn, Kind, Payload, Receive};
+
+use super::Ctx;
+use super::record::{self, Resolver};
+use crate::error::invalid;
+use crate::input::{self, Columns, Row};
+use crate::store::{Store, replica};
+
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Args {
+    #[command(subcommand)]
+    close: Option<Close>,
+    /// ASN (advance shipping notice) the goods arrived on
+    #[arg(long)]
+    asn: Option<String>,
+    /// SKU or GTIN of the item
+    #[arg(long)]
+    sku: Option<String>,
+    /// Units received in good condition
+    #[arg(long)]
+    qty: Option<String>,
+    /// Lot (required for lot-tracked items)
+    #[arg(long)]
+    lot: Option<String>,
+    /// Expiry date YYYY-MM-DD (required for a new lot of an expiry-tracked item)
+    #[arg(long)]
+    expiry: Option<String>,
+    /// Location the goods were put (usually a dock)
+    #[arg(long)]
+    to: Option<String>,
+    /// Units that arrived damaged (recorded on the ASN line, not stocked)
+    #[arg(long)]
+    damaged: Option<String>,
+    /// Idempotency key: a receipt with a key already in the journal is not recorded again
+    #[arg(long = "ref")]
+    reference: Option<String>,
+    /// Many receipts from a CSV or JSON-lines file (`-` for stdin): columns
+    /// asn,sku,qty,lot,expiry,to (+ optional damaged, ref)
+    #[arg(long, conflicts_with_all = ["asn", "sku", "qty", "lot", "expiry", "to", "damaged", "reference"])]
+    file: Option<String>,
+    /// Print JSON
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Close {
+    /// Close an ASN: nothing more is expected on it
+    Close {
+        /// The ASN to close
+        #[arg(long)]
+        asn: String,
+    },
+}
+
+const COLUMNS: Columns = Columns {
+    required: &["asn", "sku", "qty", "to"],
+    optional: &["lot", "expiry", "damaged", "ref"],
+};
+
+pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
+    let mut store = ctx.store()?;
+    if let Some(Close::Close { asn }) = args.close {
+        let operator = record::operator(&store, Kind::CloseAsn)?;
+        if replica::asn_lines(store.conn(), &asn)?.is_empty() {
+            return Err(invalid(format!(
+                "--asn: ASN {asn} is not known on this device (sync first)"
+            )));
+        }
+        let draft = record::draft(Payload::CloseAsn(CloseAsn { asn }), &operator, None)?;
+        return record::record_and_report(
+            &mut store,
+            Kind::CloseAsn,
+            vec![(0, draft)],
+            true,
+            args.json,
+        );
+    }
+    let operator = record::operator(&store, Kind::Receive)?;
+    let (rows, single) = match &args.file {
+        Some(file) => (input::read(file, &COLUMNS)?, false),
+        None => {
+            let row = Row::from_flags(&[
+                ("asn", args.asn.clone()),
+                ("sku", args.sku.clone()),
+                ("qty", args.qty.clone()),
+                ("lot", args.lot.clone()),
+                ("expiry", args.expiry.clone()),
+                ("to", args.to.clone()),
+                ("damaged", args.damaged.clone()),
+            ]);
+            (vec![row], true)
+        }
+    };
+    if rows.is_empty() {
+        return Err(invalid("the input has no rows"));
+    }
+    // Check every row before recording any.
+    let mut drafts = Vec::with_capacity(rows.len());
+    {
+        let mut resolver = Resolver::new(&store);
+        for row in &rows {
+            let payload = receipt(&store, &mut resolver, row)?;
+            let reference = if single {
+                args.reference.clone().map(|r| format!("ref:{r}"))
+            } else {
+                Some(record::reference(Kind::Receive, row))
+            };
+            drafts.push((row.line, record::draft(payload, &operator, reference)?));
+        }
+    }
+    record::record_and_report(&mut store, Kind::Receive, drafts, single, args.json)
+}
+
+fn receipt(store: &Store, r: &mut Resolver<'_>, row: &Row) -> anyhow::Result<Payload> {
+    let asn = r.code(row, "asn")?;
+    if replica::asn_lines(store.conn(), &asn)?.is_empty() {
+        return Err(row.error(
+            "asn",
+            format!("ASN {asn} is not known on this device (sync first)"),
+        ));
+    }
+    let item = r.item(row, "sku")?;
+    let qty = r.qty(row, "qty", true)?;
+    let damaged = match row.opt("damaged") {
+        Some(_) => r.qty(row, "damaged", true)?,
+        None => 0,
+    };
+    if qty == 0 && damaged == 0 {
+        return Err(row.error("qty", "a receipt needs at least 1 unit, good or damaged"));
+    }
+    let expiry = r.date(row, "expiry")?;
+    if expiry.is_some() && !item.expiry_tracked {
+        return Err(row.error(
+            "expiry",
+            format!("{} is not expiry-tracked: leave the expiry empty", item.sku),
+        ));
+    }
+    let lot = r.lot(row, &item, Some(expiry))?;
+    let to = r.location(row, "to")?;
+    Ok(Payload::Receive(Receive {
+        asn,
+        sku: item.sku,
+        qty,
+        lot,
+        expiry,
+        to,
+        damaged,
+    }))
+}

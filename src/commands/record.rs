@@ -1,0 +1,253 @@
+//! What recording commands share: the logged-in operator, checking fields
+//! against the replica, idempotency keys, recording all-or-nothing, and the
+//! report.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use pyck_sync::operation::Kind;
+use pyck_sync::operation::Payload;
+use pyck_sync::refusal::{Refusal, RefusalCode};
+use pyck_sync::validate;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::CliError;
+use crate::input::Row;
+use crate::output;
+use crate::store::journal::{self, Draft, Recorded};
+use crate::store::session::{self, Operator};
+use crate::store::{Store, replica};
+
+/// The operator logged in on this device, allowed to record `kind`.
+pub fn operator(store: &Store, kind: Kind) -> anyhow::Result<Operator> {
+    let op = session::current(store.conn())?.ok_or_else(|| {
+        CliError::NotInitialised(
+            "no operator is logged in: run `pyck login --badge B --pin P`".into(),
+        )
+    })?;
+    if !op.role.may(kind) {
+        return Err(CliError::Refused(Refusal::new(
+            RefusalCode::Forbidden,
+            format!("a {} may not record {kind}", op.role),
+        ))
+        .into());
+    }
+    Ok(op)
+}
+
+/// Checks fields of a row against the replica. Caches items, so a file of
+/// thousands of rows costs one lookup per distinct SKU.
+pub struct Resolver<'s> {
+    store: &'s Store,
+    items: HashMap<String, Option<replica::Item>>,
+    locations: HashMap<String, bool>,
+}
+
+impl<'s> Resolver<'s> {
+    pub fn new(store: &'s Store) -> Self {
+        Self {
+            store,
+            items: HashMap::new(),
+            locations: HashMap::new(),
+        }
+    }
+
+    /// A SKU, or a GTIN of a known item.
+    pub fn item(&mut self, row: &Row, field: &str) -> anyhow::Result<replica::Item> {
+        let value = self.code(row, field)?;
+        if let Some(found) = self.items.get(&value) {
+            return found
+                .clone()
+                .ok_or_else(|| unknown_item(row, field, &value));
+        }
+        let conn = self.store.conn();
+        let mut found = replica::item(conn, &value)?;
+        if found.is_none()
+            && value.bytes().all(|b| b.is_ascii_digit())
+            && let Some(sku) = replica::sku_by_gtin(conn, &value)?
+        {
+            found = replica::item(conn, &sku)?;
+        }
+        self.items.insert(value.clone(), found.clone());
+        found.ok_or_else(|| unknown_item(row, field, &value))
+    }
+
+    pub fn location(&mut self, row: &Row, field: &str) -> anyhow::Result<String> {
+        let code = self.code(row, field)?;
+        let known = match self.locations.get(&code) {
+            Some(k) => *k,
+            None => {
+                let k = replica::location(self.store.conn(), &code)?.is_some();
+                self.locations.insert(code.clone(), k);
+                k
+            }
+        };
+        if known {
+            Ok(code)
+        } else {
+            Err(row.error(
+                field,
+                format!("location {code} is not known on this device (sync, or check the label)"),
+            ))
+        }
+    }
+
+    pub fn code(&self, row: &Row, field: &str) -> anyhow::Result<String> {
+        let v = row.get(field);
+        validate::code("value", v).map_err(|e| row.error(field, e.problem))?;
+        Ok(v.to_owned())
+    }
+
+    pub fn qty(&self, row: &Row, field: &str, zero_ok: bool) -> anyhow::Result<i64> {
+        let v = row.get(field);
+        let n: i64 = v
+            .parse()
+            .map_err(|_| row.error(field, format!("expected a whole number, got {v:?}")))?;
+        let checked = if zero_ok {
+            validate::non_negative_qty("value", n)
+        } else {
+            validate::positive_qty("value", n)
+        };
+        checked.map_err(|e| row.error(field, e.problem))?;
+        Ok(n)
+    }
+
+    pub fn date(&self, row: &Row, field: &str) -> anyhow::Result<Option<NaiveDate>> {
+        match row.opt(field) {
+            None => Ok(None),
+            Some(v) => NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .map(Some)
+                .map_err(|_| {
+                    row.error(field, format!("expected a real date YYYY-MM-DD, got {v:?}"))
+                }),
+        }
+    }
+
+    /// The lot to record: required for lot-tracked items, refused for others;
+    /// a new lot of an expiry-tracked item needs `expiry` (when the row may
+    /// carry one).
+    pub fn lot(
+        &self,
+        row: &Row,
+        item: &replica::Item,
+        expiry: Option<Option<NaiveDate>>,
+    ) -> anyhow::Result<Option<String>> {
+        let lot = row.opt("lot");
+        match (item.lot_tracked, lot) {
+            (true, None) => {
+                Err(row.error("lot", format!("{} is lot-tracked: give its lot", item.sku)))
+            }
+            (false, Some(_)) => Err(row.error(
+                "lot",
+                format!("{} is not lot-tracked: leave the lot empty", item.sku),
+            )),
+            (false, None) => Ok(None),
+            (true, Some(lot)) => {
+                validate::code("value", lot).map_err(|e| row.error("lot", e.problem))?;
+                if let Some(expiry) = expiry
+                    && item.expiry_tracked
+                    && expiry.is_none()
+                    && replica::lot_expiry(self.store.conn(), &item.sku, lot)?.is_none()
+                {
+                    return Err(row.error(
+                        "expiry",
+                        format!("{} is expiry-tracked and lot {lot} is new here: give its expiry YYYY-MM-DD", item.sku),
+                    ));
+                }
+                Ok(Some(lot.to_owned()))
+            }
+        }
+    }
+}
+
+fn unknown_item(row: &Row, field: &str, value: &str) -> anyhow::Error {
+    row.error(
+        field,
+        format!("no item with SKU or GTIN {value} on this device (sync, or check the code)"),
+    )
+}
+
+/// The idempotency key of a scripted row: its `ref`, or one derived from the
+/// kind, the row's position and its content.
+pub fn reference(kind: Kind, row: &Row) -> String {
+    match row.opt("ref") {
+        Some(r) => format!("ref:{r}"),
+        None => {
+            let digest = Sha256::digest(
+                format!("{kind}\u{1f}{}\u{1f}{}", row.line, row.canonical()).as_bytes(),
+            );
+            let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+            format!("auto:{hex}")
+        }
+    }
+}
+
+/// One row's outcome in a scripted run.
+#[derive(Debug, Serialize)]
+pub struct RowOutcome {
+    pub line: u64,
+    #[serde(flatten)]
+    pub recorded: Recorded,
+}
+
+/// Records drafts all-or-nothing and reports: JSON (an array for files, one
+/// object for a single operation) or a sentence.
+pub fn record_and_report(
+    store: &mut Store,
+    kind: Kind,
+    rows: Vec<(u64, Draft)>,
+    single: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    let drafts: Vec<Draft> = rows.iter().map(|(_, d)| d.clone()).collect();
+    let recorded = journal::record_all(store, &drafts)?;
+    let outcomes: Vec<RowOutcome> = rows
+        .iter()
+        .zip(recorded)
+        .map(|((line, _), recorded)| RowOutcome {
+            line: *line,
+            recorded,
+        })
+        .collect();
+    let (new, old) = outcomes.iter().fold((0, 0), |(n, o), r| match r.recorded {
+        Recorded::Recorded { .. } => (n + 1, o),
+        Recorded::AlreadyRecorded { .. } => (n, o + 1),
+    });
+    if json {
+        if single {
+            return output::json(&outcomes[0].recorded);
+        }
+        return output::json(&outcomes);
+    }
+    if single {
+        match outcomes[0].recorded {
+            Recorded::Recorded { seq } => println!("recorded {kind} #{seq} (pending sync)"),
+            Recorded::AlreadyRecorded { seq } => println!("already recorded as #{seq}"),
+        }
+    } else {
+        println!("recorded {new} {kind} operation(s); {old} already recorded");
+        for r in &outcomes {
+            if let Recorded::AlreadyRecorded { seq } = r.recorded {
+                println!("line {}: already recorded as #{seq}", r.line);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A draft for the current operator.
+pub fn draft(
+    payload: Payload,
+    operator: &Operator,
+    reference: Option<String>,
+) -> anyhow::Result<Draft> {
+    payload
+        .validate()
+        .map_err(|e| CliError::Invalid(e.to_string()))?;
+    Ok(Draft {
+        payload,
+        operator: operator.badge.clone(),
+        reference,
+    })
+}

@@ -1,0 +1,234 @@
+//! The sync client: GraphQL requests to `pyck-server`, with typed operations
+//! generated at compile time from the server's committed schema, retries with
+//! backoff for transient failures, and errors sorted into "unreachable"
+//! (exit 4) and "refused" (exit 5).
+
+use std::time::Duration;
+
+use graphql_client::{GraphQLQuery, Response};
+use pyck_sync::protocol::{self, PROTOCOL_VERSION};
+use pyck_sync::refusal::{Refusal, RefusalCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::CliError;
+
+// Scalars of the schema, mapped to the shared protocol types.
+type PushRequest = protocol::PushRequest;
+type PushResponse = protocol::PushResponse;
+type PullRequest = protocol::PullRequest;
+type PullPage = protocol::PullPage;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "server/schema.graphql",
+    query_path = "src/sync/operations.graphql",
+    response_derives = "Debug"
+)]
+pub struct Hello;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "server/schema.graphql",
+    query_path = "src/sync/operations.graphql",
+    response_derives = "Debug"
+)]
+pub struct Push;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "server/schema.graphql",
+    query_path = "src/sync/operations.graphql",
+    response_derives = "Debug"
+)]
+pub struct Pull;
+
+/// Attempts per request before giving up as unreachable.
+const ATTEMPTS: u32 = 4;
+/// First backoff; doubles each retry, with jitter.
+const BACKOFF: Duration = Duration::from_millis(250);
+
+pub struct Client {
+    http: reqwest::Client,
+    endpoint: String,
+    token: String,
+    /// Bytes sent and received, for `sync --json` and the benchmarks.
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+}
+
+/// What `Hello` learns about the server and this device.
+#[derive(Debug, Clone)]
+pub struct ServerHello {
+    pub version: String,
+    pub device: String,
+}
+
+impl Client {
+    pub fn new(server: &str, token: &str, timeout: Duration) -> anyhow::Result<Client> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(Duration::from_secs(5))
+            .user_agent(concat!("pyck/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Client {
+            http,
+            endpoint: format!("{}/graphql", server.trim_end_matches('/')),
+            token: token.to_owned(),
+            bytes_sent: 0,
+            bytes_received: 0,
+        })
+    }
+
+    /// Checks the token and the protocol version.
+    pub async fn hello(&mut self) -> anyhow::Result<ServerHello> {
+        let data: hello::ResponseData = self.send(Hello::build_query(hello::Variables)).await?;
+        let info = data.server_info;
+        let (theirs, min) = (info.protocol as u32, info.min_protocol as u32);
+        if !(min..=theirs).contains(&PROTOCOL_VERSION) {
+            return Err(CliError::Refused(Refusal::new(
+                RefusalCode::ProtocolVersion,
+                format!(
+                    "protocol version mismatch: this terminal speaks {PROTOCOL_VERSION}, \
+                     the server speaks {min}..={theirs}; update the older of the two"
+                ),
+            ))
+            .into());
+        }
+        Ok(ServerHello {
+            version: info.version,
+            device: data.me.id,
+        })
+    }
+
+    pub async fn push(
+        &mut self,
+        request: protocol::PushRequest,
+    ) -> anyhow::Result<protocol::PushResponse> {
+        let data: push::ResponseData = self
+            .send(Push::build_query(push::Variables { request }))
+            .await?;
+        Ok(data.push)
+    }
+
+    pub async fn pull(&mut self, cursor: u64, limit: u32) -> anyhow::Result<protocol::PullPage> {
+        let request = protocol::PullRequest {
+            protocol: PROTOCOL_VERSION,
+            cursor,
+            limit,
+        };
+        let data: pull::ResponseData = self
+            .send(Pull::build_query(pull::Variables { request }))
+            .await?;
+        Ok(data.pull)
+    }
+
+    /// Sends with retries. Transient failures (connection, timeout, 5xx,
+    /// 429) are retried with exponential backoff and jitter; a push is safe to
+    /// retry because the server settles each operation at most once.
+    async fn send<V: Serialize, T: DeserializeOwned>(&mut self, body: V) -> anyhow::Result<T> {
+        let body = serde_json::to_vec(&body)?;
+        let mut last = String::new();
+        for attempt in 0..ATTEMPTS {
+            if attempt > 0 {
+                let jitter = Duration::from_millis(u64::from(rand_jitter()) % 100);
+                tokio::time::sleep(BACKOFF * 2u32.pow(attempt - 1) + jitter).await;
+            }
+            match self.attempt(&body).await {
+                Ok(Attempt::Done(bytes)) => return decode(&bytes),
+                Ok(Attempt::Retry(why)) => last = why,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(CliError::Unreachable(format!(
+            "{} after {ATTEMPTS} attempts: {last}",
+            self.endpoint
+        ))
+        .into())
+    }
+
+    async fn attempt(&mut self, body: &[u8]) -> anyhow::Result<Attempt> {
+        self.bytes_sent += body.len() as u64;
+        let sent = self
+            .http
+            .post(&self.endpoint)
+            .bearer_auth(&self.token)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(reqwest::header::ACCEPT, "application/graphql-response+json")
+            .body(body.to_vec())
+            .send()
+            .await;
+        let resp = match sent {
+            Ok(r) => r,
+            Err(e) => return Ok(Attempt::Retry(describe(&e))),
+        };
+        let status = resp.status();
+        let bytes = match resp.bytes().await {
+            Ok(b) => b,
+            Err(e) => return Ok(Attempt::Retry(describe(&e))),
+        };
+        self.bytes_received += bytes.len() as u64;
+        if status == reqwest::StatusCode::UNAUTHORIZED {
+            return Err(CliError::Refused(Refusal::new(
+                RefusalCode::Unauthenticated,
+                "the server does not accept this terminal's token (unknown or revoked); ask an administrator",
+            ))
+            .into());
+        }
+        if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            return Ok(Attempt::Retry(format!("HTTP {status}")));
+        }
+        if status == reqwest::StatusCode::PAYLOAD_TOO_LARGE {
+            return Err(anyhow::anyhow!(
+                "the server refused a batch as too large (HTTP 413)"
+            ));
+        }
+        Ok(Attempt::Done(bytes.to_vec()))
+    }
+}
+
+enum Attempt {
+    Done(Vec<u8>),
+    Retry(String),
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> anyhow::Result<T> {
+    let resp: Response<T> = serde_json::from_slice(bytes).map_err(|e| {
+        anyhow::anyhow!("the server sent something that is not a GraphQL response: {e}")
+    })?;
+    if let Some(err) = resp.errors.as_ref().and_then(|e| e.first()) {
+        let code = err
+            .extensions
+            .as_ref()
+            .and_then(|x| x.get("code"))
+            .and_then(|c| c.as_str())
+            .and_then(RefusalCode::parse);
+        return match code {
+            Some(code) => Err(CliError::Refused(Refusal::new(code, err.message.clone())).into()),
+            None => Err(anyhow::anyhow!(
+                "the server answered with an error: {}",
+                err.message
+            )),
+        };
+    }
+    resp.data
+        .ok_or_else(|| anyhow::anyhow!("the server's response has no data"))
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    let mut msg = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        msg = format!("{msg}: {s}");
+        source = s.source();
+    }
+    msg
+}
+
+/// A little jitter without a RNG dependency: the clock's nanoseconds.
+fn rand_jitter() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0)
+}

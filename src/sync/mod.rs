@@ -1,0 +1,148 @@
+//! Sync: push the journal's pending operations in batches, then pull the
+//! changes since the cursor, page by page.
+//!
+//! Every step is safe to interrupt: a batch the server committed but whose
+//! answer was lost is re-sent and acknowledged as duplicates; each pulled
+//! page commits together with its cursor, so a killed first sync resumes
+//! from its last page.
+
+pub mod client;
+
+use pyck_sync::protocol::{PROTOCOL_VERSION, PushOutcome, PushRequest};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::store::{Store, journal, replica};
+pub use client::Client;
+
+/// Operations per push request.
+pub const PUSH_BATCH: usize = 5_000;
+/// Changes per pull page.
+pub const PULL_PAGE: u32 = 5_000;
+
+/// What `pyck sync --json` prints.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct SyncReport {
+    pub pushed: u64,
+    pub applied: u64,
+    pub duplicates: u64,
+    pub refused: u64,
+    pub exceptions: u64,
+    pub pulled: u64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+}
+
+/// Something to tell a person while a long sync runs.
+pub trait Progress {
+    fn pushed(&self, done: u64, total: u64);
+    fn pulled(&self, done: u64);
+}
+
+pub async fn push(
+    store: &mut Store,
+    client: &mut Client,
+    config: &Config,
+    report: &mut SyncReport,
+    progress: &dyn Progress,
+) -> anyhow::Result<()> {
+    let (total, _) = journal::backlog(store.conn())?;
+    // A server restored from an older backup may ask for operations this
+    // device believes settled; re-queue them once, then push again.
+    let mut requeued = false;
+    loop {
+        let ops = journal::pending(store.conn(), config.device, PUSH_BATCH)?;
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let (backlog, _) = journal::backlog(store.conn())?;
+        let first = ops[0].seq;
+        let sent = ops.len() as u64;
+        let resp = client
+            .push(PushRequest {
+                protocol: PROTOCOL_VERSION,
+                ops,
+                backlog: backlog.saturating_sub(sent),
+            })
+            .await?;
+        let mut gap = None;
+        for r in &resp.results {
+            match &r.outcome {
+                PushOutcome::Applied { exceptions } => {
+                    report.applied += 1;
+                    report.exceptions += u64::from(*exceptions);
+                }
+                PushOutcome::Duplicate => report.duplicates += 1,
+                PushOutcome::Refused(_) => report.refused += 1,
+                PushOutcome::Gap { expected } => gap = gap.or(Some(*expected)),
+            }
+        }
+        let settled = journal::settle(store.conn_mut(), &resp.results)?;
+        report.pushed += settled as u64;
+        progress.pushed(report.pushed, total);
+        if let Some(expected) = gap {
+            if expected < first && !requeued {
+                journal::requeue_from(store.conn(), expected)?;
+                requeued = true;
+                continue;
+            }
+            anyhow::bail!(
+                "the server expects operation {expected} of this device next, but the journal's next is {first}; \
+                 the journal and the server disagree — ask a supervisor (nothing was lost: see `pyck journal`)"
+            );
+        }
+        if settled == 0 {
+            anyhow::bail!("the server settled none of a batch of {sent} operations");
+        }
+    }
+}
+
+pub async fn pull(
+    store: &mut Store,
+    client: &mut Client,
+    report: &mut SyncReport,
+    progress: &dyn Progress,
+) -> anyhow::Result<()> {
+    let mut cursor: u64 = store
+        .meta(replica::CURSOR)?
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    loop {
+        let page = client.pull(cursor, PULL_PAGE).await?;
+        replica::apply_page(store.conn_mut(), &page)?;
+        report.pulled += page.changes.len() as u64;
+        progress.pulled(report.pulled);
+        cursor = page.cursor;
+        if !page.has_more {
+            break;
+        }
+    }
+    // The replica now includes everything the server settled for us.
+    journal::mark_in_replica(store.conn())?;
+    Ok(())
+}
+
+/// A full sync: push, then pull. Records the outcome for `pyck status`.
+pub async fn sync(
+    store: &mut Store,
+    client: &mut Client,
+    config: &Config,
+    progress: &dyn Progress,
+) -> anyhow::Result<SyncReport> {
+    let mut report = SyncReport::default();
+    let result = async {
+        push(store, client, config, &mut report, progress).await?;
+        pull(store, client, &mut report, progress).await
+    }
+    .await;
+    report.bytes_sent = client.bytes_sent;
+    report.bytes_received = client.bytes_received;
+    match &result {
+        Ok(()) => {
+            store.set_meta("last_sync", &crate::store::ts(chrono::Utc::now()))?;
+            store.set_meta("last_error", "")?;
+        }
+        Err(e) => store.set_meta("last_error", &format!("{e:#}"))?,
+    }
+    result.map(|()| report)
+}
