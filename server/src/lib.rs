@@ -12,3 +12,6 @@ pub mod import;
 pub mod metrics;
 pub mod push;
 pub mod storage;
+
+/// Re-exported for embedding the server (`pyck demo`).
+pub use axum;

@@ -2,6 +2,8 @@
 //! `Args` (its doc comments are the `--help`) and a `run`.
 
 mod completions;
+#[cfg(feature = "demo")]
+mod demo;
 mod init;
 mod journal;
 mod man;
@@ -61,6 +63,9 @@ pub enum Command {
     Completions(completions::Args),
     /// The man page (roff) on stdout
     Man,
+    /// A short scripted shift on the demo warehouse, with nothing to set up
+    #[cfg(feature = "demo")]
+    Demo(demo::Args),
 }
 
 /// What every command gets.
@@ -85,23 +90,34 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         )
         .into());
     };
+    #[cfg(feature = "demo")]
+    if let Command::Demo(args) = command {
+        return demo::run(args);
+    }
     let ctx = Ctx {
         paths: Paths::resolve()?,
     };
+    run_command(&ctx, command)
+}
+
+/// Runs one command in a given context (the demo runs several in its own).
+pub fn run_command(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Init(a) => init::run(&ctx, a),
-        Command::Login(a) => session::login(&ctx, a),
-        Command::Logout(a) => session::logout(&ctx, a),
-        Command::Whoami(a) => session::whoami(&ctx, a),
-        Command::Status(a) => status::run(&ctx, a),
-        Command::Sync(a) => sync::run(&ctx, a),
-        Command::Journal(a) => journal::run(&ctx, a),
-        Command::Receive(a) => receive::run(&ctx, a),
-        Command::Move(a) => movement::run(&ctx, a),
-        Command::Stock(a) => stock::run(&ctx, a),
-        Command::Scan(a) => scan::run(&ctx, a),
+        Command::Init(a) => init::run(ctx, a),
+        Command::Login(a) => session::login(ctx, a),
+        Command::Logout(a) => session::logout(ctx, a),
+        Command::Whoami(a) => session::whoami(ctx, a),
+        Command::Status(a) => status::run(ctx, a),
+        Command::Sync(a) => sync::run(ctx, a),
+        Command::Journal(a) => journal::run(ctx, a),
+        Command::Receive(a) => receive::run(ctx, a),
+        Command::Move(a) => movement::run(ctx, a),
+        Command::Stock(a) => stock::run(ctx, a),
+        Command::Scan(a) => scan::run(ctx, a),
         Command::Completions(a) => completions::run(a),
         Command::Man => man::run(),
+        #[cfg(feature = "demo")]
+        Command::Demo(args) => demo::run(args),
     }
 }
 

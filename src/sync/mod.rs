@@ -15,10 +15,17 @@ use crate::config::Config;
 use crate::store::{Store, journal, replica};
 pub use client::Client;
 
-/// Operations per push request.
+/// Operations per push request (`PYCK_PUSH_BATCH` overrides).
 pub const PUSH_BATCH: usize = 5_000;
-/// Changes per pull page.
+/// Changes per pull page (`PYCK_PULL_PAGE` overrides).
 pub const PULL_PAGE: u32 = 5_000;
+
+fn tuned<T: std::str::FromStr>(var: &str, default: T) -> T {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
 
 /// What `pyck sync --json` prints.
 #[derive(Debug, Default, Clone, Serialize)]
@@ -51,7 +58,11 @@ pub async fn push(
     // device believes settled; re-queue them once, then push again.
     let mut requeued = false;
     loop {
-        let ops = journal::pending(store.conn(), config.device, PUSH_BATCH)?;
+        let ops = journal::pending(
+            store.conn(),
+            config.device,
+            tuned("PYCK_PUSH_BATCH", PUSH_BATCH).max(1),
+        )?;
         if ops.is_empty() {
             return Ok(());
         }
@@ -108,7 +119,9 @@ pub async fn pull(
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
     loop {
-        let page = client.pull(cursor, PULL_PAGE).await?;
+        let page = client
+            .pull(cursor, tuned("PYCK_PULL_PAGE", PULL_PAGE).max(1))
+            .await?;
         replica::apply_page(store.conn_mut(), &page)?;
         report.pulled += page.changes.len() as u64;
         progress.pulled(report.pulled);

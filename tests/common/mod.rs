@@ -1,0 +1,259 @@
+//! The harness of the terminal's end-to-end tests: the real `pyck` and
+//! `pyck-server` binaries, a real server on 127.0.0.1 with the demo
+//! fixtures, and one PYCK_HOME per simulated device.
+
+#![allow(dead_code)]
+
+pub mod proxy;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::Value;
+
+pub const PYCK: &str = env!("CARGO_BIN_EXE_pyck");
+
+/// `pyck-server` sits next to `pyck` once the workspace is built (the test
+/// command builds every binary of the workspace).
+pub fn server_bin() -> PathBuf {
+    let bin = Path::new(PYCK).with_file_name("pyck-server");
+    assert!(
+        bin.exists(),
+        "{} is missing: build the workspace (`cargo build --workspace`) or run scripts/test",
+        bin.display()
+    );
+    bin
+}
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+pub fn admin(db: &str, args: &[&str]) -> String {
+    let out = Command::new(server_bin())
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pyck-server {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A server database with the demo warehouse and operators (PIN 1234):
+/// 1007 picker, 2001 receiver, 3001 supervisor.
+pub struct Warehouse {
+    pub dir: tempfile::TempDir,
+    pub db: String,
+}
+
+impl Warehouse {
+    pub fn new() -> Warehouse {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("server.sqlite3").display().to_string();
+        admin(&db, &["tenant", "create", "acme"]);
+        admin(
+            &db,
+            &[
+                "import",
+                "--tenant",
+                "acme",
+                "--warehouse",
+                "DC1",
+                fixtures().to_str().unwrap(),
+            ],
+        );
+        for (badge, role) in [
+            ("1007", "picker"),
+            ("2001", "receiver"),
+            ("3001", "supervisor"),
+        ] {
+            admin(
+                &db,
+                &[
+                    "user", "create", "--tenant", "acme", "--badge", badge, "--pin", "1234",
+                    "--role", role,
+                ],
+            );
+        }
+        Warehouse { dir, db }
+    }
+
+    pub fn token(&self) -> String {
+        admin(
+            &self.db,
+            &[
+                "device-token",
+                "create",
+                "--tenant",
+                "acme",
+                "--warehouse",
+                "DC1",
+            ],
+        )
+        .lines()
+        .last()
+        .unwrap()
+        .to_owned()
+    }
+
+    pub fn verify(&self) -> Output {
+        Command::new(server_bin())
+            .args(["--db", &self.db, "verify", "--tenant", "acme"])
+            .output()
+            .unwrap()
+    }
+
+    /// Server-side quantity at a location, by reading the database file.
+    pub fn server_qty(&self, location: &str, sku: &str) -> i64 {
+        let conn = rusqlite::Connection::open(&self.db).unwrap();
+        conn.query_row(
+            "SELECT COALESCE(SUM(qty), 0) FROM stock WHERE location = ?1 AND sku = ?2",
+            [location, sku],
+            |r| r.get(0),
+        )
+        .unwrap()
+    }
+}
+
+/// A running `pyck-server serve`; SIGKILLed when dropped.
+pub struct Server {
+    child: Child,
+    pub addr: String,
+}
+
+impl Server {
+    /// Starts on a free port, or on `addr` (a restart on the same address).
+    pub fn start(db: &str, addr: Option<&str>) -> Server {
+        let listen = addr.unwrap_or("127.0.0.1:0");
+        let mut child = Command::new(server_bin())
+            .args(["--db", db, "serve", "--listen", listen])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("pyck-server listening on http://")
+            .unwrap_or_else(|| panic!("server did not start: {line:?}"))
+            .to_owned();
+        Server { child, addr: url }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `kill -9`.
+    pub fn kill(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.addr.clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One simulated device: its own PYCK_HOME.
+pub struct Device {
+    pub home: tempfile::TempDir,
+}
+
+impl Device {
+    pub fn new() -> Device {
+        Device {
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(PYCK);
+        c.args(args)
+            .env("PYCK_HOME", self.home.path())
+            .stdin(Stdio::null());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    /// Runs and asserts exit 0; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "pyck {args:?} exited {:?}: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        serde_json::from_str(&self.ok(&all)).unwrap()
+    }
+
+    /// init + login.
+    pub fn enrol(&self, server: &str, token: &str, badge: &str) {
+        self.ok(&["init", "--server", server, "--token", token]);
+        self.ok(&["login", "--badge", badge, "--pin", "1234"]);
+    }
+
+    /// Local-view quantity.
+    pub fn qty(&self, location: &str, sku: &str) -> i64 {
+        let rows = self.json(&["stock", "--location", location, "--sku", sku]);
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["qty"].as_i64().unwrap())
+            .sum()
+    }
+
+    pub fn journal(&self) -> Vec<Value> {
+        self.json(&["journal"]).as_array().unwrap().clone()
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.home.path().join(name)
+    }
+}
+
+/// A CSV of `n` moves of one unit of SKU-10001 between two bins, alternating
+/// direction (starting from `a`, which must hold some) so stock never runs
+/// out; an odd `n` leaves one unit more at `b`.
+pub fn moves_csv(n: usize, a: &str, b: &str) -> String {
+    let mut csv = String::from("sku,lot,qty,from,to\n");
+    for i in 0..n {
+        let (from, to) = if i % 2 == 0 { (a, b) } else { (b, a) };
+        csv.push_str(&format!("SKU-10001,,1,{from},{to}\n"));
+    }
+    csv
+}
+
+/// Like [`moves_csv`], with a `ref` column unique to `batch`: a script that
+/// records new moves, not a re-run of an earlier one.
+pub fn moves_csv_with_refs(n: usize, a: &str, b: &str, batch: &str) -> String {
+    let mut csv = String::from("sku,lot,qty,from,to,ref\n");
+    for i in 0..n {
+        let (from, to) = if i % 2 == 0 { (a, b) } else { (b, a) };
+        csv.push_str(&format!("SKU-10001,,1,{from},{to},{batch}-{i}\n"));
+    }
+    csv
+}
