@@ -1,0 +1,319 @@
+//! The scripting surface: exit codes, bad input refused as a whole, JSON
+//! shapes, stdin, completions and the man page.
+
+mod common;
+
+use common::{Device, Server, Warehouse};
+
+fn ready() -> (Warehouse, Server, Device) {
+    let wh = Warehouse::new();
+    let server = Server::start(&wh.db, None);
+    let device = Device::new();
+    device.enrol(&server.url(), &wh.token(), "2001");
+    (wh, server, device)
+}
+
+#[test]
+fn a_malformed_row_names_line_and_field_exits_3_and_records_nothing() {
+    let (_wh, _server, device) = ready();
+    let cases = [
+        (
+            "sku,lot,qty,from,to\nSKU-10001,,2,A-07-11,A-01-03\nSKU-10001,,two,A-07-11,A-01-03\n",
+            "line 3: qty: expected a whole number",
+        ),
+        (
+            "sku,lot,qty,from,to\nSKU-10001,,2,A-07-11,A-01-03\nSKU-10001,,0,A-07-11,A-01-03\n",
+            "line 3: qty: must be a whole number of at least 1",
+        ),
+        (
+            "sku,lot,qty,from,to\nSKU-10001,,2,A-07-11,NOWHERE\n",
+            "line 2: to: location NOWHERE is not known",
+        ),
+        (
+            "sku,lot,qty,from,to\nSKU-99999,,2,A-07-11,A-01-03\n",
+            "line 2: sku: no item with SKU or GTIN SKU-99999",
+        ),
+        (
+            "sku,lot,qty,from,to\nSKU-10048,,2,C-01-01,C-01-02\n",
+            "line 2: lot: SKU-10048 is lot-tracked",
+        ),
+        (
+            "sku,lot,qty,from,to,colour\nSKU-10001,,2,A-07-11,A-01-03,red\n",
+            "unknown column(s) colour",
+        ),
+        (
+            "{\"sku\":\"SKU-10001\",\"qty\":2,\"from\":\"A-07-11\",\"to\":\"A-01-03\"}\n{\"sku\":\"SKU-10001\",\"qty\":-1,\"from\":\"A-07-11\",\"to\":\"A-01-03\"}\n",
+            "line 2: qty",
+        ),
+    ];
+    for (i, (content, expected)) in cases.iter().enumerate() {
+        let ext = if content.starts_with('{') {
+            "jsonl"
+        } else {
+            "csv"
+        };
+        let file = device.path(&format!("bad-{i}.{ext}"));
+        std::fs::write(&file, content).unwrap();
+        let out = device.run(&["move", "--file", file.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(3), "case {i}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(expected), "case {i}: {stderr}");
+    }
+    let bad_date = device.path("bad-date.csv");
+    std::fs::write(
+        &bad_date,
+        "asn,sku,qty,lot,expiry,to\nASN-1003,SKU-10048,5,LNEW,2027-02-30,DOCK-01\n",
+    )
+    .unwrap();
+    let out = device.run(&["receive", "--file", bad_date.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 2: expiry: expected a real date"));
+    let missing = device.run(&[
+        "receive",
+        "--asn",
+        "ASN-1003",
+        "--sku",
+        "SKU-10048",
+        "--qty",
+        "5",
+        "--lot",
+        "LNEW",
+        "--to",
+        "DOCK-01",
+    ]);
+    assert_eq!(missing.status.code(), Some(3));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("--expiry: SKU-10048 is expiry-tracked")
+    );
+    assert!(device.journal().is_empty(), "nothing was recorded");
+}
+
+#[test]
+fn stdin_json_lines_and_json_shapes() {
+    let (_wh, _server, device) = ready();
+    let mut child = device
+        .cmd(&["move", "--file", "-", "--json"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"{\"sku\":\"5790000100019\",\"qty\":5,\"from\":\"A-07-11\",\"to\":\"A-01-03\",\"ref\":\"r1\"}\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows[0]["line"], 1);
+    assert_eq!(rows[0]["status"], "recorded");
+    assert_eq!(rows[0]["seq"], 1);
+
+    let journal = device.journal();
+    let e = &journal[0];
+    for key in ["id", "seq", "kind", "at", "operator", "status", "payload"] {
+        assert!(e.get(key).is_some(), "journal entry lacks {key}: {e}");
+    }
+    assert_eq!(e["kind"], "move");
+    assert_eq!(e["status"], "pending");
+    assert_eq!(
+        e["payload"]["sku"], "SKU-10001",
+        "the GTIN was resolved to its SKU"
+    );
+
+    let status = device.json(&["status"]);
+    for key in [
+        "device",
+        "server",
+        "online",
+        "operator",
+        "pending",
+        "last_sync",
+        "cursor",
+    ] {
+        assert!(status.get(key).is_some(), "status lacks {key}");
+    }
+    assert_eq!(status["pending"], 1);
+    assert_eq!(status["operator"], "2001");
+
+    let stock = device.json(&["stock", "--location", "A-01-03"]);
+    assert_eq!(
+        stock,
+        serde_json::json!([{"location":"A-01-03","sku":"SKU-10001","lot":null,"expiry":null,"qty":5}])
+    );
+    let by_gtin = device.json(&["stock", "--gtin", "5790000100019"]);
+    assert!(
+        by_gtin
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["location"] == "A-01-03")
+    );
+
+    let sync = device.json(&["sync"]);
+    for key in [
+        "pushed",
+        "applied",
+        "duplicates",
+        "refused",
+        "exceptions",
+        "pulled",
+    ] {
+        assert!(sync.get(key).is_some(), "sync lacks {key}");
+    }
+    assert_eq!(device.journal()[0]["status"], "synced");
+}
+
+#[test]
+fn single_commands_with_a_ref_are_idempotent_and_without_one_are_new_facts() {
+    let (_wh, _server, device) = ready();
+    let args = [
+        "move",
+        "--sku",
+        "SKU-10001",
+        "--qty",
+        "1",
+        "--from",
+        "A-07-11",
+        "--to",
+        "A-01-03",
+        "--ref",
+        "pallet-7",
+    ];
+    device.ok(&args);
+    let again = device.json(&args);
+    assert_eq!(again["status"], "already_recorded");
+    device.ok(&args[..9]);
+    assert_eq!(device.journal().len(), 2);
+}
+
+#[test]
+fn not_initialised_or_logged_out_is_exit_6_and_usage_is_2() {
+    let device = Device::new();
+    assert_eq!(device.run(&["sync"]).status.code(), Some(6));
+    assert_eq!(device.run(&["whoami"]).status.code(), Some(6));
+    assert_eq!(
+        device
+            .run(&[
+                "move", "--sku", "X", "--qty", "1", "--from", "A", "--to", "B"
+            ])
+            .status
+            .code(),
+        Some(6)
+    );
+    assert_eq!(device.run(&["frobnicate"]).status.code(), Some(2));
+    assert_eq!(
+        device
+            .run(&["init", "--server", "ftp://x", "--token", "t"])
+            .status
+            .code(),
+        Some(2)
+    );
+    let (wh, server, enrolled) = ready();
+    enrolled.ok(&["logout"]);
+    assert_eq!(
+        enrolled
+            .run(&[
+                "move",
+                "--sku",
+                "SKU-10001",
+                "--qty",
+                "1",
+                "--from",
+                "A-07-11",
+                "--to",
+                "A-01-03"
+            ])
+            .status
+            .code(),
+        Some(6)
+    );
+    // A revoked token: refused by the server, exit 5.
+    let other = Device::new();
+    let token = wh.token();
+    other.enrol(&server.url(), &token, "1007");
+    common::admin(&wh.db, &["device-token", "revoke", &token]);
+    assert_eq!(other.run(&["sync"]).status.code(), Some(5));
+    // A server that is not there: exit 4.
+    let nowhere = Device::new();
+    assert_eq!(
+        nowhere
+            .run(&["init", "--server", "http://127.0.0.1:9", "--token", "t"])
+            .status
+            .code(),
+        Some(4)
+    );
+}
+
+#[test]
+fn wrong_pins_lock_the_badge_out() {
+    let (_wh, _server, device) = ready();
+    device.ok(&["logout"]);
+    for _ in 0..4 {
+        let out = device.run(&["login", "--badge", "1007", "--pin", "9999"]);
+        assert_eq!(out.status.code(), Some(5));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("wrong PIN"));
+    }
+    let locked = device.run(&["login", "--badge", "1007", "--pin", "9999"]);
+    assert!(String::from_utf8_lossy(&locked.stderr).contains("locked"));
+    // Even the right PIN is refused while locked.
+    let right = device.run(&["login", "--badge", "1007", "--pin", "1234"]);
+    assert_eq!(right.status.code(), Some(5));
+    assert!(String::from_utf8_lossy(&right.stderr).contains("locked"));
+    // Other badges are unaffected.
+    device.ok(&["login", "--badge", "3001", "--pin", "1234"]);
+    assert_eq!(device.json(&["whoami"])["role"], "supervisor");
+}
+
+#[test]
+fn scan_explains_codes() {
+    let (_wh, _server, device) = ready();
+    assert_eq!(device.json(&["scan", "F-01-01"])["type"], "location");
+    assert_eq!(device.json(&["scan", "5790000100019"])["sku"], "SKU-10001");
+    let gs1 = device.json(&["scan", "(01)05790000100484(17)261220(10)L2647E"]);
+    assert_eq!(gs1["sku"], "SKU-10048");
+    assert_eq!(gs1["lot"], "L2647E");
+    assert_eq!(gs1["expiry"], "2026-12-20");
+    let link = device.json(&[
+        "scan",
+        "https://id.gs1.org/01/05790000100484/10/L2647E?17=261220",
+    ]);
+    assert_eq!(link["sku"], "SKU-10048");
+    assert_eq!(link["expiry"], "2026-12-20");
+    let bad = device.run(&["scan", "(01)05790000100485"]);
+    assert_eq!(bad.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("check digit"));
+}
+
+#[test]
+fn completions_and_man_page_come_from_the_cli_definitions() {
+    let device = Device::new();
+    let bash = device.ok(&["completions", "bash"]);
+    assert!(bash.contains("receive") && bash.contains("--file"));
+    let man = device.ok(&["man"]);
+    assert!(man.contains(".TH pyck") && man.contains("sync"));
+}
+
+#[test]
+fn the_demo_runs_with_nothing_set_up() {
+    let device = Device::new();
+    let out = device.run(&["demo"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("3 already recorded"), "{stdout}");
+    assert!(
+        stdout.contains("pushed 4 (4 applied, 0 duplicates"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("verify: every invariant holds"));
+    assert!(
+        !stdout.contains("pyck_"),
+        "the demo must not print its token"
+    );
+}
