@@ -1,18 +1,10 @@
 //! `pyck`: the warehouse terminal. Only this file maps errors to exit codes
 //! (docs/SCRIPTING.md).
 
-mod commands;
-mod config;
-mod error;
-mod input;
-mod output;
-mod progress;
-mod store;
-mod sync;
-
 use std::process::ExitCode;
 
 use clap::Parser;
+use pyck::{commands, error};
 
 fn main() -> ExitCode {
     let cli = match commands::Cli::try_parse() {

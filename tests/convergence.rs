@@ -3,6 +3,8 @@
 //! synced the server's stock equals applying each recorded operation exactly
 //! once.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::collections::HashMap;

@@ -1,6 +1,8 @@
 //! `kill -9` at awkward moments: the journal, the server, and two writers
 //! on one PYCK_HOME.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::time::{Duration, Instant};

@@ -1,5 +1,7 @@
 //! A shift with the network coming and going, on the real binaries.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{Device, Server, Warehouse};

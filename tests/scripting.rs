@@ -1,6 +1,8 @@
 //! The scripting surface: exit codes, bad input refused as a whole, JSON
 //! shapes, stdin, completions and the man page.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{Device, Server, Warehouse};

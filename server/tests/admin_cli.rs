@@ -1,6 +1,8 @@
 //! The admin commands of the real `pyck-server` binary: import, verify and
 //! their exit codes, and `serve` on a fresh machine with no set-up.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::process::Command;

@@ -2,6 +2,8 @@
 //! SQLite (a real file) and PostgreSQL (a real server, started by
 //! `scripts/test`).
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 macro_rules! conformance {

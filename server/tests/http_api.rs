@@ -2,6 +2,8 @@
 //! protocol over GraphQL, limits, health and metrics, and the GraphQL-over-
 //! HTTP audit.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::server::{TestServer, device_token, provision};

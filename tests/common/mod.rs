@@ -2,7 +2,8 @@
 //! `pyck-server` binaries, a real server on 127.0.0.1 with the demo
 //! fixtures, and one PYCK_HOME per simulated device.
 
-#![allow(dead_code)]
+// Test helpers panic on failure by design: a failed set-up is a failed test.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod proxy;
 

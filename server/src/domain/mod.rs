@@ -203,7 +203,7 @@ impl Ctx<'_> {
             ));
         };
         let key = (sku.to_owned(), lot.to_owned());
-        if !self.view.lots.contains_key(&key) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.view.lots.entry(key) {
             if facts.expiry_tracked && expiry.is_none() {
                 return Err(Refusal::new(
                     RefusalCode::ExpiryRequired,
@@ -213,7 +213,7 @@ impl Ctx<'_> {
                 ));
             }
             let expiry = expiry.filter(|_| facts.expiry_tracked);
-            self.view.lots.insert(key, expiry);
+            slot.insert(expiry);
             self.fx
                 .new_lots
                 .push((sku.to_owned(), lot.to_owned(), expiry));

@@ -1,7 +1,8 @@
 //! Shared set-up for the server's integration tests: storage backends on
 //! real files and real databases, and a small warehouse to push against.
 
-#![allow(dead_code)]
+// Test helpers panic on failure by design: a failed set-up is a failed test.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod server;
 

@@ -1,0 +1,11 @@
+//! `pyck`, the warehouse terminal, as a library: the binary (`main.rs`) is a
+//! thin shell over it, and the benchmark harness and tests call into it.
+
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod input;
+pub mod output;
+pub mod progress;
+pub mod store;
+pub mod sync;
