@@ -5,7 +5,11 @@
 //! (stock moved out of an empty bin) is applied all the same and raises an
 //! exception; only what cannot be a fact is refused.
 
+pub mod allocation;
+pub mod counting;
 pub mod effects;
+pub mod putaway;
+pub mod receiving;
 pub mod view;
 
 use chrono::{DateTime, NaiveDate, Utc};
