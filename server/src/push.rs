@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use pyck_sync::operation::Operation;
 use pyck_sync::protocol::{Entity, OpResult, PushOutcome};
-use pyck_sync::records::{AsnLineRecord, ExceptionRecord, StockRecord};
+use pyck_sync::records::{AsnLineRecord, ExceptionRecord, StockRecord, TaskRecord};
 use pyck_sync::refusal::{Refusal, RefusalCode};
 use uuid::Uuid;
 
@@ -49,6 +49,14 @@ pub struct Plan {
     pub new_lots: Vec<(String, String, Option<chrono::NaiveDate>)>,
     pub asn_lines: BTreeMap<(String, u32), AsnLineRecord>,
     pub exceptions: Vec<NewException>,
+    /// New and changed tasks, final state.
+    pub tasks: BTreeMap<String, TaskRecord>,
+    /// Orders whose status changed, final status.
+    pub orders: BTreeMap<String, String>,
+    /// Exceptions resolved (final state) with their notes.
+    pub resolved: Vec<(ExceptionRecord, String)>,
+    /// The task number counter after this batch.
+    pub next_task: u64,
 }
 
 impl Plan {
@@ -87,6 +95,20 @@ impl Plan {
                 data: Some(to_json(&exception_record(ex))),
             });
         }
+        for (ex, _) in &self.resolved {
+            rows.push(ChangeRow {
+                entity: Entity::Exception,
+                key: ex.id.clone(),
+                data: Some(to_json(ex)),
+            });
+        }
+        for task in self.tasks.values() {
+            rows.push(ChangeRow {
+                entity: Entity::Task,
+                key: task.id.clone(),
+                data: Some(to_json(task)),
+            });
+        }
         rows
     }
 
@@ -121,6 +143,7 @@ pub fn to_json<T: serde::Serialize>(value: &T) -> String {
 pub fn plan(view: &mut BatchView, ops: Vec<Operation>) -> Plan {
     let mut plan = Plan {
         last_seq: view.last_seq,
+        next_task: view.next_task,
         ..Plan::default()
     };
     // Ids settled earlier in this same batch, for re-sends within a batch.
@@ -196,6 +219,12 @@ fn settle(view: &mut BatchView, op: &Operation, plan: &mut Plan) -> Result<(), R
     plan.movements.extend(fx.movements);
     plan.new_lots.extend(fx.new_lots);
     plan.exceptions.extend(fx.exceptions);
+    for task in fx.tasks {
+        plan.tasks.insert(task.id.clone(), task);
+    }
+    plan.orders.extend(fx.orders);
+    plan.resolved.extend(fx.resolved);
+    plan.next_task = view.next_task;
     Ok(())
 }
 

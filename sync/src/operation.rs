@@ -43,6 +43,7 @@ pub enum Payload {
     CloseAsn(CloseAsn),
     Pack(OrderRef),
     Ship(OrderRef),
+    ResolveException(ResolveException),
 }
 
 /// The operation kinds, for places that need the name without the payload.
@@ -59,10 +60,11 @@ pub enum Kind {
     CloseAsn,
     Pack,
     Ship,
+    ResolveException,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 11] = [
         Kind::Receive,
         Kind::Putaway,
         Kind::Move,
@@ -73,6 +75,7 @@ impl Kind {
         Kind::CloseAsn,
         Kind::Pack,
         Kind::Ship,
+        Kind::ResolveException,
     ];
 
     /// The stable name used on the wire, in the journal and in scripts.
@@ -88,6 +91,7 @@ impl Kind {
             Kind::CloseAsn => "close_asn",
             Kind::Pack => "pack",
             Kind::Ship => "ship",
+            Kind::ResolveException => "resolve_exception",
         }
     }
 
@@ -188,6 +192,13 @@ pub struct CloseAsn {
     pub asn: String,
 }
 
+/// A supervisor closing an exception with a note.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolveException {
+    pub exception: String,
+    pub note: String,
+}
+
 /// An order packed or shipped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderRef {
@@ -211,6 +222,7 @@ impl Payload {
             Payload::CloseAsn(_) => Kind::CloseAsn,
             Payload::Pack(_) => Kind::Pack,
             Payload::Ship(_) => Kind::Ship,
+            Payload::ResolveException(_) => Kind::ResolveException,
         }
     }
 
@@ -280,6 +292,10 @@ impl Payload {
             }
             Payload::CloseAsn(c) => code("asn", &c.asn),
             Payload::Pack(o) | Payload::Ship(o) => code("order", &o.order),
+            Payload::ResolveException(r) => {
+                code("exception", &r.exception)?;
+                text("note", &r.note)
+            }
         }
     }
 }
@@ -297,6 +313,7 @@ impl Payload {
             Payload::Adjust(p) => serde_json::to_string(p),
             Payload::CloseAsn(p) => serde_json::to_string(p),
             Payload::Pack(p) | Payload::Ship(p) => serde_json::to_string(p),
+            Payload::ResolveException(p) => serde_json::to_string(p),
         }
     }
 
@@ -313,6 +330,7 @@ impl Payload {
             Kind::CloseAsn => Payload::CloseAsn(serde_json::from_str(fields)?),
             Kind::Pack => Payload::Pack(serde_json::from_str(fields)?),
             Kind::Ship => Payload::Ship(serde_json::from_str(fields)?),
+            Kind::ResolveException => Payload::ResolveException(serde_json::from_str(fields)?),
         })
     }
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::operation::Kind;
 
 /// Storage temperature of a zone, a location or an item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Temperature {
     Ambient,
@@ -79,6 +79,7 @@ impl Role {
     pub fn may(self, kind: Kind) -> bool {
         match self {
             Role::Supervisor | Role::Admin => true,
+            _ if kind == Kind::ResolveException => false,
             Role::Receiver => matches!(
                 kind,
                 Kind::Receive | Kind::CloseAsn | Kind::Putaway | Kind::Move | Kind::Count
@@ -173,6 +174,56 @@ pub struct OrderLineRecord {
     pub status: String,
 }
 
+/// What a task asks someone to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    /// Take `qty` from `location` for an order line.
+    Pick,
+    /// Carry `qty` from `location` (a dock, a staging area) to `to`.
+    Putaway,
+    /// Count what is at `location` (blind: no expected quantity).
+    Count,
+}
+
+/// Where a task stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStatus {
+    Open,
+    Done,
+    Short,
+    Cancelled,
+}
+
+/// A task as devices see it. Count tasks carry no expected quantity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskRecord {
+    pub id: String,
+    pub kind: TaskKind,
+    pub status: TaskStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lot: Option<String>,
+    pub location: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// Units to pick or put away; 0 for count tasks.
+    pub qty: i64,
+    /// Units done so far.
+    #[serde(default)]
+    pub done_qty: i64,
+    pub zone: String,
+    /// Walking order within the warehouse (picks: along the location codes,
+    /// grouped by zone).
+    pub sequence: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExceptionRecord {
     pub id: String,
@@ -200,6 +251,7 @@ mod tests {
     fn only_supervisors_and_admins_adjust() {
         for role in [Role::Picker, Role::Receiver] {
             assert!(!role.may(Kind::Adjust), "{role}");
+            assert!(!role.may(Kind::ResolveException), "{role}");
         }
         for role in [Role::Supervisor, Role::Admin] {
             for kind in Kind::ALL {

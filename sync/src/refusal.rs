@@ -28,6 +28,7 @@ pub enum RefusalCode {
     UnknownAsn,
     UnknownOrder,
     UnknownTask,
+    UnknownException,
     /// The item is lot-tracked and no lot was given.
     LotRequired,
     /// The item is expiry-tracked and no expiry was given for a new lot.
@@ -37,7 +38,7 @@ pub enum RefusalCode {
 }
 
 impl RefusalCode {
-    pub const ALL: [RefusalCode; 14] = [
+    pub const ALL: [RefusalCode; 15] = [
         RefusalCode::Malformed,
         RefusalCode::ProtocolVersion,
         RefusalCode::Unauthenticated,
@@ -49,6 +50,7 @@ impl RefusalCode {
         RefusalCode::UnknownAsn,
         RefusalCode::UnknownOrder,
         RefusalCode::UnknownTask,
+        RefusalCode::UnknownException,
         RefusalCode::LotRequired,
         RefusalCode::ExpiryRequired,
         RefusalCode::SeqConflict,
@@ -67,6 +69,7 @@ impl RefusalCode {
             RefusalCode::UnknownAsn => "unknown_asn",
             RefusalCode::UnknownOrder => "unknown_order",
             RefusalCode::UnknownTask => "unknown_task",
+            RefusalCode::UnknownException => "unknown_exception",
             RefusalCode::LotRequired => "lot_required",
             RefusalCode::ExpiryRequired => "expiry_required",
             RefusalCode::SeqConflict => "seq_conflict",

@@ -2,7 +2,7 @@
 //! nothing.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use pyck_sync::records::AsnLineRecord;
+use pyck_sync::records::{AsnLineRecord, ExceptionRecord, TaskRecord};
 use uuid::Uuid;
 
 use super::view::StockKey;
@@ -41,4 +41,10 @@ pub struct Effects {
     pub new_lots: Vec<(String, String, Option<NaiveDate>)>,
     pub asn_lines: Vec<AsnLineRecord>,
     pub exceptions: Vec<NewException>,
+    /// New tasks and tasks whose state changed, in their final state.
+    pub tasks: Vec<TaskRecord>,
+    /// Orders whose status changed: (order, new status).
+    pub orders: Vec<(String, String)>,
+    /// Exceptions resolved, in their final state, with the note.
+    pub resolved: Vec<(ExceptionRecord, String)>,
 }

@@ -2,23 +2,26 @@
 //! operation) -> effects`, or a refusal when the operation cannot be a fact.
 //!
 //! Nothing here touches a database. A fact that contradicts the server's view
-//! (stock moved out of an empty bin) is applied all the same and raises an
-//! exception; only what cannot be a fact is refused.
+//! (stock moved out of an empty bin, a pick for a cancelled order) is applied
+//! all the same and raises an exception; only what cannot be a fact is
+//! refused.
 
 pub mod allocation;
 pub mod counting;
 pub mod effects;
+pub mod orders;
 pub mod putaway;
 pub mod receiving;
 pub mod view;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use pyck_sync::operation::{Operation, Payload};
+use pyck_sync::records::{TaskKind, TaskRecord, TaskStatus, Temperature};
 use pyck_sync::refusal::{Refusal, RefusalCode};
 use uuid::Uuid;
 
 pub use effects::{Effects, Movement, NewException};
-pub use view::{BatchView, ItemFacts, Needs, Settled, StockKey};
+pub use view::{BatchView, ItemFacts, Needs, Settled, StockKey, staging};
 
 /// Applies one valid operation of a known operator to the view, returning
 /// what it changed. On refusal the view is left untouched.
@@ -36,28 +39,58 @@ pub fn apply(view: &mut BatchView, op: &Operation) -> Result<Effects, Refusal> {
             let lot = ctx.lot(&r.sku, r.lot.as_deref(), r.expiry)?;
             if r.qty > 0 {
                 ctx.change(StockKey::new(&r.to, &r.sku, lot), r.qty);
+                if ctx.view.locations.get(&r.to) == Some(&Temperature::Dock) {
+                    ctx.putaway_task(&r.sku, lot, &r.to, r.qty, None);
+                }
             }
             ctx.receive_on_asn(&r.asn, &r.sku, r.qty, r.damaged, &r.to);
         }
         Payload::Putaway(m) | Payload::Move(m) => {
+            let task = match &m.task {
+                Some(id) => Some(ctx.task(id, TaskKind::Putaway)?),
+                None => None,
+            };
             let lot = ctx.lot(&m.sku, m.lot.as_deref(), None)?;
             ctx.take(StockKey::new(&m.from, &m.sku, lot), m.qty);
             ctx.change(StockKey::new(&m.to, &m.sku, lot), m.qty);
+            ctx.check_temperature(&m.sku, lot, &m.to);
+            if let Some(mut t) = task {
+                t.done_qty += m.qty;
+                if t.done_qty >= t.qty {
+                    t.status = TaskStatus::Done;
+                }
+                ctx.save_task(t);
+            }
         }
         Payload::Pick(p) => {
+            let mut task = ctx.task(&p.task, TaskKind::Pick)?;
             let lot = ctx.lot(&p.sku, p.lot.as_deref(), None)?;
             ctx.take(StockKey::new(&p.location, &p.sku, lot), p.qty);
+            ctx.change(StockKey::new(&staging(&p.order), &p.sku, lot), p.qty);
+            ctx.check_fefo(&task, &p.sku, lot, &p.order);
+            task.done_qty += p.qty;
+            if task.done_qty >= task.qty {
+                task.status = TaskStatus::Done;
+            }
+            ctx.save_task(task);
+            ctx.picked_for_cancelled_order(&p.order, &p.sku, lot, &p.location, p.qty);
         }
         Payload::ShortPick(p) => {
+            let mut task = ctx.task(&p.task, TaskKind::Pick)?;
             let lot = ctx.lot(&p.sku, p.lot.as_deref(), None)?;
             if p.qty > 0 {
                 ctx.take(StockKey::new(&p.location, &p.sku, lot), p.qty);
+                ctx.change(StockKey::new(&staging(&p.order), &p.sku, lot), p.qty);
             }
+            task.done_qty += p.qty;
+            task.status = TaskStatus::Short;
+            let missing = (task.qty - task.done_qty).max(0);
+            ctx.save_task(task.clone());
             ctx.raise(
                 "short_pick",
                 format!(
-                    "short pick on order {} task {}: {} of {} taken at {} ({})",
-                    p.order, p.task, p.qty, p.sku, p.location, p.reason
+                    "short pick on order {} (task {}): {} of {} {} found at {} ({})",
+                    p.order, p.task, p.qty, task.qty, p.sku, p.location, p.reason
                 ),
                 Refs {
                     order: Some(&p.order),
@@ -67,24 +100,98 @@ pub fn apply(view: &mut BatchView, op: &Operation) -> Result<Effects, Refusal> {
                     ..Refs::default()
                 },
             );
+            ctx.reallocate(&task, missing);
+            ctx.count_task(&p.location, &p.sku);
+            ctx.picked_for_cancelled_order(&p.order, &p.sku, lot, &p.location, p.qty);
         }
         Payload::Count(c) => {
+            let task = match &c.task {
+                Some(id) => Some(ctx.task(id, TaskKind::Count)?),
+                None => None,
+            };
             let lot = ctx.lot(&c.sku, c.lot.as_deref(), None)?;
-            ctx.set(StockKey::new(&c.location, &c.sku, lot), c.qty);
+            let key = StockKey::new(&c.location, &c.sku, lot);
+            let expected = ctx.view.stock.get(&key).copied().unwrap_or(0);
+            match counting::outcome(c.qty, expected, ctx.view.count_threshold) {
+                counting::CountOutcome::Set => ctx.set(key, c.qty),
+                counting::CountOutcome::Exception { difference } => ctx.raise(
+                    "count_difference",
+                    format!(
+                        "count of {}{} at {}: {} counted, {} expected ({difference:+}); stock left unchanged",
+                        c.sku,
+                        lot.map(|l| format!(" lot {l}")).unwrap_or_default(),
+                        c.location,
+                        c.qty,
+                        expected
+                    ),
+                    Refs {
+                        location: Some(&c.location),
+                        sku: Some(&c.sku),
+                        lot,
+                        ..Refs::default()
+                    },
+                ),
+            }
+            if let Some(mut t) = task {
+                t.status = TaskStatus::Done;
+                t.done_qty = c.qty;
+                ctx.save_task(t);
+            }
         }
         Payload::Adjust(a) => {
             let lot = ctx.lot(&a.sku, a.lot.as_deref(), None)?;
             ctx.set(StockKey::new(&a.location, &a.sku, lot), a.qty);
         }
         Payload::CloseAsn(c) => {
+            let mut closing = Vec::new();
             if let Some(lines) = ctx.view.asns.get_mut(&c.asn) {
                 for line in lines.iter_mut().filter(|l| !l.closed) {
                     line.closed = true;
-                    ctx.fx.asn_lines.push(line.clone());
+                    closing.push(line.clone());
                 }
             }
+            for d in receiving::close(&closing) {
+                ctx.raise(
+                    d.kind,
+                    d.message,
+                    Refs {
+                        asn: Some(&c.asn),
+                        sku: Some(&d.sku),
+                        ..Refs::default()
+                    },
+                );
+            }
+            ctx.fx.asn_lines.extend(closing);
         }
-        Payload::Pack(_) | Payload::Ship(_) => {}
+        Payload::Pack(o) => ctx.order_status(&o.order, "packed"),
+        Payload::Ship(o) => {
+            // Shipping takes everything staged for the order out of the
+            // warehouse, through the ledger.
+            let stage = staging(&o.order);
+            let mut staged: Vec<(StockKey, i64)> = ctx
+                .view
+                .stock
+                .iter()
+                .filter(|(k, q)| k.location == stage && **q != 0)
+                .map(|(k, q)| (k.clone(), *q))
+                .collect();
+            staged.sort();
+            for (key, qty) in staged {
+                ctx.change(key, -qty);
+            }
+            ctx.order_status(&o.order, "shipped");
+        }
+        Payload::ResolveException(r) => {
+            let Some(mut ex) = ctx.view.exceptions.get(&r.exception).cloned() else {
+                return Err(Refusal::new(
+                    RefusalCode::UnknownException,
+                    format!("no exception {} in this warehouse", r.exception),
+                ));
+            };
+            ex.status = "resolved".into();
+            ctx.view.exceptions.insert(r.exception.clone(), ex.clone());
+            ctx.fx.resolved.push((ex, r.note.clone()));
+        }
     }
     Ok(fx)
 }
@@ -162,6 +269,7 @@ fn check_references(view: &BatchView, payload: &Payload) -> Result<(), Refusal> 
         }
         Payload::CloseAsn(c) => asn(&c.asn),
         Payload::Pack(o) | Payload::Ship(o) => order(&o.order),
+        Payload::ResolveException(_) => Ok(()),
     }
 }
 
@@ -223,6 +331,232 @@ impl Ctx<'_> {
                 .push((sku.to_owned(), lot.to_owned(), expiry));
         }
         Ok(Some(lot))
+    }
+
+    /// A task the operation names, of the kind it must be.
+    fn task(&self, id: &str, kind: TaskKind) -> Result<TaskRecord, Refusal> {
+        match self.view.tasks.get(id) {
+            Some(t) if t.kind == kind => Ok(t.clone()),
+            _ => Err(Refusal::new(
+                RefusalCode::UnknownTask,
+                format!("no {kind:?} task {id} in this warehouse").to_lowercase(),
+            )),
+        }
+    }
+
+    fn save_task(&mut self, task: TaskRecord) {
+        self.view.tasks.insert(task.id.clone(), task.clone());
+        self.fx.tasks.retain(|t| t.id != task.id);
+        self.fx.tasks.push(task);
+    }
+
+    fn new_task_id(&mut self) -> (String, u64) {
+        let n = self.view.next_task;
+        self.view.next_task += 1;
+        (format!("T{n}"), n)
+    }
+
+    fn zone(&self, location: &str) -> String {
+        self.view.zones.get(location).cloned().unwrap_or_default()
+    }
+
+    /// A putaway task carrying goods from `from` to a bin of the item's
+    /// temperature (or to `to` when given).
+    fn putaway_task(
+        &mut self,
+        sku: &str,
+        lot: Option<&str>,
+        from: &str,
+        qty: i64,
+        to: Option<&str>,
+    ) {
+        let temperature = self.view.items.get(sku).map(|i| i.temperature);
+        let suggestion = to.map(str::to_owned).or_else(|| {
+            temperature.and_then(|t| {
+                putaway::suggest(sku, t, self.view.bins.get(&t).map_or(&[][..], |b| &b[..]))
+            })
+        });
+        let (id, n) = self.new_task_id();
+        let task = TaskRecord {
+            id,
+            kind: TaskKind::Putaway,
+            status: TaskStatus::Open,
+            order: None,
+            line: None,
+            sku: Some(sku.to_owned()),
+            lot: lot.map(str::to_owned),
+            location: from.to_owned(),
+            to: suggestion,
+            qty,
+            done_qty: 0,
+            zone: self.zone(from),
+            sequence: n,
+        };
+        self.save_task(task);
+    }
+
+    /// A blind count task at `location` (after a short pick found less).
+    fn count_task(&mut self, location: &str, sku: &str) {
+        let (id, n) = self.new_task_id();
+        let task = TaskRecord {
+            id,
+            kind: TaskKind::Count,
+            status: TaskStatus::Open,
+            order: None,
+            line: None,
+            sku: Some(sku.to_owned()),
+            lot: None,
+            location: location.to_owned(),
+            to: None,
+            qty: 0,
+            done_qty: 0,
+            zone: self.zone(location),
+            sequence: n,
+        };
+        self.save_task(task);
+    }
+
+    /// After a short pick: new pick tasks for what is still missing, from
+    /// other stock of the item (FEFO), never from the bin that came up short.
+    fn reallocate(&mut self, short: &TaskRecord, missing: i64) {
+        let Some(sku) = short.sku.clone() else { return };
+        if missing == 0 {
+            return;
+        }
+        let expiry_tracked = self.view.items.get(&sku).is_some_and(|i| i.expiry_tracked);
+        let candidates: Vec<allocation::Candidate> = self
+            .view
+            .candidates
+            .get(&sku)
+            .map(|c| {
+                c.iter()
+                    .filter(|c| c.location != short.location)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        let found = allocation::allocate(missing, expiry_tracked, &candidates, self.view.today);
+        for pick in found.picks {
+            // What this new task reserves is no longer available to the next.
+            if let Some(list) = self.view.candidates.get_mut(&sku)
+                && let Some(c) = list
+                    .iter_mut()
+                    .find(|c| c.location == pick.location && c.lot == pick.lot)
+            {
+                c.available -= pick.qty;
+            }
+            let (id, n) = self.new_task_id();
+            let task = TaskRecord {
+                id,
+                kind: TaskKind::Pick,
+                status: TaskStatus::Open,
+                order: short.order.clone(),
+                line: short.line,
+                sku: Some(sku.clone()),
+                lot: pick.lot,
+                location: pick.location,
+                to: None,
+                qty: pick.qty,
+                done_qty: 0,
+                zone: pick.zone,
+                sequence: n,
+            };
+            self.save_task(task);
+        }
+    }
+
+    /// A different lot than allocated is fine unless it expires later than
+    /// the allocated one (first expiry, first out).
+    fn check_fefo(&mut self, task: &TaskRecord, sku: &str, lot: Option<&str>, order: &str) {
+        if task.lot.as_deref() == lot {
+            return;
+        }
+        let expiry_of = |l: Option<&str>| {
+            l.and_then(|l| {
+                self.view
+                    .lots
+                    .get(&(sku.to_owned(), l.to_owned()))
+                    .copied()
+                    .flatten()
+            })
+        };
+        let (picked, allocated) = (expiry_of(lot), expiry_of(task.lot.as_deref()));
+        if allocation::breaks_fefo(picked, allocated) {
+            self.raise(
+                "fefo_breach",
+                format!(
+                    "order {order}: picked {sku} lot {} (expires {}) instead of lot {} (expires {})",
+                    lot.unwrap_or("-"),
+                    picked.map_or("-".into(), |d| d.to_string()),
+                    task.lot.as_deref().unwrap_or("-"),
+                    allocated.map_or("-".into(), |d| d.to_string()),
+                ),
+                Refs {
+                    order: Some(order),
+                    sku: Some(sku),
+                    lot,
+                    location: Some(&task.location),
+                    ..Refs::default()
+                },
+            );
+        }
+    }
+
+    /// A pick for an order cancelled while the picker was offline: it
+    /// happened, so it stands, and the goods go back to stock.
+    fn picked_for_cancelled_order(
+        &mut self,
+        order: &str,
+        sku: &str,
+        lot: Option<&str>,
+        location: &str,
+        qty: i64,
+    ) {
+        if qty == 0 || self.view.orders.get(order).map(String::as_str) != Some("cancelled") {
+            return;
+        }
+        self.raise(
+            "cancelled_order_picked",
+            format!("{qty} of {sku} picked from {location} for order {order}, which was cancelled; return them to stock"),
+            Refs {
+                order: Some(order),
+                sku: Some(sku),
+                lot,
+                location: Some(location),
+                ..Refs::default()
+            },
+        );
+        self.putaway_task(sku, lot, &staging(order), qty, Some(location));
+    }
+
+    fn check_temperature(&mut self, sku: &str, lot: Option<&str>, to: &str) {
+        let (Some(item), Some(bin)) = (self.view.items.get(sku), self.view.locations.get(to))
+        else {
+            return;
+        };
+        if putaway::temperature_breach(item.temperature, *bin) {
+            let message = format!(
+                "{} goods ({sku}) put into {to}, a {} location",
+                item.temperature.as_str(),
+                bin.as_str()
+            );
+            self.raise(
+                "temperature_breach",
+                message,
+                Refs {
+                    sku: Some(sku),
+                    lot,
+                    location: Some(to),
+                    ..Refs::default()
+                },
+            );
+        }
+    }
+
+    fn order_status(&mut self, order: &str, status: &str) {
+        self.view.orders.insert(order.to_owned(), status.to_owned());
+        self.fx.orders.retain(|(o, _)| o != order);
+        self.fx.orders.push((order.to_owned(), status.to_owned()));
     }
 
     /// Adds `delta` to a stock key and writes the movement.
@@ -314,3 +648,6 @@ impl Ctx<'_> {
         });
     }
 }
+
+#[cfg(test)]
+mod tests;

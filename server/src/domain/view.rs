@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDate;
 use pyck_sync::operation::{Operation, Payload};
-use pyck_sync::records::{AsnLineRecord, Role, Temperature};
+use pyck_sync::records::{AsnLineRecord, ExceptionRecord, Role, TaskRecord, Temperature};
 use pyck_sync::refusal::Refusal;
 use uuid::Uuid;
 
@@ -64,6 +64,28 @@ pub struct BatchView {
     pub asns: HashMap<String, Vec<AsnLineRecord>>,
     /// Orders the batch names: order → status.
     pub orders: HashMap<String, String>,
+    /// Zones of the locations in `locations`.
+    pub zones: HashMap<String, String>,
+    /// Tasks the batch names, by id.
+    pub tasks: HashMap<String, TaskRecord>,
+    /// Storage bins by temperature, with the SKUs they hold, for putaway
+    /// suggestions (loaded for the temperatures of items received into docks).
+    pub bins: HashMap<Temperature, Vec<super::putaway::Bin>>,
+    /// Pickable stock of SKUs that short picks may need to re-allocate,
+    /// net of what open pick tasks reserve.
+    pub candidates: HashMap<String, Vec<super::allocation::Candidate>>,
+    /// Exceptions the batch resolves, by id.
+    pub exceptions: HashMap<String, ExceptionRecord>,
+    /// Largest count difference accepted without a supervisor (None: any
+    /// difference goes to a supervisor).
+    pub count_threshold: Option<i64>,
+    /// The number the next new task gets.
+    pub next_task: u64,
+}
+
+/// The staging location picked goods wait in until the order ships.
+pub fn staging(order: &str) -> String {
+    format!("STAGE:{order}")
 }
 
 /// What a backend must load for a batch: derived from the operations alone.
@@ -78,6 +100,14 @@ pub struct Needs {
     pub lots: BTreeSet<(String, String)>,
     pub asns: BTreeSet<String>,
     pub orders: BTreeSet<String>,
+    pub tasks: BTreeSet<String>,
+    /// Orders whose staged stock a ship takes out.
+    pub staged_orders: BTreeSet<String>,
+    /// Temperatures for which putaway bins are needed.
+    pub bin_temperatures_of: BTreeSet<String>,
+    /// SKUs a short pick may re-allocate.
+    pub candidate_skus: BTreeSet<String>,
+    pub exceptions: BTreeSet<String>,
 }
 
 impl Needs {
@@ -107,26 +137,51 @@ impl Needs {
             Payload::Receive(r) => {
                 stock(self, &r.to, &r.sku, r.lot.as_deref());
                 self.asns.insert(r.asn.clone());
+                self.bin_temperatures_of.insert(r.sku.clone());
             }
             Payload::Putaway(m) | Payload::Move(m) => {
                 stock(self, &m.from, &m.sku, m.lot.as_deref());
                 stock(self, &m.to, &m.sku, m.lot.as_deref());
+                if let Some(t) = &m.task {
+                    self.tasks.insert(t.clone());
+                }
             }
             Payload::Pick(p) => {
                 stock(self, &p.location, &p.sku, p.lot.as_deref());
+                self.stock
+                    .insert(StockKey::new(&staging(&p.order), &p.sku, p.lot.as_deref()));
                 self.orders.insert(p.order.clone());
+                self.tasks.insert(p.task.clone());
+                // A pick of a cancelled order goes back via a putaway task.
+                self.bin_temperatures_of.insert(p.sku.clone());
             }
             Payload::ShortPick(p) => {
                 stock(self, &p.location, &p.sku, p.lot.as_deref());
+                self.stock
+                    .insert(StockKey::new(&staging(&p.order), &p.sku, p.lot.as_deref()));
                 self.orders.insert(p.order.clone());
+                self.tasks.insert(p.task.clone());
+                self.candidate_skus.insert(p.sku.clone());
             }
-            Payload::Count(c) => stock(self, &c.location, &c.sku, c.lot.as_deref()),
+            Payload::Count(c) => {
+                stock(self, &c.location, &c.sku, c.lot.as_deref());
+                if let Some(t) = &c.task {
+                    self.tasks.insert(t.clone());
+                }
+            }
             Payload::Adjust(a) => stock(self, &a.location, &a.sku, a.lot.as_deref()),
             Payload::CloseAsn(c) => {
                 self.asns.insert(c.asn.clone());
             }
-            Payload::Pack(o) | Payload::Ship(o) => {
+            Payload::Pack(o) => {
                 self.orders.insert(o.order.clone());
+            }
+            Payload::Ship(o) => {
+                self.orders.insert(o.order.clone());
+                self.staged_orders.insert(o.order.clone());
+            }
+            Payload::ResolveException(r) => {
+                self.exceptions.insert(r.exception.clone());
             }
         }
     }

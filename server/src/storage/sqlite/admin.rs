@@ -1,7 +1,9 @@
 //! Tenants, warehouses, operators, devices and imports on SQLite.
 
 use pyck_sync::protocol::Entity;
-use pyck_sync::records::{AsnLineRecord, OperatorRecord, OrderLineRecord, Role};
+use std::collections::HashMap;
+
+use pyck_sync::records::{AsnLineRecord, OperatorRecord, OrderLineRecord, Role, TaskRecord};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use uuid::Uuid;
 
@@ -294,10 +296,118 @@ pub fn import(
         summary.order_lines += 1;
     }
 
+    allocate_new_orders(&tx, tenant, wh, &mut changes)?;
     write_changes(&tx, tenant, 0, &tenant_changes)?;
     write_changes(&tx, tenant, wh, &changes)?;
     tx.commit()?;
     Ok(summary)
+}
+
+/// Order lines that have no tasks yet get pick tasks (FEFO), at once.
+fn allocate_new_orders(
+    tx: &Transaction<'_>,
+    tenant: i64,
+    wh: i64,
+    changes: &mut Vec<ChangeRow>,
+) -> Result<()> {
+    let lines: Vec<OrderLineRecord> = tx
+        .prepare(
+            "SELECT o.order_no, o.line, o.sku, o.qty, o.customer, o.status FROM order_lines o              WHERE o.tenant_id = ?1 AND o.warehouse_id = ?2 AND o.status = 'open' AND NOT EXISTS (                SELECT 1 FROM tasks t WHERE t.tenant_id = o.tenant_id AND t.warehouse_id = o.warehouse_id                AND t.order_no = o.order_no AND t.line = o.line) ORDER BY o.order_no, o.line",
+        )?
+        .query_map(params![tenant, wh], |r| {
+            Ok(OrderLineRecord {
+                order: r.get(0)?,
+                line: r.get(1)?,
+                sku: r.get(2)?,
+                qty: r.get(3)?,
+                customer: r.get(4)?,
+                status: r.get(5)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    if lines.is_empty() {
+        return Ok(());
+    }
+    let mut candidates = HashMap::new();
+    let mut tracked = HashMap::new();
+    for line in &lines {
+        if !candidates.contains_key(&line.sku) {
+            candidates.insert(
+                line.sku.clone(),
+                super::push::candidates(tx, tenant, wh, &line.sku)?,
+            );
+            let t: bool = tx.query_row(
+                "SELECT expiry_tracked FROM items WHERE tenant_id = ?1 AND sku = ?2",
+                params![tenant, line.sku],
+                |r| r.get(0),
+            )?;
+            tracked.insert(line.sku.clone(), t);
+        }
+    }
+    let next: i64 = tx.query_row(
+        "SELECT next_task FROM warehouses WHERE id = ?1",
+        [wh],
+        |r| r.get(0),
+    )?;
+    let today = chrono::Utc::now().date_naive();
+    let done = crate::domain::orders::allocate_lines(
+        &lines,
+        &mut candidates,
+        &tracked,
+        today,
+        next as u64,
+    );
+    let tasks: Vec<&TaskRecord> = done.tasks.iter().collect();
+    super::push::write_tasks(tx, tenant, wh, &tasks)?;
+    tx.execute(
+        "UPDATE warehouses SET next_task = ?1 WHERE id = ?2",
+        params![done.next_task as i64, wh],
+    )?;
+    for t in &done.tasks {
+        changes.push(ChangeRow {
+            entity: Entity::Task,
+            key: t.id.clone(),
+            data: Some(to_json(t)),
+        });
+    }
+    let orders: std::collections::BTreeSet<&str> = lines.iter().map(|l| l.order.as_str()).collect();
+    for order in orders {
+        changes.extend(super::push::set_order_status(
+            tx,
+            tenant,
+            wh,
+            order,
+            "allocated",
+        )?);
+    }
+    for (order, line, sku, short) in &done.short {
+        let id = Uuid::now_v7().to_string();
+        let message = format!(
+            "order {order} line {line}: {short} of {sku} could not be allocated (not enough pickable stock)"
+        );
+        tx.execute(
+            "INSERT INTO exceptions (id, tenant_id, warehouse_id, kind, message, order_no, sku, raised_at)              VALUES (?1, ?2, ?3, 'allocation_short', ?4, ?5, ?6, ?7)",
+            params![id, tenant, wh, message, order, sku, now()],
+        )?;
+        let record = pyck_sync::records::ExceptionRecord {
+            id: id.clone(),
+            kind: "allocation_short".into(),
+            status: "open".into(),
+            message,
+            order: Some(order.clone()),
+            asn: None,
+            location: None,
+            sku: Some(sku.clone()),
+            lot: None,
+            raised_at: chrono::Utc::now(),
+        };
+        changes.push(ChangeRow {
+            entity: Entity::Exception,
+            key: id,
+            data: Some(to_json(&record)),
+        });
+    }
+    Ok(())
 }
 
 fn known_sku(tx: &Transaction<'_>, tenant: i64, sku: &str, file: &str, what: &str) -> Result<()> {

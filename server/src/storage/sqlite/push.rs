@@ -4,13 +4,17 @@
 use chrono::{NaiveDate, Utc};
 use pyck_sync::operation::Operation;
 use pyck_sync::protocol::{PROTOCOL_VERSION, PushResponse};
-use pyck_sync::records::{AsnLineRecord, Role, Temperature};
+use pyck_sync::records::{
+    AsnLineRecord, OrderLineRecord, Role, TaskKind, TaskRecord, TaskStatus, Temperature,
+};
 use pyck_sync::refusal::{Refusal, RefusalCode};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use uuid::Uuid;
 
 use super::{now, ts};
-use crate::domain::{BatchView, ItemFacts, Needs, Settled};
+use crate::domain::allocation::Candidate;
+use crate::domain::putaway::Bin;
+use crate::domain::{BatchView, ItemFacts, Needs, Settled, StockKey};
 use crate::push::{self, ChangeRow, Plan};
 use crate::storage::{DeviceAuth, Result, StorageError};
 
@@ -124,14 +128,19 @@ fn load_view(
         }
     }
     let mut location = tx.prepare_cached(
-        "SELECT temperature FROM locations WHERE tenant_id = ?1 AND warehouse_id = ?2 AND code = ?3",
+        "SELECT temperature, zone FROM locations WHERE tenant_id = ?1 AND warehouse_id = ?2 AND code = ?3",
     )?;
     for code in &needs.locations {
-        let t: Option<String> = location
-            .query_row(params![auth.tenant, auth.warehouse, code], |r| r.get(0))
+        let row: Option<(String, String)> = location
+            .query_row(params![auth.tenant, auth.warehouse, code], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .optional()?;
-        if let Some(t) = t.as_deref().and_then(Temperature::parse) {
+        if let Some((t, zone)) = row
+            && let Some(t) = Temperature::parse(&t)
+        {
             view.locations.insert(code.clone(), t);
+            view.zones.insert(code.clone(), zone);
         }
     }
     let mut stock = tx.prepare_cached(
@@ -193,7 +202,233 @@ fn load_view(
             view.orders.insert(o.clone(), status);
         }
     }
+    load_work(tx, auth, needs, &mut view)?;
     Ok(view)
+}
+
+/// Tasks, settings, staged stock, putaway bins, pick candidates and
+/// exceptions the batch needs.
+fn load_work(
+    tx: &Transaction<'_>,
+    auth: &DeviceAuth,
+    needs: &Needs,
+    view: &mut BatchView,
+) -> Result<()> {
+    let (threshold, next_task): (Option<i64>, i64) = tx.query_row(
+        "SELECT count_threshold, next_task FROM warehouses WHERE id = ?1 AND tenant_id = ?2",
+        params![auth.warehouse, auth.tenant],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    view.count_threshold = threshold;
+    view.next_task = next_task as u64;
+    let mut task = tx.prepare_cached(&format!(
+        "{TASK_COLUMNS} WHERE tenant_id = ?1 AND warehouse_id = ?2 AND id = ?3"
+    ))?;
+    for id in &needs.tasks {
+        if let Some(t) = task
+            .query_row(params![auth.tenant, auth.warehouse, id], task_row)
+            .optional()?
+        {
+            // The task's own lot matters for FEFO checks.
+            if let (Some(sku), Some(lot)) = (&t.sku, &t.lot) {
+                let key = (sku.clone(), lot.clone());
+                if !view.lots.contains_key(&key) {
+                    let expiry: Option<Option<String>> = tx
+                        .prepare_cached("SELECT expiry FROM lots WHERE tenant_id = ?1 AND sku = ?2 AND lot = ?3")?
+                        .query_row(params![auth.tenant, sku, lot], |r| r.get(0))
+                        .optional()?;
+                    if let Some(e) = expiry {
+                        view.lots.insert(
+                            key,
+                            e.and_then(|e| NaiveDate::parse_from_str(&e, "%Y-%m-%d").ok()),
+                        );
+                    }
+                }
+            }
+            view.tasks.insert(id.clone(), t);
+        }
+    }
+    let mut staged = tx.prepare_cached(
+        "SELECT sku, lot, qty FROM stock WHERE tenant_id = ?1 AND warehouse_id = ?2 AND location = ?3",
+    )?;
+    for order in &needs.staged_orders {
+        let stage = crate::domain::staging(order);
+        let rows = staged
+            .query_map(params![auth.tenant, auth.warehouse, stage], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for (sku, lot, qty) in rows {
+            view.stock.insert(
+                StockKey {
+                    location: stage.clone(),
+                    sku,
+                    lot,
+                },
+                qty,
+            );
+        }
+    }
+    let temperatures: std::collections::BTreeSet<Temperature> = needs
+        .bin_temperatures_of
+        .iter()
+        .filter_map(|sku| view.items.get(sku).map(|i| i.temperature))
+        .collect();
+    for t in temperatures {
+        let mut bins = tx.prepare_cached(
+            "SELECT l.code, (SELECT group_concat(s.sku, ' ') FROM stock s WHERE s.tenant_id = l.tenant_id              AND s.warehouse_id = l.warehouse_id AND s.location = l.code AND s.qty > 0)              FROM locations l WHERE l.tenant_id = ?1 AND l.warehouse_id = ?2 AND l.temperature = ?3",
+        )?;
+        let list = bins
+            .query_map(params![auth.tenant, auth.warehouse, t.as_str()], |r| {
+                let holds: Option<String> = r.get(1)?;
+                Ok(Bin {
+                    code: r.get(0)?,
+                    temperature: t,
+                    holds: holds
+                        .map(|h| h.split(' ').map(str::to_owned).collect())
+                        .unwrap_or_default(),
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        view.bins.insert(t, list);
+    }
+    for sku in &needs.candidate_skus {
+        view.candidates.insert(
+            sku.clone(),
+            candidates(tx, auth.tenant, auth.warehouse, sku)?,
+        );
+    }
+    for id in &needs.exceptions {
+        if let Some(ex) = super::queries::exception(tx, auth.tenant, auth.warehouse, id)? {
+            view.exceptions.insert(id.clone(), ex);
+        }
+    }
+    Ok(())
+}
+
+pub const TASK_COLUMNS: &str = "SELECT id, kind, status, order_no, line, sku, lot, location, to_location, qty, done_qty, zone, sequence FROM tasks";
+
+pub fn task_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TaskRecord> {
+    let kind: String = r.get(1)?;
+    let status: String = r.get(2)?;
+    Ok(TaskRecord {
+        id: r.get(0)?,
+        kind: serde_json::from_value(serde_json::Value::String(kind)).unwrap_or(TaskKind::Pick),
+        status: serde_json::from_value(serde_json::Value::String(status))
+            .unwrap_or(TaskStatus::Open),
+        order: r.get(3)?,
+        line: r.get(4)?,
+        sku: r.get(5)?,
+        lot: r.get(6)?,
+        location: r.get(7)?,
+        to: r.get(8)?,
+        qty: r.get(9)?,
+        done_qty: r.get(10)?,
+        zone: r.get(11)?,
+        sequence: r.get::<_, i64>(12)? as u64,
+    })
+}
+
+/// Pickable stock of one SKU: on hand in storage bins, minus what open pick
+/// tasks reserve.
+pub fn candidates(
+    tx: &rusqlite::Connection,
+    tenant: i64,
+    warehouse: i64,
+    sku: &str,
+) -> Result<Vec<Candidate>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT s.location, l.zone, l.temperature, s.lot, lots.expiry, s.qty - COALESCE((              SELECT SUM(t.qty - t.done_qty) FROM tasks t WHERE t.tenant_id = s.tenant_id AND t.warehouse_id = s.warehouse_id              AND t.kind = 'pick' AND t.status = 'open' AND t.sku = s.sku AND t.location = s.location AND COALESCE(t.lot, '') = s.lot), 0)          FROM stock s JOIN locations l ON l.tenant_id = s.tenant_id AND l.warehouse_id = s.warehouse_id AND l.code = s.location          LEFT JOIN lots ON lots.tenant_id = s.tenant_id AND lots.sku = s.sku AND lots.lot = s.lot          WHERE s.tenant_id = ?1 AND s.warehouse_id = ?2 AND s.sku = ?3 AND s.qty > 0",
+    )?;
+    let rows = stmt
+        .query_map(params![tenant, warehouse, sku], |r| {
+            let temperature: String = r.get(2)?;
+            let lot: String = r.get(3)?;
+            let expiry: Option<String> = r.get(4)?;
+            Ok(Candidate {
+                location: r.get(0)?,
+                zone: r.get(1)?,
+                is_dock: temperature == "dock",
+                lot: (!lot.is_empty()).then_some(lot),
+                expiry: expiry.and_then(|e| NaiveDate::parse_from_str(&e, "%Y-%m-%d").ok()),
+                available: r.get(5)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// Inserts or updates tasks.
+pub fn write_tasks(
+    tx: &Transaction<'_>,
+    tenant: i64,
+    warehouse: i64,
+    tasks: &[&TaskRecord],
+) -> Result<()> {
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO tasks (tenant_id, warehouse_id, id, kind, status, order_no, line, sku, lot, location, to_location, qty, done_qty, zone, sequence)          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)          ON CONFLICT (tenant_id, warehouse_id, id) DO UPDATE SET status = excluded.status, done_qty = excluded.done_qty,          to_location = excluded.to_location",
+    )?;
+    for t in tasks {
+        let kind =
+            serde_json::to_value(t.kind).map_err(|e| StorageError::Backend(e.to_string()))?;
+        let status =
+            serde_json::to_value(t.status).map_err(|e| StorageError::Backend(e.to_string()))?;
+        upsert.execute(params![
+            tenant,
+            warehouse,
+            t.id,
+            kind.as_str(),
+            status.as_str(),
+            t.order,
+            t.line,
+            t.sku,
+            t.lot,
+            t.location,
+            t.to,
+            t.qty,
+            t.done_qty,
+            t.zone,
+            t.sequence as i64
+        ])?;
+    }
+    Ok(())
+}
+
+/// Sets an order's status on all its lines; returns their change rows.
+pub fn set_order_status(
+    tx: &Transaction<'_>,
+    tenant: i64,
+    warehouse: i64,
+    order: &str,
+    status: &str,
+) -> Result<Vec<ChangeRow>> {
+    let mut stmt = tx.prepare_cached(
+        "UPDATE order_lines SET status = ?1 WHERE tenant_id = ?2 AND warehouse_id = ?3 AND order_no = ?4          RETURNING line, sku, qty, customer",
+    )?;
+    let rows = stmt
+        .query_map(params![status, tenant, warehouse, order], |r| {
+            Ok(OrderLineRecord {
+                order: order.to_owned(),
+                line: r.get(0)?,
+                sku: r.get(1)?,
+                qty: r.get(2)?,
+                customer: r.get(3)?,
+                status: status.to_owned(),
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows
+        .into_iter()
+        .map(|l| ChangeRow {
+            entity: pyck_sync::protocol::Entity::Order,
+            key: format!("{}|{}", l.order, l.line),
+            data: Some(crate::push::to_json(&l)),
+        })
+        .collect())
 }
 
 fn write_plan(
@@ -314,7 +549,35 @@ fn write_plan(
             ts(ex.at)
         ])?;
     }
-    write_changes(tx, auth.tenant, auth.warehouse, &plan.changes(view))
+    let tasks: Vec<&TaskRecord> = plan.tasks.values().collect();
+    write_tasks(tx, auth.tenant, auth.warehouse, &tasks)?;
+    tx.execute(
+        "UPDATE warehouses SET next_task = ?1 WHERE id = ?2",
+        params![plan.next_task as i64, auth.warehouse],
+    )?;
+    let mut changes = plan.changes(view);
+    for (order, status) in &plan.orders {
+        changes.extend(set_order_status(
+            tx,
+            auth.tenant,
+            auth.warehouse,
+            order,
+            status,
+        )?);
+    }
+    let mut resolve = tx.prepare_cached(
+        "UPDATE exceptions SET status = 'resolved', resolved_at = ?1, resolution_note = ?2          WHERE tenant_id = ?3 AND warehouse_id = ?4 AND id = ?5",
+    )?;
+    for (ex, note) in &plan.resolved {
+        resolve.execute(params![
+            received_at,
+            note,
+            auth.tenant,
+            auth.warehouse,
+            ex.id
+        ])?;
+    }
+    write_changes(tx, auth.tenant, auth.warehouse, &changes)
 }
 
 /// Writes change-log rows at fresh positions of the tenant's counter.

@@ -53,16 +53,17 @@ pub fn pull(conn: &Connection, auth: &DeviceAuth, cursor: u64, limit: u32) -> Re
 
 pub fn verify(conn: &Connection, tenant: i64) -> Result<Vec<Discrepancy>> {
     let mut out = Vec::new();
+    // Stock rows and movements in one stream, summed per key: one sort of
+    // the ledger. (A FULL OUTER JOIN of the two grouped sides has no index
+    // to join on and compares every pair: minutes at 100,000 stock rows.)
     let mut stmt = conn.prepare(
-        "WITH s AS (SELECT warehouse_id, location, sku, lot, qty FROM stock WHERE tenant_id = ?1), \
-              m AS (SELECT warehouse_id, location, sku, lot, SUM(delta) AS total FROM movements \
-                    WHERE tenant_id = ?1 GROUP BY warehouse_id, location, sku, lot) \
-         SELECT w.code, COALESCE(s.location, m.location), COALESCE(s.sku, m.sku), COALESCE(s.lot, m.lot), \
-                COALESCE(s.qty, 0), COALESCE(m.total, 0) \
-         FROM s FULL OUTER JOIN m ON s.warehouse_id = m.warehouse_id AND s.location = m.location \
-              AND s.sku = m.sku AND s.lot = m.lot \
-         JOIN warehouses w ON w.id = COALESCE(s.warehouse_id, m.warehouse_id) \
-         WHERE COALESCE(s.qty, 0) <> COALESCE(m.total, 0) ORDER BY 1, 2, 3, 4",
+        "SELECT w.code, d.location, d.sku, d.lot, d.stock, d.total FROM ( \
+             SELECT warehouse_id, location, sku, lot, SUM(stock) AS stock, SUM(total) AS total FROM ( \
+                 SELECT warehouse_id, location, sku, lot, qty AS stock, 0 AS total FROM stock WHERE tenant_id = ?1 \
+                 UNION ALL \
+                 SELECT warehouse_id, location, sku, lot, 0, delta FROM movements WHERE tenant_id = ?1) \
+             GROUP BY warehouse_id, location, sku, lot HAVING SUM(stock) <> SUM(total)) d \
+         JOIN warehouses w ON w.id = d.warehouse_id ORDER BY 1, 2, 3, 4",
     )?;
     let rows = stmt.query_map([tenant], |r| {
         Ok(Discrepancy {
@@ -212,29 +213,32 @@ pub fn locations(conn: &Connection, tenant: i64, warehouse: i64) -> Result<Vec<L
     Ok(rows)
 }
 
+const EXCEPTION_COLUMNS: &str = "SELECT id, kind, status, message, order_no, asn, location, sku, lot, raised_at FROM exceptions";
+
+fn exception_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(ExceptionRecord, String)> {
+    Ok((
+        ExceptionRecord {
+            id: r.get(0)?,
+            kind: r.get(1)?,
+            status: r.get(2)?,
+            message: r.get(3)?,
+            order: r.get(4)?,
+            asn: r.get(5)?,
+            location: r.get(6)?,
+            sku: r.get(7)?,
+            lot: r.get(8)?,
+            raised_at: chrono::DateTime::UNIX_EPOCH,
+        },
+        r.get::<_, String>(9)?,
+    ))
+}
+
 pub fn exceptions(conn: &Connection, tenant: i64, warehouse: i64) -> Result<Vec<ExceptionRecord>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, kind, status, message, order_no, asn, location, sku, lot, raised_at FROM exceptions \
-         WHERE tenant_id = ?1 AND warehouse_id = ?2 ORDER BY raised_at, id",
-    )?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "{EXCEPTION_COLUMNS} WHERE tenant_id = ?1 AND warehouse_id = ?2 ORDER BY raised_at, id"
+    ))?;
     let rows = stmt
-        .query_map(params![tenant, warehouse], |r| {
-            Ok((
-                ExceptionRecord {
-                    id: r.get(0)?,
-                    kind: r.get(1)?,
-                    status: r.get(2)?,
-                    message: r.get(3)?,
-                    order: r.get(4)?,
-                    asn: r.get(5)?,
-                    location: r.get(6)?,
-                    sku: r.get(7)?,
-                    lot: r.get(8)?,
-                    raised_at: chrono::DateTime::UNIX_EPOCH,
-                },
-                r.get::<_, String>(9)?,
-            ))
-        })?
+        .query_map(params![tenant, warehouse], exception_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     rows.into_iter()
         .map(|(mut e, at)| {
@@ -242,6 +246,26 @@ pub fn exceptions(conn: &Connection, tenant: i64, warehouse: i64) -> Result<Vec<
             Ok(e)
         })
         .collect()
+}
+
+/// One exception of a warehouse.
+pub fn exception(
+    conn: &Connection,
+    tenant: i64,
+    warehouse: i64,
+    id: &str,
+) -> Result<Option<ExceptionRecord>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "{EXCEPTION_COLUMNS} WHERE tenant_id = ?1 AND warehouse_id = ?2 AND id = ?3"
+    ))?;
+    let row = rusqlite::OptionalExtension::optional(
+        stmt.query_row(params![tenant, warehouse, id], exception_row),
+    )?;
+    row.map(|(mut e, at)| {
+        e.raised_at = parse_ts(&at)?;
+        Ok(e)
+    })
+    .transpose()
 }
 
 pub fn operations(
