@@ -232,16 +232,13 @@ fn load_work(
             // The task's own lot matters for FEFO checks.
             if let (Some(sku), Some(lot)) = (&t.sku, &t.lot) {
                 let key = (sku.clone(), lot.clone());
-                if !view.lots.contains_key(&key) {
+                if let std::collections::hash_map::Entry::Vacant(slot) = view.lots.entry(key) {
                     let expiry: Option<Option<String>> = tx
                         .prepare_cached("SELECT expiry FROM lots WHERE tenant_id = ?1 AND sku = ?2 AND lot = ?3")?
                         .query_row(params![auth.tenant, sku, lot], |r| r.get(0))
                         .optional()?;
                     if let Some(e) = expiry {
-                        view.lots.insert(
-                            key,
-                            e.and_then(|e| NaiveDate::parse_from_str(&e, "%Y-%m-%d").ok()),
-                        );
+                        slot.insert(e.and_then(|e| NaiveDate::parse_from_str(&e, "%Y-%m-%d").ok()));
                     }
                 }
             }
