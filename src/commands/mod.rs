@@ -1,13 +1,19 @@
 //! The terminal's command line: one module per subcommand, each with an
 //! `Args` (its doc comments are the `--help`) and a `run`.
 
+mod adjust;
 mod completions;
+mod count;
 #[cfg(feature = "demo")]
 mod demo;
+mod exceptions;
 mod init;
 mod journal;
 mod man;
 mod movement;
+mod order;
+mod pick;
+mod putaway;
 mod receive;
 mod scan;
 mod session;
@@ -55,6 +61,20 @@ pub enum Command {
     /// Record stock moves (a putaway is a move out of a dock location)
     #[command(name = "move")]
     Move(movement::Args),
+    /// Open putaway tasks
+    Putaway(putaway::Args),
+    /// Pick tasks: list them, confirm picks and short picks
+    Pick(pick::Args),
+    /// Record a counted quantity (blind), or list count tasks
+    Count(count::Args),
+    /// Set the quantity at a location, with a reason (supervisors)
+    Adjust(adjust::Args),
+    /// Record that an order was packed
+    Pack(order::Args),
+    /// Record that an order was shipped
+    Ship(order::Args),
+    /// Exceptions of this warehouse; resolve one with a note
+    Exceptions(exceptions::Args),
     /// Stock as this device sees it: the server's plus pending operations
     Stock(stock::Args),
     /// What a scanned code means
@@ -112,6 +132,13 @@ pub fn run_command(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
         Command::Journal(a) => journal::run(ctx, a),
         Command::Receive(a) => receive::run(ctx, a),
         Command::Move(a) => movement::run(ctx, a),
+        Command::Putaway(a) => putaway::run(ctx, a),
+        Command::Pick(a) => pick::run(ctx, a),
+        Command::Count(a) => count::run(ctx, a),
+        Command::Adjust(a) => adjust::run(ctx, a),
+        Command::Pack(a) => order::run(ctx, a, pyck_sync::operation::Kind::Pack),
+        Command::Ship(a) => order::run(ctx, a, pyck_sync::operation::Kind::Ship),
+        Command::Exceptions(a) => exceptions::run(ctx, a),
         Command::Stock(a) => stock::run(ctx, a),
         Command::Scan(a) => scan::run(ctx, a),
         Command::Completions(a) => completions::run(a),

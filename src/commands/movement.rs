@@ -5,12 +5,14 @@
 use std::collections::BTreeSet;
 
 use pyck_sync::operation::{Kind, Move, Payload};
+use pyck_sync::records::{TaskKind, TaskStatus};
 
 use super::Ctx;
 use super::record::{self, Resolver};
 use crate::error::invalid;
 use crate::input::{self, Columns, Row};
 use crate::store::view::Snapshot;
+use crate::store::work;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -29,12 +31,15 @@ pub struct Args {
     /// Location the stock went to
     #[arg(long)]
     to: Option<String>,
+    /// The putaway task this move completes (recorded as a putaway)
+    #[arg(long)]
+    task: Option<String>,
     /// Idempotency key: a move with a key already in the journal is not recorded again
     #[arg(long = "ref")]
     reference: Option<String>,
     /// Many moves from a CSV or JSON-lines file (`-` for stdin): columns
     /// sku,lot,qty,from,to (+ optional ref)
-    #[arg(long, conflicts_with_all = ["sku", "lot", "qty", "from", "to", "reference"])]
+    #[arg(long, conflicts_with_all = ["sku", "lot", "qty", "from", "to", "reference", "task"])]
     file: Option<String>,
     /// Print JSON
     #[arg(long)]
@@ -43,7 +48,7 @@ pub struct Args {
 
 const COLUMNS: Columns = Columns {
     required: &["sku", "qty", "from", "to"],
-    optional: &["lot", "ref"],
+    optional: &["lot", "ref", "task"],
 };
 
 pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
@@ -58,6 +63,7 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
                 ("qty", args.qty.clone()),
                 ("from", args.from.clone()),
                 ("to", args.to.clone()),
+                ("task", args.task.clone()),
             ])],
             true,
         ),
@@ -77,6 +83,24 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
             if from == to {
                 return Err(row.error("to", "must differ from `from`"));
             }
+            let task = match row.opt("task") {
+                Some(id) => match work::task(store.conn(), id)? {
+                    Some(t) if t.kind == TaskKind::Putaway && t.status == TaskStatus::Open => {
+                        Some(id.to_owned())
+                    }
+                    Some(_) => {
+                        return Err(
+                            row.error("task", format!("task {id} is not an open putaway task"))
+                        );
+                    }
+                    None => {
+                        return Err(
+                            row.error("task", format!("no task {id} on this device (sync first)"))
+                        );
+                    }
+                },
+                None => None,
+            };
             moves.push((
                 row,
                 Move {
@@ -85,7 +109,7 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
                     qty,
                     from,
                     to,
-                    task: None,
+                    task,
                 },
             ));
         }

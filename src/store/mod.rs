@@ -9,6 +9,7 @@ pub mod journal;
 pub mod replica;
 pub mod session;
 pub mod view;
+pub mod work;
 
 use std::path::Path;
 use std::time::Duration;

@@ -1,0 +1,54 @@
+//! `pyck adjust`: a supervisor sets the quantity at a location, with a reason.
+
+use pyck_sync::operation::{Adjust, Kind, Payload};
+
+use super::Ctx;
+use super::record::{self, Resolver};
+use crate::input::Row;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Location
+    #[arg(long)]
+    location: String,
+    /// SKU or GTIN
+    #[arg(long)]
+    sku: String,
+    /// Lot (lot-tracked items)
+    #[arg(long)]
+    lot: Option<String>,
+    /// The quantity there now
+    #[arg(long)]
+    qty: String,
+    /// Why (kept with the adjustment)
+    #[arg(long)]
+    reason: String,
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
+    let mut store = ctx.store()?;
+    let operator = record::operator(&store, Kind::Adjust)?;
+    let row = Row::from_flags(&[
+        ("location", Some(args.location)),
+        ("sku", Some(args.sku)),
+        ("lot", args.lot),
+        ("qty", Some(args.qty)),
+    ]);
+    let payload = {
+        let mut r = Resolver::new(&store);
+        let item = r.item(&row, "sku")?;
+        let lot = r.lot(&row, &item, None)?;
+        Payload::Adjust(Adjust {
+            location: r.location(&row, "location")?,
+            sku: item.sku,
+            lot,
+            qty: r.qty(&row, "qty", true)?,
+            reason: args.reason,
+        })
+    };
+    let draft = record::draft(payload, &operator, None)?;
+    record::record_and_report(&mut store, Kind::Adjust, vec![(0, draft)], true, args.json)
+}

@@ -1,0 +1,119 @@
+//! Tasks and exceptions as this device sees them: the pulled records with
+//! this device's not-yet-pulled operations applied on top (a task picked
+//! offline shows as done at once).
+
+use std::collections::HashMap;
+
+use pyck_sync::operation::{Kind, Payload};
+use pyck_sync::records::{ExceptionRecord, TaskKind, TaskRecord, TaskStatus};
+use rusqlite::Connection;
+
+/// Operations the replica does not reflect yet.
+fn overlay(conn: &Connection) -> anyhow::Result<Vec<Payload>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT kind, payload FROM journal WHERE status = 'pending' OR (status = 'synced' AND in_replica = 0) ORDER BY seq",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (kind, payload) = row?;
+        if let Some(kind) = Kind::parse(&kind) {
+            out.push(Payload::from_parts(kind, &payload)?);
+        }
+    }
+    Ok(out)
+}
+
+fn records<T: serde::de::DeserializeOwned>(
+    conn: &Connection,
+    entity: &str,
+) -> anyhow::Result<Vec<T>> {
+    let mut stmt = conn.prepare_cached("SELECT data FROM records WHERE entity = ?1")?;
+    let rows = stmt.query_map([entity], |r| r.get::<_, String>(0))?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(serde_json::from_str(&row?)?);
+    }
+    Ok(out)
+}
+
+/// Tasks of a kind, in walking order (zone, then location code).
+pub fn tasks(conn: &Connection, kind: TaskKind) -> anyhow::Result<Vec<TaskRecord>> {
+    let mut all: HashMap<String, TaskRecord> = records::<TaskRecord>(conn, "task")?
+        .into_iter()
+        .map(|t| (t.id.clone(), t))
+        .collect();
+    for p in overlay(conn)? {
+        match p {
+            Payload::Pick(pk) => {
+                if let Some(t) = all.get_mut(&pk.task) {
+                    t.done_qty += pk.qty;
+                    if t.done_qty >= t.qty {
+                        t.status = TaskStatus::Done;
+                    }
+                }
+            }
+            Payload::ShortPick(pk) => {
+                if let Some(t) = all.get_mut(&pk.task) {
+                    t.done_qty += pk.qty;
+                    t.status = TaskStatus::Short;
+                }
+            }
+            Payload::Putaway(m) | Payload::Move(m) => {
+                if let Some(t) = m.task.as_ref().and_then(|id| all.get_mut(id)) {
+                    t.done_qty += m.qty;
+                    if t.done_qty >= t.qty {
+                        t.status = TaskStatus::Done;
+                    }
+                }
+            }
+            Payload::Count(c) => {
+                if let Some(t) = c.task.as_ref().and_then(|id| all.get_mut(id)) {
+                    t.status = TaskStatus::Done;
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut list: Vec<TaskRecord> = all.into_values().filter(|t| t.kind == kind).collect();
+    list.sort_by(|a, b| {
+        a.zone
+            .cmp(&b.zone)
+            .then_with(|| walk(&a.location).cmp(&walk(&b.location)))
+            .then(a.sequence.cmp(&b.sequence))
+    });
+    Ok(list)
+}
+
+pub fn task(conn: &Connection, id: &str) -> anyhow::Result<Option<TaskRecord>> {
+    for kind in [TaskKind::Pick, TaskKind::Putaway, TaskKind::Count] {
+        if let Some(t) = tasks(conn, kind)?.into_iter().find(|t| t.id == id) {
+            return Ok(Some(t));
+        }
+    }
+    Ok(None)
+}
+
+/// The walking order of a location code (numbers compared as numbers).
+fn walk(code: &str) -> Vec<(u8, u64, String)> {
+    code.split(['-', '.', '/'])
+        .map(|p| match p.parse::<u64>() {
+            Ok(n) => (0, n, String::new()),
+            Err(_) => (1, 0, p.to_owned()),
+        })
+        .collect()
+}
+
+/// Exceptions of the warehouse, with resolutions recorded here on top.
+pub fn exceptions(conn: &Connection) -> anyhow::Result<Vec<ExceptionRecord>> {
+    let mut all: Vec<ExceptionRecord> = records(conn, "exception")?;
+    for p in overlay(conn)? {
+        if let Payload::ResolveException(r) = p
+            && let Some(e) = all.iter_mut().find(|e| e.id == r.exception)
+        {
+            e.status = "resolved".into();
+        }
+    }
+    all.sort_by(|a, b| a.raised_at.cmp(&b.raised_at).then(a.id.cmp(&b.id)));
+    Ok(all)
+}
