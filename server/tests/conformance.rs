@@ -241,6 +241,95 @@ macro_rules! conformance {
                 assert_eq!(db.store.verify(b.tenant).await.unwrap(), vec![]);
             }
 
+
+            async fn pulled_tasks(db: &TestDb, s: &Site) -> Vec<pyck_sync::records::TaskRecord> {
+                let page = db.store.pull(&s.device, 0, 100_000).await.unwrap();
+                page.changes
+                    .iter()
+                    .filter(|c| c.entity == Entity::Task)
+                    .filter_map(|c| c.data.clone())
+                    .map(|d| serde_json::from_value(d).unwrap())
+                    .collect()
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn imported_orders_are_allocated_to_pick_tasks() {
+                let db = db().await;
+                let s = site(&*db.store, "acme").await;
+                let tasks = pulled_tasks(&db, &s).await;
+                assert_eq!(tasks.len(), 1, "{tasks:?}");
+                let t = &tasks[0];
+                assert_eq!(t.kind, pyck_sync::records::TaskKind::Pick);
+                assert_eq!((t.order.as_deref(), t.location.as_str(), t.qty), (Some("SO-1"), "A-01", 10));
+                // A re-import allocates nothing twice.
+                db.store.import(s.tenant, "DC1", &small_warehouse()).await.unwrap();
+                assert_eq!(pulled_tasks(&db, &s).await.len(), 1);
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn picks_stage_goods_and_shipping_takes_them_out() {
+                let db = db().await;
+                let s = site(&*db.store, "acme").await;
+                let task = pulled_tasks(&db, &s).await.remove(0);
+                let op = |seq, payload| pyck_sync::operation::Operation {
+                    id: uuid::Uuid::now_v7(), device: s.device.device, seq, operator: "3001".into(),
+                    at: chrono::Utc::now(), payload,
+                };
+                use pyck_sync::operation::{OrderRef, Payload, Pick};
+                let batch = vec![
+                    op(1, Payload::Pick(Pick { task: task.id.clone(), order: "SO-1".into(), sku: "SKU-1".into(), lot: None, location: "A-01".into(), qty: 10 })),
+                    op(2, Payload::Pack(OrderRef { order: "SO-1".into() })),
+                    op(3, Payload::Ship(OrderRef { order: "SO-1".into() })),
+                ];
+                let resp = db.store.push(&s.device, batch, 0).await.unwrap();
+                assert!(resp.results.iter().all(|r| applied(&r.outcome)), "{resp:?}");
+                assert_eq!(qty(&*db.store, &s, "A-01", "SKU-1").await, 990);
+                assert_eq!(qty(&*db.store, &s, "STAGE:SO-1", "SKU-1").await, 0);
+                let tasks = pulled_tasks(&db, &s).await;
+                assert_eq!(tasks[0].status, pyck_sync::records::TaskStatus::Done);
+                let page = db.store.pull(&s.device, 0, 100_000).await.unwrap();
+                let order = page.changes.iter().find(|c| c.entity == Entity::Order).unwrap();
+                assert_eq!(order.data.as_ref().unwrap()["status"], "shipped");
+                assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn a_receipt_into_a_dock_creates_a_putaway_task() {
+                let db = db().await;
+                let s = site(&*db.store, "acme").await;
+                let resp = db.store.push(&s.device, vec![receive(&s.device, 1, 12, "L9")], 0).await.unwrap();
+                assert!(applied(&resp.results[0].outcome));
+                let putaway: Vec<_> = pulled_tasks(&db, &s).await.into_iter()
+                    .filter(|t| t.kind == pyck_sync::records::TaskKind::Putaway).collect();
+                assert_eq!(putaway.len(), 1);
+                assert_eq!((putaway[0].location.as_str(), putaway[0].to.as_deref(), putaway[0].qty), ("DOCK-1", Some("C-01"), 12));
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn supervisors_create_orders_count_tasks_and_resolve_exceptions() {
+                let db = db().await;
+                let s = site(&*db.store, "acme").await;
+                assert_eq!(db.store.operator_role(s.tenant, "3001").await.unwrap(), Some(pyck_sync::Role::Supervisor));
+                assert_eq!(db.store.operator_role(s.tenant, "nobody").await.unwrap(), None);
+                let line = pyck_server::import::OrderLine { order: "SO-9".into(), line: 1, sku: "SKU-1".into(), qty: 5, customer: "Shop".into() };
+                let tasks = db.store.create_order(s.tenant, s.warehouse, std::slice::from_ref(&line)).await.unwrap();
+                assert_eq!(tasks.len(), 1);
+                assert_eq!(tasks[0].qty, 5);
+                assert!(db.store.create_order(s.tenant, s.warehouse, &[line]).await.is_err(), "order numbers are unique");
+                let count = db.store.create_count_task(s.tenant, s.warehouse, "A-02", None).await.unwrap();
+                assert_eq!(count.kind, pyck_sync::records::TaskKind::Count);
+                assert!(pulled_tasks(&db, &s).await.iter().any(|t| t.id == count.id));
+                // An exception to resolve.
+                db.store.push(&s.device, vec![mv(&s.device, 1, 7, "A-02", "A-01")], 0).await.unwrap();
+                let ex = db.store.exceptions(s.tenant, s.warehouse).await.unwrap().remove(0);
+                let resolved = db.store.resolve_exception(s.tenant, s.warehouse, &ex.id, "found it").await.unwrap().unwrap();
+                assert_eq!(resolved.status, "resolved");
+                assert!(db.store.resolve_exception(s.tenant, s.warehouse, "nope", "x").await.unwrap().is_none());
+                let page = db.store.pull(&s.device, 0, 100_000).await.unwrap();
+                let pulled = page.changes.iter().find(|c| c.entity == Entity::Exception && c.key == ex.id).unwrap();
+                assert_eq!(pulled.data.as_ref().unwrap()["status"], "resolved");
+            }
+
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn revoked_tokens_stop_authenticating() {
                 let db = db().await;

@@ -278,3 +278,78 @@ async fn graphql_over_http_audit_passes_every_must() {
     assert_eq!(summary["must_failed"], 0);
     assert!(summary["must_total"].as_u64().unwrap() >= 10);
 }
+
+#[tokio::test]
+async fn supervisors_manage_orders_counts_and_exceptions_over_graphql() {
+    let env = env();
+    common::server::admin(
+        &env.db,
+        &[
+            "user",
+            "create",
+            "--tenant",
+            "acme",
+            "--badge",
+            "3001",
+            "--pin",
+            "1234",
+            "--role",
+            "supervisor",
+        ],
+    );
+    let create = r#"mutation($op: String!) { createOrder(operator: $op, order: "SO-9001", customer: "Test", lines: [{sku: "SKU-10001", qty: 5}]) { id kind location qty order } }"#;
+    let (_, refused) = gql(&env, Some(&env.token), create, json!({"op": "1007"})).await;
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "forbidden",
+        "{refused}"
+    );
+    let (_, body) = gql(&env, Some(&env.token), create, json!({"op": "3001"})).await;
+    let tasks = body["data"]["createOrder"].as_array().unwrap();
+    assert_eq!(tasks.len(), 1, "{body}");
+    assert_eq!(tasks[0]["kind"], "pick");
+    assert_eq!(tasks[0]["qty"], 5);
+    let (_, again) = gql(&env, Some(&env.token), create, json!({"op": "3001"})).await;
+    assert!(
+        again["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("already exists")
+    );
+
+    let count = r#"mutation { createCountTask(operator: "3001", location: "A-01-02") { id kind location } }"#;
+    let (_, body) = gql(&env, Some(&env.token), count, json!({})).await;
+    assert_eq!(body["data"]["createCountTask"]["kind"], "count", "{body}");
+
+    // A fact that contradicts the server raises an exception to resolve.
+    let (_, me) = gql(&env, Some(&env.token), ME, json!({})).await;
+    let device = device_of(&me);
+    let mut op = move_op(&device, 1, 1);
+    op["payload"]["from"] = json!("A-01-01");
+    gql(
+        &env,
+        Some(&env.token),
+        PUSH,
+        json!({"r": {"protocol": 1, "ops": [op]}}),
+    )
+    .await;
+    let (_, list) = gql(
+        &env,
+        Some(&env.token),
+        "{ exceptions { id kind status } }",
+        json!({}),
+    )
+    .await;
+    let ex = &list["data"]["exceptions"][0];
+    assert_eq!(ex["kind"], "negative_stock");
+    let resolve = r#"mutation($id: ID!) { resolveException(operator: "3001", id: $id, note: "found behind the bin") { status } }"#;
+    let (_, body) = gql(&env, Some(&env.token), resolve, json!({"id": ex["id"]})).await;
+    assert_eq!(
+        body["data"]["resolveException"]["status"], "resolved",
+        "{body}"
+    );
+    let (_, missing) = gql(&env, Some(&env.token), resolve, json!({"id": "nope"})).await;
+    assert_eq!(
+        missing["errors"][0]["extensions"]["code"],
+        "unknown_exception"
+    );
+}

@@ -82,9 +82,16 @@ pub fn apply(view: &mut BatchView, op: &Operation) -> Result<Effects, Refusal> {
                 ctx.take(StockKey::new(&p.location, &p.sku, lot), p.qty);
                 ctx.change(StockKey::new(&staging(&p.order), &p.sku, lot), p.qty);
             }
+            // A task already short had its missing units re-allocated the
+            // first time; a second short pick on it must not reserve them again.
+            let already_short = task.status == TaskStatus::Short;
             task.done_qty += p.qty;
             task.status = TaskStatus::Short;
-            let missing = (task.qty - task.done_qty).max(0);
+            let missing = if already_short {
+                0
+            } else {
+                (task.qty - task.done_qty).max(0)
+            };
             ctx.save_task(task.clone());
             ctx.raise(
                 "short_pick",
@@ -101,7 +108,9 @@ pub fn apply(view: &mut BatchView, op: &Operation) -> Result<Effects, Refusal> {
                 },
             );
             ctx.reallocate(&task, missing);
-            ctx.count_task(&p.location, &p.sku);
+            if !already_short {
+                ctx.count_task(&p.location, &p.sku);
+            }
             ctx.picked_for_cancelled_order(&p.order, &p.sku, lot, &p.location, p.qty);
         }
         Payload::Count(c) => {

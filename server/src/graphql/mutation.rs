@@ -2,11 +2,12 @@
 
 use std::time::Instant;
 
-use async_graphql::{Context, Object, Result};
+use async_graphql::{Context, ID, Object, Result};
+use pyck_sync::records::Role;
 use pyck_sync::refusal::RefusalCode;
 
 use super::query::check_protocol;
-use super::types::{PushRequest, PushResponse};
+use super::types::{Exception, PushRequest, PushResponse, Task};
 use super::{ApiError, auth, storage, storage_error};
 use crate::metrics::Metrics;
 use async_graphql::ErrorExtensions;
@@ -50,5 +51,129 @@ impl Mutation {
         ctx.data_unchecked::<std::sync::Arc<Metrics>>()
             .record_push(&resp.results, started.elapsed().as_secs_f64());
         Ok(PushResponse(resp))
+    }
+
+    /// A new order for the caller's warehouse, allocated at once (FEFO);
+    /// returns its pick tasks. Supervisors and admins only.
+    async fn create_order(
+        &self,
+        ctx: &Context<'_>,
+        operator: String,
+        order: String,
+        customer: String,
+        lines: Vec<OrderLineInput>,
+    ) -> Result<Vec<Task>> {
+        let a = auth(ctx)?;
+        supervisor(ctx, a.tenant, &operator).await?;
+        pyck_sync::validate::code("order", &order).map_err(bad)?;
+        if lines.is_empty() {
+            return Err(
+                ApiError::BadRequest("lines: an order needs at least one line".into()).extend(),
+            );
+        }
+        let mut rows = Vec::with_capacity(lines.len());
+        for (i, l) in lines.into_iter().enumerate() {
+            pyck_sync::validate::code("sku", &l.sku).map_err(bad)?;
+            pyck_sync::validate::positive_qty("qty", l.qty).map_err(bad)?;
+            rows.push(crate::import::OrderLine {
+                order: order.clone(),
+                line: i as u32 + 1,
+                sku: l.sku,
+                qty: l.qty,
+                customer: customer.clone(),
+            });
+        }
+        let tasks = storage(ctx)
+            .create_order(a.tenant, a.warehouse, &rows)
+            .await
+            .map_err(|e| match e {
+                crate::storage::StorageError::AlreadyExists(what) => {
+                    ApiError::BadRequest(format!("{what} already exists")).extend()
+                }
+                crate::storage::StorageError::InvalidImport(what) => {
+                    ApiError::BadRequest(what).extend()
+                }
+                other => storage_error(other),
+            })?;
+        Ok(tasks.into_iter().map(Task::from).collect())
+    }
+
+    /// A blind count task at a location. Supervisors and admins only.
+    async fn create_count_task(
+        &self,
+        ctx: &Context<'_>,
+        operator: String,
+        location: String,
+        sku: Option<String>,
+    ) -> Result<Task> {
+        let a = auth(ctx)?;
+        supervisor(ctx, a.tenant, &operator).await?;
+        let task = storage(ctx)
+            .create_count_task(a.tenant, a.warehouse, &location, sku.as_deref())
+            .await
+            .map_err(|e| match e {
+                crate::storage::StorageError::InvalidImport(what) => {
+                    ApiError::BadRequest(what).extend()
+                }
+                other => storage_error(other),
+            })?;
+        Ok(Task::from(task))
+    }
+
+    /// Resolves an exception with a note. Supervisors and admins only.
+    async fn resolve_exception(
+        &self,
+        ctx: &Context<'_>,
+        operator: String,
+        id: ID,
+        note: String,
+    ) -> Result<Exception> {
+        let a = auth(ctx)?;
+        supervisor(ctx, a.tenant, &operator).await?;
+        pyck_sync::validate::text("note", &note).map_err(bad)?;
+        let resolved = storage(ctx)
+            .resolve_exception(a.tenant, a.warehouse, &id, &note)
+            .await
+            .map_err(storage_error)?
+            .ok_or_else(|| {
+                ApiError::Refused {
+                    code: RefusalCode::UnknownException,
+                    message: format!("no exception {} in this warehouse", id.0),
+                }
+                .extend()
+            })?;
+        Ok(Exception::from(resolved))
+    }
+}
+
+/// One line of a new order.
+#[derive(Debug, async_graphql::InputObject)]
+pub struct OrderLineInput {
+    pub sku: String,
+    pub qty: i64,
+}
+
+fn bad(e: pyck_sync::validate::FieldError) -> async_graphql::Error {
+    ApiError::BadRequest(e.to_string()).extend()
+}
+
+/// The operator must be a supervisor or admin of the caller's tenant.
+async fn supervisor(ctx: &Context<'_>, tenant: i64, badge: &str) -> Result<()> {
+    let role = storage(ctx)
+        .operator_role(tenant, badge)
+        .await
+        .map_err(storage_error)?;
+    match role {
+        Some(Role::Supervisor | Role::Admin) => Ok(()),
+        Some(role) => Err(ApiError::Refused {
+            code: RefusalCode::Forbidden,
+            message: format!("a {role} may not do this; supervisors and admins may"),
+        }
+        .extend()),
+        None => Err(ApiError::Refused {
+            code: RefusalCode::UnknownOperator,
+            message: format!("no operator with badge {badge}"),
+        }
+        .extend()),
     }
 }

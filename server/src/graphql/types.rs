@@ -192,3 +192,44 @@ impl From<crate::storage::StoredOperation> for StoredOperation {
         }
     }
 }
+
+/// A pick, putaway or count task.
+#[derive(Debug, SimpleObject)]
+pub struct Task {
+    pub id: ID,
+    /// `pick`, `putaway` or `count`.
+    pub kind: String,
+    /// `open`, `done`, `short` or `cancelled`.
+    pub status: String,
+    pub order: Option<String>,
+    pub line: Option<u32>,
+    pub sku: Option<String>,
+    pub lot: Option<String>,
+    pub location: String,
+    pub to: Option<String>,
+    pub qty: i64,
+    pub done_qty: i64,
+    pub zone: String,
+    pub sequence: u64,
+}
+
+impl From<records::TaskRecord> for Task {
+    fn from(t: records::TaskRecord) -> Self {
+        let name = |v: serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+        Self {
+            id: ID(t.id),
+            kind: name(serde_json::to_value(t.kind).unwrap_or_default()),
+            status: name(serde_json::to_value(t.status).unwrap_or_default()),
+            order: t.order,
+            line: t.line,
+            sku: t.sku,
+            lot: t.lot,
+            location: t.location,
+            to: t.to,
+            qty: t.qty,
+            done_qty: t.done_qty,
+            zone: t.zone,
+            sequence: t.sequence,
+        }
+    }
+}

@@ -18,7 +18,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use pyck_sync::operation::Operation;
 use pyck_sync::protocol::{PullPage, PushResponse};
-use pyck_sync::records::{ExceptionRecord, ItemRecord, LocationRecord, Role, StockRecord};
+use pyck_sync::records::{
+    ExceptionRecord, ItemRecord, LocationRecord, Role, StockRecord, TaskRecord,
+};
 use thiserror::Error;
 use uuid::Uuid;
 
@@ -146,6 +148,36 @@ pub trait Storage: Send + Sync + 'static {
         after_seq: u64,
         limit: u32,
     ) -> Result<Vec<StoredOperation>>;
+
+    /// The role of an active operator, if the badge is known.
+    async fn operator_role(&self, tenant: i64, badge: &str) -> Result<Option<Role>>;
+
+    /// A new order (all lines share one order number), allocated at once;
+    /// returns its pick tasks. Errors if the order number exists.
+    async fn create_order(
+        &self,
+        tenant: i64,
+        warehouse: i64,
+        lines: &[crate::import::OrderLine],
+    ) -> Result<Vec<TaskRecord>>;
+
+    /// A blind count task at a location (optionally for one SKU).
+    async fn create_count_task(
+        &self,
+        tenant: i64,
+        warehouse: i64,
+        location: &str,
+        sku: Option<&str>,
+    ) -> Result<TaskRecord>;
+
+    /// Resolves an exception with a note; `None` if it does not exist.
+    async fn resolve_exception(
+        &self,
+        tenant: i64,
+        warehouse: i64,
+        id: &str,
+        note: &str,
+    ) -> Result<Option<ExceptionRecord>>;
 }
 
 /// Opens the backend a `--db` value names: a `postgres://` (or

@@ -1,9 +1,272 @@
-//! PostgreSQL backend (being written).
+//! The PostgreSQL backend, for several stateless server replicas on one
+//! database.
+//!
+//! A pool of connections (deadpool, no TLS: the database is reached over a
+//! trusted network); every call borrows one. Pushes of a tenant serialise on
+//! the tenant's row (see `push.rs`), so replicas need no coordination of their
+//! own. Statements are prepared once per connection (the pool caches them)
+//! and rows travel as arrays or a binary `COPY`, so a batch costs a handful
+//! of round trips however many operations it holds.
 
+mod admin;
+mod migrate;
+mod push;
+mod queries;
+
+use std::collections::HashSet;
+use std::hash::Hash;
 use std::sync::Arc;
+use std::time::Duration;
 
-use super::Storage;
+use anyhow::Context;
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use pyck_sync::operation::Operation;
+use pyck_sync::protocol::{PullPage, PushResponse};
+use pyck_sync::records::{
+    ExceptionRecord, ItemRecord, LocationRecord, Role, StockRecord, TaskRecord,
+};
+use pyck_sync::refusal::{Refusal, RefusalCode};
+use tokio_postgres::NoTls;
+use tokio_postgres::error::SqlState;
+use uuid::Uuid;
 
-pub async fn open(_url: &str) -> anyhow::Result<Arc<dyn Storage>> {
-    anyhow::bail!("the PostgreSQL backend is not built yet")
+use super::{
+    DeviceAuth, Discrepancy, ImportSummary, Result, StockFilter, Storage, StorageError,
+    StoredOperation, Tenant, Warehouse,
+};
+use crate::import::{ImportData, OrderLine};
+
+/// Connections per server process. A push holds one for its whole
+/// transaction, including while it waits for its tenant's lock.
+const POOL_SIZE: usize = 16;
+
+/// How long to wait for a new connection unless the URL says otherwise.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Connects to the database at `url`, migrates it, and returns the backend.
+/// Refuses a database whose schema is newer than this build.
+pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Storage>> {
+    // The URL may carry a password: errors below never repeat it.
+    let mut config: tokio_postgres::Config =
+        url.parse().context("while reading the PostgreSQL URL")?;
+    // An unreachable server should fail `/readyz` and start-up, not hang
+    // them for the minutes TCP takes to give up.
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    let manager = Manager::from_config(
+        config,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    let pool = Pool::builder(manager)
+        .max_size(POOL_SIZE)
+        .build()
+        .context("while creating the PostgreSQL connection pool")?;
+    let mut client = pool.get().await.context("while connecting to PostgreSQL")?;
+    migrate::migrate(&mut client).await?;
+    drop(client);
+    Ok(Arc::new(PgStorage { pool }))
+}
+
+/// The backend: a pool of connections to one database.
+struct PgStorage {
+    pool: Pool,
+}
+
+impl PgStorage {
+    async fn client(&self) -> Result<deadpool_postgres::Client> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| StorageError::Backend(format!("PostgreSQL connection pool: {e}")))
+    }
+}
+
+fn is_unique_violation(e: &tokio_postgres::Error) -> bool {
+    e.code() == Some(&SqlState::UNIQUE_VIOLATION)
+}
+
+/// The last row of each key, in the order of those last rows: what a series
+/// of upserts would leave behind, for statements that may touch each key only
+/// once (`ON CONFLICT DO UPDATE` refuses to update a row twice).
+fn last_of_each<'a, T, K: Eq + Hash>(rows: &'a [T], key: impl Fn(&'a T) -> K) -> Vec<&'a T> {
+    let mut seen = HashSet::with_capacity(rows.len());
+    let mut last: Vec<&T> = rows.iter().rev().filter(|r| seen.insert(key(r))).collect();
+    last.reverse();
+    last
+}
+
+/// A stored refusal, from its two columns.
+fn refusal(code: Option<String>, message: Option<String>) -> Option<Refusal> {
+    code.map(|code| {
+        Refusal::new(
+            RefusalCode::parse(&code).unwrap_or(RefusalCode::Malformed),
+            message.unwrap_or_default(),
+        )
+    })
+}
+
+#[async_trait]
+impl Storage for PgStorage {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.client().await?.batch_execute("SELECT 1").await?;
+        Ok(())
+    }
+
+    async fn create_tenant(&self, name: &str) -> Result<Tenant> {
+        admin::create_tenant(&*self.client().await?, name).await
+    }
+
+    async fn tenants(&self) -> Result<Vec<Tenant>> {
+        admin::tenants(&*self.client().await?).await
+    }
+
+    async fn tenant(&self, name: &str) -> Result<Tenant> {
+        admin::tenant(&*self.client().await?, name).await
+    }
+
+    async fn warehouse(&self, tenant: i64, code: &str) -> Result<Warehouse> {
+        admin::warehouse(&*self.client().await?, tenant, code).await
+    }
+
+    async fn create_operator(
+        &self,
+        tenant: i64,
+        badge: &str,
+        role: Role,
+        pin_hash: &str,
+    ) -> Result<()> {
+        admin::create_operator(&mut *self.client().await?, tenant, badge, role, pin_hash).await
+    }
+
+    async fn create_device(
+        &self,
+        tenant: i64,
+        warehouse: i64,
+        name: &str,
+        token_hash: &str,
+    ) -> Result<Uuid> {
+        admin::create_device(&*self.client().await?, tenant, warehouse, name, token_hash).await
+    }
+
+    async fn revoke_device(&self, token_hash: &str, device: Option<Uuid>) -> Result<Uuid> {
+        admin::revoke_device(&*self.client().await?, token_hash, device).await
+    }
+
+    async fn authenticate(&self, token_hash: &str) -> Result<Option<DeviceAuth>> {
+        admin::authenticate(&*self.client().await?, token_hash).await
+    }
+
+    async fn import(
+        &self,
+        tenant: i64,
+        warehouse_code: &str,
+        data: &ImportData,
+    ) -> Result<ImportSummary> {
+        admin::import(&mut *self.client().await?, tenant, warehouse_code, data).await
+    }
+
+    async fn push(
+        &self,
+        device: &DeviceAuth,
+        ops: Vec<Operation>,
+        backlog: u64,
+    ) -> Result<PushResponse> {
+        push::push(&mut *self.client().await?, device, ops, backlog).await
+    }
+
+    async fn pull(&self, device: &DeviceAuth, cursor: u64, limit: u32) -> Result<PullPage> {
+        queries::pull(&*self.client().await?, device, cursor, limit).await
+    }
+
+    async fn verify(&self, tenant: i64) -> Result<Vec<Discrepancy>> {
+        queries::verify(&*self.client().await?, tenant).await
+    }
+
+    async fn stock(
+        &self,
+        tenant: i64,
+        warehouse: i64,
+        filter: &StockFilter,
+    ) -> Result<Vec<StockRecord>> {
+        queries::stock(&*self.client().await?, tenant, warehouse, filter).await
+    }
+
+    async fn items(&self, tenant: i64) -> Result<Vec<ItemRecord>> {
+        queries::items(&*self.client().await?, tenant).await
+    }
+
+    async fn locations(&self, tenant: i64, warehouse: i64) -> Result<Vec<LocationRecord>> {
+        queries::locations(&*self.client().await?, tenant, warehouse).await
+    }
+
+    async fn exceptions(&self, tenant: i64, warehouse: i64) -> Result<Vec<ExceptionRecord>> {
+        queries::exceptions(&*self.client().await?, tenant, warehouse).await
+    }
+
+    async fn operations(
+        &self,
+        tenant: i64,
+        device: Uuid,
+        after_seq: u64,
+        limit: u32,
+    ) -> Result<Vec<StoredOperation>> {
+        queries::operations(&*self.client().await?, tenant, device, after_seq, limit).await
+    }
+
+    async fn operator_role(&self, tenant: i64, badge: &str) -> Result<Option<Role>> {
+        admin::operator_role(&*self.client().await?, tenant, badge).await
+    }
+
+    async fn create_order(
+        &self,
+        tenant: i64,
+        warehouse: i64,
+        lines: &[OrderLine],
+    ) -> Result<Vec<TaskRecord>> {
+        admin::create_order(&mut *self.client().await?, tenant, warehouse, lines).await
+    }
+
+    async fn create_count_task(
+        &self,
+        tenant: i64,
+        warehouse: i64,
+        location: &str,
+        sku: Option<&str>,
+    ) -> Result<TaskRecord> {
+        admin::create_count_task(&mut *self.client().await?, tenant, warehouse, location, sku).await
+    }
+
+    async fn resolve_exception(
+        &self,
+        tenant: i64,
+        warehouse: i64,
+        id: &str,
+        note: &str,
+    ) -> Result<Option<ExceptionRecord>> {
+        admin::resolve_exception(&mut *self.client().await?, tenant, warehouse, id, note).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_of_each_keeps_the_last_row_of_a_key_where_it_stood() {
+        let rows = [("a", 1), ("b", 2), ("a", 3), ("c", 4), ("b", 5)];
+        let last: Vec<_> = last_of_each(&rows, |(key, _)| *key)
+            .into_iter()
+            .copied()
+            .collect();
+        assert_eq!(last, [("a", 3), ("c", 4), ("b", 5)]);
+    }
 }

@@ -180,9 +180,9 @@ pub fn import(
     for item in &data.items {
         tx.prepare_cached(
             "INSERT INTO items (tenant_id, sku, description, uom, lot_tracked, expiry_tracked, serial_tracked, temperature) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (tenant_id, sku) DO UPDATE SET \
-             description = excluded.description, uom = excluded.uom, lot_tracked = excluded.lot_tracked, \
-             expiry_tracked = excluded.expiry_tracked, serial_tracked = excluded.serial_tracked, temperature = excluded.temperature",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (tenant_id, sku) DO UPDATE SET \
+         description = excluded.description, uom = excluded.uom, lot_tracked = excluded.lot_tracked, \
+         expiry_tracked = excluded.expiry_tracked, serial_tracked = excluded.serial_tracked, temperature = excluded.temperature",
         )?
         .execute(params![
             tenant,
@@ -223,7 +223,7 @@ pub fn import(
     for loc in &data.locations {
         tx.prepare_cached(
             "INSERT INTO locations (tenant_id, warehouse_id, code, zone, temperature) VALUES (?1, ?2, ?3, ?4, ?5) \
-             ON CONFLICT (tenant_id, warehouse_id, code) DO UPDATE SET zone = excluded.zone, temperature = excluded.temperature",
+         ON CONFLICT (tenant_id, warehouse_id, code) DO UPDATE SET zone = excluded.zone, temperature = excluded.temperature",
         )?
         .execute(params![tenant, wh, loc.code, loc.zone, loc.temperature.as_str()])?;
         changes.push(ChangeRow {
@@ -241,9 +241,9 @@ pub fn import(
         let record: AsnLineRecord = tx
             .prepare_cached(
                 "INSERT INTO asn_lines (tenant_id, warehouse_id, asn, line, sku, supplier, expected_qty) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (tenant_id, warehouse_id, asn, line) DO UPDATE SET \
-                 sku = excluded.sku, supplier = excluded.supplier, expected_qty = excluded.expected_qty \
-                 RETURNING received_qty, damaged_qty, closed",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (tenant_id, warehouse_id, asn, line) DO UPDATE SET \
+         sku = excluded.sku, supplier = excluded.supplier, expected_qty = excluded.expected_qty \
+         RETURNING received_qty, damaged_qty, closed",
             )?
             .query_row(
                 params![tenant, wh, line.asn, line.line, line.sku, line.supplier, line.expected_qty],
@@ -268,13 +268,30 @@ pub fn import(
         summary.asn_lines += 1;
     }
 
-    for line in &data.order_lines {
-        known_sku(&tx, tenant, &line.sku, "orders.csv", &line.order)?;
+    summary.order_lines = upsert_order_lines(&tx, tenant, wh, &data.order_lines, &mut changes)?;
+
+    allocate_new_orders(&tx, tenant, wh, &mut changes)?;
+    write_changes(&tx, tenant, 0, &tenant_changes)?;
+    write_changes(&tx, tenant, wh, &changes)?;
+    tx.commit()?;
+    Ok(summary)
+}
+
+/// Inserts or updates order lines; returns how many.
+fn upsert_order_lines(
+    tx: &Transaction<'_>,
+    tenant: i64,
+    wh: i64,
+    lines: &[crate::import::OrderLine],
+    changes: &mut Vec<ChangeRow>,
+) -> Result<usize> {
+    for line in lines {
+        known_sku(tx, tenant, &line.sku, "orders.csv", &line.order)?;
         let status: String = tx
             .prepare_cached(
                 "INSERT INTO order_lines (tenant_id, warehouse_id, order_no, line, sku, qty, customer) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (tenant_id, warehouse_id, order_no, line) DO UPDATE SET \
-                 sku = excluded.sku, qty = excluded.qty, customer = excluded.customer RETURNING status",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (tenant_id, warehouse_id, order_no, line) DO UPDATE SET \
+         sku = excluded.sku, qty = excluded.qty, customer = excluded.customer RETURNING status",
             )?
             .query_row(
                 params![tenant, wh, line.order, line.line, line.sku, line.qty, line.customer],
@@ -293,14 +310,141 @@ pub fn import(
             key: format!("{}|{}", line.order, line.line),
             data: Some(to_json(&record)),
         });
-        summary.order_lines += 1;
     }
+    Ok(lines.len())
+}
 
+/// A new order over the API: its lines, allocated at once. Returns the pick
+/// tasks created.
+pub fn create_order(
+    conn: &mut Connection,
+    tenant: i64,
+    wh: i64,
+    lines: &[crate::import::OrderLine],
+) -> Result<Vec<TaskRecord>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let order = lines.first().map(|l| l.order.clone()).unwrap_or_default();
+    let exists: i64 = tx.query_row(
+        "SELECT COUNT(*) FROM order_lines WHERE tenant_id = ?1 AND warehouse_id = ?2 AND order_no = ?3",
+        params![tenant, wh, order],
+        |r| r.get(0),
+    )?;
+    if exists > 0 {
+        return Err(StorageError::AlreadyExists(format!("order {order:?}")));
+    }
+    let mut changes = Vec::new();
+    upsert_order_lines(&tx, tenant, wh, lines, &mut changes)?;
+    let before = changes.len();
     allocate_new_orders(&tx, tenant, wh, &mut changes)?;
-    write_changes(&tx, tenant, 0, &tenant_changes)?;
+    let tasks = changes[before..]
+        .iter()
+        .filter(|c| c.entity == Entity::Task)
+        .filter_map(|c| c.data.as_deref().and_then(|d| serde_json::from_str(d).ok()))
+        .collect();
     write_changes(&tx, tenant, wh, &changes)?;
     tx.commit()?;
-    Ok(summary)
+    Ok(tasks)
+}
+
+/// A blind count task for a supervisor.
+pub fn create_count_task(
+    conn: &mut Connection,
+    tenant: i64,
+    wh: i64,
+    location: &str,
+    sku: Option<&str>,
+) -> Result<TaskRecord> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let zone: Option<String> = tx
+        .query_row(
+            "SELECT zone FROM locations WHERE tenant_id = ?1 AND warehouse_id = ?2 AND code = ?3",
+            params![tenant, wh, location],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let zone = zone.ok_or_else(|| {
+        StorageError::InvalidImport(format!(
+            "location: no location {location} in this warehouse"
+        ))
+    })?;
+    let n: i64 = tx.query_row(
+        "UPDATE warehouses SET next_task = next_task + 1 WHERE id = ?1 RETURNING next_task - 1",
+        [wh],
+        |r| r.get(0),
+    )?;
+    let task = TaskRecord {
+        id: format!("T{n}"),
+        kind: pyck_sync::records::TaskKind::Count,
+        status: pyck_sync::records::TaskStatus::Open,
+        order: None,
+        line: None,
+        sku: sku.map(str::to_owned),
+        lot: None,
+        location: location.to_owned(),
+        to: None,
+        qty: 0,
+        done_qty: 0,
+        zone,
+        sequence: n as u64,
+    };
+    super::push::write_tasks(&tx, tenant, wh, &[&task])?;
+    write_changes(
+        &tx,
+        tenant,
+        wh,
+        &[ChangeRow {
+            entity: Entity::Task,
+            key: task.id.clone(),
+            data: Some(to_json(&task)),
+        }],
+    )?;
+    tx.commit()?;
+    Ok(task)
+}
+
+/// A supervisor resolving an exception over the API.
+pub fn resolve_exception(
+    conn: &mut Connection,
+    tenant: i64,
+    wh: i64,
+    id: &str,
+    note: &str,
+) -> Result<Option<pyck_sync::records::ExceptionRecord>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let changed = tx.execute(
+        "UPDATE exceptions SET status = 'resolved', resolved_at = ?1, resolution_note = ?2 \
+         WHERE tenant_id = ?3 AND warehouse_id = ?4 AND id = ?5",
+        params![now(), note, tenant, wh, id],
+    )?;
+    if changed == 0 {
+        return Ok(None);
+    }
+    let record = super::queries::exception(&tx, tenant, wh, id)?;
+    if let Some(r) = &record {
+        write_changes(
+            &tx,
+            tenant,
+            wh,
+            &[ChangeRow {
+                entity: Entity::Exception,
+                key: id.to_owned(),
+                data: Some(to_json(r)),
+            }],
+        )?;
+    }
+    tx.commit()?;
+    Ok(record)
+}
+
+pub fn operator_role(conn: &Connection, tenant: i64, badge: &str) -> Result<Option<Role>> {
+    let role: Option<String> = conn
+        .query_row(
+            "SELECT role FROM operators WHERE tenant_id = ?1 AND badge = ?2 AND active = 1",
+            params![tenant, badge],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(role.as_deref().and_then(Role::parse))
 }
 
 /// Order lines that have no tasks yet get pick tasks (FEFO), at once.
@@ -312,7 +456,10 @@ fn allocate_new_orders(
 ) -> Result<()> {
     let lines: Vec<OrderLineRecord> = tx
         .prepare(
-            "SELECT o.order_no, o.line, o.sku, o.qty, o.customer, o.status FROM order_lines o              WHERE o.tenant_id = ?1 AND o.warehouse_id = ?2 AND o.status = 'open' AND NOT EXISTS (                SELECT 1 FROM tasks t WHERE t.tenant_id = o.tenant_id AND t.warehouse_id = o.warehouse_id                AND t.order_no = o.order_no AND t.line = o.line) ORDER BY o.order_no, o.line",
+            "SELECT o.order_no, o.line, o.sku, o.qty, o.customer, o.status FROM order_lines o \
+             WHERE o.tenant_id = ?1 AND o.warehouse_id = ?2 AND o.status = 'open' AND NOT EXISTS ( \
+             SELECT 1 FROM tasks t WHERE t.tenant_id = o.tenant_id AND t.warehouse_id = o.warehouse_id \
+             AND t.order_no = o.order_no AND t.line = o.line) ORDER BY o.order_no, o.line",
         )?
         .query_map(params![tenant, wh], |r| {
             Ok(OrderLineRecord {
@@ -386,7 +533,8 @@ fn allocate_new_orders(
             "order {order} line {line}: {short} of {sku} could not be allocated (not enough pickable stock)"
         );
         tx.execute(
-            "INSERT INTO exceptions (id, tenant_id, warehouse_id, kind, message, order_no, sku, raised_at)              VALUES (?1, ?2, ?3, 'allocation_short', ?4, ?5, ?6, ?7)",
+            "INSERT INTO exceptions (id, tenant_id, warehouse_id, kind, message, order_no, sku, raised_at) \
+             VALUES (?1, ?2, ?3, 'allocation_short', ?4, ?5, ?6, ?7)",
             params![id, tenant, wh, message, order, sku, now()],
         )?;
         let record = pyck_sync::records::ExceptionRecord {
@@ -476,7 +624,7 @@ fn import_stock(
         if let Some(l) = &row.lot {
             tx.prepare_cached(
                 "INSERT INTO lots (tenant_id, sku, lot, expiry) VALUES (?1, ?2, ?3, ?4) \
-                 ON CONFLICT (tenant_id, sku, lot) DO UPDATE SET expiry = COALESCE(excluded.expiry, lots.expiry)",
+         ON CONFLICT (tenant_id, sku, lot) DO UPDATE SET expiry = COALESCE(excluded.expiry, lots.expiry)",
             )?
             .execute(params![tenant, row.sku, l, row.expiry.map(|e| e.to_string())])?;
         }
@@ -495,7 +643,7 @@ fn import_stock(
         if !op_written {
             tx.execute(
                 "INSERT INTO operations (id, tenant_id, warehouse_id, operator, at, kind, payload, received_at) \
-                 VALUES (?1, ?2, ?3, 'import', ?4, 'opening_balance', ?5, ?4)",
+         VALUES (?1, ?2, ?3, 'import', ?4, 'opening_balance', ?5, ?4)",
                 params![
                     op.to_string(),
                     tenant,
@@ -509,7 +657,7 @@ fn import_stock(
         summary.movements += 1;
         tx.prepare_cached(
             "INSERT INTO movements (tenant_id, warehouse_id, op_id, line, location, sku, lot, delta, at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?
         .execute(params![
             tenant,
@@ -530,7 +678,7 @@ fn import_stock(
         } else {
             tx.prepare_cached(
                 "INSERT INTO stock (tenant_id, warehouse_id, location, sku, lot, qty) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
-                 ON CONFLICT (tenant_id, warehouse_id, location, sku, lot) DO UPDATE SET qty = excluded.qty",
+         ON CONFLICT (tenant_id, warehouse_id, location, sku, lot) DO UPDATE SET qty = excluded.qty",
             )?
             .execute(params![tenant, wh, row.location, row.sku, lot, row.qty])?;
         }

@@ -16,7 +16,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use pyck_sync::operation::Operation;
 use pyck_sync::protocol::{PullPage, PushResponse};
-use pyck_sync::records::{ExceptionRecord, ItemRecord, LocationRecord, Role, StockRecord};
+use pyck_sync::records::{
+    ExceptionRecord, ItemRecord, LocationRecord, Role, StockRecord, TaskRecord,
+};
 use rusqlite::{Connection, OpenFlags};
 use rusqlite_migration::{M, Migrations};
 use uuid::Uuid;
@@ -270,6 +272,49 @@ impl Storage for SqliteStorage {
         limit: u32,
     ) -> Result<Vec<StoredOperation>> {
         self.read(move |c| queries::operations(c, tenant, device, after_seq, limit))
+            .await
+    }
+
+    async fn operator_role(&self, tenant: i64, badge: &str) -> Result<Option<Role>> {
+        let badge = badge.to_owned();
+        self.read(move |c| admin::operator_role(c, tenant, &badge))
+            .await
+    }
+
+    async fn create_order(
+        &self,
+        tenant: i64,
+        warehouse: i64,
+        lines: &[crate::import::OrderLine],
+    ) -> Result<Vec<TaskRecord>> {
+        let lines = lines.to_vec();
+        self.write(move |c| admin::create_order(c, tenant, warehouse, &lines))
+            .await
+    }
+
+    async fn create_count_task(
+        &self,
+        tenant: i64,
+        warehouse: i64,
+        location: &str,
+        sku: Option<&str>,
+    ) -> Result<TaskRecord> {
+        let (location, sku) = (location.to_owned(), sku.map(str::to_owned));
+        self.write(move |c| {
+            admin::create_count_task(c, tenant, warehouse, &location, sku.as_deref())
+        })
+        .await
+    }
+
+    async fn resolve_exception(
+        &self,
+        tenant: i64,
+        warehouse: i64,
+        id: &str,
+        note: &str,
+    ) -> Result<Option<ExceptionRecord>> {
+        let (id, note) = (id.to_owned(), note.to_owned());
+        self.write(move |c| admin::resolve_exception(c, tenant, warehouse, &id, &note))
             .await
     }
 }

@@ -277,7 +277,9 @@ fn load_work(
         .collect();
     for t in temperatures {
         let mut bins = tx.prepare_cached(
-            "SELECT l.code, (SELECT group_concat(s.sku, ' ') FROM stock s WHERE s.tenant_id = l.tenant_id              AND s.warehouse_id = l.warehouse_id AND s.location = l.code AND s.qty > 0)              FROM locations l WHERE l.tenant_id = ?1 AND l.warehouse_id = ?2 AND l.temperature = ?3",
+            "SELECT l.code, (SELECT group_concat(s.sku, ' ') FROM stock s WHERE s.tenant_id = l.tenant_id \
+             AND s.warehouse_id = l.warehouse_id AND s.location = l.code AND s.qty > 0) \
+             FROM locations l WHERE l.tenant_id = ?1 AND l.warehouse_id = ?2 AND l.temperature = ?3",
         )?;
         let list = bins
             .query_map(params![auth.tenant, auth.warehouse, t.as_str()], |r| {
@@ -339,7 +341,12 @@ pub fn candidates(
     sku: &str,
 ) -> Result<Vec<Candidate>> {
     let mut stmt = tx.prepare_cached(
-        "SELECT s.location, l.zone, l.temperature, s.lot, lots.expiry, s.qty - COALESCE((              SELECT SUM(t.qty - t.done_qty) FROM tasks t WHERE t.tenant_id = s.tenant_id AND t.warehouse_id = s.warehouse_id              AND t.kind = 'pick' AND t.status = 'open' AND t.sku = s.sku AND t.location = s.location AND COALESCE(t.lot, '') = s.lot), 0)          FROM stock s JOIN locations l ON l.tenant_id = s.tenant_id AND l.warehouse_id = s.warehouse_id AND l.code = s.location          LEFT JOIN lots ON lots.tenant_id = s.tenant_id AND lots.sku = s.sku AND lots.lot = s.lot          WHERE s.tenant_id = ?1 AND s.warehouse_id = ?2 AND s.sku = ?3 AND s.qty > 0",
+        "SELECT s.location, l.zone, l.temperature, s.lot, lots.expiry, s.qty - COALESCE(( \
+             SELECT SUM(t.qty - t.done_qty) FROM tasks t WHERE t.tenant_id = s.tenant_id AND t.warehouse_id = s.warehouse_id \
+             AND t.kind = 'pick' AND t.status = 'open' AND t.sku = s.sku AND t.location = s.location AND COALESCE(t.lot, '') = s.lot), 0) \
+             FROM stock s JOIN locations l ON l.tenant_id = s.tenant_id AND l.warehouse_id = s.warehouse_id AND l.code = s.location \
+             LEFT JOIN lots ON lots.tenant_id = s.tenant_id AND lots.sku = s.sku AND lots.lot = s.lot \
+             WHERE s.tenant_id = ?1 AND s.warehouse_id = ?2 AND s.sku = ?3 AND s.qty > 0",
     )?;
     let rows = stmt
         .query_map(params![tenant, warehouse, sku], |r| {
@@ -367,7 +374,10 @@ pub fn write_tasks(
     tasks: &[&TaskRecord],
 ) -> Result<()> {
     let mut upsert = tx.prepare_cached(
-        "INSERT INTO tasks (tenant_id, warehouse_id, id, kind, status, order_no, line, sku, lot, location, to_location, qty, done_qty, zone, sequence)          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)          ON CONFLICT (tenant_id, warehouse_id, id) DO UPDATE SET status = excluded.status, done_qty = excluded.done_qty,          to_location = excluded.to_location",
+        "INSERT INTO tasks (tenant_id, warehouse_id, id, kind, status, order_no, line, sku, lot, location, to_location, qty, done_qty, zone, sequence) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
+             ON CONFLICT (tenant_id, warehouse_id, id) DO UPDATE SET status = excluded.status, done_qty = excluded.done_qty, \
+             to_location = excluded.to_location",
     )?;
     for t in tasks {
         let kind =
@@ -404,7 +414,8 @@ pub fn set_order_status(
     status: &str,
 ) -> Result<Vec<ChangeRow>> {
     let mut stmt = tx.prepare_cached(
-        "UPDATE order_lines SET status = ?1 WHERE tenant_id = ?2 AND warehouse_id = ?3 AND order_no = ?4          RETURNING line, sku, qty, customer",
+        "UPDATE order_lines SET status = ?1 WHERE tenant_id = ?2 AND warehouse_id = ?3 AND order_no = ?4 \
+             RETURNING line, sku, qty, customer",
     )?;
     let rows = stmt
         .query_map(params![status, tenant, warehouse, order], |r| {
@@ -563,7 +574,8 @@ fn write_plan(
         )?);
     }
     let mut resolve = tx.prepare_cached(
-        "UPDATE exceptions SET status = 'resolved', resolved_at = ?1, resolution_note = ?2          WHERE tenant_id = ?3 AND warehouse_id = ?4 AND id = ?5",
+        "UPDATE exceptions SET status = 'resolved', resolved_at = ?1, resolution_note = ?2 \
+             WHERE tenant_id = ?3 AND warehouse_id = ?4 AND id = ?5",
     )?;
     for (ex, note) in &plan.resolved {
         resolve.execute(params![

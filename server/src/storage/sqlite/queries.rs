@@ -58,11 +58,11 @@ pub fn verify(conn: &Connection, tenant: i64) -> Result<Vec<Discrepancy>> {
     // to join on and compares every pair: minutes at 100,000 stock rows.)
     let mut stmt = conn.prepare(
         "SELECT w.code, d.location, d.sku, d.lot, d.stock, d.total FROM ( \
-             SELECT warehouse_id, location, sku, lot, SUM(stock) AS stock, SUM(total) AS total FROM ( \
-                 SELECT warehouse_id, location, sku, lot, qty AS stock, 0 AS total FROM stock WHERE tenant_id = ?1 \
-                 UNION ALL \
-                 SELECT warehouse_id, location, sku, lot, 0, delta FROM movements WHERE tenant_id = ?1) \
-             GROUP BY warehouse_id, location, sku, lot HAVING SUM(stock) <> SUM(total)) d \
+         SELECT warehouse_id, location, sku, lot, SUM(stock) AS stock, SUM(total) AS total FROM ( \
+         SELECT warehouse_id, location, sku, lot, qty AS stock, 0 AS total FROM stock WHERE tenant_id = ?1 \
+         UNION ALL \
+         SELECT warehouse_id, location, sku, lot, 0, delta FROM movements WHERE tenant_id = ?1) \
+         GROUP BY warehouse_id, location, sku, lot HAVING SUM(stock) <> SUM(total)) d \
          JOIN warehouses w ON w.id = d.warehouse_id ORDER BY 1, 2, 3, 4",
     )?;
     let rows = stmt.query_map([tenant], |r| {
