@@ -121,7 +121,7 @@ impl Plan {
 pub fn exception_record(ex: &NewException) -> ExceptionRecord {
     ExceptionRecord {
         id: ex.id.to_string(),
-        kind: ex.kind.to_owned(),
+        kind: ex.kind.as_str().to_owned(),
         status: "open".to_owned(),
         message: ex.message.clone(),
         order: ex.order.clone(),

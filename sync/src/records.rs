@@ -224,6 +224,67 @@ pub struct TaskRecord {
     pub sequence: u64,
 }
 
+/// Every kind of exception, in one table. The names are stable: scripts and
+/// dashboards match on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExceptionKind {
+    /// Stock taken from a bin where the server had less.
+    NegativeStock,
+    /// A pick found fewer units than its task asked for.
+    ShortPick,
+    /// A count differs from the books by more than the threshold.
+    CountDifference,
+    /// Goods put into a bin of the wrong temperature.
+    TemperatureBreach,
+    /// A pick of a lot that expires later than the allocated one.
+    FefoBreach,
+    /// A pick for an order cancelled while the picker was offline.
+    CancelledOrderPicked,
+    /// Goods received on an ASN that does not list them.
+    UnexpectedItem,
+    /// More received than the ASN line expected.
+    OverReceipt,
+    /// Less received than the ASN line expected.
+    UnderReceipt,
+    /// Units that arrived damaged.
+    DamagedReceipt,
+    /// An order line that stock could not cover when it was allocated.
+    AllocationShort,
+}
+
+impl ExceptionKind {
+    pub const ALL: [ExceptionKind; 11] = [
+        ExceptionKind::NegativeStock,
+        ExceptionKind::ShortPick,
+        ExceptionKind::CountDifference,
+        ExceptionKind::TemperatureBreach,
+        ExceptionKind::FefoBreach,
+        ExceptionKind::CancelledOrderPicked,
+        ExceptionKind::UnexpectedItem,
+        ExceptionKind::OverReceipt,
+        ExceptionKind::UnderReceipt,
+        ExceptionKind::DamagedReceipt,
+        ExceptionKind::AllocationShort,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExceptionKind::NegativeStock => "negative_stock",
+            ExceptionKind::ShortPick => "short_pick",
+            ExceptionKind::CountDifference => "count_difference",
+            ExceptionKind::TemperatureBreach => "temperature_breach",
+            ExceptionKind::FefoBreach => "fefo_breach",
+            ExceptionKind::CancelledOrderPicked => "cancelled_order_picked",
+            ExceptionKind::UnexpectedItem => "unexpected_item",
+            ExceptionKind::OverReceipt => "over_receipt",
+            ExceptionKind::UnderReceipt => "under_receipt",
+            ExceptionKind::DamagedReceipt => "damaged_receipt",
+            ExceptionKind::AllocationShort => "allocation_short",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExceptionRecord {
     pub id: String,
@@ -260,6 +321,13 @@ mod tests {
         }
         assert!(!Role::Picker.may(Kind::Receive));
         assert!(!Role::Receiver.may(Kind::Pick));
+    }
+
+    #[test]
+    fn exception_kinds_have_their_wire_names() {
+        for k in ExceptionKind::ALL {
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! nothing.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use pyck_sync::records::{AsnLineRecord, ExceptionRecord, TaskRecord};
+use pyck_sync::records::{AsnLineRecord, ExceptionKind, ExceptionRecord, TaskRecord};
 use uuid::Uuid;
 
 use super::view::StockKey;
@@ -23,7 +23,7 @@ pub struct Movement {
 pub struct NewException {
     pub id: Uuid,
     pub op: Uuid,
-    pub kind: &'static str,
+    pub kind: ExceptionKind,
     pub message: String,
     pub order: Option<String>,
     pub asn: Option<String>,

@@ -16,7 +16,7 @@ pub mod view;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use pyck_sync::operation::{Operation, Payload};
-use pyck_sync::records::{TaskKind, TaskRecord, TaskStatus, Temperature};
+use pyck_sync::records::{ExceptionKind, TaskKind, TaskRecord, TaskStatus, Temperature};
 use pyck_sync::refusal::{Refusal, RefusalCode};
 use uuid::Uuid;
 
@@ -94,7 +94,7 @@ pub fn apply(view: &mut BatchView, op: &Operation) -> Result<Effects, Refusal> {
             };
             ctx.save_task(task.clone());
             ctx.raise(
-                "short_pick",
+                ExceptionKind::ShortPick,
                 format!(
                     "short pick on order {} (task {}): {} of {} {} found at {} ({})",
                     p.order, p.task, p.qty, task.qty, p.sku, p.location, p.reason
@@ -124,7 +124,7 @@ pub fn apply(view: &mut BatchView, op: &Operation) -> Result<Effects, Refusal> {
             match counting::outcome(c.qty, expected, ctx.view.count_threshold) {
                 counting::CountOutcome::Set => ctx.set(key, c.qty),
                 counting::CountOutcome::Exception { difference } => ctx.raise(
-                    "count_difference",
+                    ExceptionKind::CountDifference,
                     format!(
                         "count of {}{} at {}: {} counted, {} expected ({difference:+}); stock left unchanged",
                         c.sku,
@@ -492,7 +492,7 @@ impl Ctx<'_> {
         let (picked, allocated) = (expiry_of(lot), expiry_of(task.lot.as_deref()));
         if allocation::breaks_fefo(picked, allocated) {
             self.raise(
-                "fefo_breach",
+                ExceptionKind::FefoBreach,
                 format!(
                     "order {order}: picked {sku} lot {} (expires {}) instead of lot {} (expires {})",
                     lot.unwrap_or("-"),
@@ -525,7 +525,7 @@ impl Ctx<'_> {
             return;
         }
         self.raise(
-            "cancelled_order_picked",
+            ExceptionKind::CancelledOrderPicked,
             format!("{qty} of {sku} picked from {location} for order {order}, which was cancelled; return them to stock"),
             Refs {
                 order: Some(order),
@@ -550,7 +550,7 @@ impl Ctx<'_> {
                 bin.as_str()
             );
             self.raise(
-                "temperature_breach",
+                ExceptionKind::TemperatureBreach,
                 message,
                 Refs {
                     sku: Some(sku),
@@ -597,7 +597,7 @@ impl Ctx<'_> {
             );
             let (location, sku, lot) = (key.location.clone(), key.sku.clone(), key.lot.clone());
             self.raise(
-                "negative_stock",
+                ExceptionKind::NegativeStock,
                 message,
                 Refs {
                     location: Some(&location),
@@ -627,7 +627,7 @@ impl Ctx<'_> {
                 self.fx.asn_lines.push(line);
             }
             None => self.raise(
-                "unexpected_item",
+                ExceptionKind::UnexpectedItem,
                 format!(
                     "{qty} of {sku} received into {to} on ASN {asn}, which does not list {sku}"
                 ),
@@ -641,7 +641,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn raise(&mut self, kind: &'static str, message: String, refs: Refs<'_>) {
+    fn raise(&mut self, kind: ExceptionKind, message: String, refs: Refs<'_>) {
         let own = |s: Option<&str>| s.map(str::to_owned);
         self.fx.exceptions.push(NewException {
             id: Uuid::now_v7(),

@@ -1,11 +1,11 @@
 //! Closing an ASN: what arrived against what was expected.
 
-use pyck_sync::records::AsnLineRecord;
+use pyck_sync::records::{AsnLineRecord, ExceptionKind};
 
 /// An exception a closed ASN line raises.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Discrepancy {
-    pub kind: &'static str,
+    pub kind: ExceptionKind,
     pub line: u32,
     pub sku: String,
     pub message: String,
@@ -16,7 +16,7 @@ pub struct Discrepancy {
 pub fn close(lines: &[AsnLineRecord]) -> Vec<Discrepancy> {
     let mut out = Vec::new();
     for l in lines {
-        let what = |kind: &'static str, detail: String| Discrepancy {
+        let what = |kind: ExceptionKind, detail: String| Discrepancy {
             kind,
             line: l.line,
             sku: l.sku.clone(),
@@ -25,12 +25,12 @@ pub fn close(lines: &[AsnLineRecord]) -> Vec<Discrepancy> {
         let good = l.received_qty;
         if good > l.expected_qty {
             out.push(what(
-                "over_receipt",
+                ExceptionKind::OverReceipt,
                 format!("received {good}, expected {}", l.expected_qty),
             ));
         } else if good + l.damaged_qty < l.expected_qty {
             out.push(what(
-                "under_receipt",
+                ExceptionKind::UnderReceipt,
                 format!(
                     "received {good}{}, expected {}",
                     if l.damaged_qty > 0 {
@@ -44,7 +44,7 @@ pub fn close(lines: &[AsnLineRecord]) -> Vec<Discrepancy> {
         }
         if l.damaged_qty > 0 {
             out.push(what(
-                "damaged_receipt",
+                ExceptionKind::DamagedReceipt,
                 format!("{} arrived damaged", l.damaged_qty),
             ));
         }
@@ -77,7 +77,7 @@ mod tests {
             line(3, 10, 8, 2),
             line(4, 10, 10, 0),
         ]);
-        let kinds: Vec<_> = found.iter().map(|d| (d.line, d.kind)).collect();
+        let kinds: Vec<_> = found.iter().map(|d| (d.line, d.kind.as_str())).collect();
         assert_eq!(
             kinds,
             vec![
@@ -95,7 +95,7 @@ mod tests {
     #[test]
     fn short_and_damaged_is_both() {
         let found = close(&[line(1, 10, 5, 2)]);
-        let kinds: Vec<_> = found.iter().map(|d| d.kind).collect();
+        let kinds: Vec<_> = found.iter().map(|d| d.kind.as_str()).collect();
         assert_eq!(kinds, vec!["under_receipt", "damaged_receipt"]);
         assert!(
             found[0]

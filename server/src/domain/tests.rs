@@ -126,7 +126,7 @@ fn qty(v: &BatchView, loc: &str, sku: &str, lot: Option<&str>) -> i64 {
 }
 
 fn kinds(fx: &Effects) -> Vec<&'static str> {
-    fx.exceptions.iter().map(|e| e.kind).collect()
+    fx.exceptions.iter().map(|e| e.kind.as_str()).collect()
 }
 
 #[test]

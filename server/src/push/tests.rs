@@ -137,7 +137,7 @@ fn moving_more_than_there_is_applies_and_raises_negative_stock() {
     let mut v = view();
     let p = plan(&mut v, vec![mv(1, 15)]);
     assert_eq!(p.results[0].outcome, PushOutcome::Applied { exceptions: 1 });
-    assert_eq!(p.exceptions[0].kind, "negative_stock");
+    assert_eq!(p.exceptions[0].kind.as_str(), "negative_stock");
     assert_eq!(p.stock[&StockKey::new("A", "SKU-1", None)], -5);
     let changes = p.changes(&v);
     assert!(changes.iter().any(|c| c.entity == Entity::Exception));

@@ -885,7 +885,9 @@ fn short_exceptions(short: &[(String, u32, String, i64)]) -> Vec<ExceptionRecord
         .iter()
         .map(|(order, line, sku, units)| ExceptionRecord {
             id: Uuid::now_v7().to_string(),
-            kind: "allocation_short".into(),
+            kind: pyck_sync::records::ExceptionKind::AllocationShort
+                .as_str()
+                .into(),
             status: "open".into(),
             message: format!(
                 "order {order} line {line}: {units} of {sku} could not be allocated \

@@ -1044,7 +1044,7 @@ async fn insert_exceptions(
                 &auth.tenant,
                 &auth.warehouse,
                 &ex.op,
-                &ex.kind,
+                &ex.kind.as_str(),
                 &ex.message,
                 &ex.order,
                 &ex.asn,

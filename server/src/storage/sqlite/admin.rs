@@ -539,7 +539,9 @@ fn allocate_new_orders(
         )?;
         let record = pyck_sync::records::ExceptionRecord {
             id: id.clone(),
-            kind: "allocation_short".into(),
+            kind: pyck_sync::records::ExceptionKind::AllocationShort
+                .as_str()
+                .into(),
             status: "open".into(),
             message,
             order: Some(order.clone()),

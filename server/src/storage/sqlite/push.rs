@@ -547,7 +547,7 @@ fn write_plan(
             auth.tenant,
             auth.warehouse,
             ex.op.to_string(),
-            ex.kind,
+            ex.kind.as_str(),
             ex.message,
             ex.order,
             ex.asn,
