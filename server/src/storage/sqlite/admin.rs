@@ -368,8 +368,8 @@ pub fn create_count_task(
         ))
     })?;
     let n: i64 = tx.query_row(
-        "UPDATE warehouses SET next_task = next_task + 1 WHERE id = ?1 RETURNING next_task - 1",
-        [wh],
+        "UPDATE warehouses SET next_task = next_task + 1 WHERE id = ?1 AND tenant_id = ?2 RETURNING next_task - 1",
+        params![wh, tenant],
         |r| r.get(0),
     )?;
     let task = TaskRecord {

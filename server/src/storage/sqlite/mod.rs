@@ -32,6 +32,7 @@ use crate::import::ImportData;
 const MIGRATIONS_SLICE: &[M<'static>] = &[
     M::up(include_str!("migrations/0001_initial.sql")),
     M::up(include_str!("migrations/0002_tasks.sql")),
+    M::up(include_str!("migrations/0003_indexes.sql")),
 ];
 const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATIONS_SLICE);
 
