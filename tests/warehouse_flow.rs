@@ -49,6 +49,13 @@ fn a_day_on_the_floor() {
     // zone; following them empties the dock.
     let putaways = receiver.json(&["putaway", "list"]);
     assert_eq!(putaways.as_array().unwrap().len(), 3, "{putaways}");
+    // What each suggested bin holds of the item before the putaway.
+    let before: Vec<i64> = putaways
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| wh.server_qty(t["to"].as_str().unwrap(), t["sku"].as_str().unwrap()))
+        .collect();
     for t in putaways.as_array().unwrap() {
         let to = t["to"].as_str().unwrap();
         assert!(to.starts_with('F') || to.starts_with('C'), "suggested {to}");
@@ -217,11 +224,16 @@ fn a_day_on_the_floor() {
         60,
         "a count above the threshold changes nothing"
     );
-    let mut received = 0;
-    for t in putaways.as_array().unwrap() {
-        received += wh.server_qty(t["to"].as_str().unwrap(), t["sku"].as_str().unwrap());
+    for (t, before) in putaways.as_array().unwrap().iter().zip(before) {
+        let (to, sku) = (t["to"].as_str().unwrap(), t["sku"].as_str().unwrap());
+        assert_eq!(
+            wh.server_qty(to, sku),
+            before + t["qty"].as_i64().unwrap(),
+            "{sku} put away into {to}"
+        );
     }
-    assert!(received >= 444, "the putaway bins hold what was received");
+    assert_eq!(wh.server_qty("DOCK-01", "SKU-10060"), 0);
+    assert_eq!(wh.server_qty("DOCK-01", "SKU-10062"), 0);
     let verify = wh.verify();
     assert!(
         verify.status.success(),
