@@ -36,7 +36,7 @@ type Key = (String, String, String);
 
 /// Operations the replica does not reflect yet: pending ones, and synced ones
 /// whose effects no pull has brought back so far.
-fn overlay(conn: &Connection) -> anyhow::Result<Vec<Payload>> {
+pub(crate) fn overlay(conn: &Connection) -> anyhow::Result<Vec<Payload>> {
     let mut stmt = conn.prepare_cached(
         "SELECT kind, payload FROM journal WHERE status = 'pending' OR (status = 'synced' AND in_replica = 0) ORDER BY seq",
     )?;

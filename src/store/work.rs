@@ -4,25 +4,11 @@
 
 use std::collections::HashMap;
 
-use pyck_sync::operation::{Kind, Payload};
-use pyck_sync::records::{ExceptionRecord, TaskKind, TaskRecord, TaskStatus};
-use rusqlite::Connection;
+use pyck_sync::operation::Payload;
+use pyck_sync::records::{ExceptionRecord, TaskKind, TaskRecord, TaskStatus, walk_key};
 
-/// Operations the replica does not reflect yet.
-fn overlay(conn: &Connection) -> anyhow::Result<Vec<Payload>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT kind, payload FROM journal WHERE status = 'pending' OR (status = 'synced' AND in_replica = 0) ORDER BY seq",
-    )?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (kind, payload) = row?;
-        if let Some(kind) = Kind::parse(&kind) {
-            out.push(Payload::from_parts(kind, &payload)?);
-        }
-    }
-    Ok(out)
-}
+use super::view::overlay;
+use rusqlite::Connection;
 
 fn records<T: serde::de::DeserializeOwned>(
     conn: &Connection,
@@ -79,7 +65,7 @@ pub fn tasks(conn: &Connection, kind: TaskKind) -> anyhow::Result<Vec<TaskRecord
     list.sort_by(|a, b| {
         a.zone
             .cmp(&b.zone)
-            .then_with(|| walk(&a.location).cmp(&walk(&b.location)))
+            .then_with(|| walk_key(&a.location).cmp(&walk_key(&b.location)))
             .then(a.sequence.cmp(&b.sequence))
     });
     Ok(list)
@@ -92,16 +78,6 @@ pub fn task(conn: &Connection, id: &str) -> anyhow::Result<Option<TaskRecord>> {
         }
     }
     Ok(None)
-}
-
-/// The walking order of a location code (numbers compared as numbers).
-fn walk(code: &str) -> Vec<(u8, u64, String)> {
-    code.split(['-', '.', '/'])
-        .map(|p| match p.parse::<u64>() {
-            Ok(n) => (0, n, String::new()),
-            Err(_) => (1, 0, p.to_owned()),
-        })
-        .collect()
 }
 
 /// Exceptions of the warehouse, with resolutions recorded here on top.

@@ -8,6 +8,18 @@ use serde::{Deserialize, Serialize};
 
 use crate::operation::Kind;
 
+/// The walking order of location codes: aisle, bay and level compared as
+/// numbers where they are numbers (`A-2-10` before `A-10-1`), as text
+/// otherwise. Pick lists and task numbering follow it on both sides.
+pub fn walk_key(code: &str) -> Vec<(u8, u64, String)> {
+    code.split(['-', '.', '/'])
+        .map(|part| match part.parse::<u64>() {
+            Ok(n) => (0, n, String::new()),
+            Err(_) => (1, 0, part.to_owned()),
+        })
+        .collect()
+}
+
 /// Storage temperature of a zone, a location or an item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

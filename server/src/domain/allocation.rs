@@ -86,16 +86,7 @@ pub fn allocate(
     Allocation { picks, short: left }
 }
 
-/// The walking order of location codes: aisle, bay, level as numbers where
-/// they are numbers ("A-2-10" before "A-10-1"), text otherwise.
-pub fn walk_key(code: &str) -> Vec<(u8, u64, String)> {
-    code.split(['-', '.', '/'])
-        .map(|part| match part.parse::<u64>() {
-            Ok(n) => (0, n, String::new()),
-            Err(_) => (1, 0, part.to_owned()),
-        })
-        .collect()
-}
+pub use pyck_sync::records::walk_key;
 
 /// Whether picking `lot` (with `expiry`) instead of the allocated one breaks
 /// FEFO: a strictly earlier-expiring, unexpired lot was available.
