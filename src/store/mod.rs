@@ -22,6 +22,7 @@ use rusqlite_migration::{M, Migrations};
 const MIGRATIONS_SLICE: &[M<'static>] = &[
     M::up(include_str!("migrations/0001_initial.sql")),
     M::up(include_str!("migrations/0002_gtins_by_sku.sql")),
+    M::up(include_str!("migrations/0003_journal_not_in_replica.sql")),
 ];
 const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATIONS_SLICE);
 
