@@ -73,6 +73,10 @@ struct RunArgs {
     /// Where scratch files go (server databases, terminal homes)
     #[arg(long, default_value_os_t = std::env::temp_dir())]
     work_dir: PathBuf,
+    /// Keep the scratch directory (templates, terminal homes, CSV files) for
+    /// profiling one step by hand; its path is printed at the end
+    #[arg(long)]
+    keep: bool,
     /// The PouchDB peer's directory (package.json, peer.js)
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/pouchdb"))]
     peer_dir: PathBuf,
@@ -260,6 +264,9 @@ fn run(args: RunArgs) -> anyhow::Result<bool> {
     drop(ctx);
     drop(sqlite);
     drop(postgres_fixture);
+    if args.keep {
+        step(&format!("kept {}", scratch.keep().display()));
+    }
     let failures = results.failures();
     for f in &failures {
         eprintln!("pyck-bench: failed: {f}");

@@ -125,6 +125,56 @@ async fn push_then_pull_over_graphql_and_duplicates_on_resend() {
     assert_eq!(a0103["data"]["qty"], 6);
 }
 
+/// The same requests through the fast path for the sync documents and through
+/// the general executor (a no-op `@include` sends them there) get the same
+/// status and the same body, answers and errors alike.
+#[tokio::test]
+async fn the_sync_fast_path_answers_as_the_general_executor_does() {
+    const PUSH_GENERAL: &str =
+        "mutation($r: PushRequest!) { push(request: $r) @include(if: true) }";
+    const PULL_GENERAL: &str = "query($r: PullRequest!) { pull(request: $r) @include(if: true) }";
+    let env = env();
+    let other = device_token(&env.db, "acme");
+    let (_, me) = gql(&env, Some(&env.token), ME, json!({})).await;
+    let device = device_of(&me);
+    let (_, me) = gql(&env, Some(&other), ME, json!({})).await;
+    let other_device = device_of(&me);
+
+    let ops: Vec<Value> = (1..=3).map(|seq| move_op(&device, seq, 2)).collect();
+    let (status, first) = gql(
+        &env,
+        Some(&env.token),
+        PUSH,
+        json!({"r": {"protocol": 1, "ops": ops}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["data"]["push"]["last_seq"], 3, "{first}");
+
+    let pushes = [
+        json!({"protocol": 1, "ops": ops}),
+        json!({"protocol": 99, "ops": []}),
+        json!({"protocol": 1, "ops": [move_op(&other_device, 1, 1)]}),
+        json!({"protocol": 1, "ops": [move_op(&device, 9, 1)], "backlog": 4}),
+        json!({"protocol": 1, "ops": "not a list"}),
+    ];
+    for request in pushes {
+        let fast = gql(&env, Some(&env.token), PUSH, json!({"r": request})).await;
+        let general = gql(&env, Some(&env.token), PUSH_GENERAL, json!({"r": request})).await;
+        assert_eq!(fast, general, "push {request}");
+    }
+    let pulls = [
+        json!({"protocol": 1, "cursor": 0, "limit": 100000}),
+        json!({"protocol": 1, "cursor": 3, "limit": 2}),
+        json!({"protocol": 0, "cursor": 0, "limit": 2}),
+    ];
+    for request in pulls {
+        let fast = gql(&env, Some(&env.token), PULL, json!({"r": request})).await;
+        let general = gql(&env, Some(&env.token), PULL_GENERAL, json!({"r": request})).await;
+        assert_eq!(fast, general, "pull {request}");
+    }
+}
+
 #[tokio::test]
 async fn a_protocol_mismatch_names_both_versions() {
     let env = env();

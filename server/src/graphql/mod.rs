@@ -7,6 +7,7 @@
 mod error;
 mod mutation;
 mod query;
+pub mod sync;
 mod types;
 
 use std::sync::Arc;

@@ -1,20 +1,15 @@
-//! Mutations: the push.
+//! Mutations: the push, and what a supervisor does.
 
-use std::time::Instant;
+use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object, Result};
 use pyck_sync::records::Role;
 use pyck_sync::refusal::RefusalCode;
 
-use super::query::check_protocol;
 use super::types::{Exception, PushRequest, PushResponse, Task};
-use super::{ApiError, auth, storage, storage_error};
+use super::{ApiError, auth, storage, storage_error, sync};
 use crate::metrics::Metrics;
 use async_graphql::ErrorExtensions;
-
-/// Most operations accepted in one push; a terminal sends larger backlogs in
-/// several batches.
-pub const MAX_PUSH_OPS: usize = 20_000;
 
 pub struct Mutation;
 
@@ -24,33 +19,11 @@ impl Mutation {
     /// in sequence order. Answers only after the batch is committed.
     async fn push(&self, ctx: &Context<'_>, request: PushRequest) -> Result<PushResponse> {
         let a = auth(ctx)?;
-        let req = request.0;
-        check_protocol(req.protocol)?;
-        if req.ops.len() > MAX_PUSH_OPS {
-            return Err(ApiError::BadRequest(format!(
-                "ops: at most {MAX_PUSH_OPS} operations per push, got {}; send them in batches",
-                req.ops.len()
-            ))
-            .extend());
-        }
-        if let Some(op) = req.ops.iter().find(|op| op.device != a.device) {
-            return Err(ApiError::Refused {
-                code: RefusalCode::DeviceMismatch,
-                message: format!(
-                    "operation {} names device {}, but this token belongs to device {}",
-                    op.id, op.device, a.device
-                ),
-            }
-            .extend());
-        }
-        let started = Instant::now();
-        let resp = storage(ctx)
-            .push(a, req.ops, req.backlog)
+        let metrics = ctx.data_unchecked::<Arc<Metrics>>();
+        sync::push(storage(ctx), metrics, a, request.0)
             .await
-            .map_err(storage_error)?;
-        ctx.data_unchecked::<std::sync::Arc<Metrics>>()
-            .record_push(&resp.results, started.elapsed().as_secs_f64());
-        Ok(PushResponse(resp))
+            .map(PushResponse)
+            .map_err(|e| e.extend())
     }
 
     /// A new order for the caller's warehouse, allocated at once (FEFO);

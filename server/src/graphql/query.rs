@@ -1,19 +1,15 @@
 //! Queries: the pull, and what a supervisor looks at.
 
 use async_graphql::{Context, ID, Object, Result};
-use pyck_sync::protocol::{self, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION};
-use pyck_sync::refusal::RefusalCode;
+use pyck_sync::protocol::{MIN_PROTOCOL_VERSION, PROTOCOL_VERSION};
 use uuid::Uuid;
 
 use super::types::{
     Device, Exception, Item, Location, PullPage, PullRequest, ServerInfo, Stock, StoredOperation,
 };
-use super::{ApiError, auth, storage, storage_error};
+use super::{ApiError, auth, storage, storage_error, sync};
 use crate::storage::StockFilter;
 use async_graphql::ErrorExtensions;
-
-/// Largest pull page handed out, whatever the device asks for.
-pub const MAX_PULL_PAGE: u32 = 10_000;
 
 pub struct Query;
 
@@ -41,14 +37,10 @@ impl Query {
     /// Changes of the device's warehouse after a cursor, oldest first.
     async fn pull(&self, ctx: &Context<'_>, request: PullRequest) -> Result<PullPage> {
         let a = auth(ctx)?;
-        let req = request.0;
-        check_protocol(req.protocol)?;
-        let limit = req.limit.clamp(1, MAX_PULL_PAGE);
-        let page = storage(ctx)
-            .pull(a, req.cursor, limit)
+        sync::pull(storage(ctx), a, request.0)
             .await
-            .map_err(storage_error)?;
-        Ok(PullPage(page))
+            .map(PullPage)
+            .map_err(|e| e.extend())
     }
 
     /// Stock of the device's warehouse, optionally at one location or of one SKU.
@@ -107,21 +99,9 @@ impl Query {
             None => a.device,
         };
         let rows = storage(ctx)
-            .operations(a.tenant, device, after_seq, limit.min(MAX_PULL_PAGE))
+            .operations(a.tenant, device, after_seq, limit.min(sync::MAX_PULL_PAGE))
             .await
             .map_err(storage_error)?;
         Ok(rows.into_iter().map(StoredOperation::from).collect())
-    }
-}
-
-pub(super) fn check_protocol(version: u32) -> Result<()> {
-    if protocol::supports(version) {
-        Ok(())
-    } else {
-        Err(ApiError::Refused {
-            code: RefusalCode::ProtocolVersion,
-            message: protocol::mismatch_message(version),
-        }
-        .extend())
     }
 }

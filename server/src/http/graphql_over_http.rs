@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use super::AppState;
+use super::sync_documents::{self, Answer};
 use crate::storage::DeviceAuth;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -113,6 +114,18 @@ pub async fn handle(
             )
                 .into_response();
         }
+        match sync_documents::execute(&state, &device, &body).await {
+            Some(Answer::Data(body)) => {
+                return (
+                    StatusCode::OK,
+                    [(header::CONTENT_TYPE, media.content_type())],
+                    body,
+                )
+                    .into_response();
+            }
+            Some(Answer::Failed(response)) => return graphql_response(media, &response),
+            None => {}
+        }
         from_body(&body)
     };
     let params = match params {
@@ -146,6 +159,10 @@ pub async fn handle(
         request = request.operation_name(name);
     }
     let response = state.schema.execute(request.data(device)).await;
+    graphql_response(media, &response)
+}
+
+fn graphql_response(media: Media, response: &async_graphql::Response) -> Response {
     // With the new media type, a response without data (the request failed
     // validation before execution) is a 400; with legacy JSON it is a 200.
     let status = if media == Media::GraphqlResponse
@@ -156,7 +173,7 @@ pub async fn handle(
     } else {
         StatusCode::OK
     };
-    match serde_json::to_value(&response) {
+    match serde_json::to_value(response) {
         Ok(body) => respond(media, status, body),
         Err(e) => {
             tracing::error!(error = %e, "serialising a GraphQL response");

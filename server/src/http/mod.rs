@@ -3,6 +3,7 @@
 //! the GraphQL schema and below.
 
 mod graphql_over_http;
+pub mod sync_documents;
 
 use std::sync::Arc;
 

@@ -33,6 +33,7 @@ const MIGRATIONS_SLICE: &[M<'static>] = &[
     M::up(include_str!("migrations/0001_initial.sql")),
     M::up(include_str!("migrations/0002_tasks.sql")),
     M::up(include_str!("migrations/0003_indexes.sql")),
+    M::up(include_str!("migrations/0004_ledger_by_operation.sql")),
 ];
 const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATIONS_SLICE);
 

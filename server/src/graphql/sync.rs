@@ -1,0 +1,74 @@
+//! The two sync fields, `push` and `pull`, as plain async functions on typed
+//! `pyck_sync::protocol` values. The GraphQL resolvers call them, and so does
+//! the HTTP layer's fast path for the terminal's own sync documents
+//! (`crate::http::sync_documents`): one implementation, so the two ways in
+//! cannot disagree on checks, limits or metrics.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use pyck_sync::protocol::{self, PullPage, PullRequest, PushRequest, PushResponse};
+use pyck_sync::refusal::RefusalCode;
+
+use super::ApiError;
+use crate::metrics::Metrics;
+use crate::storage::{DeviceAuth, Storage};
+
+/// Most operations accepted in one push; a terminal sends larger backlogs in
+/// several batches.
+pub const MAX_PUSH_OPS: usize = 20_000;
+
+/// Largest pull page handed out, whatever the device asks for.
+pub const MAX_PULL_PAGE: u32 = 10_000;
+
+/// Applies a batch of the calling device's operations, exactly once each, in
+/// sequence order; answers only after the batch is committed.
+pub async fn push(
+    storage: &Arc<dyn Storage>,
+    metrics: &Metrics,
+    device: &DeviceAuth,
+    req: PushRequest,
+) -> Result<PushResponse, ApiError> {
+    check_protocol(req.protocol)?;
+    if req.ops.len() > MAX_PUSH_OPS {
+        return Err(ApiError::BadRequest(format!(
+            "ops: at most {MAX_PUSH_OPS} operations per push, got {}; send them in batches",
+            req.ops.len()
+        )));
+    }
+    if let Some(op) = req.ops.iter().find(|op| op.device != device.device) {
+        return Err(ApiError::Refused {
+            code: RefusalCode::DeviceMismatch,
+            message: format!(
+                "operation {} names device {}, but this token belongs to device {}",
+                op.id, op.device, device.device
+            ),
+        });
+    }
+    let started = Instant::now();
+    let resp = storage.push(device, req.ops, req.backlog).await?;
+    metrics.record_push(&resp.results, started.elapsed().as_secs_f64());
+    Ok(resp)
+}
+
+/// Changes of the device's warehouse after a cursor, oldest first.
+pub async fn pull(
+    storage: &Arc<dyn Storage>,
+    device: &DeviceAuth,
+    req: PullRequest,
+) -> Result<PullPage, ApiError> {
+    check_protocol(req.protocol)?;
+    let limit = req.limit.clamp(1, MAX_PULL_PAGE);
+    Ok(storage.pull(device, req.cursor, limit).await?)
+}
+
+pub fn check_protocol(version: u32) -> Result<(), ApiError> {
+    if protocol::supports(version) {
+        Ok(())
+    } else {
+        Err(ApiError::Refused {
+            code: RefusalCode::ProtocolVersion,
+            message: protocol::mismatch_message(version),
+        })
+    }
+}
