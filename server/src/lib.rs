@@ -12,6 +12,7 @@ pub mod import;
 pub mod metrics;
 pub mod push;
 pub mod storage;
+pub mod workflow;
 
 /// Re-exported for embedding the server (`pyck demo`).
 pub use axum;
