@@ -16,3 +16,26 @@ pub mod policy;
 
 #[cfg(test)]
 mod tests;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// A workflow as `workflow show` prints it (CLI.md).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Report {
+    pub order: String,
+    pub state: String,
+    /// The step it is at (the last one, once finished).
+    pub step: String,
+    pub history: Vec<HistoryRow>,
+}
+
+/// One attempt of a step.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct HistoryRow {
+    pub step: String,
+    pub status: String,
+    pub attempt: u32,
+    pub at: DateTime<Utc>,
+    pub error: Option<String>,
+}

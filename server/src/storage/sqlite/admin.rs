@@ -447,7 +447,8 @@ pub fn operator_role(conn: &Connection, tenant: i64, badge: &str) -> Result<Opti
     Ok(role.as_deref().and_then(Role::parse))
 }
 
-/// Order lines that have no tasks yet get pick tasks (FEFO), at once.
+/// Order lines that have no tasks yet get pick tasks (FEFO), at once, and
+/// each new order its fulfilment workflow.
 fn allocate_new_orders(
     tx: &Transaction<'_>,
     tenant: i64,
@@ -461,23 +462,46 @@ fn allocate_new_orders(
              SELECT 1 FROM tasks t WHERE t.tenant_id = o.tenant_id AND t.warehouse_id = o.warehouse_id \
              AND t.order_no = o.order_no AND t.line = o.line) ORDER BY o.order_no, o.line",
         )?
-        .query_map(params![tenant, wh], |r| {
-            Ok(OrderLineRecord {
-                order: r.get(0)?,
-                line: r.get(1)?,
-                sku: r.get(2)?,
-                qty: r.get(3)?,
-                customer: r.get(4)?,
-                status: r.get(5)?,
-            })
-        })?
+        .query_map(params![tenant, wh], order_line_row)?
         .collect::<rusqlite::Result<_>>()?;
+    let orders: std::collections::BTreeSet<String> =
+        lines.iter().map(|l| l.order.clone()).collect();
+    for order in &orders {
+        super::workflow::start(tx, tenant, wh, order)?;
+    }
+    allocate(tx, tenant, wh, &lines, true, changes)?;
+    Ok(())
+}
+
+pub(super) fn order_line_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OrderLineRecord> {
+    Ok(OrderLineRecord {
+        order: r.get(0)?,
+        line: r.get(1)?,
+        sku: r.get(2)?,
+        qty: r.get(3)?,
+        customer: r.get(4)?,
+        status: r.get(5)?,
+    })
+}
+
+/// Pick tasks (FEFO) for `lines`; their orders become `allocated`. With
+/// `raise_short`, a line stock cannot cover raises `allocation_short` (the
+/// workflow's reserve retries do not raise it again). Returns the lines'
+/// shortfalls as (order, line, sku, units short).
+pub(super) fn allocate(
+    tx: &Transaction<'_>,
+    tenant: i64,
+    wh: i64,
+    lines: &[OrderLineRecord],
+    raise_short: bool,
+    changes: &mut Vec<ChangeRow>,
+) -> Result<Vec<(String, u32, String, i64)>> {
     if lines.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let mut candidates = HashMap::new();
     let mut tracked = HashMap::new();
-    for line in &lines {
+    for line in lines {
         if !candidates.contains_key(&line.sku) {
             candidates.insert(
                 line.sku.clone(),
@@ -498,7 +522,7 @@ fn allocate_new_orders(
     )?;
     let today = chrono::Utc::now().date_naive();
     let done = crate::domain::orders::allocate_lines(
-        &lines,
+        lines,
         &mut candidates,
         &tracked,
         today,
@@ -517,7 +541,8 @@ fn allocate_new_orders(
             data: Some(to_json(t)),
         });
     }
-    let orders: std::collections::BTreeSet<&str> = lines.iter().map(|l| l.order.as_str()).collect();
+    let orders: std::collections::BTreeSet<&str> =
+        lines.iter().map(|l| l.order.as_str()).collect();
     for order in orders {
         changes.extend(super::push::set_order_status(
             tx,
@@ -527,7 +552,7 @@ fn allocate_new_orders(
             "allocated",
         )?);
     }
-    for (order, line, sku, short) in &done.short {
+    for (order, line, sku, short) in done.short.iter().filter(|_| raise_short) {
         let id = Uuid::now_v7().to_string();
         let message = format!(
             "order {order} line {line}: {short} of {sku} could not be allocated (not enough pickable stock)"
@@ -557,7 +582,7 @@ fn allocate_new_orders(
             data: Some(to_json(&record)),
         });
     }
-    Ok(())
+    Ok(done.short)
 }
 
 fn known_sku(tx: &Transaction<'_>, tenant: i64, sku: &str, file: &str, what: &str) -> Result<()> {

@@ -8,6 +8,7 @@
 mod admin;
 mod push;
 mod queries;
+mod workflow;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -34,6 +35,7 @@ const MIGRATIONS_SLICE: &[M<'static>] = &[
     M::up(include_str!("migrations/0002_tasks.sql")),
     M::up(include_str!("migrations/0003_indexes.sql")),
     M::up(include_str!("migrations/0004_ledger_by_operation.sql")),
+    M::up(include_str!("migrations/0005_workflows.sql")),
 ];
 const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATIONS_SLICE);
 
