@@ -267,6 +267,74 @@ macro_rules! conformance {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn workflows_lease_to_one_replica_and_compensate_idempotently() {
+                use pyck_server::workflow::machine::{self, Outcome, Step};
+                use pyck_server::workflow::policy::Policy;
+                let db = db().await;
+                let s = site(&*db.store, "acme").await;
+                let now = chrono::Utc::now();
+                let lease = now + chrono::Duration::seconds(30);
+                // The import's order has a workflow, due at once; one replica gets it.
+                let a = db.store.claim_workflows("a", now, lease, 16).await.unwrap();
+                let wf = a.iter().find(|w| w.order == "SO-1").cloned().unwrap();
+                assert_eq!((wf.step, wf.attempt), (Step::Reserve, 1));
+                let b = db.store.claim_workflows("b", now, lease, 16).await.unwrap();
+                assert!(b.iter().all(|w| w.order != "SO-1"), "leased to a");
+
+                assert_eq!(db.store.reserve_order(s.tenant, s.warehouse, "SO-1").await.unwrap(), Outcome::Done);
+                assert_eq!(pulled_tasks(&db, &s).await.len(), 1, "reserve allocates nothing twice");
+                let facts = db.store.order_facts(s.tenant, s.warehouse, "SO-1").await.unwrap();
+                assert_eq!((facts.status.as_str(), facts.pick_tasks, facts.open_picks), ("allocated", 1, 1));
+                let t = machine::next(&wf, &facts, Some(&Outcome::Done), now, &Policy::default(), 0.5);
+                assert!(!db.store.advance_workflow("b", &wf, &t).await.unwrap(), "b holds no lease");
+                assert!(db.store.advance_workflow("a", &wf, &t).await.unwrap());
+                let report = db.store.workflow(s.tenant, "SO-1").await.unwrap().unwrap();
+                assert_eq!((report.state.as_str(), report.step.as_str()), ("running", "pick"));
+                assert_eq!(report.history.len(), 1);
+                assert_eq!((report.history[0].step.as_str(), report.history[0].status.as_str()), ("reserve", "done"));
+
+                // 4 of 10 picked, then the order is cancelled.
+                let task = pulled_tasks(&db, &s).await.remove(0);
+                let pick = pyck_sync::operation::Operation {
+                    id: uuid::Uuid::now_v7(), device: s.device.device, seq: 1, operator: "1007".into(),
+                    at: chrono::Utc::now(),
+                    payload: pyck_sync::operation::Payload::Pick(pyck_sync::operation::Pick {
+                        task: task.id.clone(), order: "SO-1".into(), sku: "SKU-1".into(), lot: None,
+                        location: "A-01".into(), qty: 4,
+                    }),
+                };
+                db.store.push(&s.device, vec![pick], 0).await.unwrap();
+                assert_eq!(db.store.cancel_order(s.tenant, "SO-1").await.unwrap().as_deref(), Some("running"));
+                assert_eq!(db.store.cancel_order(s.tenant, "SO-404").await.unwrap(), None);
+                let later = now + chrono::Duration::seconds(60);
+                let c = db.store.claim_workflows("b", later, later + chrono::Duration::seconds(30), 16).await.unwrap();
+                let wf = c.iter().find(|w| w.order == "SO-1").cloned().unwrap();
+                assert!(wf.cancel_requested);
+                let facts = db.store.order_facts(s.tenant, s.warehouse, "SO-1").await.unwrap();
+                assert!(machine::must_compensate(&wf, &facts));
+                // Compensating twice (a replica died before recording it) does it once.
+                db.store.compensate_order(s.tenant, s.warehouse, "SO-1").await.unwrap();
+                db.store.compensate_order(s.tenant, s.warehouse, "SO-1").await.unwrap();
+                let tasks = pulled_tasks(&db, &s).await;
+                let pick = tasks.iter().find(|t| t.id == task.id).unwrap();
+                assert_eq!(pick.status, pyck_sync::records::TaskStatus::Cancelled);
+                let back: Vec<_> = tasks.iter().filter(|t| t.kind == pyck_sync::records::TaskKind::Putaway).collect();
+                assert_eq!(back.len(), 1, "{tasks:?}");
+                assert_eq!((back[0].location.as_str(), back[0].to.as_deref(), back[0].qty), ("STAGE:SO-1", Some("A-01"), 4));
+                let facts = db.store.order_facts(s.tenant, s.warehouse, "SO-1").await.unwrap();
+                assert_eq!(facts.status, "cancelled");
+                let t = machine::cancel(&wf, later);
+                assert!(db.store.advance_workflow("b", &wf, &t).await.unwrap());
+                let report = db.store.workflow(s.tenant, "SO-1").await.unwrap().unwrap();
+                assert_eq!((report.state.as_str(), report.step.as_str()), ("compensating", "compensate"));
+                assert_eq!(report.history.iter().map(|h| h.status.as_str()).collect::<Vec<_>>(), ["done", "cancelled"]);
+                let all = db.store.workflows(s.tenant).await.unwrap();
+                assert_eq!(all.len(), 1);
+                db.store.release_workflows("b").await.unwrap();
+                assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn picks_stage_goods_and_shipping_takes_them_out() {
                 let db = db().await;
                 let s = site(&*db.store, "acme").await;

@@ -358,6 +358,22 @@ async fn supervisors_manage_orders_counts_and_exceptions_over_graphql() {
     assert_eq!(tasks.len(), 1, "{body}");
     assert_eq!(tasks[0]["kind"], "pick");
     assert_eq!(tasks[0]["qty"], 5);
+    // The new order's fulfilment workflow is there (the engine has reserved
+    // it or is about to).
+    let q = r#"{ workflow(order: "SO-9001") { order state step history { step status attempt } } workflows { order } }"#;
+    let (_, wf) = gql(&env, Some(&env.token), q, json!({})).await;
+    assert_eq!(wf["data"]["workflow"]["order"], "SO-9001", "{wf}");
+    assert_eq!(wf["data"]["workflow"]["state"], "running", "{wf}");
+    assert!(
+        wf["data"]["workflows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["order"] == "SO-9001")
+    );
+    let q = r#"{ workflow(order: "SO-404") { order } }"#;
+    let (_, none) = gql(&env, Some(&env.token), q, json!({})).await;
+    assert_eq!(none["data"]["workflow"], Value::Null, "{none}");
     let (_, again) = gql(&env, Some(&env.token), create, json!({"op": "3001"})).await;
     assert!(
         again["errors"][0]["message"]

@@ -6,6 +6,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod proxy;
+pub mod webhook;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -131,9 +132,15 @@ pub struct Server {
 impl Server {
     /// Starts on a free port, or on `addr` (a restart on the same address).
     pub fn start(db: &str, addr: Option<&str>) -> Server {
+        Server::start_with(db, addr, &[])
+    }
+
+    /// [`Server::start`] with more `serve` options.
+    pub fn start_with(db: &str, addr: Option<&str>, options: &[&str]) -> Server {
         let listen = addr.unwrap_or("127.0.0.1:0");
         let mut child = Command::new(server_bin())
             .args(["--db", db, "serve", "--listen", listen])
+            .args(options)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -166,6 +173,22 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Polls `check` until it returns `Some`, for at most a minute (a generous
+/// bound for a condition that should hold within seconds; not a speed test).
+pub fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "gave up waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
 

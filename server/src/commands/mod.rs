@@ -3,10 +3,12 @@
 
 mod device_token;
 mod import;
+mod order;
 mod serve;
 mod tenant;
 mod user;
 mod verify;
+mod workflow;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -56,6 +58,12 @@ pub enum Command {
     DeviceToken(device_token::Command),
     /// Check every invariant of a tenant (exit 7 when one fails)
     Verify(verify::Args),
+    /// Cancel orders (their fulfilment workflows compensate)
+    #[command(subcommand)]
+    Order(order::Command),
+    /// Show where orders' fulfilment workflows stand
+    #[command(subcommand)]
+    Workflow(workflow::Command),
 }
 
 /// A failed `verify`: the differences were printed; exit 7.
@@ -132,6 +140,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(cmd) => user::run(&*store, cmd).await,
         Command::DeviceToken(cmd) => device_token::run(&*store, cmd).await,
         Command::Verify(args) => verify::run(&*store, args).await,
+        Command::Order(cmd) => order::run(&*store, cmd).await,
+        Command::Workflow(cmd) => workflow::run(&*store, cmd).await,
     }
 }
 

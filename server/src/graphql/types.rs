@@ -233,3 +233,48 @@ impl From<records::TaskRecord> for Task {
         }
     }
 }
+
+/// An order's fulfilment workflow (docs/WORKFLOW.md).
+#[derive(Debug, SimpleObject)]
+pub struct Workflow {
+    pub order: String,
+    /// `running`, `completed`, `compensating`, `compensated` or `failed`.
+    pub state: String,
+    /// The step it is at: `reserve`, `pick`, `pack`, `ship`, `compensate`
+    /// or `notify`.
+    pub step: String,
+    /// One row per step attempt, oldest first (empty in lists).
+    pub history: Vec<WorkflowAttempt>,
+}
+
+/// One attempt of a workflow step.
+#[derive(Debug, SimpleObject)]
+pub struct WorkflowAttempt {
+    pub step: String,
+    /// `done`, `failed`, `cancelled` or `overdue`.
+    pub status: String,
+    pub attempt: u32,
+    pub at: DateTime<Utc>,
+    pub error: Option<String>,
+}
+
+impl From<crate::workflow::Report> for Workflow {
+    fn from(r: crate::workflow::Report) -> Self {
+        Self {
+            order: r.order,
+            state: r.state,
+            step: r.step,
+            history: r
+                .history
+                .into_iter()
+                .map(|h| WorkflowAttempt {
+                    step: h.step,
+                    status: h.status,
+                    attempt: h.attempt,
+                    at: h.at,
+                    error: h.error,
+                })
+                .collect(),
+        }
+    }
+}

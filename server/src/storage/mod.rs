@@ -25,6 +25,9 @@ use thiserror::Error;
 use uuid::Uuid;
 
 use crate::import::ImportData;
+use crate::workflow::Report as WorkflowReport;
+use crate::workflow::machine::{Facts, Outcome, Transition, Workflow};
+use chrono::{DateTime, Utc};
 pub use model::*;
 
 /// Failures of the storage layer. The messages are for operators' logs and
@@ -178,6 +181,47 @@ pub trait Storage: Send + Sync + 'static {
         id: &str,
         note: &str,
     ) -> Result<Option<ExceptionRecord>>;
+
+    // --- Order workflows (docs/WORKFLOW.md) ---
+
+    /// Claims up to `limit` workflows due at `now` whose lease is free or
+    /// expired, for `owner` until `until`. Two replicas never hold the same
+    /// workflow at once.
+    async fn claim_workflows(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Workflow>>;
+
+    /// The order's status and pick tasks, for the workflow's waiting steps.
+    async fn order_facts(&self, tenant: i64, warehouse: i64, order: &str) -> Result<Facts>;
+
+    /// The reserve step: pick tasks for lines that have none yet. Idempotent.
+    async fn reserve_order(&self, tenant: i64, warehouse: i64, order: &str) -> Result<Outcome>;
+
+    /// Compensation: open picks cancelled, staged goods given return-to-stock
+    /// putaway tasks, the order cancelled. Idempotent.
+    async fn compensate_order(&self, tenant: i64, warehouse: i64, order: &str) -> Result<()>;
+
+    /// Stores a transition (with its history rows and any exception it
+    /// raises) if `owner` still holds the workflow's lease, and frees the
+    /// lease; `false` when it no longer held it (nothing stored).
+    async fn advance_workflow(&self, owner: &str, wf: &Workflow, t: &Transition) -> Result<bool>;
+
+    /// Gives back `owner`'s leases at once (a replica shutting down).
+    async fn release_workflows(&self, owner: &str) -> Result<()>;
+
+    /// Asks for an order's compensation. The workflow's state, or `None` if
+    /// the tenant has no such order.
+    async fn cancel_order(&self, tenant: i64, order: &str) -> Result<Option<String>>;
+
+    /// An order's workflow with its history.
+    async fn workflow(&self, tenant: i64, order: &str) -> Result<Option<WorkflowReport>>;
+
+    /// Every workflow of a tenant, newest first, without history.
+    async fn workflows(&self, tenant: i64) -> Result<Vec<WorkflowReport>>;
 }
 
 /// Opens the backend a `--db` value names: a `postgres://` (or

@@ -11,7 +11,9 @@
 //! transition repeats nothing when the step runs again; the webhook carries
 //! an idempotency key for the same reason (docs/ARCHITECTURE.md).
 
+pub mod engine;
 pub mod machine;
+pub mod notify;
 pub mod policy;
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use crate::storage::{Result, StorageError};
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_tasks.sql"),
+    include_str!("migrations/0003_workflows.sql"),
 ];
 
 /// The advisory lock migrations hold: "pyckmigr" in ASCII, a key no other

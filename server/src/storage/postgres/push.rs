@@ -509,7 +509,7 @@ pub(super) fn candidate_row(r: &Row) -> Result<(String, Candidate)> {
 /// A task from columns `id, kind, status, order_no, line, sku, lot,
 /// location, to_location, qty, done_qty, zone, sequence`. Kinds and statuses
 /// are stored by their wire names.
-fn task_row(r: &Row) -> Result<TaskRecord> {
+pub(super) fn task_row(r: &Row) -> Result<TaskRecord> {
     let line: Option<i64> = r.try_get(4)?;
     Ok(TaskRecord {
         id: r.try_get(0)?,

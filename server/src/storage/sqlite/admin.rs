@@ -521,13 +521,8 @@ pub(super) fn allocate(
         |r| r.get(0),
     )?;
     let today = chrono::Utc::now().date_naive();
-    let done = crate::domain::orders::allocate_lines(
-        lines,
-        &mut candidates,
-        &tracked,
-        today,
-        next as u64,
-    );
+    let done =
+        crate::domain::orders::allocate_lines(lines, &mut candidates, &tracked, today, next as u64);
     let tasks: Vec<&TaskRecord> = done.tasks.iter().collect();
     super::push::write_tasks(tx, tenant, wh, &tasks)?;
     tx.execute(
@@ -541,8 +536,7 @@ pub(super) fn allocate(
             data: Some(to_json(t)),
         });
     }
-    let orders: std::collections::BTreeSet<&str> =
-        lines.iter().map(|l| l.order.as_str()).collect();
+    let orders: std::collections::BTreeSet<&str> = lines.iter().map(|l| l.order.as_str()).collect();
     for order in orders {
         changes.extend(super::push::set_order_status(
             tx,

@@ -29,6 +29,8 @@ use super::{
     StoredOperation, Tenant, Warehouse,
 };
 use crate::import::ImportData;
+use crate::workflow::Report as WorkflowReport;
+use crate::workflow::machine::{Facts, Outcome, Transition, Workflow};
 
 const MIGRATIONS_SLICE: &[M<'static>] = &[
     M::up(include_str!("migrations/0001_initial.sql")),
@@ -320,6 +322,63 @@ impl Storage for SqliteStorage {
         let (id, note) = (id.to_owned(), note.to_owned());
         self.write(move |c| admin::resolve_exception(c, tenant, warehouse, &id, &note))
             .await
+    }
+
+    async fn claim_workflows(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Workflow>> {
+        let owner = owner.to_owned();
+        self.write(move |c| workflow::claim(c, &owner, now, until, limit))
+            .await
+    }
+
+    async fn order_facts(&self, tenant: i64, warehouse: i64, order: &str) -> Result<Facts> {
+        let order = order.to_owned();
+        self.read(move |c| workflow::facts(c, tenant, warehouse, &order))
+            .await
+    }
+
+    async fn reserve_order(&self, tenant: i64, warehouse: i64, order: &str) -> Result<Outcome> {
+        let order = order.to_owned();
+        self.write(move |c| workflow::reserve(c, tenant, warehouse, &order))
+            .await
+    }
+
+    async fn compensate_order(&self, tenant: i64, warehouse: i64, order: &str) -> Result<()> {
+        let order = order.to_owned();
+        self.write(move |c| workflow::compensate(c, tenant, warehouse, &order))
+            .await
+    }
+
+    async fn advance_workflow(&self, owner: &str, wf: &Workflow, t: &Transition) -> Result<bool> {
+        let (owner, wf, t) = (owner.to_owned(), wf.clone(), t.clone());
+        self.write(move |c| workflow::advance(c, &owner, &wf, &t))
+            .await
+    }
+
+    async fn release_workflows(&self, owner: &str) -> Result<()> {
+        let owner = owner.to_owned();
+        self.write(move |c| workflow::release(c, &owner)).await
+    }
+
+    async fn cancel_order(&self, tenant: i64, order: &str) -> Result<Option<String>> {
+        let order = order.to_owned();
+        self.write(move |c| workflow::cancel(c, tenant, &order))
+            .await
+    }
+
+    async fn workflow(&self, tenant: i64, order: &str) -> Result<Option<WorkflowReport>> {
+        let order = order.to_owned();
+        self.read(move |c| workflow::report(c, tenant, &order))
+            .await
+    }
+
+    async fn workflows(&self, tenant: i64) -> Result<Vec<WorkflowReport>> {
+        self.read(move |c| workflow::list(c, tenant)).await
     }
 }
 

@@ -29,39 +29,58 @@ pub fn start(tx: &Transaction<'_>, tenant: i64, wh: i64, order: &str) -> Result<
 
 const COLUMNS: &str = "tenant_id, warehouse_id, order_no, state, step, attempt, step_started_at, cancel_requested, pick_overdue_raised";
 
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, i64, String, String, String, u32, String, bool, bool)> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-        r.get(8)?,
-    ))
+/// A workflow row as stored, before its names and times are checked.
+struct Stored {
+    tenant: i64,
+    warehouse: i64,
+    order: String,
+    state: String,
+    step: String,
+    attempt: u32,
+    step_started_at: String,
+    cancel_requested: bool,
+    pick_overdue_raised: bool,
 }
 
-fn workflow(
-    (tenant, warehouse, order, state, step, attempt, started, cancel, overdue): (i64, i64, String, String, String, u32, String, bool, bool),
-) -> Result<Workflow> {
-    let bad = |what: &str, v: &str| StorageError::Backend(format!("workflow of {order}: unknown {what} {v:?}"));
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Stored> {
+    Ok(Stored {
+        tenant: r.get(0)?,
+        warehouse: r.get(1)?,
+        order: r.get(2)?,
+        state: r.get(3)?,
+        step: r.get(4)?,
+        attempt: r.get(5)?,
+        step_started_at: r.get(6)?,
+        cancel_requested: r.get(7)?,
+        pick_overdue_raised: r.get(8)?,
+    })
+}
+
+fn workflow(s: Stored) -> Result<Workflow> {
+    let bad = |what: &str, v: &str| {
+        StorageError::Backend(format!("workflow of {}: unknown {what} {v:?}", s.order))
+    };
     Ok(Workflow {
-        state: State::parse(&state).ok_or_else(|| bad("state", &state))?,
-        step: Step::parse(&step).ok_or_else(|| bad("step", &step))?,
-        tenant,
-        warehouse,
-        attempt,
-        step_started_at: parse_ts(&started)?,
-        cancel_requested: cancel,
-        pick_overdue_raised: overdue,
-        order,
+        state: State::parse(&s.state).ok_or_else(|| bad("state", &s.state))?,
+        step: Step::parse(&s.step).ok_or_else(|| bad("step", &s.step))?,
+        tenant: s.tenant,
+        warehouse: s.warehouse,
+        attempt: s.attempt,
+        step_started_at: parse_ts(&s.step_started_at)?,
+        cancel_requested: s.cancel_requested,
+        pick_overdue_raised: s.pick_overdue_raised,
+        order: s.order,
     })
 }
 
 /// Claims up to `limit` due workflows whose lease is free or expired.
-pub fn claim(conn: &mut Connection, owner: &str, now: DateTime<Utc>, until: DateTime<Utc>, limit: u32) -> Result<Vec<Workflow>> {
+pub fn claim(
+    conn: &mut Connection,
+    owner: &str,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+    limit: u32,
+) -> Result<Vec<Workflow>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let rows = tx
         .prepare_cached(&format!(
@@ -156,7 +175,11 @@ pub fn compensate(conn: &mut Connection, tenant: i64, wh: i64, order: &str) -> R
         )?
         .query_map(params![tenant, wh, stage], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    let mut next: i64 = tx.query_row("SELECT next_task FROM warehouses WHERE id = ?1", [wh], |r| r.get(0))?;
+    let mut next: i64 = tx.query_row(
+        "SELECT next_task FROM warehouses WHERE id = ?1",
+        [wh],
+        |r| r.get(0),
+    )?;
     let zone: Option<String> = tx
         .query_row(
             "SELECT zone FROM locations WHERE tenant_id = ?1 AND warehouse_id = ?2 AND code = ?3",
@@ -193,9 +216,18 @@ pub fn compensate(conn: &mut Connection, tenant: i64, wh: i64, order: &str) -> R
     }
     let refs: Vec<&TaskRecord> = tasks.iter().collect();
     super::push::write_tasks(&tx, tenant, wh, &refs)?;
-    tx.execute("UPDATE warehouses SET next_task = ?1 WHERE id = ?2", params![next, wh])?;
+    tx.execute(
+        "UPDATE warehouses SET next_task = ?1 WHERE id = ?2",
+        params![next, wh],
+    )?;
     changes.extend(tasks.iter().map(task_change));
-    changes.extend(super::push::set_order_status(&tx, tenant, wh, order, "cancelled")?);
+    changes.extend(super::push::set_order_status(
+        &tx,
+        tenant,
+        wh,
+        order,
+        "cancelled",
+    )?);
     super::push::write_changes(&tx, tenant, wh, &changes)?;
     tx.commit()?;
     Ok(())
@@ -260,6 +292,15 @@ pub fn advance(conn: &mut Connection, owner: &str, wf: &Workflow, t: &Transition
     Ok(true)
 }
 
+/// Frees every lease `owner` holds.
+pub fn release(conn: &mut Connection, owner: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE workflows SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?1",
+        [owner],
+    )?;
+    Ok(())
+}
+
 /// Asks for an order's compensation; the engine picks it up at once.
 /// `None` if the tenant has no such order.
 pub fn cancel(conn: &mut Connection, tenant: i64, order: &str) -> Result<Option<String>> {
@@ -292,14 +333,31 @@ pub fn report(conn: &Connection, tenant: i64, order: &str) -> Result<Option<Repo
              WHERE tenant_id = ?1 AND warehouse_id = ?2 AND order_no = ?3 ORDER BY n",
         )?
         .query_map(params![tenant, wh, order], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, u32>(2)?, r.get::<_, String>(3)?, r.get::<_, Option<String>>(4)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, u32>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
+            ))
         })?
         .map(|row| {
             let (step, status, attempt, at, error) = row?;
-            Ok(HistoryRow { step, status, attempt, at: parse_ts(&at)?, error })
+            Ok(HistoryRow {
+                step,
+                status,
+                attempt,
+                at: parse_ts(&at)?,
+                error,
+            })
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(Some(Report { order: order.to_owned(), state, step, history }))
+    Ok(Some(Report {
+        order: order.to_owned(),
+        state,
+        step,
+        history,
+    }))
 }
 
 /// Every workflow of a tenant, newest first, without history.
@@ -320,7 +378,15 @@ fn raise_pick_overdue(tx: &Transaction<'_>, wf: &Workflow, message: String) -> R
     tx.execute(
         "INSERT INTO exceptions (id, tenant_id, warehouse_id, kind, message, order_no, raised_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![id, wf.tenant, wf.warehouse, kind.as_str(), message, wf.order, now()],
+        params![
+            id,
+            wf.tenant,
+            wf.warehouse,
+            kind.as_str(),
+            message,
+            wf.order,
+            now()
+        ],
     )?;
     let record = pyck_sync::records::ExceptionRecord {
         id: id.clone(),
