@@ -1,0 +1,63 @@
+//! Stock lookup: what is in a bin, or where an item is.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::wide;
+use crate::tui::app::{App, LookupResult};
+
+pub fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    result: Option<&LookupResult>,
+) -> &'static str {
+    let is_wide = wide(area);
+    let mut lines = vec![
+        Line::from(" Scan a bin, SKU, GTIN or GS1"),
+        Line::from(Span::styled(
+            format!("  [{}_]", app.input),
+            Style::default().add_modifier(Modifier::REVERSED),
+        )),
+    ];
+    if let Some(r) = result {
+        lines.push(Line::from(Span::styled(
+            format!(" {}", r.heading),
+            Style::default().add_modifier(Modifier::BOLD),
+        )));
+        if r.rows.is_empty() {
+            lines.push(Line::from(" nothing here"));
+        }
+        let head = if r.by_location { "SKU" } else { "BIN" };
+        lines.push(Line::from(if is_wide {
+            format!(" {head:<12} {:<10} {:<10} {:>6}", "LOT", "EXPIRY", "QTY")
+        } else {
+            format!(" {head:<10} {:<7} {:<8} {:>5}", "LOT", "EXPIRY", "QTY")
+        }));
+        for row in &r.rows {
+            let key = if r.by_location {
+                &row.sku
+            } else {
+                &row.location
+            };
+            let lot = row.lot.clone().unwrap_or_default();
+            let text = if is_wide {
+                let expiry = row.expiry.map(|e| e.to_string()).unwrap_or_default();
+                format!(" {key:<12} {lot:<10} {expiry:<10} {:>6}", row.qty)
+            } else {
+                // yymmdd keeps a row within 40 columns.
+                let expiry = row
+                    .expiry
+                    .map(|e| e.format("%y%m%d").to_string())
+                    .unwrap_or_default();
+                format!(" {key:<10} {lot:<7} {expiry:<8} {:>5}", row.qty)
+            };
+            lines.push(Line::from(text));
+        }
+    }
+    frame.render_widget(Paragraph::new(lines), area);
+    "Enter: look up · Esc: back"
+}
