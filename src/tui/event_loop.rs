@@ -25,6 +25,7 @@ use super::view::view;
 use crate::commands::record::{self, Resolver};
 use crate::commands::{Ctx, count, exceptions, movement, order, pick, receive};
 use crate::config::{Config, Paths};
+use crate::error::CliError;
 use crate::input::Row;
 use crate::store::journal::{self, Recorded};
 use crate::store::{Store, session};
@@ -175,6 +176,10 @@ fn carry_out(effect: Effect, store: &mut Store, nudge: &Sender<()>) -> Vec<Msg> 
 /// An error as a sentence for the person: the CLI's flag prefix ("--to: ")
 /// means nothing on a scanner.
 fn plain(e: &anyhow::Error) -> String {
+    // A role check is local: "refused by the server" would mislead.
+    if let Some(CliError::Refused(refusal)) = e.chain().find_map(|c| c.downcast_ref::<CliError>()) {
+        return refusal.message.clone();
+    }
     let text = format!("{e:#}");
     match text.strip_prefix("--") {
         Some(rest) => rest.to_owned(),

@@ -940,3 +940,6 @@ fn lookup(app: &App, code: &str, look: &dyn Lookup) -> anyhow::Result<LookupResu
         rows,
     })
 }
+
+#[cfg(test)]
+mod tests;
