@@ -478,6 +478,8 @@ pub struct App {
     pub error: Option<ErrorBox>,
     /// The last thing done ("Recorded move #12").
     pub notice: Option<String>,
+    /// What this session recorded, oldest first (the last few).
+    pub recent: Vec<String>,
     pub operator: Option<Operator>,
     pub link: Link,
     /// For GS1 dates with day 00 and two-digit years; set by the event loop.
@@ -498,6 +500,7 @@ impl App {
             input: String::new(),
             error: None,
             notice: None,
+            recent: Vec::new(),
             operator,
             link,
             today,

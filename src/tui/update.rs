@@ -837,6 +837,9 @@ fn short_key(app: &mut App, form: Form, selected: usize, key: Msg) -> Outcome {
 }
 
 fn recorded(app: &mut App, result: Result<String, String>, look: &dyn Lookup) -> Vec<Effect> {
+    if let Ok(done) = &result {
+        remember(app, done);
+    }
     let Screen::Form(form) = &mut app.screen else {
         return match result {
             Ok(done) => {
@@ -887,6 +890,15 @@ fn recorded(app: &mut App, result: Result<String, String>, look: &dyn Lookup) ->
             }
             vec![]
         }
+    }
+}
+
+/// Keeps the last few recordings for the side panel.
+fn remember(app: &mut App, done: &str) {
+    const KEEP: usize = 20;
+    app.recent.push(done.to_owned());
+    if app.recent.len() > KEEP {
+        app.recent.remove(0);
     }
 }
 

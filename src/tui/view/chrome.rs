@@ -5,7 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Padding, Paragraph, Wrap};
 
 use super::wide;
 use crate::tui::app::{App, ErrorBox};
@@ -20,7 +20,7 @@ pub fn header(frame: &mut Frame, area: Rect, app: &App) {
         None => ("CHECKING", Color::Yellow),
     };
     let operator = match &app.operator {
-        Some(op) if wide(area) || area.width >= 80 => format!("{} ({})", op.badge, op.role),
+        Some(op) if wide(area) => format!("{} ({})", op.badge, op.role),
         Some(op) => op.badge.clone(),
         None => "-".into(),
     };
@@ -34,7 +34,7 @@ pub fn header(frame: &mut Frame, area: Rect, app: &App) {
     if link.syncing {
         spans.push(Span::raw(" · syncing"));
     }
-    if area.width >= 80
+    if wide(area)
         && let Some(at) = &link.last_sync
     {
         spans.push(Span::raw(format!(" · synced {}", short_time(at))));
@@ -74,19 +74,41 @@ pub fn error(frame: &mut Frame, area: Rect, err: &ErrorBox) {
         .bg(Color::Red)
         .fg(Color::White)
         .add_modifier(Modifier::BOLD);
-    let mut text = vec![
+    let text = vec![
         Line::from(""),
-        Line::from(" !! REFUSED: nothing recorded"),
+        Line::from("!! REFUSED: nothing recorded"),
         Line::from(""),
+        Line::from(err.reason.clone()),
+        Line::from(""),
+        Line::from("Enter or Escape to go on"),
     ];
-    text.push(Line::from(format!(" {}", err.reason)));
-    text.push(Line::from(""));
-    text.push(Line::from(" Enter or Escape to go on"));
     frame.render_widget(
         Paragraph::new(text)
-            .block(Block::default().style(style))
+            .block(
+                Block::default()
+                    .style(style)
+                    .padding(Padding::horizontal(1)),
+            )
             .style(style)
             .wrap(Wrap { trim: false }),
+        area,
+    );
+}
+
+/// The side panel at 80x24 and up: what this session recorded, newest
+/// first.
+pub fn recent(frame: &mut Frame, area: Rect, recent: &[String]) {
+    let mut lines: Vec<Line> = recent.iter().rev().map(|r| Line::from(r.clone())).collect();
+    if lines.is_empty() {
+        lines.push(Line::from("nothing yet"));
+    }
+    frame.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::LEFT)
+                .title(" Recorded here ")
+                .padding(Padding::horizontal(1)),
+        ),
         area,
     );
 }

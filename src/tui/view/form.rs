@@ -11,7 +11,7 @@ use super::wide;
 use crate::tui::app::{App, FieldKind, Flow, Form};
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, form: &Form) -> &'static str {
-    let is_wide = wide(area) || area.width >= 80;
+    let is_wide = wide(area);
     let mut lines: Vec<Line> = Vec::new();
     if let Some(task) = &form.task {
         let bold = Style::default().add_modifier(Modifier::BOLD);

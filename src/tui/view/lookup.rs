@@ -35,7 +35,7 @@ pub fn draw(
         lines.push(Line::from(if is_wide {
             format!(" {head:<12} {:<10} {:<10} {:>6}", "LOT", "EXPIRY", "QTY")
         } else {
-            format!(" {head:<10} {:<7} {:<8} {:>5}", "LOT", "EXPIRY", "QTY")
+            format!(" {head:<10} {:<7} {:<10} {:>5}", "LOT", "EXPIRY", "QTY")
         }));
         for row in &r.rows {
             let key = if r.by_location {
@@ -44,16 +44,11 @@ pub fn draw(
                 &row.location
             };
             let lot = row.lot.clone().unwrap_or_default();
+            let expiry = row.expiry.map(|e| e.to_string()).unwrap_or_default();
             let text = if is_wide {
-                let expiry = row.expiry.map(|e| e.to_string()).unwrap_or_default();
                 format!(" {key:<12} {lot:<10} {expiry:<10} {:>6}", row.qty)
             } else {
-                // yymmdd keeps a row within 40 columns.
-                let expiry = row
-                    .expiry
-                    .map(|e| e.format("%y%m%d").to_string())
-                    .unwrap_or_default();
-                format!(" {key:<10} {lot:<7} {expiry:<8} {:>5}", row.qty)
+                format!(" {key:<10} {lot:<7} {expiry:<10} {:>5}", row.qty)
             };
             lines.push(Line::from(text));
         }

@@ -16,10 +16,15 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use super::app::{App, MIN_HEIGHT, MIN_WIDTH, Screen};
 
-/// Whether the frame has room for the wider layout (80x24 and up).
+/// Whether an area has room for the wider layout: the main area of an
+/// 80-column terminal, beside the side panel, is 50 columns.
 pub(crate) fn wide(area: Rect) -> bool {
-    area.width >= 80 && area.height >= 24
+    area.width >= 50
 }
+
+/// Width of the side panel (recent operations) on terminals of 80x24 and
+/// up.
+const SIDE: u16 = 30;
 
 pub fn view(frame: &mut Frame, app: &App) {
     let area = frame.area();
@@ -40,6 +45,15 @@ pub fn view(frame: &mut Frame, app: &App) {
         chrome::footer(frame, footer, "Enter/Esc: dismiss");
         return;
     }
+    // Room to spare: the operations recorded this session beside the screen.
+    let body = if area.width >= 80 && area.height >= 24 {
+        let [main, side] =
+            Layout::horizontal([Constraint::Min(40), Constraint::Length(SIDE)]).areas(body);
+        chrome::recent(frame, side, &app.recent);
+        main
+    } else {
+        body
+    };
     let hints = match &app.screen {
         Screen::Login(f) | Screen::Form(f) => form::draw(frame, body, app, f),
         Screen::Menu => menu::menu(frame, body, app),
@@ -71,3 +85,6 @@ fn too_small(frame: &mut Frame, area: Rect) {
         area,
     );
 }
+
+#[cfg(test)]
+mod tests;
