@@ -3,11 +3,11 @@
 //! the screen comes back with `capture-pane`, polled until the expected
 //! text shows (never a blind sleep).
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -140,7 +140,7 @@ fn wait_for_file(path: &Path) -> String {
 }
 
 /// `sh -c` command running `pyck tui` for a device, writing its exit status.
-fn tui_command(device: &Device, exit_file: &PathBuf) -> String {
+fn tui_command(device: &Device, exit_file: &Path) -> String {
     format!(
         "PYCK_HOME='{}' PYCK_TUI_SYNC_SECS=1 '{}' tui; echo EXIT=$? > '{}'",
         device.home.path().display(),
@@ -243,8 +243,30 @@ fn a_shift_on_the_scanner_ui_at_40x16() {
     }
     assert_eq!(wh.server_qty("C-01-01", "SKU-10048"), 24);
 
-    // q on the main menu quits with 0.
+    // A scanner in paste mode: bracketed paste of a code and a line end.
+    tmux.run(&["set-buffer", "A-01-02\n"]);
+    tmux.run(&["paste-buffer", "-p", "-t", "pyck"]);
+    tmux.wait_for(&["bin A-01-02", "SKU-10004"]);
+
+    // The server goes away: the status bar says so within seconds, and the
+    // UI keeps working offline.
+    let started = Instant::now();
+    server.kill();
+    tmux.wait_for(&["OFFLINE"]);
+    assert!(started.elapsed() < Duration::from_secs(10));
     tmux.key("Escape");
+    tmux.wait_for(&["1 Receive"]);
+    tmux.key("3");
+    tmux.wait_for(&[">From"]);
+    tmux.scan("C-01-01");
+    tmux.scan("SKU-10048");
+    tmux.scan("L2647E");
+    tmux.scan("4");
+    tmux.scan("C-01-02");
+    tmux.wait_for(&["recorded move #3", "OFFLINE · 1 pending"]);
+    tmux.key("Escape");
+
+    // q on the main menu quits with 0.
     tmux.wait_for(&["1 Receive"]);
     tmux.key("q");
     assert_eq!(wait_for_file(&exit_file).trim(), "EXIT=0");
@@ -263,4 +285,27 @@ fn plain_pyck_in_a_script_is_still_a_usage_error() {
     let device = Device::new();
     let out = device.run(&[]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn pyck_demo_on_a_terminal_opens_the_scanner_ui_on_the_demo_warehouse() {
+    let dir = tempfile::tempdir().unwrap();
+    let exit_file = dir.path().join("exit");
+    let sh = format!(
+        "sh -c \"'{}' demo --dir '{}'; echo EXIT=$? > '{}'\"",
+        PYCK,
+        dir.path().join("demo").display(),
+        exit_file.display()
+    );
+    let tmux = Tmux::start(40, 16, &sh);
+    tmux.wait_for(&["Log in", "demo badges", "ONLINE"]);
+    tmux.scan("1007");
+    tmux.scan("1234");
+    tmux.wait_for(&["1 Receive", "op 1007"]);
+    // The demo warehouse's pick tasks are there.
+    tmux.key("4");
+    tmux.wait_for(&["Go to", ">Bin"]);
+    // Ctrl-C leaves from any screen.
+    tmux.key("C-c");
+    assert_eq!(wait_for_file(&exit_file).trim(), "EXIT=0");
 }

@@ -482,6 +482,8 @@ pub struct App {
     pub recent: Vec<String>,
     pub operator: Option<Operator>,
     pub link: Link,
+    /// A line of help under the login form (the demo's badges).
+    pub login_hint: Option<String>,
     /// For GS1 dates with day 00 and two-digit years; set by the event loop.
     pub today: NaiveDate,
     pub quit: bool,
@@ -503,6 +505,7 @@ impl App {
             recent: Vec::new(),
             operator,
             link,
+            login_hint: None,
             today,
             quit: false,
         }

@@ -36,6 +36,12 @@ const SYNC_SECS: u64 = 5;
 
 /// Runs the scanner UI until the operator quits.
 pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
+    run_with(ctx, None)
+}
+
+/// Runs the scanner UI with a line of help on the login screen (the demo
+/// names its badges).
+pub fn run_with(ctx: &Ctx, login_hint: Option<String>) -> anyhow::Result<()> {
     // Refuse before touching the terminal: an uninitialised device exits 6
     // with the usual message.
     let config = ctx.config()?;
@@ -53,6 +59,7 @@ pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
         syncing: false,
     };
     let mut app = App::new(operator, link, chrono::Local::now().date_naive());
+    app.login_hint = login_hint;
 
     let (tx, rx) = mpsc::channel::<Msg>();
     let (nudge, nudged) = mpsc::channel::<()>();

@@ -22,10 +22,11 @@ impl Lookup for StoreLookup<'_> {
         if let Some(item) = replica::item(conn, code)? {
             return Ok(Some(item));
         }
-        if !code.is_empty() && code.bytes().all(|b| b.is_ascii_digit()) {
-            if let Some(sku) = replica::sku_by_gtin(conn, code)? {
-                return replica::item(conn, &sku);
-            }
+        if !code.is_empty()
+            && code.bytes().all(|b| b.is_ascii_digit())
+            && let Some(sku) = replica::sku_by_gtin(conn, code)?
+        {
+            return replica::item(conn, &sku);
         }
         Ok(None)
     }

@@ -113,7 +113,17 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, form: &Form) -> &'static s
         }
     }
     if form.submitted {
-        lines.push(Line::from(" recording…"));
+        lines.push(Line::from(if form.flow == Flow::Login {
+            " checking…"
+        } else {
+            " recording…"
+        }));
+    }
+    if form.flow == Flow::Login
+        && let Some(hint) = &app.login_hint
+    {
+        lines.push(Line::from(""));
+        lines.push(Line::from(format!(" {hint}")).style(Style::default().fg(Color::DarkGray)));
     }
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
     match form.flow {

@@ -51,6 +51,10 @@ fn login() {
     let look = Fake::warehouse();
     let mut app = App::new(None, link(), today());
     snap("login_badge", &app);
+    app.login_hint =
+        Some("demo badges: 1007 picker, 2001 receiver, 3001 supervisor; PIN 1234".into());
+    snap("login_demo", &app);
+    app.login_hint = None;
     send(&mut app, &look, scan("2001"));
     send(&mut app, &look, keys("12"));
     snap("login_pin", &app);
