@@ -87,6 +87,9 @@ pub struct Field {
     pub zero_ok: bool,
     /// Not asked for this item (a lot for an item without lots).
     pub skip: bool,
+    /// Filled by the scan of an earlier step (a GS1 label's lot and expiry):
+    /// going back skips it, to the scan that filled it.
+    pub auto: bool,
 }
 
 impl Field {
@@ -100,6 +103,7 @@ impl Field {
             default: None,
             zero_ok: false,
             skip: false,
+            auto: false,
         }
     }
 
@@ -134,6 +138,8 @@ pub struct Form {
     pub keep: usize,
     /// All fields are in and the recording was asked for.
     pub submitted: bool,
+    /// A line above the steps (the open count tasks).
+    pub hint: Option<String>,
 }
 
 impl Form {
@@ -147,6 +153,7 @@ impl Form {
             target: None,
             keep: 0,
             submitted: false,
+            hint: None,
         }
     }
 
@@ -295,7 +302,7 @@ impl Form {
         let first = self.keep.min(self.step);
         let prev = (first..self.step.min(self.fields.len()))
             .rev()
-            .find(|&i| !self.fields[i].skip);
+            .find(|&i| !self.fields[i].skip && !self.fields[i].auto);
         match prev {
             Some(i) => {
                 self.clear_from(i);
@@ -310,6 +317,7 @@ impl Form {
         let item_at = self.fields.iter().position(|f| f.kind == FieldKind::Item);
         for f in self.fields.iter_mut().skip(i) {
             f.value = None;
+            f.auto = false;
         }
         if item_at.is_some_and(|at| at >= i) {
             self.item = None;

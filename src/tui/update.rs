@@ -428,7 +428,7 @@ fn menu_key(app: &mut App, key: Msg, look: &dyn Lookup) -> anyhow::Result<Vec<Ef
         Msg::Char('3') => Screen::Form(Form::movement(Flow::Move)),
         Msg::Char('4') => next_pick(look)?,
         Msg::Char('5') => Screen::Lookup { result: None },
-        Msg::Char('6') => Screen::Form(Form::count()),
+        Msg::Char('6') => Screen::Form(count_form(look)?),
         Msg::Char('7') => Screen::Form(Form::pack_ship()),
         Msg::Char('8') => Screen::Exceptions {
             list: look.open_exceptions()?,
@@ -443,6 +443,18 @@ fn menu_key(app: &mut App, key: Msg, look: &dyn Lookup) -> anyhow::Result<Vec<Ef
     app.screen = screen;
     app.input.clear();
     Ok(vec![])
+}
+
+/// A count, with the open count tasks named (bins only: the count is
+/// blind).
+fn count_form(look: &dyn Lookup) -> anyhow::Result<Form> {
+    let mut form = Form::count();
+    let tasks = look.open_tasks(TaskKind::Count)?;
+    form.hint = tasks.first().map(|t| match tasks.len() {
+        1 => format!("count task: {}", t.location),
+        n => format!("count tasks: {} and {} more", t.location, n - 1),
+    });
+    Ok(form)
 }
 
 fn next_pick(look: &dyn Lookup) -> anyhow::Result<Screen> {
@@ -682,12 +694,14 @@ fn accept_item(app: &App, form: &mut Form, code: &str, look: &dyn Lookup) -> any
                 f.skip = !item.lot_tracked;
                 if item.lot_tracked {
                     f.value = lot.clone();
+                    f.auto = f.value.is_some();
                 }
             }
             FieldKind::Expiry => {
                 f.skip = !item.expiry_tracked || !item.lot_tracked;
                 if item.expiry_tracked {
                     f.value = expiry.map(|d| d.to_string());
+                    f.auto = f.value.is_some();
                     if f.value.is_none() && known_expiry {
                         f.skip = true;
                     }
@@ -886,6 +900,10 @@ fn recorded(app: &mut App, result: Result<String, String>, look: &dyn Lookup) ->
                         Err(e) => return refuse(app, format!("{e:#}")),
                     };
                 }
+                Flow::Count => match count_form(look) {
+                    Ok(fresh) => *form = fresh,
+                    Err(e) => return refuse(app, format!("{e:#}")),
+                },
                 _ => form.clear_from(keep),
             }
             vec![]

@@ -638,3 +638,44 @@ fn ctrl_c_quits_from_any_screen() {
     send(&mut app, &look, [Msg::Char('1'), Msg::Char('A')]);
     assert_eq!(send(&mut app, &look, [Msg::Quit]), vec![Effect::Quit]);
 }
+
+#[test]
+fn a_gs1_digital_link_and_a_case_count_fill_the_steps() {
+    let look = Fake::warehouse();
+    let mut app = receiver();
+    send(&mut app, &look, [Msg::Char('1')]);
+    send(&mut app, &look, scan("ASN-1003"));
+    send(
+        &mut app,
+        &look,
+        scan("https://id.gs1.org/01/05790000100484/10/L2650A?17=270301"),
+    );
+    assert_eq!(form(&app).get("sku"), Some("SKU-10048"));
+    assert_eq!(form(&app).get("lot"), Some("L2650A"));
+    assert_eq!(form(&app).get("expiry"), Some("2027-03-01"));
+    // Back from the quantity: to the scan that filled lot and expiry.
+    send(&mut app, &look, [Msg::Escape]);
+    assert_eq!(step_name(&app), "sku");
+    assert_eq!(form(&app).get("lot"), None);
+    // A case label with a count (AI 37): Enter at the quantity takes it.
+    send(&mut app, &look, scan("(01)05790000100019(37)24"));
+    assert_eq!(step_name(&app), "qty");
+    send(&mut app, &look, [Msg::Enter]);
+    assert_eq!(form(&app).get("qty"), Some("24"));
+}
+
+#[test]
+fn a_gs1_code_for_an_unknown_gtin_is_refused() {
+    let look = Fake::warehouse();
+    let mut app = receiver();
+    send(&mut app, &look, [Msg::Char('3')]);
+    send(&mut app, &look, scan("C-01-03"));
+    let fx = send(&mut app, &look, scan("(01)05790000999994(10)X1"));
+    assert!(effects_ring(&fx));
+    assert!(app.error.is_some());
+    assert_eq!(form(&app).get("sku"), None);
+}
+
+fn effects_ring(fx: &[Effect]) -> bool {
+    fx.contains(&Effect::Bell)
+}

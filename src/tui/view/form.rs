@@ -50,6 +50,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, form: &Form) -> &'static s
             }
         }
     }
+    if let Some(hint) = &form.hint {
+        lines.push(Line::from(format!(" {hint}")).style(Style::default().fg(Color::Cyan)));
+    }
     if let Some(item) = &form.item
         && (is_wide || form.task.is_none())
     {
