@@ -78,10 +78,10 @@ pub fn run_with(ctx: &Ctx, login_hint: Option<String>) -> anyhow::Result<()> {
         let tx = tx.clone();
         std::thread::spawn(move || {
             while let Ok(event) = crossterm::event::read() {
-                if let Some(msg) = keys::msg(event)
-                    && tx.send(msg).is_err()
-                {
-                    break;
+                for msg in keys::msgs(event) {
+                    if tx.send(msg).is_err() {
+                        return;
+                    }
                 }
             }
         });

@@ -5,14 +5,26 @@ use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::update::Msg;
 
-/// The message for a terminal event, if it means anything to the UI.
-pub fn msg(event: Event) -> Option<Msg> {
+/// The messages for a terminal event (none when it means nothing to the UI).
+pub fn msgs(event: Event) -> Vec<Msg> {
     match event {
-        Event::Key(key) => key_msg(key),
+        // A terminal cannot tell Escape followed quickly by a key from Alt
+        // and that key: an operator going back and choosing from the menu
+        // in one quick motion meant both.
+        Event::Key(key)
+            if key.modifiers.contains(KeyModifiers::ALT)
+                && matches!(key.code, KeyCode::Char(_))
+                && key.kind != KeyEventKind::Release =>
+        {
+            let mut plain = key;
+            plain.modifiers.remove(KeyModifiers::ALT);
+            std::iter::once(Msg::Escape).chain(key_msg(plain)).collect()
+        }
+        Event::Key(key) => key_msg(key).into_iter().collect(),
         // Scanners in "keyboard paste" mode, and people pasting a code.
-        Event::Paste(text) => Some(Msg::Paste(text)),
-        Event::Resize(..) => Some(Msg::Resize),
-        _ => None,
+        Event::Paste(text) => vec![Msg::Paste(text)],
+        Event::Resize(..) => vec![Msg::Resize],
+        _ => vec![],
     }
 }
 
@@ -47,6 +59,20 @@ mod tests {
 
     fn key(code: KeyCode, modifiers: KeyModifiers) -> Event {
         Event::Key(KeyEvent::new(code, modifiers))
+    }
+
+    fn msg(event: Event) -> Option<Msg> {
+        let mut all = msgs(event);
+        assert!(all.len() <= 1, "{all:?}");
+        all.pop()
+    }
+
+    #[test]
+    fn escape_and_a_key_in_one_burst_arrive_as_alt_key_and_mean_both() {
+        assert_eq!(
+            msgs(key(KeyCode::Char('3'), KeyModifiers::ALT)),
+            vec![Msg::Escape, Msg::Char('3')]
+        );
     }
 
     #[test]
