@@ -213,10 +213,16 @@ fn go_back(app: &mut App) {
 
 fn key_on_screen(app: &mut App, key: Msg, look: &dyn Lookup) -> anyhow::Result<Vec<Effect>> {
     // Typing into the current step is the same on every screen that takes
-    // input.
+    // input. Screens where a scan could land (lists, the sync screen) take
+    // typed input too and act only on Enter, so a stray scan is refused
+    // rather than read as single-key commands.
     let takes_input = matches!(
         app.screen,
-        Screen::Login(_) | Screen::Form(_) | Screen::Lookup { .. }
+        Screen::Login(_)
+            | Screen::Form(_)
+            | Screen::Lookup { .. }
+            | Screen::PutawayList { .. }
+            | Screen::Status
     );
     if takes_input {
         match key {
@@ -275,12 +281,14 @@ fn on_screen(app: &mut App, screen: Screen, key: Msg, look: &dyn Lookup) -> Outc
                     ));
                     return (Some(Screen::Form(form)), r);
                 }
-                // A quantity typed before F2 is what was taken.
+                // A quantity typed before F2 is what was taken (the pick
+                // form itself is left as it was, for Escape).
                 let typed = app.input.trim().to_owned();
+                let mut short = form.clone();
                 if form.current().is_some_and(|f| f.kind == FieldKind::Qty) && !typed.is_empty() {
                     match typed.parse::<i64>() {
                         Ok(n) if n >= 0 => {
-                            if let Some(f) = form.field_mut("qty") {
+                            if let Some(f) = short.field_mut("qty") {
                                 f.value = Some(n.to_string());
                             }
                         }
@@ -293,7 +301,7 @@ fn on_screen(app: &mut App, screen: Screen, key: Msg, look: &dyn Lookup) -> Outc
                     }
                 }
                 let to = Screen::ShortReason {
-                    form: form.clone(),
+                    form: short,
                     selected: 0,
                 };
                 go_with(app, Screen::Form(form), to)
@@ -311,15 +319,30 @@ fn on_screen(app: &mut App, screen: Screen, key: Msg, look: &dyn Lookup) -> Outc
                 let selected = step_selection(selected, n, key == Msg::Up);
                 stay(Screen::PutawayList { tasks, selected })
             }
-            Msg::Char(c @ '0'..='9') => {
-                let i = c as usize - '0' as usize;
-                if i <= tasks.len() {
-                    putaway_open(app, tasks, i)
-                } else {
-                    stay(Screen::PutawayList { tasks, selected })
+            Msg::Enter => {
+                let typed = std::mem::take(&mut app.input).trim().to_owned();
+                if typed.is_empty() {
+                    return putaway_open(app, tasks, selected);
+                }
+                // A row number, or the scan of the bin a task starts from.
+                let row = match typed.parse::<usize>() {
+                    Ok(i) if i <= tasks.len() => Some(i),
+                    Ok(_) => None,
+                    Err(_) => tasks
+                        .iter()
+                        .position(|t| t.location == typed)
+                        .map(|i| i + 1),
+                };
+                match row {
+                    Some(i) => putaway_open(app, tasks, i),
+                    None => (
+                        Some(Screen::PutawayList { tasks, selected }),
+                        Err(anyhow::anyhow!(
+                            "no putaway task {typed}: type a row number or scan the bin a task starts from"
+                        )),
+                    ),
                 }
             }
-            Msg::Enter => putaway_open(app, tasks, selected),
             _ => stay(Screen::PutawayList { tasks, selected }),
         },
         Screen::Lookup { result } => match key {
@@ -380,11 +403,19 @@ fn on_screen(app: &mut App, screen: Screen, key: Msg, look: &dyn Lookup) -> Outc
                 go_back(app);
                 (None, Ok(vec![]))
             }
-            Msg::Enter => {
-                app.notice = Some("sync asked for".into());
-                (Some(Screen::Status), Ok(vec![Effect::SyncNow]))
-            }
-            Msg::Char('0') => (Some(Screen::Status), Ok(vec![Effect::Logout])),
+            Msg::Enter => match std::mem::take(&mut app.input).trim() {
+                "" => {
+                    app.notice = Some("sync asked for".into());
+                    (Some(Screen::Status), Ok(vec![Effect::SyncNow]))
+                }
+                "0" => (Some(Screen::Status), Ok(vec![Effect::Logout])),
+                other => (
+                    Some(Screen::Status),
+                    Err(anyhow::anyhow!(
+                        "{other:?} means nothing here: Enter syncs, 0 and Enter logs out"
+                    )),
+                ),
+            },
             _ => stay(Screen::Status),
         },
         Screen::Idle { title, text } => match key {

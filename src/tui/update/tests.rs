@@ -339,7 +339,9 @@ fn short_pick_takes_the_quantity_typed_and_a_reason() {
     let fx = send(&mut app, &look, [Msg::Escape]);
     assert!(records(&fx).is_empty());
     assert!(matches!(app.screen, Screen::Form(_)));
-    send(&mut app, &look, [Msg::ShortPick]);
+    assert_eq!(step_name(&app), "qty");
+    assert_eq!(form(&app).get("qty"), None);
+    send(&mut app, &look, [Msg::Char('7'), Msg::ShortPick]);
     send(&mut app, &look, [Msg::Down]);
     let fx = send(&mut app, &look, [Msg::Enter]);
     assert_eq!(
@@ -393,7 +395,19 @@ fn putaway_from_the_task_list() {
     let mut app = receiver();
     send(&mut app, &look, [Msg::Char('2')]);
     assert!(matches!(&app.screen, Screen::PutawayList { tasks, .. } if tasks.len() == 1));
-    send(&mut app, &look, [Msg::Down, Msg::Enter]);
+    let fx = send(&mut app, &look, scan("A-01-01"));
+    assert_refused(&app, &fx, "no putaway task A-01-01");
+    send(&mut app, &look, [Msg::Escape]);
+    // Scanning the dock a task starts from opens it.
+    send(&mut app, &look, scan("DOCK-01"));
+    assert!(matches!(&app.screen, Screen::Form(f) if f.task.is_some()));
+    send(&mut app, &look, [Msg::Escape]);
+    // Back on the list, the task stays chosen.
+    assert!(matches!(
+        app.screen,
+        Screen::PutawayList { selected: 1, .. }
+    ));
+    send(&mut app, &look, [Msg::Enter]);
     let fx = send(&mut app, &look, scan("DOCK-04"));
     assert_refused(&app, &fx, "unknown location DOCK-04");
     send(&mut app, &look, [Msg::Escape]);
@@ -429,7 +443,8 @@ fn putaway_from_the_task_list() {
 fn free_putaway_is_a_move() {
     let look = Fake::warehouse();
     let mut app = receiver();
-    send(&mut app, &look, [Msg::Char('2'), Msg::Char('0')]);
+    send(&mut app, &look, [Msg::Char('2')]);
+    send(&mut app, &look, scan("0"));
     assert!(matches!(&app.screen, Screen::Form(f) if f.flow == Flow::Putaway && f.task.is_none()));
     send(&mut app, &look, scan("DOCK-01"));
     send(&mut app, &look, scan("SKU-10001"));
@@ -554,10 +569,11 @@ fn status_syncs_on_enter_and_logs_out_with_0() {
     send(&mut app, &look, [Msg::Char('9')]);
     assert_eq!(app.screen, Screen::Status);
     assert_eq!(send(&mut app, &look, [Msg::Enter]), vec![Effect::SyncNow]);
-    assert_eq!(
-        send(&mut app, &look, [Msg::Char('0')]),
-        vec![Effect::Logout]
-    );
+    // A stray scan does not log anyone out.
+    let fx = send(&mut app, &look, scan("A-01-01"));
+    assert_refused(&app, &fx, "means nothing here");
+    send(&mut app, &look, [Msg::Escape]);
+    assert_eq!(send(&mut app, &look, scan("0")), vec![Effect::Logout]);
     send(&mut app, &look, [Msg::LoggedOut]);
     assert!(matches!(app.screen, Screen::Login(_)));
     assert_eq!(app.operator, None);

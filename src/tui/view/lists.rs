@@ -2,9 +2,9 @@
 
 use pyck_sync::records::{ExceptionRecord, TaskRecord};
 use ratatui::Frame;
-use ratatui::layout::Rect;
-use ratatui::style::{Modifier, Style};
-use ratatui::text::Line;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::wide;
@@ -32,6 +32,7 @@ fn window(total: usize, selected: usize, room: usize) -> std::ops::Range<usize> 
 pub fn putaway(
     frame: &mut Frame,
     area: Rect,
+    input: &str,
     tasks: &[TaskRecord],
     selected: usize,
 ) -> &'static str {
@@ -63,9 +64,20 @@ pub fn putaway(
     if tasks.is_empty() {
         rows.push(Line::from(" no open putaway tasks"));
     }
-    let shown = window(rows.len(), selected, area.height as usize);
-    frame.render_widget(Paragraph::new(rows[shown].to_vec()), area);
-    "↑↓ Enter: choose · 0: free · Esc"
+    let [list, entry] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    let shown = window(rows.len(), selected, list.height as usize);
+    frame.render_widget(Paragraph::new(rows[shown].to_vec()), list);
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled(
+                format!("  [{input}_]"),
+                Style::default().add_modifier(Modifier::REVERSED),
+            ),
+            Span::styled(" # or scan dock", Style::default().fg(Color::DarkGray)),
+        ])),
+        entry,
+    );
+    "↑↓ Enter: choose · Esc: back"
 }
 
 pub fn exceptions(

@@ -2,7 +2,8 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::text::Line;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::chrome::short_time;
@@ -73,8 +74,16 @@ pub fn status(frame: &mut Frame, area: Rect, app: &App) -> &'static str {
     if let Some(e) = &l.last_error {
         lines.push(Line::from(format!(" error    {e}")));
     }
+    lines.push(Line::from(""));
+    lines.push(Line::from(vec![
+        Span::styled(
+            format!("  [{}_]", app.input),
+            Style::default().add_modifier(Modifier::REVERSED),
+        ),
+        Span::styled(" 0 Enter: log out", Style::default().fg(Color::DarkGray)),
+    ]));
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
-    "Enter: sync now · 0: log out · Esc"
+    "Enter: sync now · Esc: back"
 }
 
 pub fn idle(frame: &mut Frame, area: Rect, text: &str) -> &'static str {

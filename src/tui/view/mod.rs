@@ -59,7 +59,9 @@ pub fn view(frame: &mut Frame, app: &App) {
         Screen::Menu => menu::menu(frame, body, app),
         Screen::Status => menu::status(frame, body, app),
         Screen::Idle { text, .. } => menu::idle(frame, body, text),
-        Screen::PutawayList { tasks, selected } => lists::putaway(frame, body, tasks, *selected),
+        Screen::PutawayList { tasks, selected } => {
+            lists::putaway(frame, body, &app.input, tasks, *selected)
+        }
         Screen::Exceptions { list, selected } => lists::exceptions(frame, body, list, *selected),
         Screen::ShortReason { form, selected } => lists::short(frame, body, form, *selected),
         Screen::Lookup { result } => lookup::draw(frame, body, app, result.as_ref()),

@@ -96,7 +96,7 @@ fn putaway() {
     snap("putaway_list", &app);
     let app = reach(
         Role::Receiver,
-        then(vec![Msg::Char('2'), Msg::Char('1')], scan("DOCK-01")),
+        then(then(vec![Msg::Char('2')], scan("1")), scan("DOCK-01")),
     );
     snap("putaway_task", &app);
 }
