@@ -309,3 +309,132 @@ fn pyck_demo_on_a_terminal_opens_the_scanner_ui_on_the_demo_warehouse() {
     tmux.key("C-c");
     assert_eq!(wait_for_file(&exit_file).trim(), "EXIT=0");
 }
+
+/// Every kind of entry the UI records goes through the CLI's own checks and
+/// lands in the journal as the command would record it.
+#[test]
+fn every_entry_records_through_the_commands_checks() {
+    use pyck::commands::Ctx;
+    use pyck::config::Paths;
+    use pyck::tui::app::Entry;
+    use pyck::tui::event_loop::record_entry;
+    use pyck_sync::operation::Kind;
+
+    let wh = Warehouse::new();
+    let server = Server::start(&wh.db, None);
+    let device = Device::new();
+    device.enrol(&server.url(), &wh.token(), "3001");
+    let ctx = Ctx {
+        paths: Paths {
+            config_dir: device.home.path().to_owned(),
+            data_dir: device.home.path().to_owned(),
+        },
+    };
+    let mut store = ctx.store().unwrap();
+    let picks = device.json(&["pick", "list"]);
+    let picks = picks.as_array().unwrap();
+    let (first, second) = (&picks[0], &picks[1]);
+    let order = first["order"].as_str().unwrap().to_owned();
+
+    let entries = [
+        Entry::Pick {
+            task: first["task"].as_str().unwrap().into(),
+            qty: first["qty"].as_i64().unwrap(),
+            lot: None,
+            short: None,
+        },
+        Entry::Pick {
+            task: second["task"].as_str().unwrap().into(),
+            qty: 0,
+            lot: None,
+            short: Some("not found at location".into()),
+        },
+        Entry::Count {
+            location: "A-01-02".into(),
+            sku: "SKU-10004".into(),
+            lot: None,
+            qty: "11".into(),
+            task: None,
+        },
+        Entry::Order {
+            kind: Kind::Pack,
+            order: order.clone(),
+        },
+    ];
+    for entry in &entries {
+        let done = record_entry(&mut store, entry).unwrap();
+        assert!(done.starts_with("recorded"), "{done}");
+    }
+    // The CLI's checks refuse what they refuse for the UI too, and nothing
+    // is recorded.
+    let refused = [
+        Entry::Move {
+            sku: "SKU-10001".into(),
+            lot: None,
+            qty: "1".into(),
+            from: "A-01-01".into(),
+            to: "NOWHERE".into(),
+            task: None,
+        },
+        Entry::Pick {
+            task: first["task"].as_str().unwrap().into(),
+            qty: 1,
+            lot: None,
+            short: None,
+        },
+        Entry::Order {
+            kind: Kind::Ship,
+            order: "SO-0000".into(),
+        },
+        Entry::Resolve {
+            id: "no-such-exception".into(),
+            note: "x".into(),
+        },
+    ];
+    for entry in &refused {
+        let err = record_entry(&mut store, entry).unwrap_err();
+        assert_eq!(pyck::error::exit_code(&err), 3, "{err:#}");
+    }
+    let journal = device.journal();
+    let kinds: Vec<&str> = journal
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["pick", "short_pick", "count", "pack"]);
+    assert_eq!(journal[1]["payload"]["reason"], "not found at location");
+    assert_eq!(journal[2]["payload"]["qty"], 11);
+
+    // The short pick becomes an exception on the server; resolved from the
+    // UI's entry, as `pyck exceptions resolve` would.
+    device.ok(&["sync"]);
+    let exceptions = device.json(&["exceptions"]);
+    let id = exceptions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "short_pick")
+        .unwrap_or_else(|| panic!("no short pick exception in {exceptions}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let done = record_entry(
+        &mut store,
+        &Entry::Resolve {
+            id: id.clone(),
+            note: "bin was empty, recounted".into(),
+        },
+    )
+    .unwrap();
+    assert!(done.starts_with("recorded resolve_exception"), "{done}");
+    // A picker may not: the same role check as the CLI.
+    device.ok(&["login", "--badge", "1007", "--pin", "1234"]);
+    let err = record_entry(
+        &mut store,
+        &Entry::Resolve {
+            id,
+            note: "again".into(),
+        },
+    )
+    .unwrap_err();
+    assert_eq!(pyck::error::exit_code(&err), 5, "{err:#}");
+}

@@ -74,6 +74,9 @@ pub fn run_with(ctx: &Ctx, login_hint: Option<String>) -> anyhow::Result<()> {
         let (paths, config, tx) = (ctx.paths.clone(), config.clone(), tx.clone());
         std::thread::spawn(move || sync_worker(&paths, &config, &tx, &nudged, interval));
     }
+    // Raw mode first, so no keystroke is read in line mode.
+    let mut terminal = ratatui::try_init()?;
+    let _ = crossterm::execute!(std::io::stdout(), EnableBracketedPaste);
     {
         let tx = tx.clone();
         std::thread::spawn(move || {
@@ -86,9 +89,6 @@ pub fn run_with(ctx: &Ctx, login_hint: Option<String>) -> anyhow::Result<()> {
             }
         });
     }
-
-    let mut terminal = ratatui::try_init()?;
-    let _ = crossterm::execute!(std::io::stdout(), EnableBracketedPaste);
     let result = event_loop(&mut terminal, &mut app, &mut store, &rx, &nudge);
     let _ = crossterm::execute!(std::io::stdout(), DisableBracketedPaste);
     ratatui::restore();
@@ -296,6 +296,7 @@ fn sync_worker(
         pending: 0,
         last_sync: None,
         error: Some(e),
+        refused: 0,
         report: None,
     };
     let rt = match crate::commands::runtime() {
@@ -336,6 +337,7 @@ async fn sync_once(store: &mut Store, config: &Config) -> SyncOutcome {
             pending: pending(store),
             last_sync: None,
             error: Some(format!("server {} unreachable", config.server)),
+            refused: 0,
             report: None,
         };
     }
@@ -350,13 +352,22 @@ async fn sync_once(store: &mut Store, config: &Config) -> SyncOutcome {
             pending: pending(store),
             last_sync: store.meta("last_sync").ok().flatten(),
             error: None,
-            report: Some(format!("pushed {}, pulled {}", r.pushed, r.pulled)),
+            refused: r.refused,
+            report: Some(if r.refused > 0 {
+                format!(
+                    "pushed {} ({} refused), pulled {}",
+                    r.pushed, r.refused, r.pulled
+                )
+            } else {
+                format!("pushed {}, pulled {}", r.pushed, r.pulled)
+            }),
         },
         Err(e) => SyncOutcome {
             online: probe(&config.server).await,
             pending: pending(store),
             last_sync: None,
             error: Some(format!("{e:#}")),
+            refused: 0,
             report: None,
         },
     }

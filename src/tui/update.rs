@@ -86,6 +86,9 @@ pub struct SyncOutcome {
     pub pending: u64,
     pub last_sync: Option<String>,
     pub error: Option<String>,
+    /// Operations the server refused in this sync (settled as refused in
+    /// the journal).
+    pub refused: u64,
     /// "pushed 2, pulled 5".
     pub report: Option<String>,
 }
@@ -154,6 +157,16 @@ pub fn update(app: &mut App, msg: Msg, look: &dyn Lookup) -> Vec<Effect> {
             app.link.last_error = o.error;
             if o.report.is_some() {
                 app.link.last_report = o.report;
+            }
+            // Work the server would not take must not go unnoticed; it is
+            // not a refusal of what the operator is doing now, so a notice
+            // rather than a full-screen error in the middle of a scan.
+            if o.refused > 0 {
+                app.notice = Some(format!(
+                    "server refused {} operation(s): see pyck journal",
+                    o.refused
+                ));
+                return vec![Effect::Bell];
             }
             vec![]
         }

@@ -593,6 +593,7 @@ fn background_sync_updates_the_status_bar_and_a_nudge_syncs() {
             pending: 9,
             last_sync: None,
             error: Some("server unreachable".into()),
+            refused: 0,
             report: None,
         })],
     );
@@ -608,6 +609,21 @@ fn background_sync_updates_the_status_bar_and_a_nudge_syncs() {
         send(&mut app, &look, [Msg::ServerNudge]),
         vec![Effect::SyncNow]
     );
+    // Operations the server refused ring the bell and say so.
+    let fx = send(
+        &mut app,
+        &look,
+        [Msg::Synced(SyncOutcome {
+            online: true,
+            pending: 0,
+            last_sync: Some("2026-11-23T22:00:00.000000Z".into()),
+            error: None,
+            refused: 1,
+            report: Some("pushed 3 (1 refused), pulled 4".into()),
+        })],
+    );
+    assert_eq!(fx, vec![Effect::Bell]);
+    assert!(app.notice.as_deref().unwrap().contains("server refused 1"));
     send(&mut app, &look, [Msg::Pending(10)]);
     assert_eq!(app.link.pending, 10);
 }

@@ -195,6 +195,7 @@ fn status() {
                 pending: 7,
                 last_sync: None,
                 error: Some("server http://127.0.0.1:8080 unreachable".into()),
+                refused: 0,
                 report: None,
             }),
         ],
