@@ -54,7 +54,7 @@ pub fn run_with(ctx: &Ctx, login_hint: Option<String>) -> anyhow::Result<()> {
         server: config.server.clone(),
         device: config.device.to_string(),
         last_sync: store.meta("last_sync")?,
-        last_error: None,
+        last_error: store.meta("last_error")?.filter(|e| !e.is_empty()),
         last_report: None,
         syncing: false,
     };
@@ -121,16 +121,16 @@ fn event_loop(
         }
         while let Some(msg) = queue.pop_front() {
             let effects = update(app, msg, &StoreLookup(store));
+            let mut outcomes = Vec::new();
             for effect in effects {
                 match effect {
                     Effect::Quit => return Ok(()),
-                    other => {
-                        // Outcomes come before further keystrokes.
-                        for follow in carry_out(other, store, nudge).into_iter().rev() {
-                            queue.push_front(follow);
-                        }
-                    }
+                    other => outcomes.extend(carry_out(other, store, nudge)),
                 }
+            }
+            // Outcomes, in order, come before further keystrokes.
+            for follow in outcomes.into_iter().rev() {
+                queue.push_front(follow);
             }
         }
         if app.quit {

@@ -22,10 +22,30 @@ pub fn msgs(event: Event) -> Vec<Msg> {
         }
         Event::Key(key) => key_msg(key).into_iter().collect(),
         // Scanners in "keyboard paste" mode, and people pasting a code.
-        Event::Paste(text) => vec![Msg::Paste(text)],
+        Event::Paste(text) => paste(&text),
         Event::Resize(..) => vec![Msg::Resize],
         _ => vec![],
     }
+}
+
+/// A bracketed paste as the keystrokes it stands for: its characters, each
+/// line end (CR, LF or CRLF) an Enter. Expanded here rather than in update so
+/// that the event loop carries out what each Enter asks (a recording) before
+/// the next pasted character is read, exactly as for typed keys.
+pub fn paste(text: &str) -> Vec<Msg> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut after_cr = false;
+    for c in text.chars() {
+        match c {
+            '\n' if after_cr => {}
+            '\r' | '\n' => out.push(Msg::Enter),
+            '\u{1d}' => out.push(Msg::Char(c)),
+            c if c.is_control() => {}
+            c => out.push(Msg::Char(c)),
+        }
+        after_cr = c == '\r';
+    }
+    out
 }
 
 pub fn key_msg(key: KeyEvent) -> Option<Msg> {
@@ -68,6 +88,25 @@ mod tests {
     }
 
     #[test]
+    fn a_paste_is_its_keystrokes_with_line_ends_as_enter() {
+        use Msg::{Char, Enter};
+        assert_eq!(
+            msgs(Event::Paste("A-1\r\nB\n\u{1d}7\r\t".into())),
+            vec![
+                Char('A'),
+                Char('-'),
+                Char('1'),
+                Enter,
+                Char('B'),
+                Enter,
+                Char('\u{1d}'),
+                Char('7'),
+                Enter
+            ]
+        );
+    }
+
+    #[test]
     fn escape_and_a_key_in_one_burst_arrive_as_alt_key_and_mean_both() {
         assert_eq!(
             msgs(key(KeyCode::Char('3'), KeyModifiers::ALT)),
@@ -95,10 +134,6 @@ mod tests {
             Some(Msg::Char('\u{1d}'))
         );
         assert_eq!(msg(key(KeyCode::Char('x'), KeyModifiers::CONTROL)), None);
-        assert_eq!(
-            msg(Event::Paste("A-01-01\r".into())),
-            Some(Msg::Paste("A-01-01\r".into()))
-        );
         assert_eq!(msg(Event::Resize(20, 8)), Some(Msg::Resize));
         assert_eq!(msg(Event::FocusGained), None);
     }

@@ -57,9 +57,6 @@ pub enum Msg {
     ShortPick,
     /// Ctrl-C: leave at once, from any screen.
     Quit,
-    /// Bracketed paste (some scanners type this way): characters, with line
-    /// ends as Enter.
-    Paste(String),
     /// The terminal was resized: only a redraw.
     Resize,
     /// A new day for GS1 date rules.
@@ -111,25 +108,6 @@ pub enum Effect {
 /// The one entry point: applies a message and returns the effects to run.
 pub fn update(app: &mut App, msg: Msg, look: &dyn Lookup) -> Vec<Effect> {
     match msg {
-        Msg::Paste(text) => {
-            let mut effects = Vec::new();
-            let mut last_cr = false;
-            for c in text.chars() {
-                let m = match c {
-                    '\r' => Msg::Enter,
-                    '\n' if last_cr => {
-                        last_cr = false;
-                        continue;
-                    }
-                    '\n' => Msg::Enter,
-                    c if c.is_control() && c != '\u{1d}' => continue,
-                    c => Msg::Char(c),
-                };
-                last_cr = c == '\r';
-                effects.extend(update(app, m, look));
-            }
-            effects
-        }
         Msg::Quit => {
             app.quit = true;
             vec![Effect::Quit]

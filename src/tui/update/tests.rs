@@ -633,10 +633,14 @@ fn a_pasted_scan_with_a_line_end_is_a_scan_and_enter() {
     let look = Fake::warehouse();
     let mut app = receiver();
     send(&mut app, &look, [Msg::Char('3')]);
-    send(&mut app, &look, [Msg::Paste("C-01-03\r\nSKU-100".into())]);
+    send(
+        &mut app,
+        &look,
+        crate::tui::keys::paste("C-01-03\r\nSKU-100"),
+    );
     assert_eq!(form(&app).get("from"), Some("C-01-03"));
     assert_eq!(app.input, "SKU-100");
-    send(&mut app, &look, [Msg::Paste("37\n".into())]);
+    send(&mut app, &look, crate::tui::keys::paste("37\n"));
     assert_eq!(form(&app).get("sku"), Some("SKU-10037"));
 }
 
