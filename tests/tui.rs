@@ -270,6 +270,21 @@ fn a_shift_on_the_scanner_ui_at_40x16() {
     tmux.wait_for(&["1 Receive"]);
     tmux.key("q");
     assert_eq!(wait_for_file(&exit_file).trim(), "EXIT=0");
+    drop(tmux);
+
+    // Plain `pyck` on a terminal is the UI too (still offline, operator
+    // still logged in).
+    let exit_file = device.path("plain-exit");
+    let sh = format!(
+        "sh -c \"PYCK_HOME='{}' '{}'; echo EXIT=$? > '{}'\"",
+        device.home.path().display(),
+        PYCK,
+        exit_file.display()
+    );
+    let tmux = Tmux::start(40, 16, &sh);
+    tmux.wait_for(&["1 Receive", "OFFLINE", "1 pending", "op 2001"]);
+    tmux.key("q");
+    assert_eq!(wait_for_file(&exit_file).trim(), "EXIT=0");
 }
 
 #[test]
