@@ -235,3 +235,34 @@ fn every_size_draws() {
         }
     }
 }
+
+/// Online/offline, the pending count and the operator show on every screen,
+/// refusals included, at both sizes.
+#[test]
+fn the_status_bar_is_always_there() {
+    let states = [
+        reach(Role::Picker, vec![]),
+        reach(Role::Receiver, vec![Msg::Char('1')]),
+        reach(Role::Receiver, vec![Msg::Char('2')]),
+        reach(Role::Receiver, vec![Msg::Char('3')]),
+        reach(Role::Picker, vec![Msg::Char('4')]),
+        reach(Role::Picker, vec![Msg::Char('5')]),
+        reach(Role::Picker, vec![Msg::Char('6')]),
+        reach(Role::Picker, vec![Msg::Char('7')]),
+        reach(Role::Supervisor, vec![Msg::Char('8')]),
+        reach(Role::Picker, vec![Msg::Char('9')]),
+        reach(Role::Picker, then(vec![Msg::Char('4')], scan("C-01-01"))),
+    ];
+    for app in &states {
+        for (w, h) in [(40, 16), (80, 24)] {
+            let t = draw(app, w, h);
+            let buffer = t.backend().buffer();
+            let line: String = (0..w).map(|x| buffer[(x, 1)].symbol().to_owned()).collect();
+            let badge = &app.operator.as_ref().unwrap().badge;
+            let screen = app.screen.title();
+            for part in ["ONLINE", "2 pending", &format!("op {badge}")] {
+                assert!(line.contains(part), "{w}x{h} {screen}: {line:?}");
+            }
+        }
+    }
+}
