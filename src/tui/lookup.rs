@@ -3,7 +3,7 @@
 //! stock`, `pick list`, `exceptions`).
 
 use chrono::NaiveDate;
-use pyck_sync::records::{ExceptionRecord, TaskKind, TaskRecord, TaskStatus};
+use pyck_sync::records::{AsnLineRecord, ExceptionRecord, TaskKind, TaskRecord, TaskStatus};
 
 use super::update::Lookup;
 use crate::store::replica::{self, Item};
@@ -31,8 +31,8 @@ impl Lookup for StoreLookup<'_> {
         Ok(None)
     }
 
-    fn asn(&self, asn: &str) -> anyhow::Result<bool> {
-        Ok(!replica::asn_lines(self.0.conn(), asn)?.is_empty())
+    fn asn(&self, asn: &str) -> anyhow::Result<Vec<AsnLineRecord>> {
+        replica::asn_lines(self.0.conn(), asn)
     }
 
     fn order(&self, order: &str) -> anyhow::Result<bool> {

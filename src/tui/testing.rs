@@ -1,7 +1,9 @@
 //! An in-memory [`Lookup`] over a tiny warehouse, for update and view tests.
 
 use chrono::NaiveDate;
-use pyck_sync::records::{ExceptionRecord, TaskKind, TaskRecord, TaskStatus, Temperature};
+use pyck_sync::records::{
+    AsnLineRecord, ExceptionRecord, TaskKind, TaskRecord, TaskStatus, Temperature,
+};
 
 use super::app::{App, Link};
 use super::update::{Effect, Lookup, Msg, update};
@@ -12,7 +14,7 @@ use crate::store::view::{Filter, StockRow};
 pub struct Fake {
     pub locations: Vec<&'static str>,
     pub items: Vec<(Item, Vec<&'static str>)>,
-    pub asns: Vec<&'static str>,
+    pub asns: Vec<AsnLineRecord>,
     pub orders: Vec<&'static str>,
     pub lots: Vec<(&'static str, &'static str, Option<NaiveDate>)>,
     pub stock: Vec<StockRow>,
@@ -74,7 +76,16 @@ impl Fake {
                     vec!["5790000100484"],
                 ),
             ],
-            asns: vec!["ASN-1003"],
+            asns: vec![AsnLineRecord {
+                asn: "ASN-1003".into(),
+                line: 1,
+                sku: "SKU-10048".into(),
+                supplier: "Lofoten Sjømat AS".into(),
+                expected_qty: 144,
+                received_qty: 0,
+                damaged_qty: 0,
+                closed: false,
+            }],
             orders: vec!["SO-5001"],
             lots: vec![("SKU-10037", "L2631H", Some(date("2026-12-17")))],
             stock: vec![
@@ -142,8 +153,8 @@ impl Lookup for Fake {
             }))
     }
 
-    fn asn(&self, asn: &str) -> anyhow::Result<bool> {
-        Ok(self.asns.contains(&asn))
+    fn asn(&self, asn: &str) -> anyhow::Result<Vec<AsnLineRecord>> {
+        Ok(self.asns.iter().filter(|l| l.asn == asn).cloned().collect())
     }
 
     fn order(&self, order: &str) -> anyhow::Result<bool> {

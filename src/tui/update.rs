@@ -17,7 +17,7 @@
 
 use chrono::NaiveDate;
 use pyck_sync::operation::Kind;
-use pyck_sync::records::{ExceptionRecord, Role, TaskKind, TaskRecord};
+use pyck_sync::records::{AsnLineRecord, ExceptionRecord, Role, TaskKind, TaskRecord};
 
 use super::app::{
     App, Entry, ErrorBox, FieldKind, Flow, Form, LookupResult, SHORT_REASONS, Screen,
@@ -32,7 +32,8 @@ pub trait Lookup {
     fn location(&self, code: &str) -> anyhow::Result<bool>;
     /// An item by SKU or by GTIN.
     fn item(&self, code: &str) -> anyhow::Result<Option<Item>>;
-    fn asn(&self, asn: &str) -> anyhow::Result<bool>;
+    /// The lines of an ASN (none: unknown ASN).
+    fn asn(&self, asn: &str) -> anyhow::Result<Vec<AsnLineRecord>>;
     fn order(&self, order: &str) -> anyhow::Result<bool>;
     /// Expiry of a lot this device knows (outer None: unknown lot).
     fn lot_expiry(&self, sku: &str, lot: &str) -> anyhow::Result<Option<Option<NaiveDate>>>;
@@ -589,11 +590,13 @@ fn form_enter(app: &mut App, form: &mut Form, look: &dyn Lookup) -> anyhow::Resu
             Some(value)
         }
         FieldKind::Asn => {
-            if !look.asn(&value)? {
+            let lines = look.asn(&value)?;
+            let Some(first) = lines.first() else {
                 anyhow::bail!(
                     "ASN {value} is not known on this device (sync, or check the paperwork)"
                 );
-            }
+            };
+            form.hint = Some(asn_hint(&lines, first));
             Some(value)
         }
         FieldKind::Order => {
@@ -662,6 +665,14 @@ fn form_enter(app: &mut App, form: &mut Form, look: &dyn Lookup) -> anyhow::Resu
     let entry = entry(form, look)?;
     form.submitted = true;
     Ok(vec![Effect::Record(entry)])
+}
+
+/// "3 lines from Bakkeland Dagligvare Import AS".
+fn asn_hint(lines: &[AsnLineRecord], first: &AsnLineRecord) -> String {
+    match lines.len() {
+        1 => format!("1 line from {}", first.supplier),
+        n => format!("{n} lines from {}", first.supplier),
+    }
 }
 
 /// The item step: a SKU, a GTIN, or a GS1 code whose lot, expiry and count
@@ -734,6 +745,17 @@ fn accept_item(app: &App, form: &mut Form, code: &str, look: &dyn Lookup) -> any
             }
             _ => {}
         }
+    }
+    // What the ASN expects of this item (the server raises an exception for
+    // items it does not list; the receipt is still recorded, as by the CLI).
+    if form.flow == Flow::Receive
+        && let Some(asn) = form.get("asn")
+    {
+        let lines = look.asn(asn)?;
+        form.hint = Some(match lines.iter().find(|l| l.sku == item.sku) {
+            Some(l) => format!("{asn} line {}: {} expected", l.line, l.expected_qty),
+            None => format!("! {} is not on {asn}", item.sku),
+        });
     }
     // A pick records the lot the label shows (or the task's).
     if form.flow == Flow::Pick
@@ -926,6 +948,16 @@ fn recorded(app: &mut App, result: Result<String, String>, look: &dyn Lookup) ->
                     Ok(fresh) => *form = fresh,
                     Err(e) => return refuse(app, format!("{e:#}")),
                 },
+                Flow::Receive => {
+                    form.clear_from(keep);
+                    form.hint = None;
+                    if let Some(asn) = form.get("asn").map(str::to_owned)
+                        && let Ok(lines) = look.asn(&asn)
+                        && let Some(first) = lines.first()
+                    {
+                        form.hint = Some(asn_hint(&lines, first));
+                    }
+                }
                 _ => form.clear_from(keep),
             }
             vec![]

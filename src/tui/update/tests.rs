@@ -111,6 +111,10 @@ fn receive_with_a_gs1_label_fills_lot_and_expiry() {
     assert_eq!(form(&app).get("lot"), Some("L2647E"));
     assert_eq!(form(&app).get("expiry"), Some("2027-01-31"));
     assert_eq!(step_name(&app), "qty");
+    assert_eq!(
+        form(&app).hint.as_deref(),
+        Some("ASN-1003 line 1: 144 expected")
+    );
     send(&mut app, &look, scan("24"));
     let fx = send(&mut app, &look, scan("DOCK-01"));
     assert_eq!(
@@ -166,6 +170,11 @@ fn receive_of_an_item_without_lots_skips_lot_and_expiry() {
     send(&mut app, &look, scan("ASN-1003"));
     send(&mut app, &look, scan("SKU-10001"));
     assert_eq!(step_name(&app), "qty");
+    // Not on the ASN: said, not refused (the server raises the exception).
+    assert_eq!(
+        form(&app).hint.as_deref(),
+        Some("! SKU-10001 is not on ASN-1003")
+    );
 }
 
 #[test]

@@ -51,7 +51,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, form: &Form) -> &'static s
         }
     }
     if let Some(hint) = &form.hint {
-        lines.push(Line::from(format!(" {hint}")).style(Style::default().fg(Color::Cyan)));
+        // "!" marks a warning (an item the ASN does not list).
+        let style = if hint.starts_with('!') {
+            Style::default()
+                .fg(Color::Yellow)
+                .add_modifier(Modifier::BOLD)
+        } else {
+            Style::default().fg(Color::Cyan)
+        };
+        lines.push(Line::from(format!(" {hint}")).style(style));
     }
     if let Some(item) = &form.item
         && (is_wide || form.task.is_none())
