@@ -392,6 +392,8 @@ pub struct LookupResult {
     /// A location was scanned: rows show items; otherwise rows show bins.
     pub by_location: bool,
     pub rows: Vec<StockRow>,
+    /// The first row shown (↑↓ scroll a list longer than the screen).
+    pub scroll: usize,
 }
 
 /// A refusal or failure, shown full screen until Enter or Escape.

@@ -354,6 +354,16 @@ fn on_screen(app: &mut App, screen: Screen, key: Msg, look: &dyn Lookup) -> Outc
                     Err(e) => (Some(Screen::Lookup { result }), Err(e)),
                 }
             }
+            Msg::Up | Msg::Down => stay(Screen::Lookup {
+                result: result.map(|mut r| {
+                    r.scroll = if key == Msg::Up {
+                        r.scroll.saturating_sub(1)
+                    } else {
+                        (r.scroll + 1).min(r.rows.len().saturating_sub(1))
+                    };
+                    r
+                }),
+            }),
             _ => stay(Screen::Lookup { result }),
         },
         Screen::Exceptions { list, selected } => match key {
@@ -986,6 +996,7 @@ fn lookup(app: &App, code: &str, look: &dyn Lookup) -> anyhow::Result<LookupResu
             heading: format!("bin {code}"),
             by_location: true,
             rows,
+            scroll: 0,
         });
     }
     let (item, lot) = match look.item(code)? {
@@ -1022,6 +1033,7 @@ fn lookup(app: &App, code: &str, look: &dyn Lookup) -> anyhow::Result<LookupResu
         heading,
         by_location: false,
         rows,
+        scroll: 0,
     })
 }
 

@@ -567,6 +567,12 @@ fn stock_lookup_by_bin_gtin_and_gs1() {
     assert_eq!(r.rows.len(), 1, "only the scanned lot");
     assert_eq!(r.rows[0].location, "C-01-01");
 
+    send(&mut app, &look, [Msg::Down, Msg::Down, Msg::Up]);
+    let Screen::Lookup { result: Some(r) } = &app.screen else {
+        panic!("no result")
+    };
+    assert_eq!(r.scroll, 0, "one row: nowhere to scroll");
+
     let fx = send(&mut app, &look, scan("NOPE"));
     assert_refused(&app, &fx, "unknown code NOPE");
 }

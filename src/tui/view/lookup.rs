@@ -2,7 +2,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Modifier, Style};
+use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
@@ -37,7 +37,16 @@ pub fn draw(
         } else {
             format!(" {head:<10} {:<7} {:<10} {:>5}", "LOT", "EXPIRY", "QTY")
         }));
-        for row in &r.rows {
+        // Room left for rows; the last line says how many more there are.
+        let room = (area.height as usize).saturating_sub(lines.len());
+        let scroll = r.scroll.min(r.rows.len().saturating_sub(1));
+        let rest = r.rows.len().saturating_sub(scroll);
+        let shown = if rest > room {
+            room.saturating_sub(1)
+        } else {
+            rest
+        };
+        for row in r.rows.iter().skip(scroll).take(shown) {
             let key = if r.by_location {
                 &row.sku
             } else {
@@ -51,6 +60,17 @@ pub fn draw(
                 format!(" {key:<10} {lot:<7} {expiry:<10} {:>5}", row.qty)
             };
             lines.push(Line::from(text));
+        }
+        if shown < rest || scroll > 0 {
+            lines.push(Line::from(Span::styled(
+                format!(
+                    " rows {}-{} of {} (↑↓)",
+                    scroll + 1,
+                    scroll + shown,
+                    r.rows.len()
+                ),
+                Style::default().fg(Color::Yellow),
+            )));
         }
     }
     frame.render_widget(Paragraph::new(lines), area);

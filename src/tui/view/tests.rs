@@ -154,6 +154,25 @@ fn stock_lookup() {
 }
 
 #[test]
+fn stock_lookup_longer_than_the_screen() {
+    let mut look = Fake::warehouse();
+    for i in 1..=20 {
+        look.stock.push(crate::store::view::StockRow {
+            location: format!("A-{i:02}-01"),
+            sku: "SKU-10001".into(),
+            lot: None,
+            expiry: None,
+            qty: i,
+        });
+    }
+    let mut app = app_as("1007", Role::Picker);
+    send(&mut app, &look, [Msg::Char('5')]);
+    send(&mut app, &look, scan("SKU-10001"));
+    send(&mut app, &look, [Msg::Down, Msg::Down]);
+    snap("lookup_scrolled", &app);
+}
+
+#[test]
 fn count() {
     let app = reach(
         Role::Receiver,
