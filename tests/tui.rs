@@ -346,6 +346,10 @@ fn every_entry_records_through_the_commands_checks() {
         },
     };
     let mut store = ctx.store().unwrap();
+    // Without a terminal, `pyck tui` is a usage error, not a garbled screen.
+    let out = device.run(&["tui"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs a terminal"));
     let picks = device.json(&["pick", "list"]);
     let picks = picks.as_array().unwrap();
     let (first, second) = (&picks[0], &picks[1]);

@@ -10,7 +10,7 @@
 //! blocks input because it runs on its own thread with its own connection.
 
 use std::collections::VecDeque;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::Duration;
 
@@ -46,6 +46,12 @@ pub fn run_with(ctx: &Ctx, login_hint: Option<String>) -> anyhow::Result<()> {
     // with the usual message.
     let config = ctx.config()?;
     let mut store = ctx.store()?;
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        return Err(CliError::Usage(
+            "the scanner UI needs a terminal; scripts use the commands (`pyck --help`)".into(),
+        )
+        .into());
+    }
     let operator = session::current(store.conn())?;
     let (pending, _) = journal::backlog(store.conn())?;
     let link = Link {
