@@ -113,13 +113,13 @@ fn event_loop(
         terminal.draw(|frame| view(frame, app))?;
         match rx.recv_timeout(Duration::from_secs(1)) {
             Ok(msg) => queue.push_back(msg),
-            Err(RecvTimeoutError::Timeout) => {
-                let today = chrono::Local::now().date_naive();
-                if today != app.today {
-                    queue.push_back(Msg::Today(today));
-                }
-            }
+            Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return Ok(()),
+        }
+        // Midnight passes on a night shift: GS1 dates are read against today.
+        let today = chrono::Local::now().date_naive();
+        if today != app.today {
+            queue.push_front(Msg::Today(today));
         }
         // Everything already waiting (a scanner burst) before the next draw.
         while let Ok(msg) = rx.try_recv() {
