@@ -448,6 +448,19 @@ fn step_selection(selected: usize, n: usize, up: bool) -> usize {
 }
 
 fn menu_key(app: &mut App, key: Msg, look: &dyn Lookup) -> anyhow::Result<Vec<Effect>> {
+    // A flow the operator's role may not record is refused at the door,
+    // not after every field is in (the same matrix as the recording).
+    let needs = match key {
+        Msg::Char('1') => Some(Kind::Receive),
+        Msg::Char('4') => Some(Kind::Pick),
+        Msg::Char('7') => Some(Kind::Pack),
+        _ => None,
+    };
+    if let (Some(kind), Some(op)) = (needs, &app.operator)
+        && !op.role.may(kind)
+    {
+        anyhow::bail!("a {} may not record {kind}: ask a supervisor", op.role);
+    }
     let screen = match key {
         Msg::Char('q') | Msg::Char('Q') => {
             app.quit = true;

@@ -730,3 +730,27 @@ fn a_gs1_code_for_an_unknown_gtin_is_refused() {
 fn effects_ring(fx: &[Effect]) -> bool {
     fx.contains(&Effect::Bell)
 }
+
+#[test]
+fn a_flow_the_role_may_not_record_is_refused_at_the_menu() {
+    let look = Fake::warehouse();
+    let mut app = picker();
+    let fx = send(&mut app, &look, [Msg::Char('1')]);
+    assert_refused(&app, &fx, "a picker may not record receive");
+    assert_eq!(app.screen, Screen::Menu);
+    let mut app = receiver();
+    let fx = send(&mut app, &look, [Msg::Char('4')]);
+    assert_refused(&app, &fx, "a receiver may not record pick");
+    send(&mut app, &look, [Msg::Escape]);
+    let fx = send(&mut app, &look, [Msg::Char('7')]);
+    assert_refused(&app, &fx, "a receiver may not record pack");
+    // Everyone moves and counts.
+    for role in [Role::Picker, Role::Receiver] {
+        let mut app = app_as("1", role);
+        send(&mut app, &look, [Msg::Char('3')]);
+        assert_eq!(app.screen.title(), "Move");
+        let mut app = app_as("1", role);
+        send(&mut app, &look, [Msg::Char('6')]);
+        assert!(app.error.is_none());
+    }
+}
