@@ -2,6 +2,7 @@
 //! are the `--help`) and a `run`.
 
 mod device_token;
+mod exceptions;
 mod import;
 mod order;
 mod serve;
@@ -58,6 +59,9 @@ pub enum Command {
     DeviceToken(device_token::Command),
     /// Check every invariant of a tenant (exit 7 when one fails)
     Verify(verify::Args),
+    /// List exceptions for supervisors
+    #[command(subcommand)]
+    Exceptions(exceptions::Command),
     /// Cancel orders (their fulfilment workflows compensate)
     #[command(subcommand)]
     Order(order::Command),
@@ -140,6 +144,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(cmd) => user::run(&*store, cmd).await,
         Command::DeviceToken(cmd) => device_token::run(&*store, cmd).await,
         Command::Verify(args) => verify::run(&*store, args).await,
+        Command::Exceptions(cmd) => exceptions::run(&*store, cmd).await,
         Command::Order(cmd) => order::run(&*store, cmd).await,
         Command::Workflow(cmd) => workflow::run(&*store, cmd).await,
     }

@@ -82,6 +82,8 @@ pub trait Storage: Send + Sync + 'static {
     async fn tenants(&self) -> Result<Vec<Tenant>>;
     async fn tenant(&self, name: &str) -> Result<Tenant>;
     async fn warehouse(&self, tenant: i64, code: &str) -> Result<Warehouse>;
+    /// Every warehouse of a tenant, by code.
+    async fn warehouses(&self, tenant: i64) -> Result<Vec<Warehouse>>;
 
     /// Creates an operator; their PIN arrives already hashed.
     async fn create_operator(

@@ -79,6 +79,24 @@ pub async fn tenant(client: &ClientWrapper, name: &str) -> Result<Tenant> {
     }
 }
 
+pub async fn warehouses(client: &ClientWrapper, tenant: i64) -> Result<Vec<Warehouse>> {
+    let stmt = client
+        .prepare_cached("SELECT id, code FROM warehouses WHERE tenant_id = $1 ORDER BY code")
+        .await?;
+    client
+        .query(&stmt, &[&tenant])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Warehouse {
+                id: r.try_get(0)?,
+                tenant,
+                code: r.try_get(1)?,
+            })
+        })
+        .collect()
+}
+
 pub async fn warehouse(client: &ClientWrapper, tenant: i64, code: &str) -> Result<Warehouse> {
     let stmt = client
         .prepare_cached("SELECT id FROM warehouses WHERE tenant_id = $1 AND code = $2")

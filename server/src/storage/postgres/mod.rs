@@ -137,6 +137,10 @@ impl Storage for PgStorage {
         admin::tenant(&*self.client().await?, name).await
     }
 
+    async fn warehouses(&self, tenant: i64) -> Result<Vec<Warehouse>> {
+        admin::warehouses(&*self.client().await?, tenant).await
+    }
+
     async fn warehouse(&self, tenant: i64, code: &str) -> Result<Warehouse> {
         admin::warehouse(&*self.client().await?, tenant, code).await
     }

@@ -61,6 +61,20 @@ pub fn tenant(conn: &Connection, name: &str) -> Result<Tenant> {
     .ok_or_else(|| StorageError::UnknownTenant(name.to_owned()))
 }
 
+pub fn warehouses(conn: &Connection, tenant: i64) -> Result<Vec<Warehouse>> {
+    let rows = conn
+        .prepare_cached("SELECT id, code FROM warehouses WHERE tenant_id = ?1 ORDER BY code")?
+        .query_map([tenant], |r| {
+            Ok(Warehouse {
+                id: r.get(0)?,
+                tenant,
+                code: r.get(1)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
 pub fn warehouse(conn: &Connection, tenant: i64, code: &str) -> Result<Warehouse> {
     conn.query_row(
         "SELECT id FROM warehouses WHERE tenant_id = ?1 AND code = ?2",

@@ -172,6 +172,10 @@ impl Storage for SqliteStorage {
         self.read(move |c| admin::tenant(c, &name)).await
     }
 
+    async fn warehouses(&self, tenant: i64) -> Result<Vec<Warehouse>> {
+        self.read(move |c| admin::warehouses(c, tenant)).await
+    }
+
     async fn warehouse(&self, tenant: i64, code: &str) -> Result<Warehouse> {
         let code = code.to_owned();
         self.read(move |c| admin::warehouse(c, tenant, &code)).await
