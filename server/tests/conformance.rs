@@ -178,6 +178,46 @@ macro_rules! conformance {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn a_changed_count_threshold_applies_to_the_next_count_and_is_audited() {
+                use pyck_server::settings::{Fefo, Key};
+                let db = db().await;
+                let s = site(&*db.store, "acme").await;
+                let count = |seq, qty| pyck_sync::operation::Operation {
+                    id: uuid::Uuid::now_v7(), device: s.device.device, seq, operator: "1007".into(),
+                    at: chrono::Utc::now(),
+                    payload: pyck_sync::operation::Payload::Count(pyck_sync::operation::Count {
+                        location: "A-01".into(), sku: "SKU-1".into(), lot: None, qty, task: None,
+                    }),
+                };
+                let defaults = db.store.settings(s.tenant, s.warehouse).await.unwrap();
+                assert_eq!((defaults.count_threshold, defaults.fefo), (None, Fefo::Warn));
+                // By default any difference goes to a supervisor; stock stays.
+                let resp = db.store.push(&s.device, vec![count(1, 998)], 0).await.unwrap();
+                assert_eq!(resp.results[0].outcome, PushOutcome::Applied { exceptions: 1 });
+                assert_eq!(qty(&*db.store, &s, "A-01", "SKU-1").await, 1000);
+
+                let value = Key::CountThreshold.value("3").unwrap();
+                let change = db.store.set_setting(s.tenant, s.warehouse, Key::CountThreshold, &value, "3001").await.unwrap();
+                assert_eq!((change.old.as_deref(), change.new.as_deref(), change.by.as_str()), (None, Some("3"), "3001"));
+                assert_eq!(db.store.settings(s.tenant, s.warehouse).await.unwrap().count_threshold, Some(3));
+                // The next count within 3 units adjusts the stock instead.
+                let resp = db.store.push(&s.device, vec![count(2, 998)], 0).await.unwrap();
+                assert_eq!(resp.results[0].outcome, PushOutcome::Applied { exceptions: 0 });
+                assert_eq!(qty(&*db.store, &s, "A-01", "SKU-1").await, 998);
+
+                let reset = Key::CountThreshold.value("default").unwrap();
+                db.store.set_setting(s.tenant, s.warehouse, Key::CountThreshold, &reset, "admin:ops").await.unwrap();
+                let history = db.store.settings_history(s.tenant, s.warehouse).await.unwrap();
+                let trail: Vec<_> = history.iter().map(|c| (c.key.as_str(), c.old.as_deref(), c.new.as_deref(), c.by.as_str())).collect();
+                assert_eq!(trail, [("count_threshold", None, Some("3"), "3001"), ("count_threshold", Some("3"), None, "admin:ops")]);
+                // Another tenant's warehouse is untouched.
+                let other = site(&*db.store, "globex").await;
+                assert_eq!(db.store.settings(other.tenant, other.warehouse).await.unwrap().count_threshold, None);
+                assert!(db.store.settings_history(other.tenant, other.warehouse).await.unwrap().is_empty());
+                assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn pull_pages_through_a_compacted_log() {
                 let db = db().await;
                 let s = site(&*db.store, "acme").await;

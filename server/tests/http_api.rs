@@ -382,6 +382,44 @@ async fn supervisors_manage_orders_counts_and_exceptions_over_graphql() {
             .contains("already exists")
     );
 
+    // Settings: supervisors change them, audited with their badge.
+    let set = r#"mutation($op: String!, $v: String!) { setSetting(operator: $op, key: "count_threshold", value: $v) { key old new by } }"#;
+    let (_, refused) = gql(&env, Some(&env.token), set, json!({"op": "1007", "v": "4"})).await;
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "forbidden",
+        "{refused}"
+    );
+    let (_, bad) = gql(
+        &env,
+        Some(&env.token),
+        set,
+        json!({"op": "3001", "v": "lots"}),
+    )
+    .await;
+    assert_eq!(
+        bad["errors"][0]["extensions"]["code"], "bad_request",
+        "{bad}"
+    );
+    assert!(
+        bad["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("value: count_threshold")
+    );
+    let (_, changed) = gql(&env, Some(&env.token), set, json!({"op": "3001", "v": "4"})).await;
+    assert_eq!(
+        changed["data"]["setSetting"],
+        json!({"key": "count_threshold", "old": null, "new": "4", "by": "3001"})
+    );
+    let q = "{ settings { countThreshold fefo } settingsHistory { key by } }";
+    let (_, read) = gql(&env, Some(&env.token), q, json!({})).await;
+    assert_eq!(
+        read["data"]["settings"],
+        json!({"countThreshold": 4, "fefo": "warn"}),
+        "{read}"
+    );
+    assert_eq!(read["data"]["settingsHistory"].as_array().unwrap().len(), 1);
+
     let count = r#"mutation { createCountTask(operator: "3001", location: "A-01-02") { id kind location } }"#;
     let (_, body) = gql(&env, Some(&env.token), count, json!({})).await;
     assert_eq!(body["data"]["createCountTask"]["kind"], "count", "{body}");

@@ -6,6 +6,7 @@ mod exceptions;
 mod import;
 mod order;
 mod serve;
+mod settings;
 mod tenant;
 mod user;
 mod verify;
@@ -65,6 +66,9 @@ pub enum Command {
     /// Cancel orders (their fulfilment workflows compensate)
     #[command(subcommand)]
     Order(order::Command),
+    /// A warehouse's settings: get, set (audited), history
+    #[command(subcommand)]
+    Settings(settings::Command),
     /// Show where orders' fulfilment workflows stand
     #[command(subcommand)]
     Workflow(workflow::Command),
@@ -146,6 +150,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Verify(args) => verify::run(&*store, args).await,
         Command::Exceptions(cmd) => exceptions::run(&*store, cmd).await,
         Command::Order(cmd) => order::run(&*store, cmd).await,
+        Command::Settings(cmd) => settings::run(&*store, cmd).await,
         Command::Workflow(cmd) => workflow::run(&*store, cmd).await,
     }
 }

@@ -25,6 +25,9 @@ use thiserror::Error;
 use uuid::Uuid;
 
 use crate::import::ImportData;
+use crate::settings::{
+    Change as SettingChange, Key as SettingKey, Settings, Value as SettingValue,
+};
 use crate::workflow::Report as WorkflowReport;
 use crate::workflow::machine::{Facts, Outcome, Transition, Workflow};
 use chrono::{DateTime, Utc};
@@ -224,6 +227,25 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Every workflow of a tenant, newest first, without history.
     async fn workflows(&self, tenant: i64) -> Result<Vec<WorkflowReport>>;
+
+    // --- Warehouse settings (docs/SETTINGS.md) ---
+
+    /// A warehouse's settings (unset ones are `None`: the defaults).
+    async fn settings(&self, tenant: i64, warehouse: i64) -> Result<Settings>;
+
+    /// Changes one setting and audits it (old, new, who, when) in one
+    /// transaction; the next operation applied sees it.
+    async fn set_setting(
+        &self,
+        tenant: i64,
+        warehouse: i64,
+        key: SettingKey,
+        value: &SettingValue,
+        by: &str,
+    ) -> Result<SettingChange>;
+
+    /// Every audited change of a warehouse's settings, oldest first.
+    async fn settings_history(&self, tenant: i64, warehouse: i64) -> Result<Vec<SettingChange>>;
 }
 
 /// Opens the backend a `--db` value names: a `postgres://` (or

@@ -98,6 +98,13 @@ impl Engine {
             .storage
             .order_facts(wf.tenant, wf.warehouse, &wf.order)
             .await?;
+        // The warehouse's settings, read each time: a change applies to the
+        // next step without a restart.
+        let policy = self
+            .storage
+            .settings(wf.tenant, wf.warehouse)
+            .await?
+            .policy(&self.policy);
         let t = if machine::must_compensate(wf, &facts) {
             machine::cancel(wf, Utc::now())
         } else {
@@ -110,7 +117,7 @@ impl Engine {
                 &facts,
                 outcome.as_ref(),
                 Utc::now(),
-                &self.policy,
+                &policy,
                 rand::random(),
             )
         };

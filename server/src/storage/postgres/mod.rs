@@ -12,6 +12,7 @@ mod admin;
 mod migrate;
 mod push;
 mod queries;
+mod settings;
 mod workflow;
 
 use std::collections::HashSet;
@@ -37,6 +38,9 @@ use super::{
     StoredOperation, Tenant, Warehouse,
 };
 use crate::import::{ImportData, OrderLine};
+use crate::settings::{
+    Change as SettingChange, Key as SettingKey, Settings, Value as SettingValue,
+};
 use crate::workflow::Report as WorkflowReport;
 use crate::workflow::machine::{Facts, Outcome, Transition, Workflow};
 use chrono::{DateTime, Utc};
@@ -303,6 +307,33 @@ impl Storage for PgStorage {
 
     async fn workflows(&self, tenant: i64) -> Result<Vec<WorkflowReport>> {
         workflow::list(&*self.client().await?, tenant).await
+    }
+
+    async fn settings(&self, tenant: i64, warehouse: i64) -> Result<Settings> {
+        settings::get(&*self.client().await?, tenant, warehouse).await
+    }
+
+    async fn set_setting(
+        &self,
+        tenant: i64,
+        warehouse: i64,
+        key: SettingKey,
+        value: &SettingValue,
+        by: &str,
+    ) -> Result<SettingChange> {
+        settings::set(
+            &mut *self.client().await?,
+            tenant,
+            warehouse,
+            key,
+            value,
+            by,
+        )
+        .await
+    }
+
+    async fn settings_history(&self, tenant: i64, warehouse: i64) -> Result<Vec<SettingChange>> {
+        settings::history(&*self.client().await?, tenant, warehouse).await
     }
 }
 

@@ -8,6 +8,7 @@
 mod admin;
 mod push;
 mod queries;
+mod settings;
 mod workflow;
 
 use std::path::Path;
@@ -29,6 +30,9 @@ use super::{
     StoredOperation, Tenant, Warehouse,
 };
 use crate::import::ImportData;
+use crate::settings::{
+    Change as SettingChange, Key as SettingKey, Settings, Value as SettingValue,
+};
 use crate::workflow::Report as WorkflowReport;
 use crate::workflow::machine::{Facts, Outcome, Transition, Workflow};
 
@@ -38,6 +42,7 @@ const MIGRATIONS_SLICE: &[M<'static>] = &[
     M::up(include_str!("migrations/0003_indexes.sql")),
     M::up(include_str!("migrations/0004_ledger_by_operation.sql")),
     M::up(include_str!("migrations/0005_workflows.sql")),
+    M::up(include_str!("migrations/0006_settings.sql")),
 ];
 const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATIONS_SLICE);
 
@@ -383,6 +388,29 @@ impl Storage for SqliteStorage {
 
     async fn workflows(&self, tenant: i64) -> Result<Vec<WorkflowReport>> {
         self.read(move |c| workflow::list(c, tenant)).await
+    }
+
+    async fn settings(&self, tenant: i64, warehouse: i64) -> Result<Settings> {
+        self.read(move |c| settings::get(c, tenant, warehouse))
+            .await
+    }
+
+    async fn set_setting(
+        &self,
+        tenant: i64,
+        warehouse: i64,
+        key: SettingKey,
+        value: &SettingValue,
+        by: &str,
+    ) -> Result<SettingChange> {
+        let (value, by) = (value.clone(), by.to_owned());
+        self.write(move |c| settings::set(c, tenant, warehouse, key, &value, &by))
+            .await
+    }
+
+    async fn settings_history(&self, tenant: i64, warehouse: i64) -> Result<Vec<SettingChange>> {
+        self.read(move |c| settings::history(c, tenant, warehouse))
+            .await
     }
 }
 
