@@ -218,6 +218,47 @@ macro_rules! conformance {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn fefo_strictness_warns_or_refuses_while_an_earlier_lot_waits_at_a_dock() {
+                use pyck_server::settings::Key;
+                let db = db().await;
+                let s = site(&*db.store, "acme").await;
+                // An earlier-expiring lot of SKU-2 arrives at the dock; the
+                // bins hold only L1, which expires later.
+                let early = today() + chrono::Duration::days(10);
+                let arrive = pyck_sync::operation::Operation {
+                    id: uuid::Uuid::now_v7(), device: s.device.device, seq: 1, operator: "2001".into(),
+                    at: chrono::Utc::now(),
+                    payload: pyck_sync::operation::Payload::Receive(pyck_sync::operation::Receive {
+                        asn: "ASN-1".into(), sku: "SKU-2".into(), qty: 30, lot: Some("L0".into()),
+                        expiry: Some(early), to: "DOCK-1".into(), damaged: 0,
+                    }),
+                };
+                db.store.push(&s.device, vec![arrive], 0).await.unwrap();
+                let line = |order: &str, qty| pyck_server::import::OrderLine {
+                    order: order.into(), line: 1, sku: "SKU-2".into(), qty, customer: "Shop".into(),
+                };
+                let kinds = |ex: &[pyck_sync::records::ExceptionRecord], order: &str| -> Vec<String> {
+                    ex.iter().filter(|e| e.order.as_deref() == Some(order)).map(|e| e.kind.clone()).collect()
+                };
+                // warn (the default): L1 is allocated and a supervisor hears of L0.
+                let tasks = db.store.create_order(s.tenant, s.warehouse, &[line("SO-W", 20)]).await.unwrap();
+                assert_eq!(tasks.len(), 1);
+                assert_eq!((tasks[0].location.as_str(), tasks[0].lot.as_deref(), tasks[0].qty), ("C-01", Some("L1"), 20));
+                let ex = db.store.exceptions(s.tenant, s.warehouse).await.unwrap();
+                assert_eq!(kinds(&ex, "SO-W"), ["fefo_breach"]);
+                let breach = ex.iter().find(|e| e.order.as_deref() == Some("SO-W")).unwrap();
+                assert_eq!((breach.location.as_deref(), breach.lot.as_deref()), (Some("DOCK-1"), Some("L0")));
+                // refuse: nothing later than L0 is allocated; the line stays short.
+                let refuse = Key::Fefo.value("refuse").unwrap();
+                db.store.set_setting(s.tenant, s.warehouse, Key::Fefo, &refuse, "3001").await.unwrap();
+                let tasks = db.store.create_order(s.tenant, s.warehouse, &[line("SO-R", 5)]).await.unwrap();
+                assert!(tasks.is_empty(), "{tasks:?}");
+                let ex = db.store.exceptions(s.tenant, s.warehouse).await.unwrap();
+                assert_eq!(kinds(&ex, "SO-R"), ["allocation_short"]);
+                assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn pull_pages_through_a_compacted_log() {
                 let db = db().await;
                 let s = site(&*db.store, "acme").await;

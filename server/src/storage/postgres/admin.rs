@@ -874,11 +874,14 @@ pub(super) async fn allocate(
         },
         async {
             let stmt = tx
-                .prepare_cached("SELECT next_task FROM warehouses WHERE id = $2 AND tenant_id = $1")
+                .prepare_cached(
+                    "SELECT next_task, fefo FROM warehouses WHERE id = $2 AND tenant_id = $1",
+                )
                 .await?;
             tx.query_one(&stmt, &[&tenant, &wh]).await
         },
     )?;
+    let fefo = crate::settings::Fefo::parse(next_task.try_get(1)?).unwrap_or_default();
     let mut candidates: HashMap<String, Vec<Candidate>> = HashMap::new();
     for r in &candidate_rows {
         let (sku, candidate) = candidate_row(r)?;
@@ -895,6 +898,7 @@ pub(super) async fn allocate(
         &expiry_tracked,
         Utc::now().date_naive(),
         next_task as u64,
+        fefo,
     );
     let tasks: Vec<&TaskRecord> = done.tasks.iter().collect();
     let orders: BTreeSet<&str> = lines.iter().map(|l| l.order.as_str()).collect();
@@ -921,6 +925,53 @@ pub(super) async fn allocate(
         key: ex.id.clone(),
         data: Some(to_json(ex)),
     }));
+    // FEFO `warn`: a later lot was allocated while an earlier one waits.
+    if raise_short && fefo == crate::settings::Fefo::Warn {
+        for (order, _, sku, w) in &done.waiting {
+            let ex = ExceptionRecord {
+                id: Uuid::now_v7().to_string(),
+                kind: pyck_sync::records::ExceptionKind::FefoBreach
+                    .as_str()
+                    .into(),
+                status: "open".into(),
+                message: crate::domain::fefo_waiting_message(order, sku, w),
+                order: Some(order.clone()),
+                asn: None,
+                location: Some(w.location.clone()),
+                sku: Some(sku.clone()),
+                lot: w.lot.clone(),
+                raised_at: Utc::now(),
+            };
+            let stmt = tx
+                .prepare_cached(
+                    "INSERT INTO exceptions (id, tenant_id, warehouse_id, kind, message, order_no, \
+                         location, sku, lot, raised_at) \
+                     VALUES ($1::text::uuid, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .await?;
+            tx.execute(
+                &stmt,
+                &[
+                    &ex.id,
+                    &tenant,
+                    &wh,
+                    &ex.kind,
+                    &ex.message,
+                    &ex.order,
+                    &ex.location,
+                    &ex.sku,
+                    &ex.lot,
+                    &ex.raised_at,
+                ],
+            )
+            .await?;
+            changes.push(ChangeRow {
+                entity: Entity::Exception,
+                key: ex.id.clone(),
+                data: Some(to_json(&ex)),
+            });
+        }
+    }
     Ok((done.tasks, done.short))
 }
 

@@ -355,7 +355,7 @@ async fn load_work(tx: &Transaction<'_>, auth: &DeviceAuth, needs: &Needs) -> Re
         async {
             let stmt = tx
                 .prepare_cached(
-                    "SELECT count_threshold, next_task FROM warehouses \
+                    "SELECT count_threshold, next_task, fefo FROM warehouses \
                      WHERE id = $1 AND tenant_id = $2",
                 )
                 .await?;
@@ -425,6 +425,7 @@ impl Work {
     fn fill(self, view: &mut BatchView, needs: &Needs) -> Result<()> {
         view.count_threshold = self.settings.try_get(0)?;
         view.next_task = self.settings.try_get::<_, i64>(1)? as u64;
+        view.fefo = crate::settings::Fefo::parse(self.settings.try_get(2)?).unwrap_or_default();
         for r in self.tasks {
             let task = task_row(&r)?;
             if r.try_get::<_, Option<bool>>(13)?.is_some()

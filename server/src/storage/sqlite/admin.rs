@@ -529,14 +529,21 @@ pub(super) fn allocate(
             tracked.insert(line.sku.clone(), t);
         }
     }
-    let next: i64 = tx.query_row(
-        "SELECT next_task FROM warehouses WHERE id = ?1",
+    let (next, fefo): (i64, String) = tx.query_row(
+        "SELECT next_task, fefo FROM warehouses WHERE id = ?1",
         [wh],
-        |r| r.get(0),
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
+    let fefo = crate::settings::Fefo::parse(&fefo).unwrap_or_default();
     let today = chrono::Utc::now().date_naive();
-    let done =
-        crate::domain::orders::allocate_lines(lines, &mut candidates, &tracked, today, next as u64);
+    let done = crate::domain::orders::allocate_lines(
+        lines,
+        &mut candidates,
+        &tracked,
+        today,
+        next as u64,
+        fefo,
+    );
     let tasks: Vec<&TaskRecord> = done.tasks.iter().collect();
     super::push::write_tasks(tx, tenant, wh, &tasks)?;
     tx.execute(
@@ -582,6 +589,38 @@ pub(super) fn allocate(
             location: None,
             sku: Some(sku.clone()),
             lot: None,
+            raised_at: chrono::Utc::now(),
+        };
+        changes.push(ChangeRow {
+            entity: Entity::Exception,
+            key: id,
+            data: Some(to_json(&record)),
+        });
+    }
+    // FEFO `warn`: a later lot was allocated while an earlier one waits.
+    let breaches = done
+        .waiting
+        .iter()
+        .filter(|_| raise_short && fefo == crate::settings::Fefo::Warn);
+    for (order, _, sku, w) in breaches {
+        let id = Uuid::now_v7().to_string();
+        let kind = pyck_sync::records::ExceptionKind::FefoBreach;
+        let message = crate::domain::fefo_waiting_message(order, sku, w);
+        tx.execute(
+            "INSERT INTO exceptions (id, tenant_id, warehouse_id, kind, message, order_no, location, sku, lot, raised_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![id, tenant, wh, kind.as_str(), message, order, w.location, sku, w.lot, now()],
+        )?;
+        let record = pyck_sync::records::ExceptionRecord {
+            id: id.clone(),
+            kind: kind.as_str().into(),
+            status: "open".into(),
+            message,
+            order: Some(order.clone()),
+            asn: None,
+            location: Some(w.location.clone()),
+            sku: Some(sku.clone()),
+            lot: w.lot.clone(),
             raised_at: chrono::Utc::now(),
         };
         changes.push(ChangeRow {
