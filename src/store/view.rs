@@ -55,6 +55,33 @@ pub(crate) fn overlay(conn: &Connection) -> anyhow::Result<Vec<Payload>> {
 enum Change {
     Add(i64),
     Set(i64),
+    /// A count: sets the stock only within the warehouse's threshold, as the
+    /// server will (`pyck_sync::rules::count_sets_stock`).
+    Count(i64),
+}
+
+impl Change {
+    fn apply(&self, qty: &mut i64, threshold: Option<i64>) {
+        match *self {
+            Change::Add(d) => *qty += d,
+            Change::Set(s) => *qty = s,
+            Change::Count(c) => {
+                if pyck_sync::rules::count_sets_stock(c, *qty, threshold) {
+                    *qty = c;
+                }
+            }
+        }
+    }
+}
+
+/// The count threshold the last pull brought (docs/SETTINGS.md).
+fn count_threshold(conn: &Connection) -> anyhow::Result<Option<i64>> {
+    let value: Option<String> = rusqlite::OptionalExtension::optional(conn.query_row(
+        "SELECT value FROM meta WHERE key = ?1",
+        [crate::sync::COUNT_THRESHOLD],
+        |r| r.get(0),
+    ))?;
+    Ok(value.and_then(|v| v.parse().ok()))
 }
 
 fn effects(p: &Payload) -> Vec<(Key, Change, Option<NaiveDate>)> {
@@ -83,7 +110,7 @@ fn effects(p: &Payload) -> Vec<(Key, Change, Option<NaiveDate>)> {
             Change::Add(-pk.qty),
             None,
         )],
-        Payload::Count(c) => vec![(key(&c.location, &c.sku, &c.lot), Change::Set(c.qty), None)],
+        Payload::Count(c) => vec![(key(&c.location, &c.sku, &c.lot), Change::Count(c.qty), None)],
         Payload::Adjust(a) => vec![(key(&a.location, &a.sku, &a.lot), Change::Set(a.qty), None)],
         _ => vec![],
     }
@@ -111,6 +138,7 @@ pub fn stock(conn: &Connection, filter: &Filter) -> anyhow::Result<Vec<StockRow>
         let expiry = expiry.and_then(|e| NaiveDate::parse_from_str(&e, "%Y-%m-%d").ok());
         rows.insert(key, (expiry, qty));
     }
+    let threshold = count_threshold(conn)?;
     for payload in overlay(conn)? {
         for (key, change, expiry) in effects(&payload) {
             if !filter.matches(&key.0, &key.1) {
@@ -118,10 +146,7 @@ pub fn stock(conn: &Connection, filter: &Filter) -> anyhow::Result<Vec<StockRow>
             }
             let known_expiry = super::replica::lot_expiry(conn, &key.1, &key.2)?.flatten();
             let entry = rows.entry(key).or_insert((expiry.or(known_expiry), 0));
-            match change {
-                Change::Add(d) => entry.1 += d,
-                Change::Set(q) => entry.1 = q,
-            }
+            change.apply(&mut entry.1, threshold);
         }
     }
     Ok(rows
@@ -160,13 +185,11 @@ impl Snapshot {
             )?;
             qty.insert(key.clone(), q.unwrap_or(0));
         }
+        let threshold = count_threshold(conn)?;
         for payload in overlay(conn)? {
             for (key, change, _) in effects(&payload) {
                 if let Some(q) = qty.get_mut(&key) {
-                    match change {
-                        Change::Add(d) => *q += d,
-                        Change::Set(s) => *q = s,
-                    }
+                    change.apply(q, threshold);
                 }
             }
         }

@@ -43,6 +43,14 @@ pub struct Push;
 )]
 pub struct Pull;
 
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "server/schema.graphql",
+    query_path = "src/sync/operations.graphql",
+    response_derives = "Debug"
+)]
+pub struct Settings;
+
 /// Attempts per request before giving up as unreachable.
 const ATTEMPTS: u32 = 4;
 /// First backoff; doubles each retry, with jitter.
@@ -121,6 +129,15 @@ impl Client {
             .send(Pull::build_query(pull::Variables { request }))
             .await?;
         Ok(data.pull)
+    }
+
+    /// The warehouse's count threshold, which the local view applies to
+    /// counts not yet pulled back (docs/SETTINGS.md).
+    pub async fn count_threshold(&mut self) -> anyhow::Result<Option<i64>> {
+        let data: settings::ResponseData = self
+            .send(Settings::build_query(settings::Variables))
+            .await?;
+        Ok(data.settings.count_threshold)
     }
 
     /// Sends with retries. Transient failures (connection, timeout, 5xx,

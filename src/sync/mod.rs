@@ -20,6 +20,10 @@ pub const PUSH_BATCH: usize = 5_000;
 /// Changes per pull page (`PYCK_PULL_PAGE` overrides).
 pub const PULL_PAGE: u32 = 5_000;
 
+/// Store meta key: the warehouse's count threshold as of the last pull
+/// (empty: none, any difference goes to a supervisor).
+pub const COUNT_THRESHOLD: &str = "count_threshold";
+
 fn tuned<T: std::str::FromStr>(var: &str, default: T) -> T {
     std::env::var(var)
         .ok()
@@ -132,6 +136,12 @@ pub async fn pull(
     }
     // The replica now includes everything the server settled for us.
     journal::mark_in_replica(store.conn())?;
+    // Settings the local view applies like the server does.
+    let threshold = client.count_threshold().await?;
+    store.set_meta(
+        COUNT_THRESHOLD,
+        &threshold.map(|t| t.to_string()).unwrap_or_default(),
+    )?;
     Ok(())
 }
 

@@ -11,6 +11,7 @@ pub mod operation;
 pub mod protocol;
 pub mod records;
 pub mod refusal;
+pub mod rules;
 pub mod validate;
 
 pub use operation::{Operation, Payload};

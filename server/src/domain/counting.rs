@@ -13,11 +13,13 @@ pub enum CountOutcome {
 /// `threshold` is the largest difference accepted without a supervisor;
 /// the default, `None`, accepts none (any difference is an exception).
 pub fn outcome(counted: i64, expected: i64, threshold: Option<i64>) -> CountOutcome {
-    let difference = counted - expected;
-    match threshold {
-        Some(t) if difference.abs() <= t => CountOutcome::Set,
-        None if difference == 0 => CountOutcome::Set,
-        _ => CountOutcome::Exception { difference },
+    // The rule lives in pyck-sync: the terminal's local view applies it too.
+    if pyck_sync::rules::count_sets_stock(counted, expected, threshold) {
+        CountOutcome::Set
+    } else {
+        CountOutcome::Exception {
+            difference: counted - expected,
+        }
     }
 }
 
