@@ -15,7 +15,15 @@ const LOT: &str = "L2630G";
 
 fn count(device: &Device, qty: i64) {
     device.ok(&[
-        "count", "--location", BIN, "--sku", SKU, "--lot", LOT, "--qty", &qty.to_string(),
+        "count",
+        "--location",
+        BIN,
+        "--sku",
+        SKU,
+        "--lot",
+        LOT,
+        "--qty",
+        &qty.to_string(),
     ]);
 }
 
@@ -50,7 +58,14 @@ fn a_changed_count_threshold_applies_to_the_next_count_on_server_and_device() {
     admin(
         &wh.db,
         &[
-            "settings", "set", "--tenant", "acme", "--warehouse", "DC1", "count_threshold", "3",
+            "settings",
+            "set",
+            "--tenant",
+            "acme",
+            "--warehouse",
+            "DC1",
+            "count_threshold",
+            "3",
         ],
     );
     picker.ok(&["sync"]);

@@ -145,31 +145,35 @@ impl Client {
     /// retry because the server settles each operation at most once.
     async fn send<V: Serialize, T: DeserializeOwned>(&mut self, body: V) -> anyhow::Result<T> {
         let body = serde_json::to_vec(&body)?;
+        let request_id = uuid::Uuid::now_v7().to_string();
         let mut last = String::new();
         for attempt in 0..ATTEMPTS {
             if attempt > 0 {
                 let jitter = Duration::from_millis(u64::from(rand_jitter()) % 100);
                 tokio::time::sleep(BACKOFF * 2u32.pow(attempt - 1) + jitter).await;
             }
-            match self.attempt(&body).await {
+            match self.attempt(&body, &request_id).await {
                 Ok(Attempt::Done(bytes)) => return decode(&bytes),
                 Ok(Attempt::Retry(why)) => last = why,
                 Err(e) => return Err(e),
             }
         }
         Err(CliError::Unreachable(format!(
-            "{} after {ATTEMPTS} attempts: {last}",
+            "{} after {ATTEMPTS} attempts (request {request_id}): {last}",
             self.endpoint
         ))
         .into())
     }
 
-    async fn attempt(&mut self, body: &[u8]) -> anyhow::Result<Attempt> {
+    /// One try. Every try of one request carries the same `x-request-id`,
+    /// which the server puts on each log line the request causes.
+    async fn attempt(&mut self, body: &[u8], request_id: &str) -> anyhow::Result<Attempt> {
         self.bytes_sent += body.len() as u64;
         let sent = self
             .http
             .post(&self.endpoint)
             .bearer_auth(&self.token)
+            .header("x-request-id", request_id)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header(reqwest::header::ACCEPT, "application/graphql-response+json")
             .body(body.to_vec())

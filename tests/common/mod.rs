@@ -137,12 +137,22 @@ impl Server {
 
     /// [`Server::start`] with more `serve` options.
     pub fn start_with(db: &str, addr: Option<&str>, options: &[&str]) -> Server {
+        Server::spawn(db, addr, options, Stdio::null())
+    }
+
+    /// A server logging JSON lines into `log`.
+    pub fn start_logged(db: &str, log: &Path) -> Server {
+        let file = std::fs::File::create(log).unwrap();
+        Server::spawn(db, None, &["--log-format", "json"], Stdio::from(file))
+    }
+
+    fn spawn(db: &str, addr: Option<&str>, options: &[&str], stderr: Stdio) -> Server {
         let listen = addr.unwrap_or("127.0.0.1:0");
         let mut child = Command::new(server_bin())
             .args(["--db", db, "serve", "--listen", listen])
             .args(options)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let mut line = String::new();

@@ -37,8 +37,19 @@ pub struct Cli {
     #[arg(long, env = "PYCK_DB", global = true)]
     pub db: Option<String>,
 
+    /// Log lines on stderr: `text`, or `json` (one object per line, with
+    /// the request id of the request that caused it)
+    #[arg(long, env = "PYCK_LOG_FORMAT", global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,6 +3,7 @@
 //! the GraphQL schema and below.
 
 mod graphql_over_http;
+pub mod request_id;
 pub mod sync_documents;
 
 use std::sync::Arc;
@@ -70,6 +71,7 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             count_requests,
         ))
+        .layer(middleware::from_fn(request_id::trace))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
