@@ -12,10 +12,12 @@
 use std::sync::Arc;
 
 use async_graphql::Data;
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use async_graphql::http::{WebSocket, WebSocketProtocols, WsMessage};
+use axum::extract::ws::{CloseFrame, Message};
 use axum::extract::{State, WebSocketUpgrade};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::{SinkExt, StreamExt};
 
 use super::{AppState, bearer, unauthorized};
 use crate::auth::token_hash;
@@ -23,10 +25,23 @@ use crate::storage::{DeviceAuth, Storage};
 
 pub async fn handle(
     State(state): State<AppState>,
-    protocol: GraphQLProtocol,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    let protocol = headers
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.split(',')
+                .find_map(|p| p.trim().parse::<WebSocketProtocols>().ok())
+        });
+    let Some(protocol) = protocol else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "send `Sec-WebSocket-Protocol: graphql-transport-ws`\n",
+        )
+            .into_response();
+    };
     // A token on the upgrade is checked now, so a bad one never upgrades.
     let device = match bearer(&headers) {
         Some(token) => match state.storage.authenticate(&token_hash(token)).await {
@@ -43,10 +58,42 @@ pub async fn handle(
     let schema = state.schema.clone();
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| {
-            GraphQLWebSocket::new(socket, schema, protocol)
-                .on_connection_init(move |payload| connection_init(storage, device, payload))
-                .serve()
+        .on_upgrade(move |socket| async move {
+            let (mut sink, stream) = socket.split();
+            let input = stream
+                .take_while(|m| std::future::ready(m.is_ok()))
+                .filter_map(|m| {
+                    std::future::ready(match m {
+                        Ok(Message::Text(t)) => Some(t.as_str().as_bytes().to_vec()),
+                        Ok(Message::Binary(b)) => Some(b.to_vec()),
+                        _ => None,
+                    })
+                });
+            let output = WebSocket::new(schema, input, protocol)
+                .on_connection_init(move |payload| connection_init(storage, device, payload));
+            futures_util::pin_mut!(output);
+            let mut acknowledged = false;
+            while let Some(msg) = output.next().await {
+                let msg = match msg {
+                    WsMessage::Text(text) => {
+                        acknowledged |= text.contains("\"connection_ack\"");
+                        Message::Text(text.into())
+                    }
+                    // async-graphql closes a refused `connection_init` with
+                    // 1002; graphql-transport-ws says 4403 Forbidden.
+                    WsMessage::Close(code, reason) => Message::Close(Some(CloseFrame {
+                        code: if code == 1002 && !acknowledged {
+                            4403
+                        } else {
+                            code
+                        },
+                        reason: reason.into(),
+                    })),
+                };
+                if sink.send(msg).await.is_err() {
+                    break;
+                }
+            }
         })
 }
 
