@@ -1,6 +1,7 @@
 //! `pyck feed`: the live events of this device's warehouse, one per line,
 //! until interrupted (Ctrl-C exits 0). A lost connection is retried with
-//! backoff and a notice on stderr; a refused token ends it (exit 5).
+//! backoff and a notice on stderr; a refused token ends it (exit 5). Stderr
+//! also says when the feed is following (again), so a script can wait for it.
 
 use std::io::Write;
 
@@ -9,7 +10,7 @@ use pyck_sync::refusal::{Refusal, RefusalCode};
 
 use super::{Ctx, runtime};
 use crate::error::CliError;
-use crate::sync::live::{self, LiveError};
+use crate::sync::live::{self, LiveError, Status};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -30,11 +31,12 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
             &server,
             &config.token,
             |event| print(&event, json),
-            |err, wait| {
-                eprintln!(
+            |status| match status {
+                Status::Connected => eprintln!("pyck feed: following {}", live::ws_url(&server)),
+                Status::Lost(err, wait) => eprintln!(
                     "pyck feed: connection lost ({err}); retrying in {:.1} s",
                     wait.as_secs_f64()
-                );
+                ),
             },
         );
         tokio::select! {
@@ -56,7 +58,12 @@ fn print(event: &Event, json: bool) -> anyhow::Result<()> {
         serde_json::to_writer(&mut out, event)?;
         writeln!(out)?;
     } else {
-        writeln!(out, "{} {}", event.at.format("%H:%M:%S"), describe(&event.kind))?;
+        writeln!(
+            out,
+            "{} {}",
+            event.at.format("%H:%M:%S"),
+            describe(&event.kind)
+        )?;
     }
     // One line at a time: a script reading the pipe sees each event at once.
     out.flush()?;

@@ -52,9 +52,7 @@ impl Subscription {
     /// acknowledged the connection.
     pub async fn connect(server: &str, token: &str) -> Result<Subscription, LiveError> {
         let lost = |e: &dyn std::fmt::Display| LiveError::Lost(format!("{e}"));
-        let mut req = ws_url(server)
-            .into_client_request()
-            .map_err(|e| lost(&e))?;
+        let mut req = ws_url(server).into_client_request().map_err(|e| lost(&e))?;
         let headers = req.headers_mut();
         headers.insert(
             "sec-websocket-protocol",
@@ -72,7 +70,9 @@ impl Subscription {
             Ok(Err(tokio_tungstenite::tungstenite::Error::Http(resp)))
                 if resp.status().as_u16() == 401 =>
             {
-                return Err(LiveError::Unauthorised("unknown or revoked device token".into()));
+                return Err(LiveError::Unauthorised(
+                    "unknown or revoked device token".into(),
+                ));
             }
             Ok(Err(e)) => return Err(lost(&e)),
             Ok(Ok(ok)) => ok,
@@ -151,21 +151,31 @@ async fn next_message(ws: &mut Socket) -> Result<Value, LiveError> {
     }
 }
 
+/// What [`follow`] reports besides events.
+#[derive(Debug)]
+pub enum Status<'a> {
+    /// Subscribed (again).
+    Connected,
+    /// The connection failed or was lost; the next try is after the wait.
+    Lost(&'a LiveError, Duration),
+}
+
 /// Follows the live events until the token is refused: `on_event` gets every
-/// event, `on_lost` every lost connection (with the wait before the next
-/// try). Reconnects with exponential backoff (0.5 s up to 30 s), reset by a
-/// successful connection.
+/// event, `on_status` every (re)connection and lost connection. Reconnects
+/// with exponential backoff (0.5 s up to 30 s), reset by a successful
+/// connection.
 pub async fn follow(
     server: &str,
     token: &str,
     mut on_event: impl FnMut(Event) -> anyhow::Result<()>,
-    mut on_lost: impl FnMut(&LiveError, Duration),
+    mut on_status: impl FnMut(Status<'_>),
 ) -> anyhow::Result<()> {
     let mut wait = Duration::from_millis(500);
     loop {
         let err = match Subscription::connect(server, token).await {
             Ok(mut sub) => {
                 wait = Duration::from_millis(500);
+                on_status(Status::Connected);
                 loop {
                     match sub.next().await {
                         Ok(event) => on_event(event)?,
@@ -178,7 +188,7 @@ pub async fn follow(
         if let LiveError::Unauthorised(_) = err {
             return Err(err.into());
         }
-        on_lost(&err, wait);
+        on_status(Status::Lost(&err, wait));
         tokio::time::sleep(wait).await;
         wait = (wait * 2).min(Duration::from_secs(30));
     }
