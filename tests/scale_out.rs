@@ -1,8 +1,9 @@
 //! Scale-out: two `pyck-server serve` replicas on one PostgreSQL database
 //! with NATS JetStream. A `pyck feed` on one replica sees moves pushed
 //! through the other; one device's batch pushed through both replicas at
-//! once, with one of them killed (`kill -9`) mid-push and the rest re-sent
-//! through the survivor, is applied exactly once: stock exact, `verify` 0.
+//! once is applied exactly once, and so is a batch whose replica is killed
+//! (`kill -9`) mid-push and re-sent through the survivor: stock exact,
+//! `verify` exits 0.
 //!
 //! Needs `PYCK_TEST_POSTGRES_URL` and `PYCK_TEST_NATS_URL` (scripts/test
 //! starts both); fails without them, never skips.
@@ -149,28 +150,53 @@ fn two_replicas_share_events_and_apply_a_batch_once() {
         "a feed on replica two never saw a move pushed through replica one"
     );
 
-    // One batch (small requests, so a push is many of them), pushed through
-    // both replicas at once; replica one is killed mid-push.
-    let file = device.path("moves.csv");
-    std::fs::write(&file, common::moves_csv(3_001, "A-07-11", "A-01-03")).unwrap();
-    device.ok(&["move", "--file", file.to_str().unwrap()]);
-    let sync_via = |server: &Server| {
+    // One batch pushed through both replicas at once (small requests, so
+    // the two pushes interleave): each operation applied once.
+    let record = |n: usize, name: &str| {
+        let file = device.path(name);
+        // Refs unique to the file: new moves, not a re-run of the last file.
+        let csv = common::moves_csv_with_refs(n, "A-07-11", "A-01-03", name);
+        std::fs::write(&file, csv).unwrap();
+        device.ok(&["move", "--file", file.to_str().unwrap()]);
+    };
+    let sync_via = |server: &Server, batch: &str| {
         device
             .cmd(&["sync", "--server", &server.url()])
-            .env("PYCK_PUSH_BATCH", "200")
+            .env("PYCK_PUSH_BATCH", batch)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap()
     };
-    let mut via_one = sync_via(&one);
-    let mut via_two = sync_via(&two);
-    std::thread::sleep(Duration::from_millis(300));
+    record(1_001, "both.csv");
+    let via_one = sync_via(&one, "50");
+    let via_two = sync_via(&two, "50");
+    for sync in [via_one, via_two] {
+        let out = sync.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "a sync through one of two replicas at once failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(device.json(&["status"])["pending"], 0);
+
+    // Another batch through replica one, killed (kill -9) once part of it
+    // is acknowledged; the rest is re-sent through the survivor.
+    record(3_001, "killed.csv");
+    let mut via_one = sync_via(&one, "20");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while device.json(&["status"])["pending"].as_u64().unwrap() == 3_001 {
+        assert!(
+            Instant::now() < deadline,
+            "the push through replica one never started"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
     one.kill();
     let _ = via_one.wait();
-    let _ = via_two.wait();
-
-    // Whatever is left goes through the survivor.
+    let left = device.json(&["status"])["pending"].as_u64().unwrap();
+    eprintln!("{probes} probe(s); {left} of 3001 operations left after the kill");
     let report = device.json(&["sync", "--server", &two.url()]);
     assert_eq!(device.json(&["status"])["pending"], 0, "{report}");
     let verify = wh.verify();
@@ -182,8 +208,10 @@ fn two_replicas_share_events_and_apply_a_batch_once() {
     );
     // An odd run of alternating single-unit moves leaves one unit at
     // A-01-03: a lost or doubled move shows.
-    assert_eq!(server_qty(&two, &wh, "A-01-03"), probes + 1);
-    assert_eq!(server_qty(&two, &wh, "A-07-11"), 240 - probes - 1);
+    // Two odd runs of alternating single-unit moves leave two units at
+    // A-01-03: a lost or doubled move shows.
+    assert_eq!(server_qty(&two, &wh, "A-01-03"), probes + 2);
+    assert_eq!(server_qty(&two, &wh, "A-07-11"), 240 - probes - 2);
     // And the feed on replica two saw the final quantity too.
-    assert!(feed.saw_stock("A-01-03", probes + 1, Duration::from_secs(30)));
+    assert!(feed.saw_stock("A-01-03", probes + 2, Duration::from_secs(30)));
 }
