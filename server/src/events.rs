@@ -178,18 +178,7 @@ impl Events {
         {
             return Ok(());
         }
-        let stream = ensure_stream(&nats.js, tenant).await?;
-        let consumer = stream
-            .create_consumer(jetstream::consumer::pull::OrderedConfig {
-                deliver_policy: jetstream::consumer::DeliverPolicy::New,
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| anyhow::anyhow!("while creating a NATS consumer: {e}"))?;
-        let mut messages = consumer
-            .messages()
-            .await
-            .map_err(|e| anyhow::anyhow!("while consuming NATS events: {e}"))?;
+        let mut messages = open_consumer(&nats.js, tenant).await?;
         {
             let Ok(mut consuming) = nats.consuming.lock() else {
                 anyhow::bail!("event bus poisoned");
@@ -200,27 +189,63 @@ impl Events {
             }
         }
         let local = self.local.clone();
+        let js = nats.js.clone();
         tokio::spawn(async move {
-            while let Some(msg) = messages.next().await {
-                let msg = match msg {
-                    Ok(msg) => msg,
-                    Err(e) => {
-                        tracing::warn!(tenant, error = %e, "NATS event consumer");
-                        tokio::time::sleep(Duration::from_millis(200)).await;
-                        continue;
+            loop {
+                while let Some(msg) = messages.next().await {
+                    let msg = match msg {
+                        Ok(msg) => msg,
+                        Err(e) => {
+                            tracing::warn!(tenant, error = %e, "NATS event consumer");
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                            continue;
+                        }
+                    };
+                    match serde_json::from_slice::<Event>(&msg.payload) {
+                        Ok(event) => {
+                            let _ = local.send(Arc::new(Envelope { tenant, event }));
+                        }
+                        Err(e) => tracing::warn!(tenant, error = %e, "undecodable NATS event"),
+                    }
+                }
+                // The consumer ended (NATS restarted, the stream was
+                // deleted…): open a new one, with backoff, so subscribers
+                // on this replica keep receiving.
+                tracing::warn!(tenant, "NATS event consumer ended; reopening");
+                let mut wait = Duration::from_millis(200);
+                messages = loop {
+                    tokio::time::sleep(wait).await;
+                    match open_consumer(&js, tenant).await {
+                        Ok(m) => break m,
+                        Err(e) => {
+                            tracing::warn!(tenant, error = %e, "NATS event consumer");
+                            wait = (wait * 2).min(Duration::from_secs(10));
+                        }
                     }
                 };
-                match serde_json::from_slice::<Event>(&msg.payload) {
-                    Ok(event) => {
-                        let _ = local.send(Arc::new(Envelope { tenant, event }));
-                    }
-                    Err(e) => tracing::warn!(tenant, error = %e, "undecodable NATS event"),
-                }
             }
-            tracing::warn!(tenant, "NATS event consumer ended");
         });
         Ok(())
     }
+}
+
+/// An ordered consumer of a tenant's stream delivering only new messages.
+async fn open_consumer(
+    js: &jetstream::Context,
+    tenant: i64,
+) -> anyhow::Result<jetstream::consumer::pull::Ordered> {
+    let stream = ensure_stream(js, tenant).await?;
+    let consumer = stream
+        .create_consumer(jetstream::consumer::pull::OrderedConfig {
+            deliver_policy: jetstream::consumer::DeliverPolicy::New,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("while creating a NATS consumer: {e}"))?;
+    consumer
+        .messages()
+        .await
+        .map_err(|e| anyhow::anyhow!("while consuming NATS events: {e}"))
 }
 
 fn stream_name(tenant: i64) -> String {
