@@ -310,3 +310,47 @@ async fn publisher(js: jetstream::Context, mut rx: mpsc::Receiver<(i64, Event)>)
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stock(qty: i64) -> EventKind {
+        EventKind::StockChanged {
+            location: "A-01".into(),
+            sku: "SKU-1".into(),
+            lot: None,
+            qty,
+        }
+    }
+
+    #[tokio::test]
+    async fn subscribers_get_their_tenant_and_warehouse_only() {
+        let events = Events::in_process();
+        let mut mine = Box::pin(events.subscribe(1, 10).await.unwrap());
+        events.publish(2, 10, stock(1)); // another tenant
+        events.publish(1, 11, stock(2)); // another warehouse
+        events.publish(1, 10, stock(3));
+        let got = mine.next().await.unwrap();
+        assert_eq!((got.warehouse, got.kind), (10, stock(3)));
+    }
+
+    #[tokio::test]
+    async fn a_slow_subscriber_gets_a_lagged_marker_and_publishers_never_wait() {
+        let events = Events::in_process();
+        let mut slow = Box::pin(events.subscribe(1, 10).await.unwrap());
+        let extra = 5;
+        for i in 0..(LOCAL_BUFFER as i64 + extra) {
+            events.publish(1, 10, stock(i));
+        }
+        let first = slow.next().await.unwrap();
+        assert_eq!(
+            first.kind,
+            EventKind::Lagged {
+                missed: extra as u64
+            }
+        );
+        // Then the oldest events still buffered, in order.
+        assert_eq!(slow.next().await.unwrap().kind, stock(extra));
+    }
+}
