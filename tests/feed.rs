@@ -125,3 +125,35 @@ fn feed_exit_codes() {
     );
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn nudges_count_events_for_a_ui_to_pull() {
+    let wh = Warehouse::new();
+    let server = Server::start(&wh.db, None);
+    let mover = Device::new();
+    mover.enrol(&server.url(), &wh.token(), "1007");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut nudges = rt.block_on(async { pyck::sync::live::nudges(server.url(), wh.token()) });
+    for _ in 0..10 {
+        mover.ok(&[
+            "move",
+            "--sku",
+            "SKU-10001",
+            "--qty",
+            "1",
+            "--from",
+            "A-07-11",
+            "--to",
+            "A-01-03",
+        ]);
+        mover.ok(&["sync"]);
+        let changed = rt.block_on(async {
+            tokio::time::timeout(Duration::from_secs(5), nudges.changed()).await
+        });
+        if matches!(changed, Ok(Ok(()))) {
+            assert!(*nudges.borrow() >= 1);
+            return;
+        }
+    }
+    panic!("no nudge after ten moves");
+}

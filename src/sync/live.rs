@@ -2,7 +2,7 @@
 //! `/graphql/ws` with the device token. Every event (including a `lagged`
 //! marker) is a nudge: the server's state moved, pull when convenient.
 //! `pyck feed` prints them; the scanner UI and the supervisor dashboard can
-//! follow them with [`follow`] to pull on a nudge.
+//! follow them with [`follow`], or just watch [`nudges`], to pull on a nudge.
 
 use std::time::Duration;
 
@@ -192,6 +192,31 @@ pub async fn follow(
         tokio::time::sleep(wait).await;
         wait = (wait * 2).min(Duration::from_secs(30));
     }
+}
+
+/// Nudges for a UI's event loop: a counter that goes up with every event
+/// (coalesced, so a burst is one wake-up), followed in a background task
+/// that reconnects on its own. On a change, pull. The task ends when the
+/// token is refused or the receiver is dropped.
+pub fn nudges(server: String, token: String) -> tokio::sync::watch::Receiver<u64> {
+    let (tx, rx) = tokio::sync::watch::channel(0_u64);
+    tokio::spawn(async move {
+        let closed = tx.clone();
+        let follow = follow(
+            &server,
+            &token,
+            |_| {
+                tx.send_modify(|n| *n += 1);
+                Ok(())
+            },
+            |_| {},
+        );
+        tokio::select! {
+            _ = follow => {},
+            () = closed.closed() => {},
+        }
+    });
+    rx
 }
 
 #[cfg(test)]
