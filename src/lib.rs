@@ -9,3 +9,4 @@ pub mod output;
 pub mod progress;
 pub mod store;
 pub mod sync;
+pub mod tui;

@@ -180,6 +180,30 @@ fn a_day_on_the_floor() {
         vec!["count_difference", "short_pick", "under_receipt"],
         "{exceptions}"
     );
+    // The server's admin CLI lists the same exceptions.
+    let listed: Value = serde_json::from_str(&common::admin(
+        &wh.db,
+        &["exceptions", "list", "--tenant", "acme", "--json"],
+    ))
+    .unwrap();
+    let ids = |v: &Value| {
+        let mut ids: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids(&listed), ids(&exceptions), "{listed}");
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["warehouse"] == "DC1")
+    );
     let under = exceptions
         .as_array()
         .unwrap()

@@ -12,7 +12,9 @@ pub mod http;
 pub mod import;
 pub mod metrics;
 pub mod push;
+pub mod settings;
 pub mod storage;
+pub mod workflow;
 
 /// Re-exported for embedding the server (`pyck demo`).
 pub use axum;

@@ -224,3 +224,76 @@ fn serve_runs_with_no_set_up() {
             .exists()
     );
 }
+
+#[test]
+fn settings_are_set_read_and_audited_and_bad_ones_exit_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.sqlite3").display().to_string();
+    admin(&db, &["tenant", "create", "acme"]);
+    admin(
+        &db,
+        &[
+            "import",
+            "--tenant",
+            "acme",
+            "--warehouse",
+            "DC1",
+            fixtures().to_str().unwrap(),
+        ],
+    );
+    let scope = ["--tenant", "acme", "--warehouse", "DC1"];
+    let get = |db: &str| -> serde_json::Value {
+        let out = admin(
+            db,
+            &[&["settings", "get"][..], &scope, &["--json"]].concat(),
+        );
+        serde_json::from_str(&out).unwrap()
+    };
+    assert_eq!(get(&db)["count_threshold"], serde_json::Value::Null);
+    assert_eq!(get(&db)["fefo"], "warn");
+    let out = admin(
+        &db,
+        &[
+            &["settings", "set"][..],
+            &scope,
+            &["count_threshold", "5", "--by", "ops"],
+        ]
+        .concat(),
+    );
+    assert_eq!(out.trim(), "count_threshold: default -> 5");
+    admin(
+        &db,
+        &[&["settings", "set"][..], &scope, &["fefo", "refuse"]].concat(),
+    );
+    assert_eq!(get(&db)["count_threshold"], 5);
+    assert_eq!(get(&db)["fefo"], "refuse");
+    let history = admin(
+        &db,
+        &[&["settings", "history"][..], &scope, &["--json"]].concat(),
+    );
+    let history: serde_json::Value = serde_json::from_str(&history).unwrap();
+    assert_eq!(history[0]["key"], "count_threshold");
+    assert_eq!(history[0]["by"], "admin:ops");
+    assert_eq!(history[0]["new"], "5");
+    assert_eq!(history[1]["old"], "warn");
+    assert_eq!(history[1]["new"], "refuse");
+
+    for (key, value, says) in [
+        ("colour", "red", "key: \"colour\" is not a setting"),
+        (
+            "count_threshold",
+            "1.5",
+            "value: count_threshold takes units",
+        ),
+        ("fefo", "strict", "value: fefo takes `warn` or `refuse`"),
+    ] {
+        let bad = run(
+            &db,
+            &[&["settings", "set"][..], &scope, &[key, value]].concat(),
+        );
+        assert_eq!(bad.status.code(), Some(3), "{key}={value}");
+        let err = String::from_utf8_lossy(&bad.stderr);
+        assert!(err.contains(says), "{err}");
+    }
+    assert_eq!(get(&db)["count_threshold"], 5, "nothing half-written");
+}

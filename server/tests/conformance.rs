@@ -178,6 +178,87 @@ macro_rules! conformance {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn a_changed_count_threshold_applies_to_the_next_count_and_is_audited() {
+                use pyck_server::settings::{Fefo, Key};
+                let db = db().await;
+                let s = site(&*db.store, "acme").await;
+                let count = |seq, qty| pyck_sync::operation::Operation {
+                    id: uuid::Uuid::now_v7(), device: s.device.device, seq, operator: "1007".into(),
+                    at: chrono::Utc::now(),
+                    payload: pyck_sync::operation::Payload::Count(pyck_sync::operation::Count {
+                        location: "A-01".into(), sku: "SKU-1".into(), lot: None, qty, task: None,
+                    }),
+                };
+                let defaults = db.store.settings(s.tenant, s.warehouse).await.unwrap();
+                assert_eq!((defaults.count_threshold, defaults.fefo), (None, Fefo::Warn));
+                // By default any difference goes to a supervisor; stock stays.
+                let resp = db.store.push(&s.device, vec![count(1, 998)], 0).await.unwrap();
+                assert_eq!(resp.results[0].outcome, PushOutcome::Applied { exceptions: 1 });
+                assert_eq!(qty(&*db.store, &s, "A-01", "SKU-1").await, 1000);
+
+                let value = Key::CountThreshold.value("3").unwrap();
+                let change = db.store.set_setting(s.tenant, s.warehouse, Key::CountThreshold, &value, "3001").await.unwrap();
+                assert_eq!((change.old.as_deref(), change.new.as_deref(), change.by.as_str()), (None, Some("3"), "3001"));
+                assert_eq!(db.store.settings(s.tenant, s.warehouse).await.unwrap().count_threshold, Some(3));
+                // The next count within 3 units adjusts the stock instead.
+                let resp = db.store.push(&s.device, vec![count(2, 998)], 0).await.unwrap();
+                assert_eq!(resp.results[0].outcome, PushOutcome::Applied { exceptions: 0 });
+                assert_eq!(qty(&*db.store, &s, "A-01", "SKU-1").await, 998);
+
+                let reset = Key::CountThreshold.value("default").unwrap();
+                db.store.set_setting(s.tenant, s.warehouse, Key::CountThreshold, &reset, "admin:ops").await.unwrap();
+                let history = db.store.settings_history(s.tenant, s.warehouse).await.unwrap();
+                let trail: Vec<_> = history.iter().map(|c| (c.key.as_str(), c.old.as_deref(), c.new.as_deref(), c.by.as_str())).collect();
+                assert_eq!(trail, [("count_threshold", None, Some("3"), "3001"), ("count_threshold", Some("3"), None, "admin:ops")]);
+                // Another tenant's warehouse is untouched.
+                let other = site(&*db.store, "globex").await;
+                assert_eq!(db.store.settings(other.tenant, other.warehouse).await.unwrap().count_threshold, None);
+                assert!(db.store.settings_history(other.tenant, other.warehouse).await.unwrap().is_empty());
+                assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn fefo_strictness_warns_or_refuses_while_an_earlier_lot_waits_at_a_dock() {
+                use pyck_server::settings::Key;
+                let db = db().await;
+                let s = site(&*db.store, "acme").await;
+                // An earlier-expiring lot of SKU-2 arrives at the dock; the
+                // bins hold only L1, which expires later.
+                let early = today() + chrono::Duration::days(10);
+                let arrive = pyck_sync::operation::Operation {
+                    id: uuid::Uuid::now_v7(), device: s.device.device, seq: 1, operator: "2001".into(),
+                    at: chrono::Utc::now(),
+                    payload: pyck_sync::operation::Payload::Receive(pyck_sync::operation::Receive {
+                        asn: "ASN-1".into(), sku: "SKU-2".into(), qty: 30, lot: Some("L0".into()),
+                        expiry: Some(early), to: "DOCK-1".into(), damaged: 0,
+                    }),
+                };
+                db.store.push(&s.device, vec![arrive], 0).await.unwrap();
+                let line = |order: &str, qty| pyck_server::import::OrderLine {
+                    order: order.into(), line: 1, sku: "SKU-2".into(), qty, customer: "Shop".into(),
+                };
+                let kinds = |ex: &[pyck_sync::records::ExceptionRecord], order: &str| -> Vec<String> {
+                    ex.iter().filter(|e| e.order.as_deref() == Some(order)).map(|e| e.kind.clone()).collect()
+                };
+                // warn (the default): L1 is allocated and a supervisor hears of L0.
+                let tasks = db.store.create_order(s.tenant, s.warehouse, &[line("SO-W", 20)]).await.unwrap();
+                assert_eq!(tasks.len(), 1);
+                assert_eq!((tasks[0].location.as_str(), tasks[0].lot.as_deref(), tasks[0].qty), ("C-01", Some("L1"), 20));
+                let ex = db.store.exceptions(s.tenant, s.warehouse).await.unwrap();
+                assert_eq!(kinds(&ex, "SO-W"), ["fefo_breach"]);
+                let breach = ex.iter().find(|e| e.order.as_deref() == Some("SO-W")).unwrap();
+                assert_eq!((breach.location.as_deref(), breach.lot.as_deref()), (Some("DOCK-1"), Some("L0")));
+                // refuse: nothing later than L0 is allocated; the line stays short.
+                let refuse = Key::Fefo.value("refuse").unwrap();
+                db.store.set_setting(s.tenant, s.warehouse, Key::Fefo, &refuse, "3001").await.unwrap();
+                let tasks = db.store.create_order(s.tenant, s.warehouse, &[line("SO-R", 5)]).await.unwrap();
+                assert!(tasks.is_empty(), "{tasks:?}");
+                let ex = db.store.exceptions(s.tenant, s.warehouse).await.unwrap();
+                assert_eq!(kinds(&ex, "SO-R"), ["allocation_short"]);
+                assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn pull_pages_through_a_compacted_log() {
                 let db = db().await;
                 let s = site(&*db.store, "acme").await;
@@ -264,6 +345,74 @@ macro_rules! conformance {
                 // A re-import allocates nothing twice.
                 db.store.import(s.tenant, "DC1", &small_warehouse()).await.unwrap();
                 assert_eq!(pulled_tasks(&db, &s).await.len(), 1);
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn workflows_lease_to_one_replica_and_compensate_idempotently() {
+                use pyck_server::workflow::machine::{self, Outcome, Step};
+                use pyck_server::workflow::policy::Policy;
+                let db = db().await;
+                let s = site(&*db.store, "acme").await;
+                let now = chrono::Utc::now();
+                let lease = now + chrono::Duration::seconds(30);
+                // The import's order has a workflow, due at once; one replica gets it.
+                let a = db.store.claim_workflows("a", now, lease, 16).await.unwrap();
+                let wf = a.iter().find(|w| w.order == "SO-1").cloned().unwrap();
+                assert_eq!((wf.step, wf.attempt), (Step::Reserve, 1));
+                let b = db.store.claim_workflows("b", now, lease, 16).await.unwrap();
+                assert!(b.iter().all(|w| w.order != "SO-1"), "leased to a");
+
+                assert_eq!(db.store.reserve_order(s.tenant, s.warehouse, "SO-1").await.unwrap(), Outcome::Done);
+                assert_eq!(pulled_tasks(&db, &s).await.len(), 1, "reserve allocates nothing twice");
+                let facts = db.store.order_facts(s.tenant, s.warehouse, "SO-1").await.unwrap();
+                assert_eq!((facts.status.as_str(), facts.pick_tasks, facts.open_picks), ("allocated", 1, 1));
+                let t = machine::next(&wf, &facts, Some(&Outcome::Done), now, &Policy::default(), 0.5);
+                assert!(!db.store.advance_workflow("b", &wf, &t).await.unwrap(), "b holds no lease");
+                assert!(db.store.advance_workflow("a", &wf, &t).await.unwrap());
+                let report = db.store.workflow(s.tenant, "SO-1").await.unwrap().unwrap();
+                assert_eq!((report.state.as_str(), report.step.as_str()), ("running", "pick"));
+                assert_eq!(report.history.len(), 1);
+                assert_eq!((report.history[0].step.as_str(), report.history[0].status.as_str()), ("reserve", "done"));
+
+                // 4 of 10 picked, then the order is cancelled.
+                let task = pulled_tasks(&db, &s).await.remove(0);
+                let pick = pyck_sync::operation::Operation {
+                    id: uuid::Uuid::now_v7(), device: s.device.device, seq: 1, operator: "1007".into(),
+                    at: chrono::Utc::now(),
+                    payload: pyck_sync::operation::Payload::Pick(pyck_sync::operation::Pick {
+                        task: task.id.clone(), order: "SO-1".into(), sku: "SKU-1".into(), lot: None,
+                        location: "A-01".into(), qty: 4,
+                    }),
+                };
+                db.store.push(&s.device, vec![pick], 0).await.unwrap();
+                assert_eq!(db.store.cancel_order(s.tenant, "SO-1").await.unwrap().as_deref(), Some("running"));
+                assert_eq!(db.store.cancel_order(s.tenant, "SO-404").await.unwrap(), None);
+                let later = now + chrono::Duration::seconds(60);
+                let c = db.store.claim_workflows("b", later, later + chrono::Duration::seconds(30), 16).await.unwrap();
+                let wf = c.iter().find(|w| w.order == "SO-1").cloned().unwrap();
+                assert!(wf.cancel_requested);
+                let facts = db.store.order_facts(s.tenant, s.warehouse, "SO-1").await.unwrap();
+                assert!(machine::must_compensate(&wf, &facts));
+                // Compensating twice (a replica died before recording it) does it once.
+                db.store.compensate_order(s.tenant, s.warehouse, "SO-1").await.unwrap();
+                db.store.compensate_order(s.tenant, s.warehouse, "SO-1").await.unwrap();
+                let tasks = pulled_tasks(&db, &s).await;
+                let pick = tasks.iter().find(|t| t.id == task.id).unwrap();
+                assert_eq!(pick.status, pyck_sync::records::TaskStatus::Cancelled);
+                let back: Vec<_> = tasks.iter().filter(|t| t.kind == pyck_sync::records::TaskKind::Putaway).collect();
+                assert_eq!(back.len(), 1, "{tasks:?}");
+                assert_eq!((back[0].location.as_str(), back[0].to.as_deref(), back[0].qty), ("STAGE:SO-1", Some("A-01"), 4));
+                let facts = db.store.order_facts(s.tenant, s.warehouse, "SO-1").await.unwrap();
+                assert_eq!(facts.status, "cancelled");
+                let t = machine::cancel(&wf, later);
+                assert!(db.store.advance_workflow("b", &wf, &t).await.unwrap());
+                let report = db.store.workflow(s.tenant, "SO-1").await.unwrap().unwrap();
+                assert_eq!((report.state.as_str(), report.step.as_str()), ("compensating", "compensate"));
+                assert_eq!(report.history.iter().map(|h| h.status.as_str()).collect::<Vec<_>>(), ["done", "cancelled"]);
+                let all = db.store.workflows(s.tenant).await.unwrap();
+                assert_eq!(all.len(), 1);
+                db.store.release_workflows("b").await.unwrap();
+                assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -358,6 +358,22 @@ async fn supervisors_manage_orders_counts_and_exceptions_over_graphql() {
     assert_eq!(tasks.len(), 1, "{body}");
     assert_eq!(tasks[0]["kind"], "pick");
     assert_eq!(tasks[0]["qty"], 5);
+    // The new order's fulfilment workflow is there (the engine has reserved
+    // it or is about to).
+    let q = r#"{ workflow(order: "SO-9001") { order state step history { step status attempt } } workflows { order } }"#;
+    let (_, wf) = gql(&env, Some(&env.token), q, json!({})).await;
+    assert_eq!(wf["data"]["workflow"]["order"], "SO-9001", "{wf}");
+    assert_eq!(wf["data"]["workflow"]["state"], "running", "{wf}");
+    assert!(
+        wf["data"]["workflows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["order"] == "SO-9001")
+    );
+    let q = r#"{ workflow(order: "SO-404") { order } }"#;
+    let (_, none) = gql(&env, Some(&env.token), q, json!({})).await;
+    assert_eq!(none["data"]["workflow"], Value::Null, "{none}");
     let (_, again) = gql(&env, Some(&env.token), create, json!({"op": "3001"})).await;
     assert!(
         again["errors"][0]["message"]
@@ -365,6 +381,44 @@ async fn supervisors_manage_orders_counts_and_exceptions_over_graphql() {
             .unwrap()
             .contains("already exists")
     );
+
+    // Settings: supervisors change them, audited with their badge.
+    let set = r#"mutation($op: String!, $v: String!) { setSetting(operator: $op, key: "count_threshold", value: $v) { key old new by } }"#;
+    let (_, refused) = gql(&env, Some(&env.token), set, json!({"op": "1007", "v": "4"})).await;
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "forbidden",
+        "{refused}"
+    );
+    let (_, bad) = gql(
+        &env,
+        Some(&env.token),
+        set,
+        json!({"op": "3001", "v": "lots"}),
+    )
+    .await;
+    assert_eq!(
+        bad["errors"][0]["extensions"]["code"], "bad_request",
+        "{bad}"
+    );
+    assert!(
+        bad["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("value: count_threshold")
+    );
+    let (_, changed) = gql(&env, Some(&env.token), set, json!({"op": "3001", "v": "4"})).await;
+    assert_eq!(
+        changed["data"]["setSetting"],
+        json!({"key": "count_threshold", "old": null, "new": "4", "by": "3001"})
+    );
+    let q = "{ settings { countThreshold fefo } settingsHistory { key by } }";
+    let (_, read) = gql(&env, Some(&env.token), q, json!({})).await;
+    assert_eq!(
+        read["data"]["settings"],
+        json!({"countThreshold": 4, "fefo": "warn"}),
+        "{read}"
+    );
+    assert_eq!(read["data"]["settingsHistory"].as_array().unwrap().len(), 1);
 
     let count = r#"mutation { createCountTask(operator: "3001", location: "A-01-02") { id kind location } }"#;
     let (_, body) = gql(&env, Some(&env.token), count, json!({})).await;

@@ -8,7 +8,7 @@ use super::Ctx;
 use super::record::{self, Resolver};
 use crate::input::Row;
 use crate::output;
-use crate::store::work;
+use crate::store::{Store, work};
 
 #[derive(Debug, clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -74,18 +74,22 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         ("lot", args.lot),
         ("qty", args.qty),
     ]);
-    let payload = {
-        let mut r = Resolver::new(&store);
-        let item = r.item(&row, "sku")?;
-        let lot = r.lot(&row, &item, None)?;
-        Payload::Count(Count {
-            location: r.location(&row, "location")?,
-            sku: item.sku,
-            lot,
-            qty: r.qty(&row, "qty", true)?,
-            task: args.task,
-        })
-    };
+    let payload = counted(&store, &row, args.task)?;
     let draft = record::draft(payload, &operator, None)?;
     record::record_and_report(&mut store, Kind::Count, vec![(0, draft)], true, args.json)
+}
+
+/// A count checked against the replica: what `pyck count` and the scanner UI
+/// both record.
+pub(crate) fn counted(store: &Store, row: &Row, task: Option<String>) -> anyhow::Result<Payload> {
+    let mut r = Resolver::new(store);
+    let item = r.item(row, "sku")?;
+    let lot = r.lot(row, &item, None)?;
+    Ok(Payload::Count(Count {
+        location: r.location(row, "location")?,
+        sku: item.sku,
+        lot,
+        qty: r.qty(row, "qty", true)?,
+        task,
+    }))
 }

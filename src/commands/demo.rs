@@ -4,6 +4,7 @@
 //! goods, loses the network, puts the goods away offline, gets the network
 //! back, syncs, and shows what the server now knows.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -130,6 +131,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "Register this terminal and pull its warehouse",
         &["init", "--server", &url, "--token", &token],
     )?;
+    if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
+        // On a terminal the demo is the scanner UI on the demo warehouse;
+        // scripts and pipes get the scripted shift below.
+        let shown = crate::tui::event_loop::run_with(
+            &terminal,
+            Some("demo badges: 1007 picker, 2001 receiver, 3001 supervisor; PIN 1234".into()),
+        );
+        server.stop()?;
+        return shown;
+    }
     step(
         &terminal,
         "Receiver 2001 logs in (PIN checked offline)",

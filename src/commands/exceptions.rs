@@ -7,7 +7,7 @@ use super::Ctx;
 use super::record;
 use crate::error::invalid;
 use crate::output;
-use crate::store::work;
+use crate::store::{Store, work};
 
 #[derive(Debug, clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -39,24 +39,7 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     match args.command {
         Some(Command::Resolve { id, note }) => {
             let operator = record::operator(&store, Kind::ResolveException)?;
-            let known = work::exceptions(store.conn())?
-                .into_iter()
-                .find(|e| e.id == id);
-            match known {
-                None => {
-                    return Err(invalid(format!(
-                        "no exception {id} on this device (sync first)"
-                    )));
-                }
-                Some(e) if e.status == "resolved" => {
-                    return Err(invalid(format!("exception {id} is already resolved")));
-                }
-                Some(_) => {}
-            }
-            let payload = Payload::ResolveException(ResolveException {
-                exception: id,
-                note,
-            });
+            let payload = resolution(&store, id, note)?;
             let draft = record::draft(payload, &operator, None)?;
             record::record_and_report(
                 &mut store,
@@ -88,4 +71,27 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
             output::table(&["ID", "KIND", "STATUS", "MESSAGE"], &rows)
         }
     }
+}
+
+/// A resolution of an open exception known here: what `pyck exceptions
+/// resolve` and the scanner UI both record.
+pub(crate) fn resolution(store: &Store, id: String, note: String) -> anyhow::Result<Payload> {
+    let known = work::exceptions(store.conn())?
+        .into_iter()
+        .find(|e| e.id == id);
+    match known {
+        None => {
+            return Err(invalid(format!(
+                "no exception {id} on this device (sync first)"
+            )));
+        }
+        Some(e) if e.status == "resolved" => {
+            return Err(invalid(format!("exception {id} is already resolved")));
+        }
+        Some(_) => {}
+    }
+    Ok(Payload::ResolveException(ResolveException {
+        exception: id,
+        note,
+    }))
 }

@@ -3,19 +3,19 @@
 
 mod adjust;
 mod completions;
-mod count;
+pub(crate) mod count;
 #[cfg(feature = "demo")]
 mod demo;
-mod exceptions;
+pub(crate) mod exceptions;
 mod feed;
 mod init;
 mod journal;
 mod man;
-mod movement;
-mod order;
-mod pick;
+pub(crate) mod movement;
+pub(crate) mod order;
+pub(crate) mod pick;
 mod putaway;
-mod receive;
+pub(crate) mod receive;
 mod scan;
 mod session;
 mod status;
@@ -23,6 +23,8 @@ mod stock;
 mod sync;
 
 pub mod record;
+
+use std::io::IsTerminal;
 
 use clap::{Parser, Subcommand};
 
@@ -82,6 +84,8 @@ pub enum Command {
     Stock(stock::Args),
     /// What a scanned code means
     Scan(scan::Args),
+    /// The scanner UI (also plain `pyck` on a terminal)
+    Tui,
     /// Shell completions
     Completions(completions::Args),
     /// The man page (roff) on stdout
@@ -107,11 +111,18 @@ impl Ctx {
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    let Some(command) = cli.command else {
-        return Err(CliError::Usage(
-            "no command given; `pyck --help` lists them (the scanner UI opens with `pyck tui` once available)".into(),
-        )
-        .into());
+    let command = match cli.command {
+        Some(command) => command,
+        // On a terminal, plain `pyck` is the scanner UI; in a script it is
+        // a usage error, as before.
+        None if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() => Command::Tui,
+        None => {
+            return Err(CliError::Usage(
+                "no command given; `pyck --help` lists them (`pyck tui` opens the scanner UI)"
+                    .into(),
+            )
+            .into());
+        }
     };
     #[cfg(feature = "demo")]
     if let Command::Demo(args) = command {
@@ -145,6 +156,7 @@ pub fn run_command(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
         Command::Feed(a) => feed::run(ctx, a),
         Command::Stock(a) => stock::run(ctx, a),
         Command::Scan(a) => scan::run(ctx, a),
+        Command::Tui => crate::tui::run(ctx),
         Command::Completions(a) => completions::run(a),
         Command::Man => man::run(),
         #[cfg(feature = "demo")]

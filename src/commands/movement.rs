@@ -11,6 +11,7 @@ use super::Ctx;
 use super::record::{self, Resolver};
 use crate::error::invalid;
 use crate::input::{self, Columns, Row};
+use crate::store::Store;
 use crate::store::view::Snapshot;
 use crate::store::work;
 
@@ -75,43 +76,7 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     {
         let mut r = Resolver::new(&store);
         for row in &rows {
-            let item = r.item(row, "sku")?;
-            let lot = r.lot(row, &item, None)?;
-            let qty = r.qty(row, "qty", false)?;
-            let from = r.location(row, "from")?;
-            let to = r.location(row, "to")?;
-            if from == to {
-                return Err(row.error("to", "must differ from `from`"));
-            }
-            let task = match row.opt("task") {
-                Some(id) => match work::task(store.conn(), id)? {
-                    Some(t) if t.kind == TaskKind::Putaway && t.status == TaskStatus::Open => {
-                        Some(id.to_owned())
-                    }
-                    Some(_) => {
-                        return Err(
-                            row.error("task", format!("task {id} is not an open putaway task"))
-                        );
-                    }
-                    None => {
-                        return Err(
-                            row.error("task", format!("no task {id} on this device (sync first)"))
-                        );
-                    }
-                },
-                None => None,
-            };
-            moves.push((
-                row,
-                Move {
-                    sku: item.sku,
-                    lot,
-                    qty,
-                    from,
-                    to,
-                    task,
-                },
-            ));
+            moves.push((row, checked(&store, &mut r, row)?));
         }
     }
     // Warn about moves of more than this device sees at the source.
@@ -153,4 +118,39 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         ));
     }
     record::record_and_report(&mut store, Kind::Move, drafts, single, args.json)
+}
+
+/// A move checked against the replica: what `pyck move` and the scanner UI
+/// both record.
+pub(crate) fn checked(store: &Store, r: &mut Resolver<'_>, row: &Row) -> anyhow::Result<Move> {
+    let item = r.item(row, "sku")?;
+    let lot = r.lot(row, &item, None)?;
+    let qty = r.qty(row, "qty", false)?;
+    let from = r.location(row, "from")?;
+    let to = r.location(row, "to")?;
+    if from == to {
+        return Err(row.error("to", "must differ from `from`"));
+    }
+    let task = match row.opt("task") {
+        Some(id) => match work::task(store.conn(), id)? {
+            Some(t) if t.kind == TaskKind::Putaway && t.status == TaskStatus::Open => {
+                Some(id.to_owned())
+            }
+            Some(_) => {
+                return Err(row.error("task", format!("task {id} is not an open putaway task")));
+            }
+            None => {
+                return Err(row.error("task", format!("no task {id} on this device (sync first)")));
+            }
+        },
+        None => None,
+    };
+    Ok(Move {
+        sku: item.sku,
+        lot,
+        qty,
+        from,
+        to,
+        task,
+    })
 }

@@ -9,7 +9,7 @@ use super::Ctx;
 use super::record;
 use crate::error::invalid;
 use crate::output;
-use crate::store::work;
+use crate::store::{Store, work};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -115,54 +115,76 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
                 Kind::Pick
             };
             let operator = record::operator(&store, kind)?;
-            let t = work::task(store.conn(), &task)?
-                .filter(|t| t.kind == TaskKind::Pick)
-                .ok_or_else(|| {
-                    invalid(format!(
-                        "--task: no pick task {task} on this device (sync first)"
-                    ))
-                })?;
-            if t.status != TaskStatus::Open {
-                return Err(invalid(
-                    format!("--task: task {task} is already {:?}", t.status).to_lowercase(),
-                ));
-            }
             let qty: i64 = qty
                 .parse()
                 .map_err(|_| invalid(format!("--qty: expected a whole number, got {qty:?}")))?;
-            let (Some(order), Some(sku)) = (t.order.clone(), t.sku.clone()) else {
-                return Err(invalid(format!("--task: task {task} names no order line")));
-            };
-            let lot = lot.or(t.lot.clone());
-            let payload = match short {
-                Some(reason) => Payload::ShortPick(ShortPick {
+            let (payload, warning) = checked(&store, task, qty, lot, short)?;
+            if let Some(w) = warning {
+                eprintln!("warning: {w}");
+            }
+            let draft = record::draft(payload, &operator, None)?;
+            record::record_and_report(&mut store, kind, vec![(0, draft)], true, json)
+        }
+    }
+}
+
+/// A pick (or, with a reason, a short pick) of an open pick task known here:
+/// what `pyck pick confirm` and the scanner UI both record. The second value
+/// is a warning for the person (more taken than the task asks for).
+pub(crate) fn checked(
+    store: &Store,
+    task: String,
+    qty: i64,
+    lot: Option<String>,
+    short: Option<String>,
+) -> anyhow::Result<(Payload, Option<String>)> {
+    let t = work::task(store.conn(), &task)?
+        .filter(|t| t.kind == TaskKind::Pick)
+        .ok_or_else(|| {
+            invalid(format!(
+                "--task: no pick task {task} on this device (sync first)"
+            ))
+        })?;
+    if t.status != TaskStatus::Open {
+        return Err(invalid(
+            format!("--task: task {task} is already {:?}", t.status).to_lowercase(),
+        ));
+    }
+    let (Some(order), Some(sku)) = (t.order.clone(), t.sku.clone()) else {
+        return Err(invalid(format!("--task: task {task} names no order line")));
+    };
+    let lot = lot.or(t.lot.clone());
+    Ok(match short {
+        Some(reason) => (
+            Payload::ShortPick(ShortPick {
+                task,
+                order,
+                sku,
+                lot,
+                location: t.location,
+                qty,
+                reason,
+            }),
+            None,
+        ),
+        None => {
+            let warning = (qty > t.qty - t.done_qty).then(|| {
+                format!(
+                    "picking {qty} where the task asks for {}",
+                    t.qty - t.done_qty
+                )
+            });
+            (
+                Payload::Pick(Pick {
                     task,
                     order,
                     sku,
                     lot,
                     location: t.location,
                     qty,
-                    reason,
                 }),
-                None => {
-                    if qty > t.qty - t.done_qty {
-                        eprintln!(
-                            "warning: picking {qty} where the task asks for {}",
-                            t.qty - t.done_qty
-                        );
-                    }
-                    Payload::Pick(Pick {
-                        task,
-                        order,
-                        sku,
-                        lot,
-                        location: t.location,
-                        qty,
-                    })
-                }
-            };
-            let draft = record::draft(payload, &operator, None)?;
-            record::record_and_report(&mut store, kind, vec![(0, draft)], true, json)
+                warning,
+            )
         }
-    }
+    })
 }

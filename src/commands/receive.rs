@@ -117,7 +117,9 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     record::record_and_report(&mut store, Kind::Receive, drafts, single, args.json)
 }
 
-fn receipt(store: &Store, r: &mut Resolver<'_>, row: &Row) -> anyhow::Result<Payload> {
+/// A receipt checked against the replica: what `pyck receive` and the
+/// scanner UI both record.
+pub(crate) fn receipt(store: &Store, r: &mut Resolver<'_>, row: &Row) -> anyhow::Result<Payload> {
     let asn = r.code(row, "asn")?;
     if replica::asn_lines(store.conn(), &asn)?.is_empty() {
         return Err(row.error(

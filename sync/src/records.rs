@@ -263,10 +263,12 @@ pub enum ExceptionKind {
     DamagedReceipt,
     /// An order line that stock could not cover when it was allocated.
     AllocationShort,
+    /// An order's picks not done by the warehouse's pick deadline.
+    PickOverdue,
 }
 
 impl ExceptionKind {
-    pub const ALL: [ExceptionKind; 11] = [
+    pub const ALL: [ExceptionKind; 12] = [
         ExceptionKind::NegativeStock,
         ExceptionKind::ShortPick,
         ExceptionKind::CountDifference,
@@ -278,6 +280,7 @@ impl ExceptionKind {
         ExceptionKind::UnderReceipt,
         ExceptionKind::DamagedReceipt,
         ExceptionKind::AllocationShort,
+        ExceptionKind::PickOverdue,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -293,6 +296,7 @@ impl ExceptionKind {
             ExceptionKind::UnderReceipt => "under_receipt",
             ExceptionKind::DamagedReceipt => "damaged_receipt",
             ExceptionKind::AllocationShort => "allocation_short",
+            ExceptionKind::PickOverdue => "pick_overdue",
         }
     }
 }

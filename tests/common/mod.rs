@@ -6,6 +6,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod proxy;
+pub mod webhook;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -167,12 +168,12 @@ impl Server {
         Server::start_with(db, addr, &[])
     }
 
-    /// Starts with more `serve` arguments (e.g. `--nats URL`).
-    pub fn start_with(db: &str, addr: Option<&str>, extra: &[&str]) -> Server {
+    /// [`Server::start`] with more `serve` options.
+    pub fn start_with(db: &str, addr: Option<&str>, options: &[&str]) -> Server {
         let listen = addr.unwrap_or("127.0.0.1:0");
         let mut child = Command::new(server_bin())
             .args(["--db", db, "serve", "--listen", listen])
-            .args(extra)
+            .args(options)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -214,6 +215,22 @@ pub fn nats_url() -> String {
     std::env::var("PYCK_TEST_NATS_URL").expect(
         "PYCK_TEST_NATS_URL is not set: run the tests through scripts/test, which starts nats-server -js",
     )
+}
+
+/// Polls `check` until it returns `Some`, for at most a minute (a generous
+/// bound for a condition that should hold within seconds; not a speed test).
+pub fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "gave up waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }
 
 /// One simulated device: its own PYCK_HOME.

@@ -2,11 +2,15 @@
 //! are the `--help`) and a `run`.
 
 mod device_token;
+mod exceptions;
 mod import;
+mod order;
 mod serve;
+mod settings;
 mod tenant;
 mod user;
 mod verify;
+mod workflow;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -56,6 +60,18 @@ pub enum Command {
     DeviceToken(device_token::Command),
     /// Check every invariant of a tenant (exit 7 when one fails)
     Verify(verify::Args),
+    /// List exceptions for supervisors
+    #[command(subcommand)]
+    Exceptions(exceptions::Command),
+    /// Cancel orders (their fulfilment workflows compensate)
+    #[command(subcommand)]
+    Order(order::Command),
+    /// A warehouse's settings: get, set (audited), history
+    #[command(subcommand)]
+    Settings(settings::Command),
+    /// Show where orders' fulfilment workflows stand
+    #[command(subcommand)]
+    Workflow(workflow::Command),
 }
 
 /// A failed `verify`: the differences were printed; exit 7.
@@ -132,6 +148,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(cmd) => user::run(&*store, cmd).await,
         Command::DeviceToken(cmd) => device_token::run(&*store, cmd).await,
         Command::Verify(args) => verify::run(&*store, args).await,
+        Command::Exceptions(cmd) => exceptions::run(&*store, cmd).await,
+        Command::Order(cmd) => order::run(&*store, cmd).await,
+        Command::Settings(cmd) => settings::run(&*store, cmd).await,
+        Command::Workflow(cmd) => workflow::run(&*store, cmd).await,
     }
 }
 

@@ -1,13 +1,18 @@
-//! `pyck-server serve`: the HTTP API until Ctrl-C or SIGTERM.
+//! `pyck-server serve`: the HTTP API and the workflow engine until Ctrl-C
+//! or SIGTERM.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 
 use crate::events::Events;
 use crate::http::{AppState, app};
 use crate::storage::Storage;
+use crate::workflow::engine::Engine;
+use crate::workflow::notify::Notifier;
+use crate::workflow::policy::Policy;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -20,6 +25,34 @@ pub struct Args {
     /// process (fine for a single server)
     #[arg(long, env = "PYCK_NATS")]
     nats: Option<String>,
+    /// Where the fulfilment workflow POSTs each order's outcome (its
+    /// `notify` step); without it the step completes without a call
+    #[arg(long, env = "PYCK_NOTIFY_URL")]
+    notify_url: Option<String>,
+    /// Seconds an order's picks may take before a `pick_overdue` exception
+    #[arg(long, env = "PYCK_PICK_DEADLINE", default_value_t = 4 * 3600)]
+    pick_deadline: u64,
+    /// Attempts of a failing workflow step before it fails for good
+    #[arg(long, env = "PYCK_STEP_ATTEMPTS", default_value_t = 5)]
+    step_attempts: u32,
+    /// Milliseconds before a failed step's first retry (doubling, jittered)
+    #[arg(long, env = "PYCK_RETRY_BASE_MS", default_value_t = 2000)]
+    retry_base_ms: u64,
+    /// Seconds a replica's claim on a workflow lasts: how long another
+    /// replica waits to take over from one that died
+    #[arg(long, env = "PYCK_WORKFLOW_LEASE", default_value_t = 30)]
+    workflow_lease: u64,
+}
+
+impl Args {
+    fn policy(&self) -> Policy {
+        Policy {
+            max_attempts: self.step_attempts.max(1),
+            base_delay: Duration::from_millis(self.retry_base_ms),
+            pick_deadline: Duration::from_secs(self.pick_deadline),
+            ..Policy::default()
+        }
+    }
 }
 
 pub async fn run(store: Arc<dyn Storage>, args: Args) -> anyhow::Result<()> {
@@ -38,10 +71,28 @@ pub async fn run(store: Arc<dyn Storage>, args: Args) -> anyhow::Result<()> {
         }
         None => Events::in_process(),
     };
+    let policy = args.policy();
+    let notifier = args
+        .notify_url
+        .clone()
+        .map(|url| Notifier::new(url, policy.step_timeout))
+        .transpose()?;
+    let engine = Engine::new(
+        Arc::clone(&store),
+        policy,
+        notifier,
+        Duration::from_secs(args.workflow_lease.max(1)),
+    );
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let workflows = tokio::spawn(engine.run(async {
+        let _ = stop_rx.await;
+    }));
     axum::serve(listener, app(AppState::with_events(store, events)))
         .with_graceful_shutdown(shutdown())
         .await
         .context("while serving")?;
+    let _ = stop_tx.send(());
+    let _ = workflows.await;
     tracing::info!("stopped");
     Ok(())
 }

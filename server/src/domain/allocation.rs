@@ -7,6 +7,8 @@
 
 use chrono::NaiveDate;
 
+use crate::settings::Fefo;
+
 /// Stock that could be picked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
@@ -35,21 +37,58 @@ pub struct Allocation {
     pub picks: Vec<Pick>,
     /// Units no stock could cover.
     pub short: i64,
+    /// An earlier-expiring lot that waits where it cannot be picked (a
+    /// dock) while a later one was allocated (FEFO `warn`), or kept the
+    /// later ones from being allocated (FEFO `refuse`).
+    pub waiting: Option<Waiting>,
+}
+
+/// Stock of the item that expires before what can be picked, but is not
+/// pickable yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiting {
+    pub location: String,
+    pub lot: Option<String>,
+    pub expiry: NaiveDate,
 }
 
 /// Allocates `qty` of one item. `expiry_tracked` items go first-expiry-first;
 /// others by walking order. Ties (same expiry) go by walking order, then lot,
-/// so the result is deterministic.
+/// so the result is deterministic. For expiry-tracked items, an unexpired
+/// lot waiting at a dock that expires before pickable stock is reported
+/// (`fefo` warn) or keeps that later stock from being allocated (`fefo`
+/// refuse).
 pub fn allocate(
     qty: i64,
     expiry_tracked: bool,
     candidates: &[Candidate],
     today: NaiveDate,
+    fefo: Fefo,
 ) -> Allocation {
+    let waiting = expiry_tracked
+        .then(|| {
+            candidates
+                .iter()
+                .filter(|c| c.is_dock && c.available > 0)
+                .filter_map(|c| c.expiry.filter(|e| *e >= today).map(|e| (e, c)))
+                .min_by(|(a, x), (b, y)| a.cmp(b).then_with(|| x.location.cmp(&y.location)))
+                .map(|(expiry, c)| Waiting {
+                    location: c.location.clone(),
+                    lot: c.lot.clone(),
+                    expiry,
+                })
+        })
+        .flatten();
+    let later = |c: &Candidate| {
+        waiting
+            .as_ref()
+            .is_some_and(|w| c.expiry.is_none_or(|e| e > w.expiry))
+    };
     let mut usable: Vec<&Candidate> = candidates
         .iter()
         .filter(|c| c.available > 0 && !c.is_dock)
         .filter(|c| c.expiry.is_none_or(|e| e >= today))
+        .filter(|c| fefo == Fefo::Warn || !later(c))
         .collect();
     usable.sort_by(|a, b| {
         let by_expiry = if expiry_tracked {
@@ -83,7 +122,17 @@ pub fn allocate(
         });
         left -= take;
     }
-    Allocation { picks, short: left }
+    let breached = picks.iter().any(|p| {
+        waiting
+            .as_ref()
+            .is_some_and(|w| p.expiry.is_none_or(|e| e > w.expiry))
+    });
+    let held_back = fefo == Fefo::Refuse && left > 0;
+    Allocation {
+        picks,
+        short: left,
+        waiting: waiting.filter(|_| breached || held_back),
+    }
 }
 
 pub use pyck_sync::records::walk_key;
@@ -131,7 +180,7 @@ mod tests {
             c("C-02-01", "L1", Some("2026-12-01"), 30),
             c("C-01-05", "L2", Some("2027-01-15"), 40),
         ];
-        let a = allocate(90, true, &stock, today());
+        let a = allocate(90, true, &stock, today(), Fefo::Warn);
         let got: Vec<_> = a
             .picks
             .iter()
@@ -151,7 +200,7 @@ mod tests {
             c("DOCK-01", "NEW", Some("2026-12-01"), 500),
             c("C-03-01", "OK", Some("2026-11-23"), 5),
         ];
-        let a = allocate(10, true, &stock, today());
+        let a = allocate(10, true, &stock, today(), Fefo::Warn);
         assert_eq!(a.picks.len(), 1);
         assert_eq!(
             a.picks[0].lot.as_deref(),
@@ -168,7 +217,7 @@ mod tests {
             c("C-2-01", "C", Some("2027-01-01"), 10),
             c("C-2-01", "A", Some("2027-01-01"), 10),
         ];
-        let a = allocate(25, true, &stock, today());
+        let a = allocate(25, true, &stock, today(), Fefo::Warn);
         let got: Vec<_> = a
             .picks
             .iter()
@@ -187,7 +236,7 @@ mod tests {
     #[test]
     fn untracked_items_go_by_walking_order() {
         let stock = [c("A-03-01", "", None, 5), c("A-01-09", "", None, 5)];
-        let a = allocate(6, false, &stock, today());
+        let a = allocate(6, false, &stock, today(), Fefo::Warn);
         assert_eq!(a.picks[0].location, "A-01-09");
         assert_eq!(a.picks[1].qty, 1);
     }
@@ -199,9 +248,52 @@ mod tests {
             true,
             &[c("C-01-01", "L", Some("2027-01-01"), 0)],
             today(),
+            Fefo::Warn,
         );
         assert!(a.picks.is_empty());
         assert_eq!(a.short, 7);
+    }
+
+    #[test]
+    fn an_earlier_lot_waiting_at_a_dock_is_reported_or_holds_the_later_ones_back() {
+        let stock = [
+            c("DOCK-01", "L1", Some("2026-12-01"), 20),
+            c("C-01-02", "L2", Some("2027-01-15"), 8),
+            c("C-01-03", "L0", Some("2026-11-30"), 3),
+        ];
+        // warn: the pickable lots are allocated, FEFO first, and the lot at
+        // the dock is reported because L2 expires after it.
+        let warn = allocate(10, true, &stock, today(), Fefo::Warn);
+        let lots: Vec<_> = warn
+            .picks
+            .iter()
+            .map(|p| (p.lot.clone().unwrap(), p.qty))
+            .collect();
+        assert_eq!(lots, [("L0".to_owned(), 3), ("L2".to_owned(), 7)]);
+        assert_eq!(warn.short, 0);
+        let w = warn.waiting.unwrap();
+        assert_eq!(
+            (w.location.as_str(), w.lot.as_deref()),
+            ("DOCK-01", Some("L1"))
+        );
+        // refuse: only what expires no later than the waiting lot.
+        let refuse = allocate(10, true, &stock, today(), Fefo::Refuse);
+        let lots: Vec<_> = refuse
+            .picks
+            .iter()
+            .map(|p| (p.lot.clone().unwrap(), p.qty))
+            .collect();
+        assert_eq!(lots, [("L0".to_owned(), 3)]);
+        assert_eq!(refuse.short, 7);
+        assert!(refuse.waiting.is_some());
+        // Nothing later was needed: nothing to report either way.
+        assert_eq!(allocate(3, true, &stock, today(), Fefo::Warn).waiting, None);
+        assert_eq!(
+            allocate(3, true, &stock, today(), Fefo::Refuse).waiting,
+            None
+        );
+        // Untracked items ignore expiry altogether.
+        assert_eq!(allocate(10, false, &stock, today(), Fefo::Refuse).short, 0);
     }
 
     #[test]

@@ -444,7 +444,27 @@ impl Ctx<'_> {
                     .collect()
             })
             .unwrap_or_default();
-        let found = allocation::allocate(missing, expiry_tracked, &candidates, self.view.today);
+        let found = allocation::allocate(
+            missing,
+            expiry_tracked,
+            &candidates,
+            self.view.today,
+            self.view.fefo,
+        );
+        if let (Some(w), crate::settings::Fefo::Warn) = (&found.waiting, self.view.fefo) {
+            let order = short.order.clone().unwrap_or_default();
+            self.raise(
+                ExceptionKind::FefoBreach,
+                fefo_waiting_message(&order, &sku, w),
+                Refs {
+                    order: Some(&order),
+                    sku: Some(&sku),
+                    lot: w.lot.as_deref(),
+                    location: Some(&w.location),
+                    ..Refs::default()
+                },
+            );
+        }
         for pick in found.picks {
             // What this new task reserves is no longer available to the next.
             if let Some(list) = self.view.candidates.get_mut(&sku)
@@ -660,3 +680,14 @@ impl Ctx<'_> {
 
 #[cfg(test)]
 mod tests;
+
+/// The `fefo_breach` message of an allocation that took a later lot while
+/// an earlier one waited at a dock.
+pub fn fefo_waiting_message(order: &str, sku: &str, w: &allocation::Waiting) -> String {
+    format!(
+        "order {order}: {sku} allocated from a lot expiring after lot {} (expires {}), which waits at {}; put it away first",
+        w.lot.as_deref().unwrap_or("-"),
+        w.expiry,
+        w.location
+    )
+}

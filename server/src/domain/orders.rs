@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use pyck_sync::records::{OrderLineRecord, TaskKind, TaskRecord, TaskStatus};
 
 use super::allocation::{self, Candidate};
+use crate::settings::Fefo;
 
 /// What allocating a set of order lines produced.
 #[derive(Debug, Default)]
@@ -14,6 +15,10 @@ pub struct Allocated {
     pub tasks: Vec<TaskRecord>,
     /// (order, line, units no stock could cover).
     pub short: Vec<(String, u32, String, i64)>,
+    /// (order, line, sku, the earlier lot waiting at a dock) where FEFO was
+    /// kept only in part: a later lot allocated (`warn`) or the line left
+    /// short (`refuse`).
+    pub waiting: Vec<(String, u32, String, allocation::Waiting)>,
     pub next_task: u64,
 }
 
@@ -26,13 +31,18 @@ pub fn allocate_lines(
     expiry_tracked: &HashMap<String, bool>,
     today: NaiveDate,
     mut next_task: u64,
+    fefo: Fefo,
 ) -> Allocated {
     // Ids and sequence numbers are given once all lines are allocated.
     let mut out = Allocated::default();
     for line in lines {
         let stock = candidates.entry(line.sku.clone()).or_default();
         let tracked = expiry_tracked.get(&line.sku).copied().unwrap_or(false);
-        let found = allocation::allocate(line.qty, tracked, stock, today);
+        let found = allocation::allocate(line.qty, tracked, stock, today, fefo);
+        if let Some(w) = found.waiting {
+            out.waiting
+                .push((line.order.clone(), line.line, line.sku.clone(), w));
+        }
         for pick in found.picks {
             if let Some(c) = stock
                 .iter_mut()
@@ -119,7 +129,7 @@ mod tests {
             line("SO-2", 2, "B", 2),
         ];
         let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
-        let done = allocate_lines(&lines, &mut stock, &HashMap::new(), today, 7);
+        let done = allocate_lines(&lines, &mut stock, &HashMap::new(), today, 7, Fefo::Warn);
         let got: Vec<_> = done
             .tasks
             .iter()

@@ -79,6 +79,8 @@ pub struct BatchView {
     /// Largest count difference accepted without a supervisor (None: any
     /// difference goes to a supervisor).
     pub count_threshold: Option<i64>,
+    /// The warehouse's FEFO strictness, for re-allocation after a short pick.
+    pub fefo: crate::settings::Fefo,
     /// The number the next new task gets.
     pub next_task: u64,
 }

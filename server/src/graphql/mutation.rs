@@ -6,7 +6,7 @@ use async_graphql::{Context, ID, Object, Result};
 use pyck_sync::records::Role;
 use pyck_sync::refusal::RefusalCode;
 
-use super::types::{Exception, PushRequest, PushResponse, Task};
+use super::types::{Exception, PushRequest, PushResponse, SettingChange, Task};
 use super::{ApiError, auth, events, storage, storage_error, sync};
 use crate::metrics::Metrics;
 use async_graphql::ErrorExtensions;
@@ -100,6 +100,29 @@ impl Mutation {
         };
         events(ctx).publish(a.tenant, a.warehouse, kind);
         Ok(Task::from(task))
+    }
+
+    /// Changes one setting of the caller's warehouse (`default` resets it);
+    /// audited with the operator's badge. Supervisors and admins only.
+    async fn set_setting(
+        &self,
+        ctx: &Context<'_>,
+        operator: String,
+        key: String,
+        value: String,
+    ) -> Result<SettingChange> {
+        let a = auth(ctx)?;
+        supervisor(ctx, a.tenant, &operator).await?;
+        let key =
+            crate::settings::Key::parse(&key).map_err(|e| ApiError::BadRequest(e).extend())?;
+        let value = key
+            .value(&value)
+            .map_err(|e| ApiError::BadRequest(e).extend())?;
+        let change = storage(ctx)
+            .set_setting(a.tenant, a.warehouse, key, &value, &operator)
+            .await
+            .map_err(storage_error)?;
+        Ok(SettingChange::from(change))
     }
 
     /// Resolves an exception with a note. Supervisors and admins only.

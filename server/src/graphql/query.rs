@@ -5,7 +5,8 @@ use pyck_sync::protocol::{MIN_PROTOCOL_VERSION, PROTOCOL_VERSION};
 use uuid::Uuid;
 
 use super::types::{
-    Device, Exception, Item, Location, PullPage, PullRequest, ServerInfo, Stock, StoredOperation,
+    Device, Exception, Item, Location, PullPage, PullRequest, ServerInfo, SettingChange, Stock,
+    StoredOperation, WarehouseSettings, Workflow,
 };
 use super::{ApiError, auth, storage, storage_error, sync};
 use crate::storage::StockFilter;
@@ -81,6 +82,48 @@ impl Query {
             .await
             .map_err(storage_error)?;
         Ok(rows.into_iter().map(Exception::from).collect())
+    }
+
+    /// An order's fulfilment workflow with its history, in the caller's
+    /// tenant; null if there is no such order.
+    async fn workflow(&self, ctx: &Context<'_>, order: String) -> Result<Option<Workflow>> {
+        let a = auth(ctx)?;
+        let report = storage(ctx)
+            .workflow(a.tenant, &order)
+            .await
+            .map_err(storage_error)?;
+        Ok(report.map(Workflow::from))
+    }
+
+    /// Every order's workflow in the caller's tenant, newest first, without
+    /// history.
+    async fn workflows(&self, ctx: &Context<'_>) -> Result<Vec<Workflow>> {
+        let a = auth(ctx)?;
+        let all = storage(ctx)
+            .workflows(a.tenant)
+            .await
+            .map_err(storage_error)?;
+        Ok(all.into_iter().map(Workflow::from).collect())
+    }
+
+    /// The settings of the caller's warehouse.
+    async fn settings(&self, ctx: &Context<'_>) -> Result<WarehouseSettings> {
+        let a = auth(ctx)?;
+        let s = storage(ctx)
+            .settings(a.tenant, a.warehouse)
+            .await
+            .map_err(storage_error)?;
+        Ok(WarehouseSettings::from(s))
+    }
+
+    /// Every audited change of the caller's warehouse's settings.
+    async fn settings_history(&self, ctx: &Context<'_>) -> Result<Vec<SettingChange>> {
+        let a = auth(ctx)?;
+        let all = storage(ctx)
+            .settings_history(a.tenant, a.warehouse)
+            .await
+            .map_err(storage_error)?;
+        Ok(all.into_iter().map(SettingChange::from).collect())
     }
 
     /// Operations a device pushed, in sequence order (default: the caller).

@@ -233,3 +233,93 @@ impl From<records::TaskRecord> for Task {
         }
     }
 }
+
+/// An order's fulfilment workflow (docs/WORKFLOW.md).
+#[derive(Debug, SimpleObject)]
+pub struct Workflow {
+    pub order: String,
+    /// `running`, `completed`, `compensating`, `compensated` or `failed`.
+    pub state: String,
+    /// The step it is at: `reserve`, `pick`, `pack`, `ship`, `compensate`
+    /// or `notify`.
+    pub step: String,
+    /// One row per step attempt, oldest first (empty in lists).
+    pub history: Vec<WorkflowAttempt>,
+}
+
+/// One attempt of a workflow step.
+#[derive(Debug, SimpleObject)]
+pub struct WorkflowAttempt {
+    pub step: String,
+    /// `done`, `failed`, `cancelled` or `overdue`.
+    pub status: String,
+    pub attempt: u32,
+    pub at: DateTime<Utc>,
+    pub error: Option<String>,
+}
+
+impl From<crate::workflow::Report> for Workflow {
+    fn from(r: crate::workflow::Report) -> Self {
+        Self {
+            order: r.order,
+            state: r.state,
+            step: r.step,
+            history: r
+                .history
+                .into_iter()
+                .map(|h| WorkflowAttempt {
+                    step: h.step,
+                    status: h.status,
+                    attempt: h.attempt,
+                    at: h.at,
+                    error: h.error,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A warehouse's settings (docs/SETTINGS.md); null fields are the defaults.
+#[derive(Debug, SimpleObject)]
+pub struct WarehouseSettings {
+    pub count_threshold: Option<i64>,
+    pub pick_deadline: Option<i64>,
+    pub step_attempts: Option<i64>,
+    pub retry_base_ms: Option<i64>,
+    /// `warn` or `refuse`.
+    pub fefo: String,
+}
+
+impl From<crate::settings::Settings> for WarehouseSettings {
+    fn from(s: crate::settings::Settings) -> Self {
+        Self {
+            count_threshold: s.count_threshold,
+            pick_deadline: s.pick_deadline,
+            step_attempts: s.step_attempts,
+            retry_base_ms: s.retry_base_ms,
+            fefo: s.fefo.as_str().to_owned(),
+        }
+    }
+}
+
+/// One audited settings change.
+#[derive(Debug, SimpleObject)]
+pub struct SettingChange {
+    pub key: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+impl From<crate::settings::Change> for SettingChange {
+    fn from(c: crate::settings::Change) -> Self {
+        Self {
+            key: c.key,
+            old: c.old,
+            new: c.new,
+            by: c.by,
+            at: c.at,
+        }
+    }
+}

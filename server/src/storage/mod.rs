@@ -25,6 +25,12 @@ use thiserror::Error;
 use uuid::Uuid;
 
 use crate::import::ImportData;
+use crate::settings::{
+    Change as SettingChange, Key as SettingKey, Settings, Value as SettingValue,
+};
+use crate::workflow::Report as WorkflowReport;
+use crate::workflow::machine::{Facts, Outcome, Transition, Workflow};
+use chrono::{DateTime, Utc};
 pub use model::*;
 
 /// Failures of the storage layer. The messages are for operators' logs and
@@ -79,6 +85,8 @@ pub trait Storage: Send + Sync + 'static {
     async fn tenants(&self) -> Result<Vec<Tenant>>;
     async fn tenant(&self, name: &str) -> Result<Tenant>;
     async fn warehouse(&self, tenant: i64, code: &str) -> Result<Warehouse>;
+    /// Every warehouse of a tenant, by code.
+    async fn warehouses(&self, tenant: i64) -> Result<Vec<Warehouse>>;
 
     /// Creates an operator; their PIN arrives already hashed.
     async fn create_operator(
@@ -191,6 +199,66 @@ pub trait Storage: Send + Sync + 'static {
         id: &str,
         note: &str,
     ) -> Result<Option<ExceptionRecord>>;
+
+    // --- Order workflows (docs/WORKFLOW.md) ---
+
+    /// Claims up to `limit` workflows due at `now` whose lease is free or
+    /// expired, for `owner` until `until`. Two replicas never hold the same
+    /// workflow at once.
+    async fn claim_workflows(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Workflow>>;
+
+    /// The order's status and pick tasks, for the workflow's waiting steps.
+    async fn order_facts(&self, tenant: i64, warehouse: i64, order: &str) -> Result<Facts>;
+
+    /// The reserve step: pick tasks for lines that have none yet. Idempotent.
+    async fn reserve_order(&self, tenant: i64, warehouse: i64, order: &str) -> Result<Outcome>;
+
+    /// Compensation: open picks cancelled, staged goods given return-to-stock
+    /// putaway tasks, the order cancelled. Idempotent.
+    async fn compensate_order(&self, tenant: i64, warehouse: i64, order: &str) -> Result<()>;
+
+    /// Stores a transition (with its history rows and any exception it
+    /// raises) if `owner` still holds the workflow's lease, and frees the
+    /// lease; `false` when it no longer held it (nothing stored).
+    async fn advance_workflow(&self, owner: &str, wf: &Workflow, t: &Transition) -> Result<bool>;
+
+    /// Gives back `owner`'s leases at once (a replica shutting down).
+    async fn release_workflows(&self, owner: &str) -> Result<()>;
+
+    /// Asks for an order's compensation. The workflow's state, or `None` if
+    /// the tenant has no such order.
+    async fn cancel_order(&self, tenant: i64, order: &str) -> Result<Option<String>>;
+
+    /// An order's workflow with its history.
+    async fn workflow(&self, tenant: i64, order: &str) -> Result<Option<WorkflowReport>>;
+
+    /// Every workflow of a tenant, newest first, without history.
+    async fn workflows(&self, tenant: i64) -> Result<Vec<WorkflowReport>>;
+
+    // --- Warehouse settings (docs/SETTINGS.md) ---
+
+    /// A warehouse's settings (unset ones are `None`: the defaults).
+    async fn settings(&self, tenant: i64, warehouse: i64) -> Result<Settings>;
+
+    /// Changes one setting and audits it (old, new, who, when) in one
+    /// transaction; the next operation applied sees it.
+    async fn set_setting(
+        &self,
+        tenant: i64,
+        warehouse: i64,
+        key: SettingKey,
+        value: &SettingValue,
+        by: &str,
+    ) -> Result<SettingChange>;
+
+    /// Every audited change of a warehouse's settings, oldest first.
+    async fn settings_history(&self, tenant: i64, warehouse: i64) -> Result<Vec<SettingChange>>;
 }
 
 /// A committed push: the device's answer and the events to publish.

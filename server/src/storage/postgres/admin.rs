@@ -79,6 +79,24 @@ pub async fn tenant(client: &ClientWrapper, name: &str) -> Result<Tenant> {
     }
 }
 
+pub async fn warehouses(client: &ClientWrapper, tenant: i64) -> Result<Vec<Warehouse>> {
+    let stmt = client
+        .prepare_cached("SELECT id, code FROM warehouses WHERE tenant_id = $1 ORDER BY code")
+        .await?;
+    client
+        .query(&stmt, &[&tenant])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Warehouse {
+                id: r.try_get(0)?,
+                tenant,
+                code: r.try_get(1)?,
+            })
+        })
+        .collect()
+}
+
 pub async fn warehouse(client: &ClientWrapper, tenant: i64, code: &str) -> Result<Warehouse> {
     let stmt = client
         .prepare_cached("SELECT id FROM warehouses WHERE tenant_id = $1 AND code = $2")
@@ -199,7 +217,7 @@ pub async fn authenticate(client: &ClientWrapper, token_hash: &str) -> Result<Op
     }
 }
 
-async fn start(client: &mut ClientWrapper) -> Result<Transaction<'_>> {
+pub(super) async fn start(client: &mut ClientWrapper) -> Result<Transaction<'_>> {
     Ok(client
         .build_transaction()
         .isolation_level(IsolationLevel::ReadCommitted)
@@ -779,8 +797,8 @@ async fn upsert_order_lines(
         .collect()
 }
 
-/// Order lines that have no tasks yet get pick tasks (FEFO), at once; lines
-/// no stock covers raise `allocation_short` exceptions. Returns the tasks.
+/// Order lines that have no tasks yet get pick tasks (FEFO), at once, and
+/// each new order its fulfilment workflow. Returns the tasks.
 async fn allocate_new_orders(
     tx: &Transaction<'_>,
     tenant: i64,
@@ -801,19 +819,43 @@ async fn allocate_new_orders(
         .query(&stmt, &[&tenant, &wh])
         .await?
         .iter()
-        .map(|r| {
-            Ok(OrderLineRecord {
-                order: r.try_get(0)?,
-                line: line_no(r.try_get(1)?)?,
-                sku: r.try_get(2)?,
-                qty: r.try_get(3)?,
-                customer: r.try_get(4)?,
-                status: r.try_get(5)?,
-            })
-        })
+        .map(order_line_row)
         .collect::<Result<Vec<_>>>()?;
+    let orders: BTreeSet<&str> = lines.iter().map(|l| l.order.as_str()).collect();
+    for order in orders {
+        super::workflow::start(tx, tenant, wh, order).await?;
+    }
+    let (tasks, _) = allocate(tx, tenant, wh, &lines, true, changes).await?;
+    Ok(tasks)
+}
+
+pub(super) fn order_line_row(r: &tokio_postgres::Row) -> Result<OrderLineRecord> {
+    Ok(OrderLineRecord {
+        order: r.try_get(0)?,
+        line: line_no(r.try_get(1)?)?,
+        sku: r.try_get(2)?,
+        qty: r.try_get(3)?,
+        customer: r.try_get(4)?,
+        status: r.try_get(5)?,
+    })
+}
+
+/// A line allocation could not cover: (order, line, sku, units short).
+pub(super) type Short = (String, u32, String, i64);
+
+/// Pick tasks (FEFO) for `lines`; their orders become `allocated`. With
+/// `raise_short`, a line stock cannot cover raises `allocation_short` (the
+/// workflow's reserve retries do not raise it again).
+pub(super) async fn allocate(
+    tx: &Transaction<'_>,
+    tenant: i64,
+    wh: i64,
+    lines: &[OrderLineRecord],
+    raise_short: bool,
+    changes: &mut Vec<ChangeRow>,
+) -> Result<(Vec<TaskRecord>, Vec<Short>)> {
     if lines.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     }
     let skus: Vec<&str> = lines
         .iter()
@@ -832,11 +874,14 @@ async fn allocate_new_orders(
         },
         async {
             let stmt = tx
-                .prepare_cached("SELECT next_task FROM warehouses WHERE id = $2 AND tenant_id = $1")
+                .prepare_cached(
+                    "SELECT next_task, fefo FROM warehouses WHERE id = $2 AND tenant_id = $1",
+                )
                 .await?;
             tx.query_one(&stmt, &[&tenant, &wh]).await
         },
     )?;
+    let fefo = crate::settings::Fefo::parse(next_task.try_get(1)?).unwrap_or_default();
     let mut candidates: HashMap<String, Vec<Candidate>> = HashMap::new();
     for r in &candidate_rows {
         let (sku, candidate) = candidate_row(r)?;
@@ -848,16 +893,21 @@ async fn allocate_new_orders(
     }
     let next_task: i64 = next_task.try_get(0)?;
     let done = allocate_lines(
-        &lines,
+        lines,
         &mut candidates,
         &expiry_tracked,
         Utc::now().date_naive(),
         next_task as u64,
+        fefo,
     );
     let tasks: Vec<&TaskRecord> = done.tasks.iter().collect();
     let orders: BTreeSet<&str> = lines.iter().map(|l| l.order.as_str()).collect();
     let allocated: Vec<(&str, &str)> = orders.into_iter().map(|o| (o, "allocated")).collect();
-    let shorts = short_exceptions(&done.short);
+    let shorts = if raise_short {
+        short_exceptions(&done.short)
+    } else {
+        Vec::new()
+    };
     let ((), (), order_changes, ()) = try_join!(
         write_tasks(tx, tenant, wh, &tasks),
         set_next_task(tx, tenant, wh, done.next_task as i64),
@@ -875,7 +925,54 @@ async fn allocate_new_orders(
         key: ex.id.clone(),
         data: Some(to_json(ex)),
     }));
-    Ok(done.tasks)
+    // FEFO `warn`: a later lot was allocated while an earlier one waits.
+    if raise_short && fefo == crate::settings::Fefo::Warn {
+        for (order, _, sku, w) in &done.waiting {
+            let ex = ExceptionRecord {
+                id: Uuid::now_v7().to_string(),
+                kind: pyck_sync::records::ExceptionKind::FefoBreach
+                    .as_str()
+                    .into(),
+                status: "open".into(),
+                message: crate::domain::fefo_waiting_message(order, sku, w),
+                order: Some(order.clone()),
+                asn: None,
+                location: Some(w.location.clone()),
+                sku: Some(sku.clone()),
+                lot: w.lot.clone(),
+                raised_at: Utc::now(),
+            };
+            let stmt = tx
+                .prepare_cached(
+                    "INSERT INTO exceptions (id, tenant_id, warehouse_id, kind, message, order_no, \
+                         location, sku, lot, raised_at) \
+                     VALUES ($1::text::uuid, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .await?;
+            tx.execute(
+                &stmt,
+                &[
+                    &ex.id,
+                    &tenant,
+                    &wh,
+                    &ex.kind,
+                    &ex.message,
+                    &ex.order,
+                    &ex.location,
+                    &ex.sku,
+                    &ex.lot,
+                    &ex.raised_at,
+                ],
+            )
+            .await?;
+            changes.push(ChangeRow {
+                entity: Entity::Exception,
+                key: ex.id.clone(),
+                data: Some(to_json(&ex)),
+            });
+        }
+    }
+    Ok((done.tasks, done.short))
 }
 
 /// The exceptions of order lines allocation could not cover.

@@ -15,6 +15,8 @@ use crate::storage::{Result, StorageError};
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_tasks.sql"),
+    include_str!("migrations/0003_workflows.sql"),
+    include_str!("migrations/0004_settings.sql"),
 ];
 
 /// The advisory lock migrations hold: "pyckmigr" in ASCII, a key no other

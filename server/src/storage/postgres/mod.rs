@@ -12,6 +12,8 @@ mod admin;
 mod migrate;
 mod push;
 mod queries;
+mod settings;
+mod workflow;
 
 use std::collections::HashSet;
 use std::hash::Hash;
@@ -36,6 +38,12 @@ use super::{
     StoredOperation, Tenant, Warehouse,
 };
 use crate::import::{ImportData, OrderLine};
+use crate::settings::{
+    Change as SettingChange, Key as SettingKey, Settings, Value as SettingValue,
+};
+use crate::workflow::Report as WorkflowReport;
+use crate::workflow::machine::{Facts, Outcome, Transition, Workflow};
+use chrono::{DateTime, Utc};
 
 /// Connections per server process. A push holds one for its whole
 /// transaction, including while it waits for its tenant's lock.
@@ -131,6 +139,10 @@ impl Storage for PgStorage {
 
     async fn tenant(&self, name: &str) -> Result<Tenant> {
         admin::tenant(&*self.client().await?, name).await
+    }
+
+    async fn warehouses(&self, tenant: i64) -> Result<Vec<Warehouse>> {
+        admin::warehouses(&*self.client().await?, tenant).await
     }
 
     async fn warehouse(&self, tenant: i64, code: &str) -> Result<Warehouse> {
@@ -253,6 +265,75 @@ impl Storage for PgStorage {
         note: &str,
     ) -> Result<Option<ExceptionRecord>> {
         admin::resolve_exception(&mut *self.client().await?, tenant, warehouse, id, note).await
+    }
+
+    async fn claim_workflows(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Workflow>> {
+        workflow::claim(&*self.client().await?, owner, now, until, limit).await
+    }
+
+    async fn order_facts(&self, tenant: i64, warehouse: i64, order: &str) -> Result<Facts> {
+        workflow::facts(&*self.client().await?, tenant, warehouse, order).await
+    }
+
+    async fn reserve_order(&self, tenant: i64, warehouse: i64, order: &str) -> Result<Outcome> {
+        workflow::reserve(&mut *self.client().await?, tenant, warehouse, order).await
+    }
+
+    async fn compensate_order(&self, tenant: i64, warehouse: i64, order: &str) -> Result<()> {
+        workflow::compensate(&mut *self.client().await?, tenant, warehouse, order).await
+    }
+
+    async fn advance_workflow(&self, owner: &str, wf: &Workflow, t: &Transition) -> Result<bool> {
+        workflow::advance(&mut *self.client().await?, owner, wf, t).await
+    }
+
+    async fn release_workflows(&self, owner: &str) -> Result<()> {
+        workflow::release(&*self.client().await?, owner).await
+    }
+
+    async fn cancel_order(&self, tenant: i64, order: &str) -> Result<Option<String>> {
+        workflow::cancel(&*self.client().await?, tenant, order).await
+    }
+
+    async fn workflow(&self, tenant: i64, order: &str) -> Result<Option<WorkflowReport>> {
+        workflow::report(&*self.client().await?, tenant, order).await
+    }
+
+    async fn workflows(&self, tenant: i64) -> Result<Vec<WorkflowReport>> {
+        workflow::list(&*self.client().await?, tenant).await
+    }
+
+    async fn settings(&self, tenant: i64, warehouse: i64) -> Result<Settings> {
+        settings::get(&*self.client().await?, tenant, warehouse).await
+    }
+
+    async fn set_setting(
+        &self,
+        tenant: i64,
+        warehouse: i64,
+        key: SettingKey,
+        value: &SettingValue,
+        by: &str,
+    ) -> Result<SettingChange> {
+        settings::set(
+            &mut *self.client().await?,
+            tenant,
+            warehouse,
+            key,
+            value,
+            by,
+        )
+        .await
+    }
+
+    async fn settings_history(&self, tenant: i64, warehouse: i64) -> Result<Vec<SettingChange>> {
+        settings::history(&*self.client().await?, tenant, warehouse).await
     }
 }
 

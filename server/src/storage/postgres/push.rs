@@ -359,7 +359,7 @@ async fn load_work(tx: &Transaction<'_>, auth: &DeviceAuth, needs: &Needs) -> Re
         async {
             let stmt = tx
                 .prepare_cached(
-                    "SELECT count_threshold, next_task FROM warehouses \
+                    "SELECT count_threshold, next_task, fefo FROM warehouses \
                      WHERE id = $1 AND tenant_id = $2",
                 )
                 .await?;
@@ -429,6 +429,7 @@ impl Work {
     fn fill(self, view: &mut BatchView, needs: &Needs) -> Result<()> {
         view.count_threshold = self.settings.try_get(0)?;
         view.next_task = self.settings.try_get::<_, i64>(1)? as u64;
+        view.fefo = crate::settings::Fefo::parse(self.settings.try_get(2)?).unwrap_or_default();
         for r in self.tasks {
             let task = task_row(&r)?;
             if r.try_get::<_, Option<bool>>(13)?.is_some()
@@ -513,7 +514,7 @@ pub(super) fn candidate_row(r: &Row) -> Result<(String, Candidate)> {
 /// A task from columns `id, kind, status, order_no, line, sku, lot,
 /// location, to_location, qty, done_qty, zone, sequence`. Kinds and statuses
 /// are stored by their wire names.
-fn task_row(r: &Row) -> Result<TaskRecord> {
+pub(super) fn task_row(r: &Row) -> Result<TaskRecord> {
     let line: Option<i64> = r.try_get(4)?;
     Ok(TaskRecord {
         id: r.try_get(0)?,

@@ -61,6 +61,20 @@ pub fn tenant(conn: &Connection, name: &str) -> Result<Tenant> {
     .ok_or_else(|| StorageError::UnknownTenant(name.to_owned()))
 }
 
+pub fn warehouses(conn: &Connection, tenant: i64) -> Result<Vec<Warehouse>> {
+    let rows = conn
+        .prepare_cached("SELECT id, code FROM warehouses WHERE tenant_id = ?1 ORDER BY code")?
+        .query_map([tenant], |r| {
+            Ok(Warehouse {
+                id: r.get(0)?,
+                tenant,
+                code: r.get(1)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
 pub fn warehouse(conn: &Connection, tenant: i64, code: &str) -> Result<Warehouse> {
     conn.query_row(
         "SELECT id FROM warehouses WHERE tenant_id = ?1 AND code = ?2",
@@ -447,7 +461,8 @@ pub fn operator_role(conn: &Connection, tenant: i64, badge: &str) -> Result<Opti
     Ok(role.as_deref().and_then(Role::parse))
 }
 
-/// Order lines that have no tasks yet get pick tasks (FEFO), at once.
+/// Order lines that have no tasks yet get pick tasks (FEFO), at once, and
+/// each new order its fulfilment workflow.
 fn allocate_new_orders(
     tx: &Transaction<'_>,
     tenant: i64,
@@ -461,23 +476,46 @@ fn allocate_new_orders(
              SELECT 1 FROM tasks t WHERE t.tenant_id = o.tenant_id AND t.warehouse_id = o.warehouse_id \
              AND t.order_no = o.order_no AND t.line = o.line) ORDER BY o.order_no, o.line",
         )?
-        .query_map(params![tenant, wh], |r| {
-            Ok(OrderLineRecord {
-                order: r.get(0)?,
-                line: r.get(1)?,
-                sku: r.get(2)?,
-                qty: r.get(3)?,
-                customer: r.get(4)?,
-                status: r.get(5)?,
-            })
-        })?
+        .query_map(params![tenant, wh], order_line_row)?
         .collect::<rusqlite::Result<_>>()?;
+    let orders: std::collections::BTreeSet<String> =
+        lines.iter().map(|l| l.order.clone()).collect();
+    for order in &orders {
+        super::workflow::start(tx, tenant, wh, order)?;
+    }
+    allocate(tx, tenant, wh, &lines, true, changes)?;
+    Ok(())
+}
+
+pub(super) fn order_line_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OrderLineRecord> {
+    Ok(OrderLineRecord {
+        order: r.get(0)?,
+        line: r.get(1)?,
+        sku: r.get(2)?,
+        qty: r.get(3)?,
+        customer: r.get(4)?,
+        status: r.get(5)?,
+    })
+}
+
+/// Pick tasks (FEFO) for `lines`; their orders become `allocated`. With
+/// `raise_short`, a line stock cannot cover raises `allocation_short` (the
+/// workflow's reserve retries do not raise it again). Returns the lines'
+/// shortfalls as (order, line, sku, units short).
+pub(super) fn allocate(
+    tx: &Transaction<'_>,
+    tenant: i64,
+    wh: i64,
+    lines: &[OrderLineRecord],
+    raise_short: bool,
+    changes: &mut Vec<ChangeRow>,
+) -> Result<Vec<(String, u32, String, i64)>> {
     if lines.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let mut candidates = HashMap::new();
     let mut tracked = HashMap::new();
-    for line in &lines {
+    for line in lines {
         if !candidates.contains_key(&line.sku) {
             candidates.insert(
                 line.sku.clone(),
@@ -491,18 +529,20 @@ fn allocate_new_orders(
             tracked.insert(line.sku.clone(), t);
         }
     }
-    let next: i64 = tx.query_row(
-        "SELECT next_task FROM warehouses WHERE id = ?1",
+    let (next, fefo): (i64, String) = tx.query_row(
+        "SELECT next_task, fefo FROM warehouses WHERE id = ?1",
         [wh],
-        |r| r.get(0),
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
+    let fefo = crate::settings::Fefo::parse(&fefo).unwrap_or_default();
     let today = chrono::Utc::now().date_naive();
     let done = crate::domain::orders::allocate_lines(
-        &lines,
+        lines,
         &mut candidates,
         &tracked,
         today,
         next as u64,
+        fefo,
     );
     let tasks: Vec<&TaskRecord> = done.tasks.iter().collect();
     super::push::write_tasks(tx, tenant, wh, &tasks)?;
@@ -527,7 +567,7 @@ fn allocate_new_orders(
             "allocated",
         )?);
     }
-    for (order, line, sku, short) in &done.short {
+    for (order, line, sku, short) in done.short.iter().filter(|_| raise_short) {
         let id = Uuid::now_v7().to_string();
         let message = format!(
             "order {order} line {line}: {short} of {sku} could not be allocated (not enough pickable stock)"
@@ -557,7 +597,39 @@ fn allocate_new_orders(
             data: Some(to_json(&record)),
         });
     }
-    Ok(())
+    // FEFO `warn`: a later lot was allocated while an earlier one waits.
+    let breaches = done
+        .waiting
+        .iter()
+        .filter(|_| raise_short && fefo == crate::settings::Fefo::Warn);
+    for (order, _, sku, w) in breaches {
+        let id = Uuid::now_v7().to_string();
+        let kind = pyck_sync::records::ExceptionKind::FefoBreach;
+        let message = crate::domain::fefo_waiting_message(order, sku, w);
+        tx.execute(
+            "INSERT INTO exceptions (id, tenant_id, warehouse_id, kind, message, order_no, location, sku, lot, raised_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![id, tenant, wh, kind.as_str(), message, order, w.location, sku, w.lot, now()],
+        )?;
+        let record = pyck_sync::records::ExceptionRecord {
+            id: id.clone(),
+            kind: kind.as_str().into(),
+            status: "open".into(),
+            message,
+            order: Some(order.clone()),
+            asn: None,
+            location: Some(w.location.clone()),
+            sku: Some(sku.clone()),
+            lot: w.lot.clone(),
+            raised_at: chrono::Utc::now(),
+        };
+        changes.push(ChangeRow {
+            entity: Entity::Exception,
+            key: id,
+            data: Some(to_json(&record)),
+        });
+    }
+    Ok(done.short)
 }
 
 fn known_sku(tx: &Transaction<'_>, tenant: i64, sku: &str, file: &str, what: &str) -> Result<()> {

@@ -8,6 +8,8 @@
 mod admin;
 mod push;
 mod queries;
+mod settings;
+mod workflow;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -28,12 +30,19 @@ use super::{
     StoredOperation, Tenant, Warehouse,
 };
 use crate::import::ImportData;
+use crate::settings::{
+    Change as SettingChange, Key as SettingKey, Settings, Value as SettingValue,
+};
+use crate::workflow::Report as WorkflowReport;
+use crate::workflow::machine::{Facts, Outcome, Transition, Workflow};
 
 const MIGRATIONS_SLICE: &[M<'static>] = &[
     M::up(include_str!("migrations/0001_initial.sql")),
     M::up(include_str!("migrations/0002_tasks.sql")),
     M::up(include_str!("migrations/0003_indexes.sql")),
     M::up(include_str!("migrations/0004_ledger_by_operation.sql")),
+    M::up(include_str!("migrations/0005_workflows.sql")),
+    M::up(include_str!("migrations/0006_settings.sql")),
 ];
 const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATIONS_SLICE);
 
@@ -166,6 +175,10 @@ impl Storage for SqliteStorage {
     async fn tenant(&self, name: &str) -> Result<Tenant> {
         let name = name.to_owned();
         self.read(move |c| admin::tenant(c, &name)).await
+    }
+
+    async fn warehouses(&self, tenant: i64) -> Result<Vec<Warehouse>> {
+        self.read(move |c| admin::warehouses(c, tenant)).await
     }
 
     async fn warehouse(&self, tenant: i64, code: &str) -> Result<Warehouse> {
@@ -317,6 +330,86 @@ impl Storage for SqliteStorage {
     ) -> Result<Option<ExceptionRecord>> {
         let (id, note) = (id.to_owned(), note.to_owned());
         self.write(move |c| admin::resolve_exception(c, tenant, warehouse, &id, &note))
+            .await
+    }
+
+    async fn claim_workflows(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Workflow>> {
+        let owner = owner.to_owned();
+        self.write(move |c| workflow::claim(c, &owner, now, until, limit))
+            .await
+    }
+
+    async fn order_facts(&self, tenant: i64, warehouse: i64, order: &str) -> Result<Facts> {
+        let order = order.to_owned();
+        self.read(move |c| workflow::facts(c, tenant, warehouse, &order))
+            .await
+    }
+
+    async fn reserve_order(&self, tenant: i64, warehouse: i64, order: &str) -> Result<Outcome> {
+        let order = order.to_owned();
+        self.write(move |c| workflow::reserve(c, tenant, warehouse, &order))
+            .await
+    }
+
+    async fn compensate_order(&self, tenant: i64, warehouse: i64, order: &str) -> Result<()> {
+        let order = order.to_owned();
+        self.write(move |c| workflow::compensate(c, tenant, warehouse, &order))
+            .await
+    }
+
+    async fn advance_workflow(&self, owner: &str, wf: &Workflow, t: &Transition) -> Result<bool> {
+        let (owner, wf, t) = (owner.to_owned(), wf.clone(), t.clone());
+        self.write(move |c| workflow::advance(c, &owner, &wf, &t))
+            .await
+    }
+
+    async fn release_workflows(&self, owner: &str) -> Result<()> {
+        let owner = owner.to_owned();
+        self.write(move |c| workflow::release(c, &owner)).await
+    }
+
+    async fn cancel_order(&self, tenant: i64, order: &str) -> Result<Option<String>> {
+        let order = order.to_owned();
+        self.write(move |c| workflow::cancel(c, tenant, &order))
+            .await
+    }
+
+    async fn workflow(&self, tenant: i64, order: &str) -> Result<Option<WorkflowReport>> {
+        let order = order.to_owned();
+        self.read(move |c| workflow::report(c, tenant, &order))
+            .await
+    }
+
+    async fn workflows(&self, tenant: i64) -> Result<Vec<WorkflowReport>> {
+        self.read(move |c| workflow::list(c, tenant)).await
+    }
+
+    async fn settings(&self, tenant: i64, warehouse: i64) -> Result<Settings> {
+        self.read(move |c| settings::get(c, tenant, warehouse))
+            .await
+    }
+
+    async fn set_setting(
+        &self,
+        tenant: i64,
+        warehouse: i64,
+        key: SettingKey,
+        value: &SettingValue,
+        by: &str,
+    ) -> Result<SettingChange> {
+        let (value, by) = (value.clone(), by.to_owned());
+        self.write(move |c| settings::set(c, tenant, warehouse, key, &value, &by))
+            .await
+    }
+
+    async fn settings_history(&self, tenant: i64, warehouse: i64) -> Result<Vec<SettingChange>> {
+        self.read(move |c| settings::history(c, tenant, warehouse))
             .await
     }
 }

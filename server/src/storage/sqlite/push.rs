@@ -218,12 +218,13 @@ fn load_work(
     needs: &Needs,
     view: &mut BatchView,
 ) -> Result<()> {
-    let (threshold, next_task): (Option<i64>, i64) = tx.query_row(
-        "SELECT count_threshold, next_task FROM warehouses WHERE id = ?1 AND tenant_id = ?2",
+    let (threshold, next_task, fefo): (Option<i64>, i64, String) = tx.query_row(
+        "SELECT count_threshold, next_task, fefo FROM warehouses WHERE id = ?1 AND tenant_id = ?2",
         params![auth.warehouse, auth.tenant],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;
     view.count_threshold = threshold;
+    view.fefo = crate::settings::Fefo::parse(&fefo).unwrap_or_default();
     view.next_task = next_task as u64;
     let mut task = tx.prepare_cached(&format!(
         "{TASK_COLUMNS} WHERE tenant_id = ?1 AND warehouse_id = ?2 AND id = ?3"

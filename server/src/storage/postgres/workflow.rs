@@ -1,0 +1,424 @@
+//! Workflows on PostgreSQL: the same rules as on SQLite; claims take
+//! `FOR UPDATE SKIP LOCKED`, so replicas claiming at once never wait on or
+//! take each other's workflows.
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::{ClientWrapper, Transaction};
+use pyck_sync::protocol::Entity;
+use pyck_sync::records::{ExceptionKind, ExceptionRecord, TaskKind, TaskRecord, TaskStatus};
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use super::admin::{allocate, order_line_row, start as begin};
+use super::push::{
+    lock_tenant, set_next_task, set_order_status, task_row, write_changes, write_tasks,
+};
+use crate::push::{ChangeRow, to_json};
+use crate::storage::{Result, StorageError};
+use crate::workflow::machine::{Facts, Outcome, State, Step, Transition, Workflow};
+use crate::workflow::{HistoryRow, Report};
+
+/// A new order's workflow, due at once (its reserve step).
+pub async fn start(tx: &Transaction<'_>, tenant: i64, wh: i64, order: &str) -> Result<()> {
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO workflows (tenant_id, warehouse_id, order_no, state, step, step_started_at, next_run_at) \
+             VALUES ($1, $2, $3, 'running', 'reserve', now(), now()) ON CONFLICT DO NOTHING",
+        )
+        .await?;
+    tx.execute(&stmt, &[&tenant, &wh, &order]).await?;
+    Ok(())
+}
+
+const COLUMNS: &str = "tenant_id, warehouse_id, order_no, state, step, attempt, step_started_at, cancel_requested, pick_overdue_raised";
+
+fn workflow(r: &Row) -> Result<Workflow> {
+    let order: String = r.try_get(2)?;
+    let state: String = r.try_get(3)?;
+    let step: String = r.try_get(4)?;
+    let bad = |what: &str, v: &str| {
+        StorageError::Backend(format!("workflow of {order}: unknown {what} {v:?}"))
+    };
+    Ok(Workflow {
+        tenant: r.try_get(0)?,
+        warehouse: r.try_get(1)?,
+        state: State::parse(&state).ok_or_else(|| bad("state", &state))?,
+        step: Step::parse(&step).ok_or_else(|| bad("step", &step))?,
+        attempt: r.try_get::<_, i32>(5)? as u32,
+        step_started_at: r.try_get(6)?,
+        cancel_requested: r.try_get(7)?,
+        pick_overdue_raised: r.try_get(8)?,
+        order,
+    })
+}
+
+pub async fn claim(
+    client: &ClientWrapper,
+    owner: &str,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+    limit: u32,
+) -> Result<Vec<Workflow>> {
+    let stmt = client
+        .prepare_cached(&format!(
+            "UPDATE workflows w SET lease_owner = $1, lease_until = $2 FROM ( \
+             SELECT tenant_id, warehouse_id, order_no FROM workflows WHERE next_run_at IS NOT NULL AND next_run_at <= $3 \
+             AND (lease_until IS NULL OR lease_until < $3) ORDER BY next_run_at LIMIT $4 FOR UPDATE SKIP LOCKED) due \
+             WHERE w.tenant_id = due.tenant_id AND w.warehouse_id = due.warehouse_id AND w.order_no = due.order_no \
+             RETURNING {}",
+            COLUMNS
+                .split(", ")
+                .map(|c| format!("w.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .await?;
+    client
+        .query(&stmt, &[&owner, &until, &now, &i64::from(limit)])
+        .await?
+        .iter()
+        .map(workflow)
+        .collect()
+}
+
+pub async fn facts(client: &ClientWrapper, tenant: i64, wh: i64, order: &str) -> Result<Facts> {
+    let stmt = client
+        .prepare_cached(
+            "SELECT (SELECT MIN(status) FROM order_lines WHERE tenant_id = $1 AND warehouse_id = $2 AND order_no = $3), \
+             (SELECT COUNT(*) FROM tasks WHERE tenant_id = $1 AND warehouse_id = $2 AND order_no = $3 AND kind = 'pick'), \
+             (SELECT COUNT(*) FROM tasks WHERE tenant_id = $1 AND warehouse_id = $2 AND order_no = $3 AND kind = 'pick' \
+              AND status = 'open')",
+        )
+        .await?;
+    let r = client.query_one(&stmt, &[&tenant, &wh, &order]).await?;
+    Ok(Facts {
+        status: r.try_get::<_, Option<String>>(0)?.unwrap_or_default(),
+        pick_tasks: r.try_get::<_, i64>(1)? as u32,
+        open_picks: r.try_get::<_, i64>(2)? as u32,
+    })
+}
+
+pub async fn reserve(
+    client: &mut ClientWrapper,
+    tenant: i64,
+    wh: i64,
+    order: &str,
+) -> Result<Outcome> {
+    let tx = begin(client).await?;
+    if !lock_tenant(&tx, tenant).await? {
+        return Err(StorageError::UnknownTenant(tenant.to_string()));
+    }
+    let stmt = tx
+        .prepare_cached(
+            "SELECT o.order_no, o.line, o.sku, o.qty, o.customer, o.status FROM order_lines o \
+             WHERE o.tenant_id = $1 AND o.warehouse_id = $2 AND o.order_no = $3 AND o.status <> 'cancelled' \
+             AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.tenant_id = o.tenant_id AND t.warehouse_id = o.warehouse_id \
+             AND t.order_no = o.order_no AND t.line = o.line) ORDER BY o.line",
+        )
+        .await?;
+    let lines = tx
+        .query(&stmt, &[&tenant, &wh, &order])
+        .await?
+        .iter()
+        .map(order_line_row)
+        .collect::<Result<Vec<_>>>()?;
+    let mut changes = Vec::new();
+    let (_, short) = allocate(&tx, tenant, wh, &lines, false, &mut changes).await?;
+    write_changes(&tx, tenant, wh, &changes).await?;
+    tx.commit().await?;
+    let unreserved: Vec<String> = short
+        .iter()
+        .filter(|(_, line, _, units)| lines.iter().any(|l| l.line == *line && l.qty == *units))
+        .map(|(_, line, sku, _)| format!("line {line} ({sku})"))
+        .collect();
+    Ok(if unreserved.is_empty() {
+        Outcome::Done
+    } else {
+        Outcome::Failed(format!("no pickable stock for {}", unreserved.join(", ")))
+    })
+}
+
+pub async fn compensate(
+    client: &mut ClientWrapper,
+    tenant: i64,
+    wh: i64,
+    order: &str,
+) -> Result<()> {
+    let tx = begin(client).await?;
+    if !lock_tenant(&tx, tenant).await? {
+        return Err(StorageError::UnknownTenant(tenant.to_string()));
+    }
+    let mut changes = Vec::new();
+    let stmt = tx
+        .prepare_cached(
+            "UPDATE tasks SET status = 'cancelled' WHERE tenant_id = $1 AND warehouse_id = $2 AND order_no = $3 \
+             AND kind = 'pick' AND status = 'open' RETURNING id, kind, status, order_no, line, sku, lot, location, \
+             to_location, qty, done_qty, zone, sequence",
+        )
+        .await?;
+    for r in tx.query(&stmt, &[&tenant, &wh, &order]).await? {
+        changes.push(task_change(&task_row(&r)?));
+    }
+    let stage = crate::domain::staging(order);
+    let stmt = tx
+        .prepare_cached(
+            "SELECT s.sku, s.lot, s.qty - COALESCE((SELECT SUM(t.qty - t.done_qty) FROM tasks t WHERE t.tenant_id = s.tenant_id \
+             AND t.warehouse_id = s.warehouse_id AND t.kind = 'putaway' AND t.status = 'open' AND t.location = s.location \
+             AND t.sku = s.sku AND COALESCE(t.lot, '') = s.lot), 0)::bigint, \
+             (SELECT t.location FROM tasks t WHERE t.tenant_id = s.tenant_id AND t.warehouse_id = s.warehouse_id \
+              AND t.order_no = $4 AND t.kind = 'pick' AND t.sku = s.sku AND COALESCE(t.lot, '') = s.lot AND t.done_qty > 0 \
+              ORDER BY t.sequence LIMIT 1), \
+             (SELECT zone FROM locations l WHERE l.tenant_id = s.tenant_id AND l.warehouse_id = s.warehouse_id AND l.code = s.location) \
+             FROM stock s WHERE s.tenant_id = $1 AND s.warehouse_id = $2 AND s.location = $3 AND s.qty > 0 ORDER BY s.sku, s.lot",
+        )
+        .await?;
+    let staged = tx.query(&stmt, &[&tenant, &wh, &stage, &order]).await?;
+    let stmt = tx
+        .prepare_cached("SELECT next_task FROM warehouses WHERE id = $2 AND tenant_id = $1")
+        .await?;
+    let mut next: i64 = tx.query_one(&stmt, &[&tenant, &wh]).await?.try_get(0)?;
+    let mut tasks = Vec::new();
+    for r in &staged {
+        let qty: i64 = r.try_get(2)?;
+        if qty <= 0 {
+            continue;
+        }
+        let lot: String = r.try_get(1)?;
+        tasks.push(TaskRecord {
+            id: format!("T{next}"),
+            kind: TaskKind::Putaway,
+            status: TaskStatus::Open,
+            order: None,
+            line: None,
+            sku: Some(r.try_get(0)?),
+            lot: (!lot.is_empty()).then_some(lot),
+            location: stage.clone(),
+            to: r.try_get(3)?,
+            qty,
+            done_qty: 0,
+            zone: r.try_get::<_, Option<String>>(4)?.unwrap_or_default(),
+            sequence: next as u64,
+        });
+        next += 1;
+    }
+    let refs: Vec<&TaskRecord> = tasks.iter().collect();
+    write_tasks(&tx, tenant, wh, &refs).await?;
+    set_next_task(&tx, tenant, wh, next).await?;
+    changes.extend(tasks.iter().map(task_change));
+    changes.extend(set_order_status(&tx, tenant, wh, &[(order, "cancelled")]).await?);
+    write_changes(&tx, tenant, wh, &changes).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+fn task_change(t: &TaskRecord) -> ChangeRow {
+    ChangeRow {
+        entity: Entity::Task,
+        key: t.id.clone(),
+        data: Some(to_json(t)),
+    }
+}
+
+pub async fn advance(
+    client: &mut ClientWrapper,
+    owner: &str,
+    wf: &Workflow,
+    t: &Transition,
+) -> Result<bool> {
+    let tx = begin(client).await?;
+    if t.raise_pick_overdue && !lock_tenant(&tx, wf.tenant).await? {
+        return Err(StorageError::UnknownTenant(wf.tenant.to_string()));
+    }
+    let stmt = tx
+        .prepare_cached(
+            "UPDATE workflows SET state = $1, step = $2, attempt = $3, step_started_at = $4, next_run_at = $5, \
+             pick_overdue_raised = pick_overdue_raised OR $6, lease_owner = NULL, lease_until = NULL \
+             WHERE tenant_id = $7 AND warehouse_id = $8 AND order_no = $9 AND lease_owner = $10",
+        )
+        .await?;
+    let updated = tx
+        .execute(
+            &stmt,
+            &[
+                &t.state.as_str(),
+                &t.step.as_str(),
+                &(t.attempt as i32),
+                &t.step_started_at,
+                &t.next_run_at,
+                &t.raise_pick_overdue,
+                &wf.tenant,
+                &wf.warehouse,
+                &wf.order,
+                &owner,
+            ],
+        )
+        .await?;
+    if updated == 0 {
+        return Ok(false);
+    }
+    let stmt = tx
+        .prepare_cached(
+            "SELECT COUNT(*)::int FROM workflow_history WHERE tenant_id = $1 AND warehouse_id = $2 AND order_no = $3",
+        )
+        .await?;
+    let mut n: i32 = tx
+        .query_one(&stmt, &[&wf.tenant, &wf.warehouse, &wf.order])
+        .await?
+        .try_get(0)?;
+    let insert = tx
+        .prepare_cached(
+            "INSERT INTO workflow_history (tenant_id, warehouse_id, order_no, n, step, status, attempt, at, error) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .await?;
+    for a in &t.history {
+        n += 1;
+        tx.execute(
+            &insert,
+            &[
+                &wf.tenant,
+                &wf.warehouse,
+                &wf.order,
+                &n,
+                &a.step.as_str(),
+                &a.status.as_str(),
+                &(a.attempt as i32),
+                &a.at,
+                &a.error,
+            ],
+        )
+        .await?;
+    }
+    if t.raise_pick_overdue {
+        let message = t
+            .history
+            .iter()
+            .find_map(|a| a.error.clone())
+            .unwrap_or_else(|| "picks still open at the deadline".into());
+        let record = ExceptionRecord {
+            id: Uuid::now_v7().to_string(),
+            kind: ExceptionKind::PickOverdue.as_str().into(),
+            status: "open".into(),
+            message: format!("order {}: {message}", wf.order),
+            order: Some(wf.order.clone()),
+            asn: None,
+            location: None,
+            sku: None,
+            lot: None,
+            raised_at: Utc::now(),
+        };
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO exceptions (id, tenant_id, warehouse_id, kind, message, order_no, raised_at) \
+                 VALUES ($1::text::uuid, $2, $3, $4, $5, $6, $7)",
+            )
+            .await?;
+        tx.execute(
+            &stmt,
+            &[
+                &record.id,
+                &wf.tenant,
+                &wf.warehouse,
+                &record.kind,
+                &record.message,
+                &wf.order,
+                &record.raised_at,
+            ],
+        )
+        .await?;
+        let change = ChangeRow {
+            entity: Entity::Exception,
+            key: record.id.clone(),
+            data: Some(to_json(&record)),
+        };
+        write_changes(&tx, wf.tenant, wf.warehouse, &[change]).await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub async fn release(client: &ClientWrapper, owner: &str) -> Result<()> {
+    let stmt = client
+        .prepare_cached(
+            "UPDATE workflows SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1",
+        )
+        .await?;
+    client.execute(&stmt, &[&owner]).await?;
+    Ok(())
+}
+
+pub async fn cancel(client: &ClientWrapper, tenant: i64, order: &str) -> Result<Option<String>> {
+    let stmt = client
+        .prepare_cached(
+            "UPDATE workflows SET cancel_requested = TRUE, \
+             next_run_at = CASE WHEN next_run_at IS NULL THEN NULL ELSE now() END \
+             WHERE tenant_id = $1 AND order_no = $2 RETURNING state",
+        )
+        .await?;
+    Ok(client
+        .query(&stmt, &[&tenant, &order])
+        .await?
+        .first()
+        .map(|r| r.try_get(0))
+        .transpose()?)
+}
+
+pub async fn report(client: &ClientWrapper, tenant: i64, order: &str) -> Result<Option<Report>> {
+    let stmt = client
+        .prepare_cached(
+            "SELECT warehouse_id, state, step FROM workflows WHERE tenant_id = $1 AND order_no = $2 \
+             ORDER BY warehouse_id LIMIT 1",
+        )
+        .await?;
+    let Some(head) = client.query_opt(&stmt, &[&tenant, &order]).await? else {
+        return Ok(None);
+    };
+    let wh: i64 = head.try_get(0)?;
+    let stmt = client
+        .prepare_cached(
+            "SELECT step, status, attempt, at, error FROM workflow_history \
+             WHERE tenant_id = $1 AND warehouse_id = $2 AND order_no = $3 ORDER BY n",
+        )
+        .await?;
+    let history = client
+        .query(&stmt, &[&tenant, &wh, &order])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(HistoryRow {
+                step: r.try_get(0)?,
+                status: r.try_get(1)?,
+                attempt: r.try_get::<_, i32>(2)? as u32,
+                at: r.try_get(3)?,
+                error: r.try_get(4)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Some(Report {
+        order: order.to_owned(),
+        state: head.try_get(1)?,
+        step: head.try_get(2)?,
+        history,
+    }))
+}
+
+pub async fn list(client: &ClientWrapper, tenant: i64) -> Result<Vec<Report>> {
+    let stmt = client
+        .prepare_cached(
+            "SELECT order_no, state, step FROM workflows WHERE tenant_id = $1 ORDER BY created_at DESC, order_no",
+        )
+        .await?;
+    client
+        .query(&stmt, &[&tenant])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Report {
+                order: r.try_get(0)?,
+                state: r.try_get(1)?,
+                step: r.try_get(2)?,
+                history: Vec::new(),
+            })
+        })
+        .collect()
+}

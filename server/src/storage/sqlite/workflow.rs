@@ -1,0 +1,408 @@
+//! Workflows on SQLite: claiming with a lease, the order's facts, the
+//! reserve and compensate effects, and storing a transition.
+//!
+//! SQLite has one writer, so a claim is a plain `UPDATE … RETURNING` in an
+//! immediate transaction; the lease still matters, because a second server
+//! process may open the same file.
+
+use chrono::{DateTime, Utc};
+use pyck_sync::protocol::Entity;
+use pyck_sync::records::{OrderLineRecord, TaskKind, TaskRecord, TaskStatus};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+
+use super::{now, parse_ts, ts};
+use crate::push::{ChangeRow, to_json};
+use crate::storage::{Result, StorageError};
+use crate::workflow::machine::{Facts, Outcome, State, Step, Transition, Workflow};
+use crate::workflow::{HistoryRow, Report};
+
+/// A new order's workflow, due at once (its reserve step).
+pub fn start(tx: &Transaction<'_>, tenant: i64, wh: i64, order: &str) -> Result<()> {
+    let at = now();
+    tx.execute(
+        "INSERT OR IGNORE INTO workflows (tenant_id, warehouse_id, order_no, state, step, step_started_at, next_run_at, created_at) \
+         VALUES (?1, ?2, ?3, 'running', 'reserve', ?4, ?4, ?4)",
+        params![tenant, wh, order, at],
+    )?;
+    Ok(())
+}
+
+const COLUMNS: &str = "tenant_id, warehouse_id, order_no, state, step, attempt, step_started_at, cancel_requested, pick_overdue_raised";
+
+/// A workflow row as stored, before its names and times are checked.
+struct Stored {
+    tenant: i64,
+    warehouse: i64,
+    order: String,
+    state: String,
+    step: String,
+    attempt: u32,
+    step_started_at: String,
+    cancel_requested: bool,
+    pick_overdue_raised: bool,
+}
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Stored> {
+    Ok(Stored {
+        tenant: r.get(0)?,
+        warehouse: r.get(1)?,
+        order: r.get(2)?,
+        state: r.get(3)?,
+        step: r.get(4)?,
+        attempt: r.get(5)?,
+        step_started_at: r.get(6)?,
+        cancel_requested: r.get(7)?,
+        pick_overdue_raised: r.get(8)?,
+    })
+}
+
+fn workflow(s: Stored) -> Result<Workflow> {
+    let bad = |what: &str, v: &str| {
+        StorageError::Backend(format!("workflow of {}: unknown {what} {v:?}", s.order))
+    };
+    Ok(Workflow {
+        state: State::parse(&s.state).ok_or_else(|| bad("state", &s.state))?,
+        step: Step::parse(&s.step).ok_or_else(|| bad("step", &s.step))?,
+        tenant: s.tenant,
+        warehouse: s.warehouse,
+        attempt: s.attempt,
+        step_started_at: parse_ts(&s.step_started_at)?,
+        cancel_requested: s.cancel_requested,
+        pick_overdue_raised: s.pick_overdue_raised,
+        order: s.order,
+    })
+}
+
+/// Claims up to `limit` due workflows whose lease is free or expired.
+pub fn claim(
+    conn: &mut Connection,
+    owner: &str,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+    limit: u32,
+) -> Result<Vec<Workflow>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let rows = tx
+        .prepare_cached(&format!(
+            "UPDATE workflows SET lease_owner = ?1, lease_until = ?2 WHERE (tenant_id, warehouse_id, order_no) IN ( \
+             SELECT tenant_id, warehouse_id, order_no FROM workflows WHERE next_run_at IS NOT NULL AND next_run_at <= ?3 \
+             AND (lease_until IS NULL OR lease_until < ?3) ORDER BY next_run_at LIMIT ?4) RETURNING {COLUMNS}"
+        ))?
+        .query_map(params![owner, ts(until), ts(now), limit], row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    tx.commit()?;
+    rows.into_iter().map(workflow).collect()
+}
+
+/// The order's status and its pick tasks.
+pub fn facts(conn: &Connection, tenant: i64, wh: i64, order: &str) -> Result<Facts> {
+    let status: Option<String> = conn
+        .query_row(
+            "SELECT MIN(status) FROM order_lines WHERE tenant_id = ?1 AND warehouse_id = ?2 AND order_no = ?3",
+            params![tenant, wh, order],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    let (pick_tasks, open_picks): (u32, u32) = conn.query_row(
+        "SELECT COUNT(*), COALESCE(SUM(status = 'open'), 0) FROM tasks \
+         WHERE tenant_id = ?1 AND warehouse_id = ?2 AND order_no = ?3 AND kind = 'pick'",
+        params![tenant, wh, order],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(Facts {
+        status: status.unwrap_or_default(),
+        pick_tasks,
+        open_picks,
+    })
+}
+
+/// The reserve step: lines without a pick task get one if stock allows.
+/// Done when every line has one.
+pub fn reserve(conn: &mut Connection, tenant: i64, wh: i64, order: &str) -> Result<Outcome> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let lines: Vec<OrderLineRecord> = tx
+        .prepare_cached(
+            "SELECT o.order_no, o.line, o.sku, o.qty, o.customer, o.status FROM order_lines o \
+             WHERE o.tenant_id = ?1 AND o.warehouse_id = ?2 AND o.order_no = ?3 AND o.status <> 'cancelled' \
+             AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.tenant_id = o.tenant_id AND t.warehouse_id = o.warehouse_id \
+             AND t.order_no = o.order_no AND t.line = o.line) ORDER BY o.line",
+        )?
+        .query_map(params![tenant, wh, order], super::admin::order_line_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut changes = Vec::new();
+    let short = super::admin::allocate(&tx, tenant, wh, &lines, false, &mut changes)?;
+    super::push::write_changes(&tx, tenant, wh, &changes)?;
+    tx.commit()?;
+    let unreserved: Vec<String> = short
+        .iter()
+        .filter(|(_, line, _, units)| lines.iter().any(|l| l.line == *line && l.qty == *units))
+        .map(|(_, line, sku, _)| format!("line {line} ({sku})"))
+        .collect();
+    Ok(if unreserved.is_empty() {
+        Outcome::Done
+    } else {
+        Outcome::Failed(format!("no pickable stock for {}", unreserved.join(", ")))
+    })
+}
+
+/// Compensation: open picks cancelled, what was already picked (staged at
+/// `STAGE:<order>`) goes back to stock through putaway tasks to the bins it
+/// came from, and the order is cancelled. Safe to run again: cancelled
+/// tasks stay cancelled and staged goods already covered by an open return
+/// task get no second one.
+pub fn compensate(conn: &mut Connection, tenant: i64, wh: i64, order: &str) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut changes = Vec::new();
+    let cancelled = tx
+        .prepare_cached(
+            "UPDATE tasks SET status = 'cancelled' WHERE tenant_id = ?1 AND warehouse_id = ?2 AND order_no = ?3 \
+             AND kind = 'pick' AND status = 'open' RETURNING id, kind, status, order_no, line, sku, lot, location, \
+             to_location, qty, done_qty, zone, sequence",
+        )?
+        .query_map(params![tenant, wh, order], super::push::task_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    for t in &cancelled {
+        changes.push(task_change(t));
+    }
+    let stage = crate::domain::staging(order);
+    let staged: Vec<(String, String, i64)> = tx
+        .prepare_cached(
+            "SELECT s.sku, s.lot, s.qty - COALESCE((SELECT SUM(t.qty - t.done_qty) FROM tasks t WHERE t.tenant_id = s.tenant_id \
+             AND t.warehouse_id = s.warehouse_id AND t.kind = 'putaway' AND t.status = 'open' AND t.location = s.location \
+             AND t.sku = s.sku AND COALESCE(t.lot, '') = s.lot), 0) \
+             FROM stock s WHERE s.tenant_id = ?1 AND s.warehouse_id = ?2 AND s.location = ?3 AND s.qty > 0",
+        )?
+        .query_map(params![tenant, wh, stage], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut next: i64 = tx.query_row(
+        "SELECT next_task FROM warehouses WHERE id = ?1",
+        [wh],
+        |r| r.get(0),
+    )?;
+    let zone: Option<String> = tx
+        .query_row(
+            "SELECT zone FROM locations WHERE tenant_id = ?1 AND warehouse_id = ?2 AND code = ?3",
+            params![tenant, wh, stage],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let mut tasks = Vec::new();
+    for (sku, lot, qty) in staged.into_iter().filter(|(_, _, q)| *q > 0) {
+        let back: Option<String> = tx
+            .query_row(
+                "SELECT location FROM tasks WHERE tenant_id = ?1 AND warehouse_id = ?2 AND order_no = ?3 AND kind = 'pick' \
+                 AND sku = ?4 AND COALESCE(lot, '') = ?5 AND done_qty > 0 ORDER BY sequence LIMIT 1",
+                params![tenant, wh, order, sku, lot],
+                |r| r.get(0),
+            )
+            .optional()?;
+        tasks.push(TaskRecord {
+            id: format!("T{next}"),
+            kind: TaskKind::Putaway,
+            status: TaskStatus::Open,
+            order: None,
+            line: None,
+            sku: Some(sku),
+            lot: (!lot.is_empty()).then_some(lot),
+            location: stage.clone(),
+            to: back,
+            qty,
+            done_qty: 0,
+            zone: zone.clone().unwrap_or_default(),
+            sequence: next as u64,
+        });
+        next += 1;
+    }
+    let refs: Vec<&TaskRecord> = tasks.iter().collect();
+    super::push::write_tasks(&tx, tenant, wh, &refs)?;
+    tx.execute(
+        "UPDATE warehouses SET next_task = ?1 WHERE id = ?2",
+        params![next, wh],
+    )?;
+    changes.extend(tasks.iter().map(task_change));
+    changes.extend(super::push::set_order_status(
+        &tx,
+        tenant,
+        wh,
+        order,
+        "cancelled",
+    )?);
+    super::push::write_changes(&tx, tenant, wh, &changes)?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn task_change(t: &TaskRecord) -> ChangeRow {
+    ChangeRow {
+        entity: Entity::Task,
+        key: t.id.clone(),
+        data: Some(to_json(t)),
+    }
+}
+
+/// Stores `t` for `wf` if `owner` still holds its lease, and frees the
+/// lease; `false` (nothing stored) when another replica took it over.
+pub fn advance(conn: &mut Connection, owner: &str, wf: &Workflow, t: &Transition) -> Result<bool> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let updated = tx.execute(
+        "UPDATE workflows SET state = ?1, step = ?2, attempt = ?3, step_started_at = ?4, next_run_at = ?5, \
+         pick_overdue_raised = pick_overdue_raised OR ?6, lease_owner = NULL, lease_until = NULL \
+         WHERE tenant_id = ?7 AND warehouse_id = ?8 AND order_no = ?9 AND lease_owner = ?10",
+        params![
+            t.state.as_str(),
+            t.step.as_str(),
+            t.attempt,
+            ts(t.step_started_at),
+            t.next_run_at.map(ts),
+            t.raise_pick_overdue,
+            wf.tenant,
+            wf.warehouse,
+            wf.order,
+            owner
+        ],
+    )?;
+    if updated == 0 {
+        return Ok(false);
+    }
+    let mut n: i64 = tx.query_row(
+        "SELECT COUNT(*) FROM workflow_history WHERE tenant_id = ?1 AND warehouse_id = ?2 AND order_no = ?3",
+        params![wf.tenant, wf.warehouse, wf.order],
+        |r| r.get(0),
+    )?;
+    for a in &t.history {
+        n += 1;
+        tx.execute(
+            "INSERT INTO workflow_history (tenant_id, warehouse_id, order_no, n, step, status, attempt, at, error) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![wf.tenant, wf.warehouse, wf.order, n, a.step.as_str(), a.status.as_str(), a.attempt, ts(a.at), a.error],
+        )?;
+    }
+    if t.raise_pick_overdue {
+        let message = t
+            .history
+            .iter()
+            .find_map(|a| a.error.clone())
+            .unwrap_or_else(|| "picks still open at the deadline".into());
+        let message = format!("order {}: {message}", wf.order);
+        let changes = [raise_pick_overdue(&tx, wf, message)?];
+        super::push::write_changes(&tx, wf.tenant, wf.warehouse, &changes)?;
+    }
+    tx.commit()?;
+    Ok(true)
+}
+
+/// Frees every lease `owner` holds.
+pub fn release(conn: &mut Connection, owner: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE workflows SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?1",
+        [owner],
+    )?;
+    Ok(())
+}
+
+/// Asks for an order's compensation; the engine picks it up at once.
+/// `None` if the tenant has no such order.
+pub fn cancel(conn: &mut Connection, tenant: i64, order: &str) -> Result<Option<String>> {
+    let state: Option<String> = conn
+        .query_row(
+            "UPDATE workflows SET cancel_requested = 1, next_run_at = CASE WHEN next_run_at IS NULL THEN NULL ELSE ?3 END \
+             WHERE tenant_id = ?1 AND order_no = ?2 RETURNING state",
+            params![tenant, order, now()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(state)
+}
+
+/// One order's workflow with its history.
+pub fn report(conn: &Connection, tenant: i64, order: &str) -> Result<Option<Report>> {
+    let head: Option<(i64, String, String)> = conn
+        .query_row(
+            "SELECT warehouse_id, state, step FROM workflows WHERE tenant_id = ?1 AND order_no = ?2 ORDER BY warehouse_id LIMIT 1",
+            params![tenant, order],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((wh, state, step)) = head else {
+        return Ok(None);
+    };
+    let history = conn
+        .prepare_cached(
+            "SELECT step, status, attempt, at, error FROM workflow_history \
+             WHERE tenant_id = ?1 AND warehouse_id = ?2 AND order_no = ?3 ORDER BY n",
+        )?
+        .query_map(params![tenant, wh, order], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, u32>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
+            ))
+        })?
+        .map(|row| {
+            let (step, status, attempt, at, error) = row?;
+            Ok(HistoryRow {
+                step,
+                status,
+                attempt,
+                at: parse_ts(&at)?,
+                error,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Some(Report {
+        order: order.to_owned(),
+        state,
+        step,
+        history,
+    }))
+}
+
+/// Every workflow of a tenant, newest first, without history.
+pub fn list(conn: &Connection, tenant: i64) -> Result<Vec<Report>> {
+    let rows = conn
+        .prepare_cached("SELECT order_no, state, step FROM workflows WHERE tenant_id = ?1 ORDER BY created_at DESC, order_no")?
+        .query_map([tenant], |r| {
+            Ok(Report { order: r.get(0)?, state: r.get(1)?, step: r.get(2)?, history: Vec::new() })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+/// A `pick_overdue` exception for a supervisor, and its change-log row.
+fn raise_pick_overdue(tx: &Transaction<'_>, wf: &Workflow, message: String) -> Result<ChangeRow> {
+    let id = uuid::Uuid::now_v7().to_string();
+    let kind = pyck_sync::records::ExceptionKind::PickOverdue;
+    tx.execute(
+        "INSERT INTO exceptions (id, tenant_id, warehouse_id, kind, message, order_no, raised_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            id,
+            wf.tenant,
+            wf.warehouse,
+            kind.as_str(),
+            message,
+            wf.order,
+            now()
+        ],
+    )?;
+    let record = pyck_sync::records::ExceptionRecord {
+        id: id.clone(),
+        kind: kind.as_str().into(),
+        status: "open".into(),
+        message,
+        order: Some(wf.order.clone()),
+        asn: None,
+        location: None,
+        sku: None,
+        lot: None,
+        raised_at: Utc::now(),
+    };
+    Ok(ChangeRow {
+        entity: Entity::Exception,
+        key: id,
+        data: Some(to_json(&record)),
+    })
+}

@@ -1,0 +1,168 @@
+//! The engine each `serve` process runs: claim due workflows with a lease,
+//! look at the order, run the active step, store the transition.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::Notify;
+
+use super::machine::{self, Outcome, Step, Workflow};
+use super::notify::Notifier;
+use super::policy::Policy;
+use crate::storage::{Result, Storage};
+
+/// Workflows claimed in one round.
+const CLAIM: u32 = 16;
+
+pub struct Engine {
+    storage: Arc<dyn Storage>,
+    /// This process, as the lease owner.
+    owner: String,
+    policy: Policy,
+    notifier: Option<Notifier>,
+    /// How long a claim holds: longer than any step attempt can take.
+    lease: Duration,
+    /// Rings when there may be new work (a push applied, an order cancelled).
+    nudge: Arc<Notify>,
+}
+
+impl Engine {
+    pub fn new(
+        storage: Arc<dyn Storage>,
+        policy: Policy,
+        notifier: Option<Notifier>,
+        lease: Duration,
+    ) -> Self {
+        Self {
+            storage,
+            owner: format!("replica-{}", uuid::Uuid::now_v7()),
+            policy,
+            notifier,
+            lease,
+            nudge: Arc::new(Notify::new()),
+        }
+    }
+
+    pub fn nudge(&self) -> Arc<Notify> {
+        Arc::clone(&self.nudge)
+    }
+
+    /// Works until `stop` resolves, then gives its leases back so another
+    /// replica takes over at once.
+    pub async fn run(self, stop: impl std::future::Future<Output = ()>) {
+        tokio::pin!(stop);
+        loop {
+            let worked = match self.round().await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "workflow round failed; retrying");
+                    0
+                }
+            };
+            if worked > 0 {
+                continue;
+            }
+            tokio::select! {
+                () = &mut stop => break,
+                () = self.nudge.notified() => {},
+                () = tokio::time::sleep(self.policy.poll.min(Duration::from_secs(1))) => {},
+            }
+        }
+        if let Err(e) = self.storage.release_workflows(&self.owner).await {
+            tracing::warn!(error = %e, "releasing workflow leases");
+        }
+    }
+
+    /// One round: claims what is due and moves each one on. Returns how many
+    /// it claimed.
+    pub async fn round(&self) -> Result<usize> {
+        let now = Utc::now();
+        let until = now + self.lease;
+        let due = self
+            .storage
+            .claim_workflows(&self.owner, now, until, CLAIM)
+            .await?;
+        let n = due.len();
+        for wf in due {
+            if let Err(e) = self.step(&wf).await {
+                // The lease runs out and the workflow is claimed again.
+                tracing::warn!(order = %wf.order, step = wf.step.as_str(), error = %e, "workflow step");
+            }
+        }
+        Ok(n)
+    }
+
+    async fn step(&self, wf: &Workflow) -> Result<()> {
+        let facts = self
+            .storage
+            .order_facts(wf.tenant, wf.warehouse, &wf.order)
+            .await?;
+        // The warehouse's settings, read each time: a change applies to the
+        // next step without a restart.
+        let policy = self
+            .storage
+            .settings(wf.tenant, wf.warehouse)
+            .await?
+            .policy(&self.policy);
+        let t = if machine::must_compensate(wf, &facts) {
+            machine::cancel(wf, Utc::now())
+        } else {
+            let outcome = match wf.step.is_active() {
+                true => Some(self.attempt(wf).await),
+                false => None,
+            };
+            machine::next(
+                wf,
+                &facts,
+                outcome.as_ref(),
+                Utc::now(),
+                &policy,
+                rand::random(),
+            )
+        };
+        let stored = self.storage.advance_workflow(&self.owner, wf, &t).await?;
+        if stored {
+            for a in &t.history {
+                tracing::info!(order = %wf.order, step = a.step.as_str(), status = a.status.as_str(), attempt = a.attempt, "workflow step");
+            }
+        } else {
+            tracing::warn!(order = %wf.order, "workflow lease lost; another replica has it");
+        }
+        Ok(())
+    }
+
+    /// One attempt of an active step, bounded by the step timeout. A storage
+    /// failure is a failed attempt, retried like any other.
+    async fn attempt(&self, wf: &Workflow) -> Outcome {
+        let work = async {
+            match wf.step {
+                Step::Reserve => self
+                    .storage
+                    .reserve_order(wf.tenant, wf.warehouse, &wf.order)
+                    .await
+                    .unwrap_or_else(|e| Outcome::Failed(e.to_string())),
+                Step::Compensate => match self
+                    .storage
+                    .compensate_order(wf.tenant, wf.warehouse, &wf.order)
+                    .await
+                {
+                    Ok(()) => Outcome::Done,
+                    Err(e) => Outcome::Failed(e.to_string()),
+                },
+                Step::Notify => match &self.notifier {
+                    Some(n) => n.send(wf).await,
+                    None => Outcome::Done,
+                },
+                Step::Pick | Step::Pack | Step::Ship => Outcome::Done,
+            }
+        };
+        match tokio::time::timeout(self.policy.step_timeout, work).await {
+            Ok(outcome) => outcome,
+            Err(_) => Outcome::Failed(format!(
+                "timed out after {} s",
+                self.policy.step_timeout.as_secs()
+            )),
+        }
+    }
+}

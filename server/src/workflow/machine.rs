@@ -1,0 +1,333 @@
+//! The workflow's rules, without I/O: given where an order's workflow stands,
+//! what the storage says about the order, and how the step's attempt went,
+//! where it goes next. The clock and the jitter are arguments, so the tests
+//! drive time by hand.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::policy::Policy;
+
+/// The steps, in order; `compensate` replaces the rest of the way when an
+/// order is cancelled or a step before shipping fails for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    Reserve,
+    Pick,
+    Pack,
+    Ship,
+    Compensate,
+    Notify,
+}
+
+impl Step {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Reserve => "reserve",
+            Step::Pick => "pick",
+            Step::Pack => "pack",
+            Step::Ship => "ship",
+            Step::Compensate => "compensate",
+            Step::Notify => "notify",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Step> {
+        [
+            Step::Reserve,
+            Step::Pick,
+            Step::Pack,
+            Step::Ship,
+            Step::Compensate,
+            Step::Notify,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
+    }
+
+    /// Steps the engine works on itself (the others wait for the floor).
+    pub fn is_active(self) -> bool {
+        matches!(self, Step::Reserve | Step::Compensate | Step::Notify)
+    }
+}
+
+/// Where a whole workflow stands (CLI.md: `state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Running,
+    Completed,
+    Compensating,
+    Compensated,
+    Failed,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Running => "running",
+            State::Completed => "completed",
+            State::Compensating => "compensating",
+            State::Compensated => "compensated",
+            State::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<State> {
+        [
+            State::Running,
+            State::Completed,
+            State::Compensating,
+            State::Compensated,
+            State::Failed,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
+    }
+
+    pub fn is_finished(self) -> bool {
+        matches!(self, State::Completed | State::Compensated | State::Failed)
+    }
+}
+
+/// One order's workflow as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Workflow {
+    pub tenant: i64,
+    pub warehouse: i64,
+    pub order: String,
+    pub state: State,
+    pub step: Step,
+    /// Attempt of the current step, from 1.
+    pub attempt: u32,
+    /// When the current step began (the pick deadline counts from here).
+    pub step_started_at: DateTime<Utc>,
+    /// `order cancel` asked for compensation.
+    pub cancel_requested: bool,
+    /// The pick deadline's exception was raised (it is raised once).
+    pub pick_overdue_raised: bool,
+}
+
+/// What the storage says about the order when the workflow looks at it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Facts {
+    /// The order lines' status: `open`, `allocated`, `packed`, `shipped`,
+    /// `cancelled`.
+    pub status: String,
+    /// Pick tasks of the order, and how many of them are still open.
+    pub pick_tasks: u32,
+    pub open_picks: u32,
+}
+
+/// How an attempt of an active step went.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Done,
+    Failed(String),
+}
+
+/// `done`, `failed`, `cancelled` (left for compensation), `overdue` (its
+/// deadline passed; an exception was raised).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    Done,
+    Failed,
+    Cancelled,
+    Overdue,
+}
+
+impl StepStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepStatus::Done => "done",
+            StepStatus::Failed => "failed",
+            StepStatus::Cancelled => "cancelled",
+            StepStatus::Overdue => "overdue",
+        }
+    }
+}
+
+/// One row of the history: an attempt of a step and how it ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attempt {
+    pub step: Step,
+    pub status: StepStatus,
+    pub attempt: u32,
+    pub at: DateTime<Utc>,
+    pub error: Option<String>,
+}
+
+/// Where the workflow goes: its new position, the history rows to add, and
+/// what to raise. Stored in one transaction, only while the lease is held.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    pub state: State,
+    pub step: Step,
+    pub attempt: u32,
+    pub step_started_at: DateTime<Utc>,
+    /// When to look again; `None` once finished.
+    pub next_run_at: Option<DateTime<Utc>>,
+    pub history: Vec<Attempt>,
+    pub raise_pick_overdue: bool,
+}
+
+impl Transition {
+    fn stay(wf: &Workflow, next_run_at: DateTime<Utc>) -> Self {
+        Self {
+            state: wf.state,
+            step: wf.step,
+            attempt: wf.attempt,
+            step_started_at: wf.step_started_at,
+            next_run_at: Some(next_run_at),
+            history: Vec::new(),
+            raise_pick_overdue: false,
+        }
+    }
+
+    fn to(state: State, step: Step, now: DateTime<Utc>) -> Self {
+        Self {
+            state,
+            step,
+            attempt: 1,
+            step_started_at: now,
+            next_run_at: (!state.is_finished()).then_some(now),
+            history: Vec::new(),
+            raise_pick_overdue: false,
+        }
+    }
+
+    fn record(
+        mut self,
+        wf: &Workflow,
+        status: StepStatus,
+        at: DateTime<Utc>,
+        error: Option<String>,
+    ) -> Self {
+        self.history.push(Attempt {
+            step: wf.step,
+            status,
+            attempt: wf.attempt,
+            at,
+            error,
+        });
+        self
+    }
+}
+
+/// Whether the workflow must leave its way for compensation now: a cancel
+/// was asked for and nothing has left the building yet.
+pub fn must_compensate(wf: &Workflow, facts: &Facts) -> bool {
+    wf.cancel_requested
+        && wf.state == State::Running
+        && matches!(
+            wf.step,
+            Step::Reserve | Step::Pick | Step::Pack | Step::Ship
+        )
+        && facts.status != "shipped"
+}
+
+/// The way to compensation after a cancel: the current step is recorded as
+/// cancelled.
+pub fn cancel(wf: &Workflow, now: DateTime<Utc>) -> Transition {
+    Transition::to(State::Compensating, Step::Compensate, now).record(
+        wf,
+        StepStatus::Cancelled,
+        now,
+        Some("order cancelled".into()),
+    )
+}
+
+/// The next position of a running or compensating workflow. `outcome` is
+/// the attempt's result for an active step, and ignored for waiting ones.
+/// `jitter` in [0, 1) spreads retries.
+pub fn next(
+    wf: &Workflow,
+    facts: &Facts,
+    outcome: Option<&Outcome>,
+    now: DateTime<Utc>,
+    policy: &Policy,
+    jitter: f64,
+) -> Transition {
+    let poll = now + policy.poll;
+    let advance =
+        |step: Step| Transition::to(wf.state, step, now).record(wf, StepStatus::Done, now, None);
+    match wf.step {
+        Step::Reserve | Step::Compensate | Step::Notify => match outcome {
+            None => Transition::stay(wf, now),
+            Some(Outcome::Done) => match wf.step {
+                Step::Reserve => advance(Step::Pick),
+                Step::Compensate => advance(Step::Notify),
+                _ => {
+                    let end = if wf.state == State::Compensating {
+                        State::Compensated
+                    } else {
+                        State::Completed
+                    };
+                    Transition::to(end, Step::Notify, now).record(wf, StepStatus::Done, now, None)
+                }
+            },
+            Some(Outcome::Failed(error)) => failed(wf, error, now, policy, jitter),
+        },
+        Step::Pick => {
+            let picked = facts.pick_tasks > 0 && facts.open_picks == 0;
+            if picked || matches!(facts.status.as_str(), "packed" | "shipped") {
+                return advance(Step::Pack);
+            }
+            let deadline = wf.step_started_at + policy.pick_deadline;
+            if !wf.pick_overdue_raised && now >= deadline {
+                let mut t = Transition::stay(wf, poll).record(
+                    wf,
+                    StepStatus::Overdue,
+                    now,
+                    Some(format!(
+                        "{} of {} picks still open at the deadline",
+                        facts.open_picks, facts.pick_tasks
+                    )),
+                );
+                t.raise_pick_overdue = true;
+                return t;
+            }
+            let wake = if wf.pick_overdue_raised {
+                poll
+            } else {
+                poll.min(deadline)
+            };
+            Transition::stay(wf, wake)
+        }
+        Step::Pack if matches!(facts.status.as_str(), "packed" | "shipped") => advance(Step::Ship),
+        Step::Ship if facts.status == "shipped" => advance(Step::Notify),
+        Step::Pack | Step::Ship => Transition::stay(wf, poll),
+    }
+}
+
+/// An attempt failed: retry after a backoff, or, after the last attempt,
+/// compensate (before anything shipped) or fail.
+fn failed(
+    wf: &Workflow,
+    error: &str,
+    now: DateTime<Utc>,
+    policy: &Policy,
+    jitter: f64,
+) -> Transition {
+    if wf.attempt < policy.max_attempts {
+        let mut t = Transition::stay(wf, now + policy.backoff(wf.attempt, jitter));
+        t.attempt = wf.attempt + 1;
+        return t.record(wf, StepStatus::Failed, now, Some(error.to_owned()));
+    }
+    let last = Some(format!(
+        "{error} (attempt {} of {}, giving up)",
+        wf.attempt, policy.max_attempts
+    ));
+    if wf.state == State::Running && wf.step == Step::Reserve {
+        Transition::to(State::Compensating, Step::Compensate, now).record(
+            wf,
+            StepStatus::Failed,
+            now,
+            last,
+        )
+    } else {
+        Transition::to(State::Failed, wf.step, now).record(wf, StepStatus::Failed, now, last)
+    }
+}

@@ -1,0 +1,239 @@
+//! An in-memory [`Lookup`] over a tiny warehouse, for update and view tests.
+
+use chrono::NaiveDate;
+use pyck_sync::records::{
+    AsnLineRecord, ExceptionRecord, TaskKind, TaskRecord, TaskStatus, Temperature,
+};
+
+use super::app::{App, Link};
+use super::update::{Effect, Lookup, Msg, update};
+use crate::store::replica::Item;
+use crate::store::session::Operator;
+use crate::store::view::{Filter, StockRow};
+
+pub struct Fake {
+    pub locations: Vec<&'static str>,
+    pub items: Vec<(Item, Vec<&'static str>)>,
+    pub asns: Vec<AsnLineRecord>,
+    pub orders: Vec<&'static str>,
+    pub lots: Vec<(&'static str, &'static str, Option<NaiveDate>)>,
+    pub stock: Vec<StockRow>,
+    pub tasks: Vec<TaskRecord>,
+    pub exceptions: Vec<ExceptionRecord>,
+}
+
+fn date(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+pub fn item(sku: &str, description: &str, lots: bool) -> Item {
+    Item {
+        sku: sku.into(),
+        description: description.into(),
+        lot_tracked: lots,
+        expiry_tracked: lots,
+        temperature: Temperature::Ambient,
+    }
+}
+
+pub fn task(id: &str, kind: TaskKind, location: &str, sku: &str, qty: i64) -> TaskRecord {
+    TaskRecord {
+        id: id.into(),
+        kind,
+        status: TaskStatus::Open,
+        order: (kind == TaskKind::Pick).then(|| "SO-5001".into()),
+        line: (kind == TaskKind::Pick).then_some(1),
+        sku: Some(sku.into()),
+        lot: None,
+        location: location.into(),
+        to: (kind == TaskKind::Putaway).then(|| "A-01-05".into()),
+        qty,
+        done_qty: 0,
+        zone: "AMB".into(),
+        sequence: 1,
+    }
+}
+
+impl Fake {
+    /// A few bins, a dry item and a chilled lot-tracked one, an ASN, an
+    /// order, a pick, a putaway and a count task, one exception.
+    pub fn warehouse() -> Fake {
+        let mut pick = task("T-1", TaskKind::Pick, "C-01-03", "SKU-10037", 12);
+        pick.lot = Some("L2631H".into());
+        Fake {
+            locations: vec!["DOCK-01", "A-01-01", "A-01-05", "C-01-01", "C-01-03"],
+            items: vec![
+                (
+                    item("SKU-10001", "Pasta Spaghetti 500g", false),
+                    vec!["5790000100019"],
+                ),
+                (
+                    item("SKU-10037", "Milk Whole 1L", true),
+                    vec!["5790000100378"],
+                ),
+                (
+                    item("SKU-10048", "Salmon Fillet 400g", true),
+                    vec!["5790000100484"],
+                ),
+            ],
+            asns: vec![AsnLineRecord {
+                asn: "ASN-1003".into(),
+                line: 1,
+                sku: "SKU-10048".into(),
+                supplier: "Lofoten Sjømat AS".into(),
+                expected_qty: 144,
+                received_qty: 0,
+                damaged_qty: 0,
+                closed: false,
+            }],
+            orders: vec!["SO-5001"],
+            lots: vec![("SKU-10037", "L2631H", Some(date("2026-12-17")))],
+            stock: vec![
+                StockRow {
+                    location: "C-01-03".into(),
+                    sku: "SKU-10037".into(),
+                    lot: Some("L2631H".into()),
+                    expiry: Some(date("2026-12-17")),
+                    qty: 40,
+                },
+                StockRow {
+                    location: "A-01-01".into(),
+                    sku: "SKU-10001".into(),
+                    lot: None,
+                    expiry: None,
+                    qty: 300,
+                },
+                StockRow {
+                    location: "C-01-01".into(),
+                    sku: "SKU-10037".into(),
+                    lot: Some("L2634F".into()),
+                    expiry: Some(date("2027-01-14")),
+                    qty: 24,
+                },
+            ],
+            tasks: vec![
+                pick,
+                task("T-2", TaskKind::Putaway, "DOCK-01", "SKU-10001", 48),
+                task("T-3", TaskKind::Count, "A-01-01", "SKU-10001", 0),
+            ],
+            exceptions: vec![ExceptionRecord {
+                id: "E-1".into(),
+                kind: "short_pick".into(),
+                status: "open".into(),
+                message: "short pick of SKU-10037 at C-01-03".into(),
+                order: Some("SO-5001".into()),
+                asn: None,
+                location: Some("C-01-03".into()),
+                sku: Some("SKU-10037".into()),
+                lot: None,
+                raised_at: chrono::DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
+            }],
+        }
+    }
+}
+
+impl Lookup for Fake {
+    fn location(&self, code: &str) -> anyhow::Result<bool> {
+        Ok(self.locations.contains(&code))
+    }
+
+    fn item(&self, code: &str) -> anyhow::Result<Option<Item>> {
+        Ok(self
+            .items
+            .iter()
+            .find(|(i, gtins)| i.sku == code || gtins.contains(&code))
+            .map(|(i, _)| i.clone())
+            .or_else(|| {
+                // 14-digit GTINs from GS1 codes.
+                let short = code.strip_prefix('0')?;
+                self.items
+                    .iter()
+                    .find(|(_, g)| g.contains(&short))
+                    .map(|(i, _)| i.clone())
+            }))
+    }
+
+    fn asn(&self, asn: &str) -> anyhow::Result<Vec<AsnLineRecord>> {
+        Ok(self.asns.iter().filter(|l| l.asn == asn).cloned().collect())
+    }
+
+    fn order(&self, order: &str) -> anyhow::Result<bool> {
+        Ok(self.orders.contains(&order))
+    }
+
+    fn lot_expiry(&self, sku: &str, lot: &str) -> anyhow::Result<Option<Option<NaiveDate>>> {
+        Ok(self
+            .lots
+            .iter()
+            .find(|(s, l, _)| *s == sku && *l == lot)
+            .map(|(_, _, e)| *e))
+    }
+
+    fn stock(&self, filter: &Filter) -> anyhow::Result<Vec<StockRow>> {
+        Ok(self
+            .stock
+            .iter()
+            .filter(|r| {
+                filter.location.as_deref().is_none_or(|l| l == r.location)
+                    && filter.sku.as_deref().is_none_or(|s| s == r.sku)
+            })
+            .cloned()
+            .collect())
+    }
+
+    fn open_tasks(&self, kind: TaskKind) -> anyhow::Result<Vec<TaskRecord>> {
+        Ok(self
+            .tasks
+            .iter()
+            .filter(|t| t.kind == kind && t.status == TaskStatus::Open)
+            .cloned()
+            .collect())
+    }
+
+    fn open_exceptions(&self) -> anyhow::Result<Vec<ExceptionRecord>> {
+        Ok(self.exceptions.clone())
+    }
+}
+
+pub fn today() -> NaiveDate {
+    date("2026-11-23")
+}
+
+pub fn link() -> Link {
+    Link {
+        online: Some(true),
+        pending: 2,
+        server: "http://127.0.0.1:8080".into(),
+        device: "0190f5c2-0000-7000-8000-000000000001".into(),
+        last_sync: Some("2026-11-23T21:40:03.000000Z".into()),
+        last_error: None,
+        last_report: Some("pushed 2, pulled 5".into()),
+        syncing: false,
+    }
+}
+
+pub fn app_as(badge: &str, role: pyck_sync::records::Role) -> App {
+    App::new(
+        Some(Operator {
+            badge: badge.into(),
+            role,
+        }),
+        link(),
+        today(),
+    )
+}
+
+/// Sends each message; returns all effects.
+pub fn send(app: &mut App, look: &dyn Lookup, msgs: impl IntoIterator<Item = Msg>) -> Vec<Effect> {
+    msgs.into_iter()
+        .flat_map(|m| update(app, m, look))
+        .collect()
+}
+
+/// Typing a scan and Enter, as a scanner does.
+pub fn scan(text: &str) -> Vec<Msg> {
+    text.chars()
+        .map(Msg::Char)
+        .chain(std::iter::once(Msg::Enter))
+        .collect()
+}

@@ -1,0 +1,1054 @@
+//! The scanner UI's logic: `update(app, msg, lookup) -> effects`.
+//!
+//! Update never does I/O. What it needs to know about the warehouse to accept
+//! or refuse a scan (is this a bin? which item has this GTIN? what is the
+//! next pick task?) it asks a read-only [`Lookup`]; what it wants done
+//! (record, log in, sync, ring the bell, quit) it returns as [`Effect`]s for
+//! the event loop to carry out, which feeds the outcome back as a [`Msg`].
+//!
+//! Why a lookup trait rather than lookups as effects: a scan must be accepted
+//! or refused before the next keystroke of a scanner burst is interpreted
+//! (the burst may already hold the next step's scan). With lookups as
+//! effects every step would be split in two with a "waiting" state in
+//! between, and input arriving meanwhile would have to be queued by hand.
+//! Lookups only read the replica, take microseconds, and in tests are an
+//! in-memory table, so update stays deterministic and free of side effects.
+//! Recording stays an effect: it writes the journal.
+
+use chrono::NaiveDate;
+use pyck_sync::operation::Kind;
+use pyck_sync::records::{AsnLineRecord, ExceptionRecord, Role, TaskKind, TaskRecord};
+
+use super::app::{
+    App, Entry, ErrorBox, FieldKind, Flow, Form, LookupResult, SHORT_REASONS, Screen,
+};
+use crate::store::replica::Item;
+use crate::store::session::Operator;
+use crate::store::view::{Filter, StockRow};
+
+/// Read-only questions update asks about the warehouse (the replica with
+/// this device's pending operations on top).
+pub trait Lookup {
+    fn location(&self, code: &str) -> anyhow::Result<bool>;
+    /// An item by SKU or by GTIN.
+    fn item(&self, code: &str) -> anyhow::Result<Option<Item>>;
+    /// The lines of an ASN (none: unknown ASN).
+    fn asn(&self, asn: &str) -> anyhow::Result<Vec<AsnLineRecord>>;
+    fn order(&self, order: &str) -> anyhow::Result<bool>;
+    /// Expiry of a lot this device knows (outer None: unknown lot).
+    fn lot_expiry(&self, sku: &str, lot: &str) -> anyhow::Result<Option<Option<NaiveDate>>>;
+    fn stock(&self, filter: &Filter) -> anyhow::Result<Vec<StockRow>>;
+    /// Open tasks of a kind, in walking order.
+    fn open_tasks(&self, kind: TaskKind) -> anyhow::Result<Vec<TaskRecord>>;
+    /// Exceptions not resolved yet.
+    fn open_exceptions(&self) -> anyhow::Result<Vec<ExceptionRecord>>;
+}
+
+/// Everything that can happen to the UI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Msg {
+    /// A typed or scanned character.
+    Char(char),
+    Enter,
+    Escape,
+    Backspace,
+    Up,
+    Down,
+    /// The short-pick key (F2).
+    ShortPick,
+    /// Ctrl-C: leave at once, from any screen.
+    Quit,
+    /// The terminal was resized: only a redraw.
+    Resize,
+    /// A new day for GS1 date rules.
+    Today(NaiveDate),
+    LoggedIn(Result<Operator, String>),
+    LoggedOut,
+    /// The outcome of an [`Effect::Record`]: a sentence, or why nothing was
+    /// recorded.
+    Recorded(Result<String, String>),
+    /// Journal entries waiting for the server.
+    Pending(u64),
+    /// A background sync began.
+    SyncStarted,
+    /// The outcome of a background sync (or of a reachability check).
+    Synced(SyncOutcome),
+    /// The server said something changed (a later issue wires its
+    /// subscription to this): sync now rather than at the next interval.
+    ServerNudge,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncOutcome {
+    pub online: bool,
+    pub pending: u64,
+    pub last_sync: Option<String>,
+    pub error: Option<String>,
+    /// Operations the server refused in this sync (settled as refused in
+    /// the journal).
+    pub refused: u64,
+    /// "pushed 2, pulled 5".
+    pub report: Option<String>,
+}
+
+/// What update asks the event loop to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    Bell,
+    Login {
+        badge: String,
+        pin: String,
+    },
+    Logout,
+    Record(Entry),
+    /// Sync now, in the background.
+    SyncNow,
+    Quit,
+}
+
+/// The one entry point: applies a message and returns the effects to run.
+pub fn update(app: &mut App, msg: Msg, look: &dyn Lookup) -> Vec<Effect> {
+    match msg {
+        Msg::Quit => {
+            app.quit = true;
+            vec![Effect::Quit]
+        }
+        Msg::Resize => vec![],
+        Msg::Today(d) => {
+            app.today = d;
+            vec![]
+        }
+        Msg::Pending(n) => {
+            app.link.pending = n;
+            vec![]
+        }
+        Msg::SyncStarted => {
+            app.link.syncing = true;
+            vec![]
+        }
+        Msg::Synced(o) => {
+            app.link.syncing = false;
+            app.link.online = Some(o.online);
+            app.link.pending = o.pending;
+            if o.last_sync.is_some() {
+                app.link.last_sync = o.last_sync;
+            }
+            app.link.last_error = o.error;
+            if o.report.is_some() {
+                app.link.last_report = o.report;
+            }
+            // Work the server would not take must not go unnoticed; it is
+            // not a refusal of what the operator is doing now, so a notice
+            // rather than a full-screen error in the middle of a scan.
+            if o.refused > 0 {
+                app.notice = Some(format!(
+                    "server refused {} operation(s): see pyck journal",
+                    o.refused
+                ));
+                return vec![Effect::Bell];
+            }
+            vec![]
+        }
+        Msg::ServerNudge => vec![Effect::SyncNow],
+        Msg::LoggedIn(result) => logged_in(app, result),
+        Msg::LoggedOut => {
+            app.operator = None;
+            app.back.clear();
+            app.input.clear();
+            app.screen = Screen::Login(Form::login());
+            app.notice = Some("logged out".into());
+            vec![]
+        }
+        Msg::Recorded(result) => recorded(app, result, look),
+        key => {
+            if app.error.is_some() {
+                return error_key(app, key);
+            }
+            match key_on_screen(app, key, look) {
+                Ok(effects) => effects,
+                Err(e) => refuse(app, format!("{e:#}")),
+            }
+        }
+    }
+}
+
+/// Shows a refusal full screen with the bell. Nothing was recorded.
+pub fn refuse(app: &mut App, reason: impl Into<String>) -> Vec<Effect> {
+    app.input.clear();
+    app.error = Some(ErrorBox {
+        reason: reason.into(),
+        typed: false,
+    });
+    vec![Effect::Bell]
+}
+
+fn error_key(app: &mut App, key: Msg) -> Vec<Effect> {
+    let Some(err) = app.error.as_mut() else {
+        return vec![];
+    };
+    match key {
+        Msg::Escape => app.error = None,
+        Msg::Enter if !err.typed => app.error = None,
+        // The Enter ending a scan burst: the burst is dropped, the message
+        // stays until a deliberate Enter or Escape.
+        Msg::Enter => err.typed = false,
+        Msg::Char(_) => err.typed = true,
+        _ => {}
+    }
+    vec![]
+}
+
+fn go_back(app: &mut App) {
+    app.input.clear();
+    app.screen = app.back.pop().unwrap_or(Screen::Menu);
+}
+
+fn key_on_screen(app: &mut App, key: Msg, look: &dyn Lookup) -> anyhow::Result<Vec<Effect>> {
+    // Typing into the current step is the same on every screen that takes
+    // input. Screens where a scan could land (lists, the sync screen) take
+    // typed input too and act only on Enter, so a stray scan is refused
+    // rather than read as single-key commands.
+    let takes_input = matches!(
+        app.screen,
+        Screen::Login(_)
+            | Screen::Form(_)
+            | Screen::Lookup { .. }
+            | Screen::PutawayList { .. }
+            | Screen::Status
+    );
+    if takes_input {
+        match key {
+            Msg::Char(c) => {
+                app.input.push(c);
+                return Ok(vec![]);
+            }
+            Msg::Backspace => {
+                app.input.pop();
+                return Ok(vec![]);
+            }
+            _ => {}
+        }
+    }
+    let screen = std::mem::replace(&mut app.screen, Screen::Menu);
+    let (screen, effects) = on_screen(app, screen, key, look);
+    // A handler that navigated put the new screen in place already; one that
+    // did not hands its screen back.
+    if let Some(screen) = screen {
+        app.screen = screen;
+    }
+    effects
+}
+
+type Outcome = (Option<Screen>, anyhow::Result<Vec<Effect>>);
+
+fn stay(screen: Screen) -> Outcome {
+    (Some(screen), Ok(vec![]))
+}
+
+fn on_screen(app: &mut App, screen: Screen, key: Msg, look: &dyn Lookup) -> Outcome {
+    match screen {
+        Screen::Menu => (None, menu_key(app, key, look)),
+        Screen::Login(mut form) => {
+            let r = login_key(app, &mut form, key);
+            (Some(Screen::Login(form)), r)
+        }
+        Screen::Form(mut form) => match key {
+            Msg::Escape => {
+                app.input.clear();
+                if form.back() {
+                    (Some(Screen::Form(form)), Ok(vec![]))
+                } else {
+                    go_back(app);
+                    (None, Ok(vec![]))
+                }
+            }
+            Msg::Enter => {
+                let r = form_enter(app, &mut form, look);
+                (Some(Screen::Form(form)), r)
+            }
+            Msg::ShortPick if form.flow == Flow::Pick => {
+                if form.get("location").is_none() {
+                    let r = Err(anyhow::anyhow!(
+                        "scan the bin first: a short pick is recorded at the bin you are at"
+                    ));
+                    return (Some(Screen::Form(form)), r);
+                }
+                // A quantity typed before F2 is what was taken (the pick
+                // form itself is left as it was, for Escape).
+                let typed = app.input.trim().to_owned();
+                let mut short = form.clone();
+                if form.current().is_some_and(|f| f.kind == FieldKind::Qty) && !typed.is_empty() {
+                    match typed.parse::<i64>() {
+                        Ok(n) if n >= 0 => {
+                            if let Some(f) = short.field_mut("qty") {
+                                f.value = Some(n.to_string());
+                            }
+                        }
+                        _ => {
+                            let r = Err(anyhow::anyhow!(
+                                "expected the quantity taken (a whole number), got {typed:?}"
+                            ));
+                            return (Some(Screen::Form(form)), r);
+                        }
+                    }
+                }
+                let to = Screen::ShortReason {
+                    form: short,
+                    selected: 0,
+                };
+                go_with(app, Screen::Form(form), to)
+            }
+            _ => stay(Screen::Form(form)),
+        },
+        Screen::ShortReason { form, selected } => short_key(app, form, selected, key),
+        Screen::PutawayList { tasks, selected } => match key {
+            Msg::Escape => {
+                go_back(app);
+                (None, Ok(vec![]))
+            }
+            Msg::Up | Msg::Down => {
+                let n = tasks.len() + 1;
+                let selected = step_selection(selected, n, key == Msg::Up);
+                stay(Screen::PutawayList { tasks, selected })
+            }
+            Msg::Enter => {
+                let typed = std::mem::take(&mut app.input).trim().to_owned();
+                if typed.is_empty() {
+                    return putaway_open(app, tasks, selected);
+                }
+                // A row number, or the scan of the bin a task starts from.
+                let row = match typed.parse::<usize>() {
+                    Ok(i) if i <= tasks.len() => Some(i),
+                    Ok(_) => None,
+                    Err(_) => tasks
+                        .iter()
+                        .position(|t| t.location == typed)
+                        .map(|i| i + 1),
+                };
+                match row {
+                    Some(i) => putaway_open(app, tasks, i),
+                    None => (
+                        Some(Screen::PutawayList { tasks, selected }),
+                        Err(anyhow::anyhow!(
+                            "no putaway task {typed}: type a row number or scan the bin a task starts from"
+                        )),
+                    ),
+                }
+            }
+            _ => stay(Screen::PutawayList { tasks, selected }),
+        },
+        Screen::Lookup { result } => match key {
+            Msg::Escape => {
+                go_back(app);
+                (None, Ok(vec![]))
+            }
+            Msg::Enter => {
+                let code = std::mem::take(&mut app.input).trim().to_owned();
+                if code.is_empty() {
+                    return stay(Screen::Lookup { result });
+                }
+                match lookup(app, &code, look) {
+                    Ok(found) => stay(Screen::Lookup {
+                        result: Some(found),
+                    }),
+                    Err(e) => (Some(Screen::Lookup { result }), Err(e)),
+                }
+            }
+            Msg::Up | Msg::Down => stay(Screen::Lookup {
+                result: result.map(|mut r| {
+                    r.scroll = if key == Msg::Up {
+                        r.scroll.saturating_sub(1)
+                    } else {
+                        (r.scroll + 1).min(r.rows.len().saturating_sub(1))
+                    };
+                    r
+                }),
+            }),
+            _ => stay(Screen::Lookup { result }),
+        },
+        Screen::Exceptions { list, selected } => match key {
+            Msg::Escape => {
+                go_back(app);
+                (None, Ok(vec![]))
+            }
+            Msg::Up | Msg::Down => {
+                let selected = step_selection(selected, list.len(), key == Msg::Up);
+                stay(Screen::Exceptions { list, selected })
+            }
+            Msg::Enter => {
+                let Some(exception) = list.get(selected).cloned() else {
+                    return stay(Screen::Exceptions { list, selected });
+                };
+                let supervisor = app
+                    .operator
+                    .as_ref()
+                    .is_some_and(|o| o.role.may(Kind::ResolveException));
+                if !supervisor {
+                    let role = app.operator.as_ref().map_or(Role::Picker, |o| o.role);
+                    return (
+                        Some(Screen::Exceptions { list, selected }),
+                        Err(anyhow::anyhow!(
+                            "a {role} may not resolve exceptions: ask a supervisor"
+                        )),
+                    );
+                }
+                go_with(
+                    app,
+                    Screen::Exceptions { list, selected },
+                    Screen::Form(Form::resolve(&exception)),
+                )
+            }
+            _ => stay(Screen::Exceptions { list, selected }),
+        },
+        Screen::Status => match key {
+            Msg::Escape => {
+                go_back(app);
+                (None, Ok(vec![]))
+            }
+            Msg::Enter => match std::mem::take(&mut app.input).trim() {
+                "" => {
+                    app.notice = Some("sync asked for".into());
+                    (Some(Screen::Status), Ok(vec![Effect::SyncNow]))
+                }
+                "0" => (Some(Screen::Status), Ok(vec![Effect::Logout])),
+                other => (
+                    Some(Screen::Status),
+                    Err(anyhow::anyhow!(
+                        "{other:?} means nothing here: Enter syncs, 0 and Enter logs out"
+                    )),
+                ),
+            },
+            _ => stay(Screen::Status),
+        },
+        Screen::Idle { title, text } => match key {
+            Msg::Escape | Msg::Enter => {
+                go_back(app);
+                (None, Ok(vec![]))
+            }
+            _ => stay(Screen::Idle { title, text }),
+        },
+    }
+}
+
+/// Goes from `from` to `to`, remembering `from` for Escape.
+fn go_with(app: &mut App, from: Screen, to: Screen) -> Outcome {
+    app.back.push(from);
+    app.input.clear();
+    (Some(to), Ok(vec![]))
+}
+
+fn step_selection(selected: usize, n: usize, up: bool) -> usize {
+    if n == 0 {
+        0
+    } else if up {
+        (selected + n - 1) % n
+    } else {
+        (selected + 1) % n
+    }
+}
+
+fn menu_key(app: &mut App, key: Msg, look: &dyn Lookup) -> anyhow::Result<Vec<Effect>> {
+    // A flow the operator's role may not record is refused at the door,
+    // not after every field is in (the same matrix as the recording).
+    let needs = match key {
+        Msg::Char('1') => Some(Kind::Receive),
+        Msg::Char('4') => Some(Kind::Pick),
+        Msg::Char('7') => Some(Kind::Pack),
+        _ => None,
+    };
+    if let (Some(kind), Some(op)) = (needs, &app.operator)
+        && !op.role.may(kind)
+    {
+        anyhow::bail!("a {} may not record {kind}: ask a supervisor", op.role);
+    }
+    let screen = match key {
+        Msg::Char('q') | Msg::Char('Q') => {
+            app.quit = true;
+            return Ok(vec![Effect::Quit]);
+        }
+        Msg::Char('1') => Screen::Form(Form::receive()),
+        Msg::Char('2') => Screen::PutawayList {
+            tasks: look.open_tasks(TaskKind::Putaway)?,
+            selected: 0,
+        },
+        Msg::Char('3') => Screen::Form(Form::movement(Flow::Move)),
+        Msg::Char('4') => next_pick(look)?,
+        Msg::Char('5') => Screen::Lookup { result: None },
+        Msg::Char('6') => Screen::Form(count_form(look)?),
+        Msg::Char('7') => Screen::Form(Form::pack_ship()),
+        Msg::Char('8') => Screen::Exceptions {
+            list: look.open_exceptions()?,
+            selected: 0,
+        },
+        Msg::Char('9') => Screen::Status,
+        _ => return Ok(vec![]),
+    };
+    app.notice = None;
+    app.back.clear();
+    app.back.push(Screen::Menu);
+    app.screen = screen;
+    app.input.clear();
+    Ok(vec![])
+}
+
+/// A count, with the open count tasks named (bins only: the count is
+/// blind).
+fn count_form(look: &dyn Lookup) -> anyhow::Result<Form> {
+    let mut form = Form::count();
+    let tasks = look.open_tasks(TaskKind::Count)?;
+    form.hint = tasks.first().map(|t| match tasks.len() {
+        1 => format!("count task: {}", t.location),
+        n => format!("count tasks: {} and {} more", t.location, n - 1),
+    });
+    Ok(form)
+}
+
+fn next_pick(look: &dyn Lookup) -> anyhow::Result<Screen> {
+    Ok(match look.open_tasks(TaskKind::Pick)?.into_iter().next() {
+        Some(task) => Screen::Form(Form::pick(task)),
+        None => Screen::Idle {
+            title: "Pick",
+            text: "No open pick tasks on this device. Sync, or ask a supervisor.".into(),
+        },
+    })
+}
+
+fn putaway_open(app: &mut App, tasks: Vec<TaskRecord>, i: usize) -> Outcome {
+    let form = match i.checked_sub(1).and_then(|t| tasks.get(t)) {
+        Some(task) => Form::putaway(task.clone()),
+        None => Form::movement(Flow::Putaway),
+    };
+    go_with(
+        app,
+        Screen::PutawayList { tasks, selected: i },
+        Screen::Form(form),
+    )
+}
+
+fn login_key(app: &mut App, form: &mut Form, key: Msg) -> anyhow::Result<Vec<Effect>> {
+    match key {
+        Msg::Escape => {
+            app.input.clear();
+            form.back();
+            Ok(vec![])
+        }
+        Msg::Enter => {
+            let value = std::mem::take(&mut app.input).trim().to_owned();
+            if value.is_empty() {
+                return Ok(vec![]);
+            }
+            match form.current().map(|f| f.kind) {
+                Some(FieldKind::Badge) => {
+                    if let Some(f) = form.field_mut("badge") {
+                        f.value = Some(value);
+                    }
+                    form.advance();
+                    Ok(vec![])
+                }
+                Some(FieldKind::Pin) => {
+                    let badge = form.get("badge").unwrap_or_default().to_owned();
+                    form.submitted = true;
+                    Ok(vec![Effect::Login { badge, pin: value }])
+                }
+                _ => Ok(vec![]),
+            }
+        }
+        _ => Ok(vec![]),
+    }
+}
+
+fn logged_in(app: &mut App, result: Result<Operator, String>) -> Vec<Effect> {
+    match result {
+        Ok(op) => {
+            app.notice = Some(format!("logged in: {} ({})", op.badge, op.role));
+            app.operator = Some(op);
+            app.back.clear();
+            app.screen = Screen::Menu;
+            app.input.clear();
+            vec![]
+        }
+        Err(reason) => {
+            app.screen = Screen::Login(Form::login());
+            refuse(app, reason)
+        }
+    }
+}
+
+/// Enter on a form: the input (or the step's default) is checked for this
+/// step; accepted, the form moves on; complete, it asks for the recording.
+fn form_enter(app: &mut App, form: &mut Form, look: &dyn Lookup) -> anyhow::Result<Vec<Effect>> {
+    if form.submitted {
+        return Ok(vec![]);
+    }
+    let Some(field) = form.current().cloned() else {
+        return Ok(vec![]);
+    };
+    let typed = std::mem::take(&mut app.input).trim().to_owned();
+    let value = if typed.is_empty() {
+        match (&field.default, field.kind) {
+            (Some(d), _) => d.clone(),
+            (None, FieldKind::Confirm) => String::new(),
+            (None, _) => return Ok(vec![]),
+        }
+    } else {
+        typed
+    };
+    let accepted = match field.kind {
+        FieldKind::Item => {
+            accept_item(app, form, &value, look)?;
+            None
+        }
+        FieldKind::Location => {
+            if !look.location(&value)? {
+                anyhow::bail!("unknown location {value}: scan a bin label");
+            }
+            if let Some(want) = &field.expect
+                && *want != value
+            {
+                anyhow::bail!("wrong bin {value}: go to {want} and scan its label");
+            }
+            if field.name == "to" && form.get("from") == Some(value.as_str()) {
+                anyhow::bail!("{value} is where the stock comes from: scan the bin it goes to");
+            }
+            Some(value)
+        }
+        FieldKind::Asn => {
+            let lines = look.asn(&value)?;
+            let Some(first) = lines.first() else {
+                anyhow::bail!(
+                    "ASN {value} is not known on this device (sync, or check the paperwork)"
+                );
+            };
+            form.hint = Some(asn_hint(&lines, first));
+            Some(value)
+        }
+        FieldKind::Order => {
+            if !look.order(&value)? {
+                anyhow::bail!("order {value} is not known on this device (sync first)");
+            }
+            Some(value)
+        }
+        FieldKind::Lot => {
+            pyck_sync::validate::code("lot", &value).map_err(|e| anyhow::anyhow!("{e}"))?;
+            if let Some(want) = &field.expect
+                && *want != value
+            {
+                anyhow::bail!("wrong lot {value}: this task is for lot {want}");
+            }
+            // A lot this device knows has an expiry already.
+            if let Some(item) = &form.item
+                && look.lot_expiry(&item.sku, &value)?.is_some()
+                && let Some(f) = form.field_mut("expiry")
+                && f.value.is_none()
+            {
+                f.skip = true;
+            }
+            Some(value)
+        }
+        FieldKind::Expiry => {
+            let date = NaiveDate::parse_from_str(&value, "%Y-%m-%d")
+                .map_err(|_| anyhow::anyhow!("expected a date YYYY-MM-DD, got {value:?}"))?;
+            Some(date.to_string())
+        }
+        FieldKind::Qty => {
+            let n: i64 = value.parse().map_err(|_| {
+                anyhow::anyhow!("expected a quantity (a whole number), got {value:?}")
+            })?;
+            if n < 0 || (n == 0 && !field.zero_ok) {
+                anyhow::bail!(
+                    "a quantity must be at least {}",
+                    if field.zero_ok { 0 } else { 1 }
+                );
+            }
+            Some(n.to_string())
+        }
+        FieldKind::Action => match value.to_ascii_lowercase().as_str() {
+            "1" | "pack" => Some("pack".to_owned()),
+            "2" | "ship" => Some("ship".to_owned()),
+            _ => anyhow::bail!("press 1 to pack or 2 to ship"),
+        },
+        FieldKind::Note | FieldKind::Badge | FieldKind::Pin => Some(value),
+        FieldKind::Confirm => {
+            if !value.is_empty() {
+                anyhow::bail!(
+                    "{value:?} was scanned at the confirmation: press Enter to confirm, Escape to go back"
+                );
+            }
+            Some("yes".to_owned())
+        }
+    };
+    if let Some(v) = accepted
+        && let Some(f) = form.fields.get_mut(form.step)
+    {
+        f.value = Some(v);
+    }
+    if form.advance() {
+        return Ok(vec![]);
+    }
+    let entry = entry(form, look)?;
+    form.submitted = true;
+    Ok(vec![Effect::Record(entry)])
+}
+
+/// "3 lines from Bakkeland Dagligvare Import AS".
+fn asn_hint(lines: &[AsnLineRecord], first: &AsnLineRecord) -> String {
+    match lines.len() {
+        1 => format!("1 line from {}", first.supplier),
+        n => format!("{n} lines from {}", first.supplier),
+    }
+}
+
+/// The item step: a SKU, a GTIN, or a GS1 code whose lot, expiry and count
+/// fill the steps after it.
+fn accept_item(app: &App, form: &mut Form, code: &str, look: &dyn Lookup) -> anyhow::Result<()> {
+    let mut gs1 = None;
+    let item = if pyck_sync::gs1::looks_like_gs1(code) && look.item(code)?.is_none() {
+        let parsed = pyck_sync::gs1::parse(code, app.today)
+            .map_err(|e| anyhow::anyhow!("unreadable GS1 code: {e}"))?;
+        let Some(gtin) = parsed.gtin().map(str::to_owned) else {
+            anyhow::bail!("this GS1 label names no item (no GTIN): scan the item's label");
+        };
+        let item = look.item(&gtin)?.ok_or_else(|| {
+            anyhow::anyhow!("GTIN {gtin} belongs to no item known on this device")
+        })?;
+        gs1 = Some(parsed);
+        item
+    } else {
+        look.item(code)?.ok_or_else(|| {
+            anyhow::anyhow!("unknown code {code}: no item with this SKU, GTIN or GS1 label here")
+        })?
+    };
+    let step = form.step;
+    if let Some(want) = form.fields.get(step).and_then(|f| f.expect.clone())
+        && want != item.sku
+    {
+        anyhow::bail!("wrong item {}: this task is for {want}", item.sku);
+    }
+    let lot = gs1.as_ref().and_then(|g| g.lot()).map(str::to_owned);
+    let expiry = gs1.as_ref().and_then(|g| g.expiry());
+    let count = gs1.as_ref().and_then(|g| g.count());
+    if let (Some(lot), Some(want)) = (
+        &lot,
+        form.fields
+            .iter()
+            .find(|f| f.kind == FieldKind::Lot)
+            .and_then(|f| f.expect.as_ref()),
+    ) && lot != want
+    {
+        anyhow::bail!("wrong lot {lot}: this task is for lot {want}");
+    }
+    if let Some(f) = form.fields.get_mut(step) {
+        f.value = Some(item.sku.clone());
+    }
+    let known_expiry = match &lot {
+        Some(l) if item.expiry_tracked => look.lot_expiry(&item.sku, l)?.is_some(),
+        _ => false,
+    };
+    for f in form.fields.iter_mut().skip(step + 1) {
+        match f.kind {
+            FieldKind::Lot => {
+                f.skip = !item.lot_tracked;
+                if item.lot_tracked {
+                    f.value = lot.clone();
+                    f.auto = f.value.is_some();
+                }
+            }
+            FieldKind::Expiry => {
+                f.skip = !item.expiry_tracked || !item.lot_tracked;
+                if item.expiry_tracked {
+                    f.value = expiry.map(|d| d.to_string());
+                    f.auto = f.value.is_some();
+                    if f.value.is_none() && known_expiry {
+                        f.skip = true;
+                    }
+                }
+            }
+            FieldKind::Qty if f.default.is_none() => {
+                f.default = count.map(|c| c.to_string());
+            }
+            _ => {}
+        }
+    }
+    // What the ASN expects of this item (the server raises an exception for
+    // items it does not list; the receipt is still recorded, as by the CLI).
+    if form.flow == Flow::Receive
+        && let Some(asn) = form.get("asn")
+    {
+        let lines = look.asn(asn)?;
+        form.hint = Some(match lines.iter().find(|l| l.sku == item.sku) {
+            Some(l) => format!("{asn} line {}: {} expected", l.line, l.expected_qty),
+            None => format!("! {} is not on {asn}", item.sku),
+        });
+    }
+    // A pick records the lot the label shows (or the task's).
+    if form.flow == Flow::Pick
+        && let Some(task) = form.task.as_mut()
+        && lot.is_some()
+    {
+        task.lot = lot;
+    }
+    form.item = Some(item);
+    Ok(())
+}
+
+fn opt(form: &Form, name: &str) -> Option<String> {
+    form.fields
+        .iter()
+        .find(|f| f.name == name && !f.skip)
+        .and_then(|f| f.value.clone())
+}
+
+fn req(form: &Form, name: &str) -> anyhow::Result<String> {
+    opt(form, name).ok_or_else(|| anyhow::anyhow!("{name} is missing"))
+}
+
+/// The operation a complete form records.
+fn entry(form: &Form, look: &dyn Lookup) -> anyhow::Result<Entry> {
+    Ok(match form.flow {
+        Flow::Receive => Entry::Receive {
+            asn: req(form, "asn")?,
+            sku: req(form, "sku")?,
+            qty: req(form, "qty")?,
+            lot: opt(form, "lot"),
+            expiry: opt(form, "expiry"),
+            to: req(form, "to")?,
+        },
+        Flow::Move | Flow::Putaway => Entry::Move {
+            sku: req(form, "sku")?,
+            lot: opt(form, "lot"),
+            qty: req(form, "qty")?,
+            from: req(form, "from")?,
+            to: req(form, "to")?,
+            task: form.task.as_ref().map(|t| t.id.clone()),
+        },
+        Flow::Pick => {
+            let task = form
+                .task
+                .as_ref()
+                .ok_or_else(|| anyhow::anyhow!("no pick task"))?;
+            Entry::Pick {
+                task: task.id.clone(),
+                qty: req(form, "qty")?.parse()?,
+                lot: task.lot.clone(),
+                short: None,
+            }
+        }
+        Flow::Count => {
+            let location = req(form, "location")?;
+            let sku = req(form, "sku")?;
+            // A count of a bin and item with an open count task completes it.
+            let task = look
+                .open_tasks(TaskKind::Count)?
+                .into_iter()
+                .find(|t| t.location == location && t.sku.as_deref().is_none_or(|s| s == sku))
+                .map(|t| t.id);
+            Entry::Count {
+                location,
+                sku,
+                lot: opt(form, "lot"),
+                qty: req(form, "qty")?,
+                task,
+            }
+        }
+        Flow::PackShip => Entry::Order {
+            kind: if req(form, "action")? == "ship" {
+                Kind::Ship
+            } else {
+                Kind::Pack
+            },
+            order: req(form, "order")?,
+        },
+        Flow::Resolve => Entry::Resolve {
+            id: form
+                .target
+                .clone()
+                .ok_or_else(|| anyhow::anyhow!("no exception chosen"))?,
+            note: req(form, "note")?,
+        },
+        Flow::Login => anyhow::bail!("login is not recorded"),
+    })
+}
+
+fn short_key(app: &mut App, form: Form, selected: usize, key: Msg) -> Outcome {
+    let choose = |i: usize, app: &mut App, form: Form| -> Outcome {
+        let Some(task) = form.task.clone() else {
+            return (Some(Screen::Form(form)), Ok(vec![]));
+        };
+        // What was typed at the quantity step counts as taken; nothing
+        // typed means none was.
+        let qty = form.get("qty").unwrap_or("0").to_owned();
+        let qty: i64 = match qty.parse() {
+            Ok(n) if n >= 0 => n,
+            _ => {
+                return (
+                    Some(Screen::ShortReason { form, selected: i }),
+                    Err(anyhow::anyhow!("expected a quantity taken, got {qty:?}")),
+                );
+            }
+        };
+        let reason = SHORT_REASONS[i].to_owned();
+        let mut form = form;
+        form.submitted = true;
+        app.input.clear();
+        // Back on the pick form, which waits for the recording's outcome.
+        app.back.pop();
+        (
+            Some(Screen::Form(form)),
+            Ok(vec![Effect::Record(Entry::Pick {
+                task: task.id,
+                qty,
+                lot: task.lot,
+                short: Some(reason),
+            })]),
+        )
+    };
+    match key {
+        Msg::Escape => {
+            go_back(app);
+            (None, Ok(vec![]))
+        }
+        Msg::Up | Msg::Down => stay(Screen::ShortReason {
+            form,
+            selected: step_selection(selected, SHORT_REASONS.len(), key == Msg::Up),
+        }),
+        Msg::Char(c @ '1'..='4') => choose(c as usize - '1' as usize, app, form),
+        Msg::Enter => choose(selected.min(SHORT_REASONS.len() - 1), app, form),
+        _ => stay(Screen::ShortReason { form, selected }),
+    }
+}
+
+fn recorded(app: &mut App, result: Result<String, String>, look: &dyn Lookup) -> Vec<Effect> {
+    if let Ok(done) = &result {
+        remember(app, done);
+    }
+    let Screen::Form(form) = &mut app.screen else {
+        return match result {
+            Ok(done) => {
+                app.notice = Some(done);
+                vec![]
+            }
+            Err(reason) => refuse(app, reason),
+        };
+    };
+    match result {
+        Err(reason) => {
+            // Nothing recorded: back to the last step, to fix or leave.
+            form.submitted = false;
+            form.back();
+            if form.step >= form.fields.len() {
+                form.step = form.fields.len().saturating_sub(1);
+            }
+            refuse(app, reason)
+        }
+        Ok(done) => {
+            app.notice = Some(done);
+            app.input.clear();
+            let flow = form.flow;
+            let keep = form.keep;
+            match flow {
+                Flow::Pick => {
+                    let next = next_pick(look);
+                    match next {
+                        Ok(screen) => app.screen = screen,
+                        Err(e) => return refuse(app, format!("{e:#}")),
+                    }
+                }
+                Flow::Resolve => {
+                    app.back.pop();
+                    app.screen = match look.open_exceptions() {
+                        Ok(list) => Screen::Exceptions { list, selected: 0 },
+                        Err(e) => return refuse(app, format!("{e:#}")),
+                    };
+                }
+                Flow::Putaway if form.task.is_some() => {
+                    app.back.pop();
+                    app.screen = match look.open_tasks(TaskKind::Putaway) {
+                        Ok(tasks) => Screen::PutawayList { tasks, selected: 0 },
+                        Err(e) => return refuse(app, format!("{e:#}")),
+                    };
+                }
+                Flow::Count => match count_form(look) {
+                    Ok(fresh) => *form = fresh,
+                    Err(e) => return refuse(app, format!("{e:#}")),
+                },
+                Flow::Receive => {
+                    form.clear_from(keep);
+                    form.hint = None;
+                    if let Some(asn) = form.get("asn").map(str::to_owned)
+                        && let Ok(lines) = look.asn(&asn)
+                        && let Some(first) = lines.first()
+                    {
+                        form.hint = Some(asn_hint(&lines, first));
+                    }
+                }
+                _ => form.clear_from(keep),
+            }
+            vec![]
+        }
+    }
+}
+
+/// Keeps the last few recordings for the side panel.
+fn remember(app: &mut App, done: &str) {
+    const KEEP: usize = 20;
+    app.recent.push(done.to_owned());
+    if app.recent.len() > KEEP {
+        app.recent.remove(0);
+    }
+}
+
+/// Stock lookup: a bin, a SKU, a GTIN or a GS1 label.
+fn lookup(app: &App, code: &str, look: &dyn Lookup) -> anyhow::Result<LookupResult> {
+    if look.location(code)? {
+        let rows = look.stock(&Filter {
+            location: Some(code.to_owned()),
+            sku: None,
+        })?;
+        return Ok(LookupResult {
+            code: code.to_owned(),
+            heading: format!("bin {code}"),
+            by_location: true,
+            rows,
+            scroll: 0,
+        });
+    }
+    let (item, lot) = match look.item(code)? {
+        Some(item) => (item, None),
+        None if pyck_sync::gs1::looks_like_gs1(code) => {
+            let gs1 = pyck_sync::gs1::parse(code, app.today)
+                .map_err(|e| anyhow::anyhow!("unreadable GS1 code: {e}"))?;
+            let gtin = gs1
+                .gtin()
+                .ok_or_else(|| anyhow::anyhow!("this GS1 label names no item (no GTIN)"))?;
+            let item = look
+                .item(gtin)?
+                .ok_or_else(|| anyhow::anyhow!("GTIN {gtin} belongs to no item known here"))?;
+            (item, gs1.lot().map(str::to_owned))
+        }
+        None => anyhow::bail!(
+            "unknown code {code}: no bin, SKU, GTIN or GS1 label known on this device"
+        ),
+    };
+    let rows = look
+        .stock(&Filter {
+            location: None,
+            sku: Some(item.sku.clone()),
+        })?
+        .into_iter()
+        .filter(|r| lot.is_none() || r.lot == lot)
+        .collect();
+    let heading = match &lot {
+        Some(l) => format!("{} lot {l} {}", item.sku, item.description),
+        None => format!("{} {}", item.sku, item.description),
+    };
+    Ok(LookupResult {
+        code: code.to_owned(),
+        heading,
+        by_location: false,
+        rows,
+        scroll: 0,
+    })
+}
+
+#[cfg(test)]
+mod tests;
