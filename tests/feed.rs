@@ -157,3 +157,92 @@ fn nudges_count_events_for_a_ui_to_pull() {
     }
     panic!("no nudge after ten moves");
 }
+
+#[test]
+fn feed_shows_the_fulfilment_workflow_steps() {
+    let wh = Warehouse::new();
+    let server = Server::start(&wh.db, None);
+    let watcher = Device::new();
+    watcher.enrol(&server.url(), &wh.token(), "1007");
+    let picker = Device::new();
+    picker.enrol(&server.url(), &wh.token(), "1007");
+
+    let mut feed = watcher
+        .cmd(&["feed", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, lines) = mpsc::channel();
+    let stdout = feed.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let _ = tx.send(serde_json::from_str::<Value>(&line).unwrap());
+        }
+    });
+    // Subscribed once a probe move shows up.
+    let mut subscribed = false;
+    for _ in 0..10 {
+        picker.ok(&[
+            "move",
+            "--sku",
+            "SKU-10001",
+            "--qty",
+            "1",
+            "--from",
+            "A-07-11",
+            "--to",
+            "A-01-03",
+        ]);
+        picker.ok(&["sync"]);
+        if lines.recv_timeout(Duration::from_secs(5)).is_ok() {
+            subscribed = true;
+            break;
+        }
+    }
+    assert!(subscribed, "the feed printed nothing");
+
+    // Pick, pack and ship SO-5004.
+    let picks = picker.json(&["pick", "list"]);
+    for t in picks
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["order"] == "SO-5004")
+    {
+        picker.ok(&[
+            "pick",
+            "confirm",
+            "--task",
+            t["task"].as_str().unwrap(),
+            "--qty",
+            &t["qty"].to_string(),
+        ]);
+    }
+    picker.ok(&["pack", "--order", "SO-5004"]);
+    picker.ok(&["ship", "--order", "SO-5004"]);
+    picker.ok(&["sync"]);
+
+    let mut done = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !done.contains(&"notify".to_owned()) {
+        let left = deadline
+            .checked_duration_since(std::time::Instant::now())
+            .expect("the workflow's steps never all showed up in the feed");
+        let Ok(e) = lines.recv_timeout(left) else {
+            panic!("the feed ended; steps seen: {done:?}");
+        };
+        if e["type"] == "workflow_step" && e["order"] == "SO-5004" {
+            assert!(e["attempt"].is_u64() && e.get("error").is_some(), "{e}");
+            if e["status"] == "done" {
+                done.push(e["step"].as_str().unwrap().to_owned());
+            }
+        }
+    }
+    for step in ["pick", "pack", "ship", "notify"] {
+        assert!(done.contains(&step.to_owned()), "{step} not in {done:?}");
+    }
+    let _ = feed.kill();
+    let _ = feed.wait();
+}

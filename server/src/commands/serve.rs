@@ -82,7 +82,8 @@ pub async fn run(store: Arc<dyn Storage>, args: Args) -> anyhow::Result<()> {
         policy,
         notifier,
         Duration::from_secs(args.workflow_lease.max(1)),
-    );
+    )
+    .with_events(events.clone());
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let workflows = tokio::spawn(engine.run(async {
         let _ = stop_rx.await;
