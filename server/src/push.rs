@@ -12,9 +12,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use pyck_sync::events::EventKind;
 use pyck_sync::operation::Operation;
 use pyck_sync::protocol::{Entity, OpResult, PushOutcome};
-use pyck_sync::records::{AsnLineRecord, ExceptionRecord, StockRecord, TaskRecord};
+use pyck_sync::records::{AsnLineRecord, ExceptionRecord, StockRecord, TaskRecord, TaskStatus};
 use pyck_sync::refusal::{Refusal, RefusalCode};
 use uuid::Uuid;
 
@@ -57,6 +58,9 @@ pub struct Plan {
     pub resolved: Vec<(ExceptionRecord, String)>,
     /// The task number counter after this batch.
     pub next_task: u64,
+    /// The task number counter before this batch: tasks numbered from here
+    /// on are new.
+    pub first_new_task: u64,
 }
 
 impl Plan {
@@ -112,6 +116,48 @@ impl Plan {
         rows
     }
 
+    /// The live events this plan stands for, one per record it touched (as
+    /// [`Plan::changes`]). Backends return them only after commit, so a
+    /// rolled-back batch publishes nothing.
+    pub fn events(&self) -> Vec<EventKind> {
+        let mut events = Vec::with_capacity(self.stock.len());
+        for (key, qty) in &self.stock {
+            events.push(EventKind::StockChanged {
+                location: key.location.clone(),
+                sku: key.sku.clone(),
+                lot: key.lot().map(str::to_owned),
+                qty: *qty,
+            });
+        }
+        for ex in &self.exceptions {
+            events.push(EventKind::ExceptionRaised {
+                id: ex.id.to_string(),
+                kind: ex.kind.as_str().to_owned(),
+                message: ex.message.clone(),
+            });
+        }
+        for (ex, _) in &self.resolved {
+            events.push(EventKind::ExceptionResolved { id: ex.id.clone() });
+        }
+        for task in self.tasks.values() {
+            let number = task
+                .id
+                .strip_prefix('T')
+                .and_then(|n| n.parse::<u64>().ok());
+            if number.is_some_and(|n| n >= self.first_new_task) {
+                events.push(EventKind::TaskCreated {
+                    task: task.id.clone(),
+                });
+            }
+            if task.status == TaskStatus::Cancelled {
+                events.push(EventKind::TaskCancelled {
+                    id: task.id.clone(),
+                });
+            }
+        }
+        events
+    }
+
     /// Which operations this plan stores as applied, for metrics.
     pub fn applied(&self) -> usize {
         self.ops.iter().filter(|o| o.refusal.is_none()).count()
@@ -144,6 +190,7 @@ pub fn plan(view: &mut BatchView, ops: Vec<Operation>) -> Plan {
     let mut plan = Plan {
         last_seq: view.last_seq,
         next_task: view.next_task,
+        first_new_task: view.next_task,
         ..Plan::default()
     };
     // Ids settled earlier in this same batch, for re-sends within a batch.

@@ -455,6 +455,40 @@ macro_rules! conformance {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn a_committed_push_returns_its_events_and_a_resend_none() {
+                use pyck_sync::events::EventKind;
+                let db = db().await;
+                let s = site(&*db.store, "acme").await;
+                let batch = vec![
+                    mv(&s.device, 1, 5, "A-01", "A-02"),
+                    receive(&s.device, 2, 12, "L9"),
+                ];
+                let pushed = db.store.push_committed(&s.device, batch.clone(), 0).await.unwrap();
+                assert!(pushed.response.results.iter().all(|r| applied(&r.outcome)));
+                let stock = |loc: &str, sku: &str| pushed.events.iter().find_map(|e| match e {
+                    EventKind::StockChanged { location, sku: k, qty, .. } if location == loc && k == sku => Some(*qty),
+                    _ => None,
+                });
+                // Final quantities, as committed.
+                assert_eq!(stock("A-01", "SKU-1"), Some(995));
+                assert_eq!(stock("A-02", "SKU-1"), Some(5));
+                assert_eq!(stock("DOCK-1", "SKU-2"), Some(12));
+                // The receipt into the dock created a putaway task.
+                let created: Vec<_> = pushed.events.iter().filter_map(|e| match e {
+                    EventKind::TaskCreated { task } => Some(task.clone()),
+                    _ => None,
+                }).collect();
+                let putaway: Vec<_> = pulled_tasks(&db, &s).await.into_iter()
+                    .filter(|t| t.kind == pyck_sync::records::TaskKind::Putaway)
+                    .map(|t| t.id).collect();
+                assert_eq!(created, putaway);
+                // A re-send changes nothing, so it has nothing to tell.
+                let again = db.store.push_committed(&s.device, batch, 0).await.unwrap();
+                assert!(again.response.results.iter().all(|r| r.outcome == PushOutcome::Duplicate));
+                assert_eq!(again.events, vec![]);
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn supervisors_create_orders_count_tasks_and_resolve_exceptions() {
                 let db = db().await;
                 let s = site(&*db.store, "acme").await;

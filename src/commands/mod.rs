@@ -7,6 +7,7 @@ pub(crate) mod count;
 #[cfg(feature = "demo")]
 mod demo;
 pub(crate) mod exceptions;
+mod feed;
 mod init;
 mod journal;
 mod man;
@@ -77,6 +78,8 @@ pub enum Command {
     Ship(order::Args),
     /// Exceptions of this warehouse; resolve one with a note
     Exceptions(exceptions::Args),
+    /// Live events of this warehouse, one per line, until interrupted
+    Feed(feed::Args),
     /// Stock as this device sees it: the server's plus pending operations
     Stock(stock::Args),
     /// What a scanned code means
@@ -150,6 +153,7 @@ pub fn run_command(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
         Command::Pack(a) => order::run(ctx, a, pyck_sync::operation::Kind::Pack),
         Command::Ship(a) => order::run(ctx, a, pyck_sync::operation::Kind::Ship),
         Command::Exceptions(a) => exceptions::run(ctx, a),
+        Command::Feed(a) => feed::run(ctx, a),
         Command::Stock(a) => stock::run(ctx, a),
         Command::Scan(a) => scan::run(ctx, a),
         Command::Tui => crate::tui::run(ctx),

@@ -7,6 +7,7 @@
 //! from its last page.
 
 pub mod client;
+pub mod live;
 
 use pyck_sync::protocol::{PROTOCOL_VERSION, PushOutcome, PushRequest};
 use serde::Serialize;

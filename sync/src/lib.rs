@@ -6,6 +6,7 @@
 //! It does no I/O, so everything here is tested with plain unit and property
 //! tests, and neither binary redefines any of it.
 
+pub mod events;
 pub mod gs1;
 pub mod operation;
 pub mod protocol;
@@ -14,6 +15,7 @@ pub mod refusal;
 pub mod rules;
 pub mod validate;
 
+pub use events::{Event, EventKind};
 pub use operation::{Operation, Payload};
 pub use protocol::{
     Change, Entity, OpResult, PROTOCOL_VERSION, PullPage, PullRequest, PushOutcome, PushRequest,

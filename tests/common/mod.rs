@@ -58,6 +58,39 @@ impl Warehouse {
     pub fn new() -> Warehouse {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("server.sqlite3").display().to_string();
+        Warehouse::provision(dir, db)
+    }
+
+    /// The same warehouse in a fresh database of the PostgreSQL server the
+    /// test script started. Fails (never skips) without
+    /// `PYCK_TEST_POSTGRES_URL`: CI must run these tests.
+    pub fn postgres() -> Warehouse {
+        let base = std::env::var("PYCK_TEST_POSTGRES_URL").expect(
+            "PYCK_TEST_POSTGRES_URL is not set: run the tests through scripts/test, which starts PostgreSQL",
+        );
+        let name = format!("pyck_e2e_{}", uuid::Uuid::now_v7().simple());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let (client, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(conn);
+            client
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .await
+                .unwrap();
+        });
+        let db = match base.rsplit_once('/') {
+            Some((server, _db)) => format!("{server}/{name}"),
+            None => panic!("PYCK_TEST_POSTGRES_URL has no database part: {base}"),
+        };
+        Warehouse::provision(tempfile::tempdir().unwrap(), db)
+    }
+
+    fn provision(dir: tempfile::TempDir, db: String) -> Warehouse {
         admin(&db, &["tenant", "create", "acme"]);
         admin(
             &db,
@@ -184,6 +217,14 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The NATS server (with JetStream) the test script started. Fails (never
+/// skips) without `PYCK_TEST_NATS_URL`: CI must run these tests.
+pub fn nats_url() -> String {
+    std::env::var("PYCK_TEST_NATS_URL").expect(
+        "PYCK_TEST_NATS_URL is not set: run the tests through scripts/test, which starts nats-server -js",
+    )
 }
 
 /// Polls `check` until it returns `Some`, for at most a minute (a generous

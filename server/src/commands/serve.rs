@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use crate::events::Events;
 use crate::http::{AppState, app};
 use crate::storage::Storage;
 use crate::workflow::engine::Engine;
@@ -18,6 +19,12 @@ pub struct Args {
     /// Address to listen on; port 0 picks a free port (printed at start)
     #[arg(long, env = "PYCK_LISTEN", default_value = "127.0.0.1:7415")]
     listen: SocketAddr,
+    /// NATS server for live events across replicas (`nats://host:4222`):
+    /// events are published to JetStream and every replica delivers every
+    /// replica's events to its subscribers. Without it, events stay in this
+    /// process (fine for a single server)
+    #[arg(long, env = "PYCK_NATS")]
+    nats: Option<String>,
     /// Where the fulfilment workflow POSTs each order's outcome (its
     /// `notify` step); without it the step completes without a call
     #[arg(long, env = "PYCK_NOTIFY_URL")]
@@ -56,6 +63,14 @@ pub async fn run(store: Arc<dyn Storage>, args: Args) -> anyhow::Result<()> {
     // Tests and scripts read this line to find the port.
     println!("pyck-server listening on http://{addr}");
     tracing::info!(%addr, backend = store.backend(), "serving");
+    let events = match &args.nats {
+        Some(url) => {
+            let events = Events::nats(url).await?;
+            tracing::info!(url = %url, "live events through NATS JetStream");
+            events
+        }
+        None => Events::in_process(),
+    };
     let policy = args.policy();
     let notifier = args
         .notify_url
@@ -67,12 +82,13 @@ pub async fn run(store: Arc<dyn Storage>, args: Args) -> anyhow::Result<()> {
         policy,
         notifier,
         Duration::from_secs(args.workflow_lease.max(1)),
-    );
+    )
+    .with_events(events.clone());
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let workflows = tokio::spawn(engine.run(async {
         let _ = stop_rx.await;
     }));
-    axum::serve(listener, app(AppState::new(store)))
+    axum::serve(listener, app(AppState::with_events(store, events)))
         .with_graceful_shutdown(shutdown())
         .await
         .context("while serving")?;

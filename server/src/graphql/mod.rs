@@ -7,29 +7,32 @@
 mod error;
 mod mutation;
 mod query;
+mod subscription;
 pub mod sync;
 mod types;
 
 use std::sync::Arc;
 
-use async_graphql::{EmptySubscription, Schema};
+use async_graphql::Schema;
 
+use crate::events::Events;
 use crate::metrics::Metrics;
 use crate::storage::{DeviceAuth, Storage};
 use async_graphql::ErrorExtensions;
 pub use error::{ApiError, storage_error};
 
-pub type PyckSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+pub type PyckSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
 
 /// Deepest query accepted; the schema itself is shallow.
 pub const MAX_DEPTH: usize = 10;
 /// Most fields (by async-graphql's complexity count) in one query.
 pub const MAX_COMPLEXITY: usize = 1000;
 
-pub fn schema(storage: Arc<dyn Storage>, metrics: Arc<Metrics>) -> PyckSchema {
-    Schema::build(query::Query, mutation::Mutation, EmptySubscription)
+pub fn schema(storage: Arc<dyn Storage>, metrics: Arc<Metrics>, events: Events) -> PyckSchema {
+    Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
         .data(storage)
         .data(metrics)
+        .data(events)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .finish()
@@ -40,6 +43,11 @@ fn auth<'a>(ctx: &async_graphql::Context<'a>) -> async_graphql::Result<&'a Devic
         .ok_or_else(|| ApiError::Unauthenticated.extend())
 }
 
+fn events<'a>(ctx: &async_graphql::Context<'a>) -> &'a Events {
+    // Always present: `schema` puts it in.
+    ctx.data_unchecked::<Events>()
+}
+
 fn storage<'a>(ctx: &async_graphql::Context<'a>) -> &'a Arc<dyn Storage> {
     // Always present: `schema` puts it in.
     ctx.data_unchecked::<Arc<dyn Storage>>()
@@ -48,7 +56,7 @@ fn storage<'a>(ctx: &async_graphql::Context<'a>) -> &'a Arc<dyn Storage> {
 /// The schema in SDL, as committed in `server/schema.graphql` (the terminal's
 /// GraphQL client is generated from that file at compile time).
 pub fn sdl() -> String {
-    Schema::build(query::Query, mutation::Mutation, EmptySubscription)
+    Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
         .finish()
         .sdl()
 }

@@ -7,9 +7,10 @@ use pyck_sync::records::Role;
 use pyck_sync::refusal::RefusalCode;
 
 use super::types::{Exception, PushRequest, PushResponse, SettingChange, Task};
-use super::{ApiError, auth, storage, storage_error, sync};
+use super::{ApiError, auth, events, storage, storage_error, sync};
 use crate::metrics::Metrics;
 use async_graphql::ErrorExtensions;
+use pyck_sync::events::EventKind;
 
 pub struct Mutation;
 
@@ -20,7 +21,7 @@ impl Mutation {
     async fn push(&self, ctx: &Context<'_>, request: PushRequest) -> Result<PushResponse> {
         let a = auth(ctx)?;
         let metrics = ctx.data_unchecked::<Arc<Metrics>>();
-        sync::push(storage(ctx), metrics, a, request.0)
+        sync::push(storage(ctx), metrics, events(ctx), a, request.0)
             .await
             .map(PushResponse)
             .map_err(|e| e.extend())
@@ -68,6 +69,10 @@ impl Mutation {
                 }
                 other => storage_error(other),
             })?;
+        for t in &tasks {
+            let kind = EventKind::TaskCreated { task: t.id.clone() };
+            events(ctx).publish(a.tenant, a.warehouse, kind);
+        }
         Ok(tasks.into_iter().map(Task::from).collect())
     }
 
@@ -90,6 +95,10 @@ impl Mutation {
                 }
                 other => storage_error(other),
             })?;
+        let kind = EventKind::TaskCreated {
+            task: task.id.clone(),
+        };
+        events(ctx).publish(a.tenant, a.warehouse, kind);
         Ok(Task::from(task))
     }
 
@@ -138,6 +147,10 @@ impl Mutation {
                 }
                 .extend()
             })?;
+        let kind = EventKind::ExceptionResolved {
+            id: resolved.id.clone(),
+        };
+        events(ctx).publish(a.tenant, a.warehouse, kind);
         Ok(Exception::from(resolved))
     }
 }

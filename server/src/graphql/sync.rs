@@ -11,6 +11,7 @@ use pyck_sync::protocol::{self, PullPage, PullRequest, PushRequest, PushResponse
 use pyck_sync::refusal::RefusalCode;
 
 use super::ApiError;
+use crate::events::Events;
 use crate::metrics::Metrics;
 use crate::storage::{DeviceAuth, Storage};
 
@@ -22,10 +23,12 @@ pub const MAX_PUSH_OPS: usize = 20_000;
 pub const MAX_PULL_PAGE: u32 = 10_000;
 
 /// Applies a batch of the calling device's operations, exactly once each, in
-/// sequence order; answers only after the batch is committed.
+/// sequence order; answers only after the batch is committed, and publishes
+/// the batch's live events then.
 pub async fn push(
     storage: &Arc<dyn Storage>,
     metrics: &Metrics,
+    events: &Events,
     device: &DeviceAuth,
     req: PushRequest,
 ) -> Result<PushResponse, ApiError> {
@@ -46,9 +49,11 @@ pub async fn push(
         });
     }
     let started = Instant::now();
-    let resp = storage.push(device, req.ops, req.backlog).await?;
-    metrics.record_push(&resp.results, started.elapsed().as_secs_f64());
-    Ok(resp)
+    let pushed = storage.push_committed(device, req.ops, req.backlog).await?;
+    metrics.record_push(&pushed.response.results, started.elapsed().as_secs_f64());
+    // Committed: now, and only now, tell the subscribers.
+    events.publish_all(device.tenant, device.warehouse, pushed.events);
+    Ok(pushed.response)
 }
 
 /// Changes of the device's warehouse after a cursor, oldest first.

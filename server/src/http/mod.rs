@@ -1,10 +1,11 @@
-//! The HTTP surface: `/graphql` (GraphQL over HTTP), `/healthz`, `/readyz`,
-//! `/metrics`. Thin: authentication and transport here, everything else in
+//! The HTTP surface: `/graphql` (GraphQL over HTTP), `/graphql/ws`
+//! (subscriptions over WebSocket), `/healthz`, `/readyz`, `/metrics`. Thin: authentication and transport here, everything else in
 //! the GraphQL schema and below.
 
 mod graphql_over_http;
 pub mod request_id;
 pub mod sync_documents;
+mod ws;
 
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use crate::auth::token_hash;
+use crate::events::Events;
 use crate::graphql::{self, PyckSchema};
 use crate::metrics::Metrics;
 use crate::storage::{DeviceAuth, Storage};
@@ -34,17 +36,26 @@ pub struct AppState {
     pub storage: Arc<dyn Storage>,
     pub schema: PyckSchema,
     pub metrics: Arc<Metrics>,
+    /// The live-event bus: publish here after a commit.
+    pub events: Events,
     in_flight: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
+    /// A server whose live events stay in this process.
     pub fn new(storage: Arc<dyn Storage>) -> Self {
+        Self::with_events(storage, Events::in_process())
+    }
+
+    /// A server publishing its live events on `events` (e.g. through NATS).
+    pub fn with_events(storage: Arc<dyn Storage>, events: Events) -> Self {
         let metrics = Arc::new(Metrics::new());
-        let schema = graphql::schema(Arc::clone(&storage), Arc::clone(&metrics));
+        let schema = graphql::schema(Arc::clone(&storage), Arc::clone(&metrics), events.clone());
         Self {
             storage,
             schema,
             metrics,
+            events,
             in_flight: Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT)),
         }
     }
@@ -64,6 +75,9 @@ pub fn app(state: AppState) -> Router {
         ));
     Router::new()
         .merge(graphql)
+        // Authenticated in the handler: on the upgrade's header or in
+        // `connection_init`, as browsers cannot set headers on WebSockets.
+        .route("/graphql/ws", get(ws::handle))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
@@ -106,7 +120,7 @@ async fn limit_in_flight(State(state): State<AppState>, req: Request, next: Next
     next.run(req).await
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme

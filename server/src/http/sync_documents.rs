@@ -159,7 +159,7 @@ pub async fn execute(state: &AppState, device: &DeviceAuth, body: &[u8]) -> Opti
     let result = match doc.field {
         SyncField::Push => {
             let req = serde_json::from_str(raw).ok()?;
-            sync::push(&state.storage, &state.metrics, device, req)
+            sync::push(&state.storage, &state.metrics, &state.events, device, req)
                 .await
                 .and_then(|r| data(SyncField::Push, &r))
         }

@@ -131,7 +131,20 @@ pub trait Storage: Send + Sync + 'static {
         device: &DeviceAuth,
         ops: Vec<Operation>,
         backlog: u64,
-    ) -> Result<PushResponse>;
+    ) -> Result<PushResponse> {
+        Ok(self.push_committed(device, ops, backlog).await?.response)
+    }
+
+    /// [`Storage::push`], also returning the live events of what the batch
+    /// committed (derived from the same plan as its change-log rows, by
+    /// [`crate::push::Plan::events`]). Returned only after commit: an `Err`
+    /// means nothing was committed and there is nothing to publish.
+    async fn push_committed(
+        &self,
+        device: &DeviceAuth,
+        ops: Vec<Operation>,
+        backlog: u64,
+    ) -> Result<Pushed>;
 
     /// Changes of the device's warehouse (and tenant-wide records) after
     /// `cursor`, oldest first, at most `limit`.
@@ -246,6 +259,13 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Every audited change of a warehouse's settings, oldest first.
     async fn settings_history(&self, tenant: i64, warehouse: i64) -> Result<Vec<SettingChange>>;
+}
+
+/// A committed push: the device's answer and the events to publish.
+#[derive(Debug)]
+pub struct Pushed {
+    pub response: PushResponse,
+    pub events: Vec<pyck_sync::events::EventKind>,
 }
 
 /// Opens the backend a `--db` value names: a `postgres://` (or

@@ -10,6 +10,7 @@ use tokio::sync::Notify;
 use super::machine::{self, Outcome, Step, Workflow};
 use super::notify::Notifier;
 use super::policy::Policy;
+use crate::events::Events;
 use crate::storage::{Result, Storage};
 
 /// Workflows claimed in one round.
@@ -25,6 +26,8 @@ pub struct Engine {
     lease: Duration,
     /// Rings when there may be new work (a push applied, an order cancelled).
     nudge: Arc<Notify>,
+    /// Where each stored step attempt goes as a `workflow_step` live event.
+    events: Option<Events>,
 }
 
 impl Engine {
@@ -41,6 +44,16 @@ impl Engine {
             notifier,
             lease,
             nudge: Arc::new(Notify::new()),
+            events: None,
+        }
+    }
+
+    /// Publishes every stored step attempt as a `workflow_step` live event
+    /// (after its transition is committed).
+    pub fn with_events(self, events: Events) -> Self {
+        Self {
+            events: Some(events),
+            ..self
         }
     }
 
@@ -125,6 +138,16 @@ impl Engine {
         if stored {
             for a in &t.history {
                 tracing::info!(order = %wf.order, step = a.step.as_str(), status = a.status.as_str(), attempt = a.attempt, "workflow step");
+                if let Some(events) = &self.events {
+                    let kind = pyck_sync::events::EventKind::WorkflowStep {
+                        order: wf.order.clone(),
+                        step: a.step.as_str().to_owned(),
+                        status: a.status.as_str().to_owned(),
+                        attempt: a.attempt,
+                        error: a.error.clone(),
+                    };
+                    events.publish(wf.tenant, wf.warehouse, kind);
+                }
             }
         } else {
             tracing::warn!(order = %wf.order, "workflow lease lost; another replica has it");

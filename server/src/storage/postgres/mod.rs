@@ -24,7 +24,7 @@ use anyhow::Context;
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use pyck_sync::operation::Operation;
-use pyck_sync::protocol::{PullPage, PushResponse};
+use pyck_sync::protocol::PullPage;
 use pyck_sync::records::{
     ExceptionRecord, ItemRecord, LocationRecord, Role, StockRecord, TaskRecord,
 };
@@ -34,7 +34,7 @@ use tokio_postgres::error::SqlState;
 use uuid::Uuid;
 
 use super::{
-    DeviceAuth, Discrepancy, ImportSummary, Result, StockFilter, Storage, StorageError,
+    DeviceAuth, Discrepancy, ImportSummary, Pushed, Result, StockFilter, Storage, StorageError,
     StoredOperation, Tenant, Warehouse,
 };
 use crate::import::{ImportData, OrderLine};
@@ -186,12 +186,12 @@ impl Storage for PgStorage {
         admin::import(&mut *self.client().await?, tenant, warehouse_code, data).await
     }
 
-    async fn push(
+    async fn push_committed(
         &self,
         device: &DeviceAuth,
         ops: Vec<Operation>,
         backlog: u64,
-    ) -> Result<PushResponse> {
+    ) -> Result<Pushed> {
         push::push(&mut *self.client().await?, device, ops, backlog).await
     }
 

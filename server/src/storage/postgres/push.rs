@@ -47,7 +47,7 @@ use crate::domain::{
     BatchView, ItemFacts, Movement, Needs, NewException, Settled, StockKey, staging,
 };
 use crate::push::{self, ChangeRow, NewOp, Plan, to_json};
-use crate::storage::{DeviceAuth, Result, StorageError};
+use crate::storage::{DeviceAuth, Pushed, Result, StorageError};
 
 /// Applies a batch; see [`crate::storage::Storage::push`].
 pub async fn push(
@@ -55,7 +55,7 @@ pub async fn push(
     auth: &DeviceAuth,
     ops: Vec<Operation>,
     backlog: u64,
-) -> Result<PushResponse> {
+) -> Result<Pushed> {
     // Explicit, whatever the database's default: the locking below relies on
     // each statement seeing what the previous lock holder committed.
     let tx = client
@@ -85,10 +85,14 @@ pub async fn push(
     let plan = push::plan(&mut view, ops);
     write_plan(&tx, auth, &plan, &view, backlog).await?;
     tx.commit().await?;
-    Ok(PushResponse {
-        protocol: PROTOCOL_VERSION,
-        results: plan.results,
-        last_seq: plan.last_seq,
+    let events = plan.events();
+    Ok(Pushed {
+        response: PushResponse {
+            protocol: PROTOCOL_VERSION,
+            results: plan.results,
+            last_seq: plan.last_seq,
+        },
+        events,
     })
 }
 

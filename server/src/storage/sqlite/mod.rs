@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use pyck_sync::operation::Operation;
-use pyck_sync::protocol::{PullPage, PushResponse};
+use pyck_sync::protocol::PullPage;
 use pyck_sync::records::{
     ExceptionRecord, ItemRecord, LocationRecord, Role, StockRecord, TaskRecord,
 };
@@ -26,7 +26,7 @@ use rusqlite_migration::{M, Migrations};
 use uuid::Uuid;
 
 use super::{
-    DeviceAuth, Discrepancy, ImportSummary, Result, StockFilter, Storage, StorageError,
+    DeviceAuth, Discrepancy, ImportSummary, Pushed, Result, StockFilter, Storage, StorageError,
     StoredOperation, Tenant, Warehouse,
 };
 use crate::import::ImportData;
@@ -233,12 +233,12 @@ impl Storage for SqliteStorage {
             .await
     }
 
-    async fn push(
+    async fn push_committed(
         &self,
         device: &DeviceAuth,
         ops: Vec<Operation>,
         backlog: u64,
-    ) -> Result<PushResponse> {
+    ) -> Result<Pushed> {
         let device = device.clone();
         self.write(move |c| push::push(c, &device, ops, backlog))
             .await

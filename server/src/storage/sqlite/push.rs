@@ -16,14 +16,14 @@ use crate::domain::allocation::Candidate;
 use crate::domain::putaway::Bin;
 use crate::domain::{BatchView, ItemFacts, Needs, Settled, StockKey};
 use crate::push::{self, ChangeRow, Plan};
-use crate::storage::{DeviceAuth, Result, StorageError};
+use crate::storage::{DeviceAuth, Pushed, Result, StorageError};
 
 pub fn push(
     conn: &mut Connection,
     auth: &DeviceAuth,
     ops: Vec<Operation>,
     backlog: u64,
-) -> Result<PushResponse> {
+) -> Result<Pushed> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let last_seq: Option<i64> = tx
         .query_row(
@@ -48,10 +48,14 @@ pub fn push(
         ],
     )?;
     tx.commit()?;
-    Ok(PushResponse {
-        protocol: PROTOCOL_VERSION,
-        results: plan.results,
-        last_seq: plan.last_seq,
+    let events = plan.events();
+    Ok(Pushed {
+        response: PushResponse {
+            protocol: PROTOCOL_VERSION,
+            results: plan.results,
+            last_seq: plan.last_seq,
+        },
+        events,
     })
 }
 
