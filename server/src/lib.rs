@@ -11,6 +11,7 @@ pub mod http;
 pub mod import;
 pub mod metrics;
 pub mod push;
+pub mod reports;
 pub mod storage;
 pub mod workflow;
 

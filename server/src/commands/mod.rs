@@ -5,6 +5,7 @@ mod device_token;
 mod exceptions;
 mod import;
 mod order;
+mod report;
 mod serve;
 mod tenant;
 mod user;
@@ -68,6 +69,8 @@ pub enum Command {
     /// Show where orders' fulfilment workflows stand
     #[command(subcommand)]
     Workflow(workflow::Command),
+    /// Reports: productivity, receiving, exceptions, accuracy, cycle-time
+    Report(report::Args),
 }
 
 /// A failed `verify`: the differences were printed; exit 7.
@@ -147,6 +150,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Exceptions(cmd) => exceptions::run(&*store, cmd).await,
         Command::Order(cmd) => order::run(&*store, cmd).await,
         Command::Workflow(cmd) => workflow::run(&*store, cmd).await,
+        Command::Report(args) => report::run(&*store, args).await,
     }
 }
 

@@ -224,6 +224,13 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Every workflow of a tenant, newest first, without history.
     async fn workflows(&self, tenant: i64) -> Result<Vec<WorkflowReport>>;
+
+    // --- Reports (docs/REPORTS.md) ---
+
+    /// The raw facts of a tenant's reports within `scope`, as
+    /// [`ReportFacts`] documents each part; rows in no particular order.
+    /// Read-only; an unknown `scope.warehouse` yields empty facts.
+    async fn report_facts(&self, tenant: i64, scope: &ReportScope) -> Result<ReportFacts>;
 }
 
 /// Opens the backend a `--db` value names: a `postgres://` (or

@@ -12,6 +12,7 @@ mod admin;
 mod migrate;
 mod push;
 mod queries;
+mod reports;
 mod workflow;
 
 use std::collections::HashSet;
@@ -303,6 +304,14 @@ impl Storage for PgStorage {
 
     async fn workflows(&self, tenant: i64) -> Result<Vec<WorkflowReport>> {
         workflow::list(&*self.client().await?, tenant).await
+    }
+
+    async fn report_facts(
+        &self,
+        tenant: i64,
+        scope: &super::ReportScope,
+    ) -> Result<super::ReportFacts> {
+        reports::facts(&*self.client().await?, tenant, scope).await
     }
 }
 

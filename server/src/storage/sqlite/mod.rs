@@ -8,6 +8,7 @@
 mod admin;
 mod push;
 mod queries;
+mod reports;
 mod workflow;
 
 use std::path::Path;
@@ -383,6 +384,15 @@ impl Storage for SqliteStorage {
 
     async fn workflows(&self, tenant: i64) -> Result<Vec<WorkflowReport>> {
         self.read(move |c| workflow::list(c, tenant)).await
+    }
+
+    async fn report_facts(
+        &self,
+        tenant: i64,
+        scope: &super::ReportScope,
+    ) -> Result<super::ReportFacts> {
+        let scope = scope.clone();
+        self.read(move |c| reports::facts(c, tenant, &scope)).await
     }
 }
 
