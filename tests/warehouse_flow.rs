@@ -197,7 +197,13 @@ fn a_day_on_the_floor() {
         ids
     };
     assert_eq!(ids(&listed), ids(&exceptions), "{listed}");
-    assert!(listed.as_array().unwrap().iter().all(|e| e["warehouse"] == "DC1"));
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["warehouse"] == "DC1")
+    );
     let under = exceptions
         .as_array()
         .unwrap()

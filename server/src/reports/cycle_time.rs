@@ -109,7 +109,10 @@ mod tests {
 
     #[test]
     fn median_and_p90_are_nearest_rank_over_shipped_orders() {
-        let rows: Vec<Row> = (1..=10).map(|s| row(Some(s * 60))).chain([row(None)]).collect();
+        let rows: Vec<Row> = (1..=10)
+            .map(|s| row(Some(s * 60)))
+            .chain([row(None)])
+            .collect();
         let s = summary(&rows);
         assert_eq!(s.shipped, 10);
         assert_eq!(s.median_seconds, Some(300));

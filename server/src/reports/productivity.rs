@@ -36,7 +36,12 @@ pub fn compute(facts: &ReportFacts) -> Vec<Row> {
     let lines: HashMap<(&str, &str), (&str, i64)> = facts
         .pick_tasks
         .iter()
-        .map(|t| ((t.warehouse.as_str(), t.task.as_str()), (t.order.as_str(), t.line)))
+        .map(|t| {
+            (
+                (t.warehouse.as_str(), t.task.as_str()),
+                (t.order.as_str(), t.line),
+            )
+        })
         .collect();
     struct Acc<'a> {
         picks: i64,

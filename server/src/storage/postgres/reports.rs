@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::ClientWrapper;
 
 use crate::storage::{
-    FactAsnLine, FactException, FactHistory, FactOperation, FactPickTask, ReportFacts,
-    ReportScope, Result, StorageError,
+    FactAsnLine, FactException, FactHistory, FactOperation, FactPickTask, ReportFacts, ReportScope,
+    Result, StorageError,
 };
 
 pub async fn facts(c: &ClientWrapper, tenant: i64, scope: &ReportScope) -> Result<ReportFacts> {

@@ -4,8 +4,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{parse_ts, ts};
 use crate::storage::{
-    FactAsnLine, FactException, FactHistory, FactOperation, FactPickTask, ReportFacts,
-    ReportScope, Result, StorageError,
+    FactAsnLine, FactException, FactHistory, FactOperation, FactPickTask, ReportFacts, ReportScope,
+    Result, StorageError,
 };
 
 pub fn facts(c: &Connection, tenant: i64, scope: &ReportScope) -> Result<ReportFacts> {
@@ -120,7 +120,14 @@ pub fn facts(c: &Connection, tenant: i64, scope: &ReportScope) -> Result<ReportF
     )?;
     let raw: Vec<(String, String, i64, String, String, String)> = stmt
         .query_map(params![tenant, wh], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
         })?
         .collect::<rusqlite::Result<_>>()?;
     for (warehouse, order, n, step, status, at) in raw {
