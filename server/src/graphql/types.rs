@@ -278,3 +278,11 @@ impl From<crate::workflow::Report> for Workflow {
         }
     }
 }
+
+/// Order cycle times (docs/REPORTS.md): one row per order, and the median
+/// and p90 over the shipped ones.
+#[derive(SimpleObject)]
+pub struct CycleTimeReport {
+    pub orders: Vec<crate::reports::cycle_time::Row>,
+    pub summary: crate::reports::cycle_time::CycleTimeSummary,
+}
