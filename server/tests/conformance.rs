@@ -641,7 +641,9 @@ async fn reports_match_a_scripted_shift(db: &common::TestDb) {
     let report = |kind| reports::compute(kind, &facts, &scope);
 
     // Productivity, from the script's picks.
-    let mut want: BTreeMap<&str, (i64, BTreeSet<(String, u32)>, i64, i64, i64)> = BTreeMap::new();
+    // picks, (order, line)s, units, first and last minute
+    type PerOperator = (i64, BTreeSet<(String, u32)>, i64, i64, i64);
+    let mut want: BTreeMap<&str, PerOperator> = BTreeMap::new();
     for (operator, minute, payload) in &script {
         let (order, task_id, qty) = match payload {
             Payload::Pick(p) => (&p.order, &p.task, p.qty),
