@@ -75,3 +75,31 @@ impl Table for Row {
         ]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reports::test_facts::count;
+
+    #[test]
+    fn matched_share_and_variances() {
+        let facts = ReportFacts {
+            operations: vec![
+                count(0, 10, 10),
+                count(1, 7, 10),
+                count(2, 12, 10),
+                count(3, 0, 0),
+            ],
+            ..ReportFacts::default()
+        };
+        let rows = compute(&facts);
+        assert_eq!(rows.len(), 1);
+        let r = &rows[0];
+        assert_eq!(
+            (r.counts, r.matched, r.absolute_variance, r.net_variance),
+            (4, 2, 5, -1)
+        );
+        assert_eq!(r.accuracy, 0.5);
+        assert_eq!(compute(&ReportFacts::default()), vec![]);
+    }
+}

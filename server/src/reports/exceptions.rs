@@ -50,3 +50,41 @@ impl Table for Row {
         ]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reports::test_facts::at;
+    use crate::storage::FactException;
+
+    #[test]
+    fn by_day_and_kind() {
+        let e = |kind: &str, minute, resolved: bool| FactException {
+            warehouse: "W1".into(),
+            kind: kind.into(),
+            raised_at: at(minute),
+            resolved_at: resolved.then(|| at(minute + 1)),
+        };
+        let facts = ReportFacts {
+            exceptions: vec![
+                e("short_pick", 0, true),
+                e("short_pick", 5, false),
+                e("over_receipt", 0, false),
+                e("short_pick", 24 * 60, false),
+            ],
+            ..ReportFacts::default()
+        };
+        let got: Vec<_> = compute(&facts)
+            .into_iter()
+            .map(|r| (r.day.to_string(), r.kind, r.raised, r.resolved))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("2026-11-23".into(), "over_receipt".into(), 1, 0),
+                ("2026-11-23".into(), "short_pick".into(), 2, 1),
+                ("2026-11-24".into(), "short_pick".into(), 1, 0),
+            ]
+        );
+    }
+}

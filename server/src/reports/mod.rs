@@ -168,10 +168,42 @@ pub(crate) fn time(t: DateTime<Utc>) -> String {
 #[cfg(test)]
 pub(crate) mod test_facts {
     use chrono::{DateTime, TimeZone, Utc};
+    use serde_json::json;
+
+    use crate::storage::FactOperation;
 
     /// 2026-11-23 08:00 UTC plus `minutes`.
     pub fn at(minutes: i64) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0).unwrap() + chrono::Duration::minutes(minutes)
+    }
+
+    /// An applied operation in warehouse W1.
+    pub fn op(
+        kind: &str,
+        operator: &str,
+        minute: i64,
+        payload: serde_json::Value,
+    ) -> FactOperation {
+        FactOperation {
+            warehouse: "W1".into(),
+            kind: kind.into(),
+            operator: operator.into(),
+            at: at(minute),
+            payload,
+            book: None,
+        }
+    }
+
+    pub fn count(minute: i64, counted: i64, book: i64) -> FactOperation {
+        FactOperation {
+            book: Some(book),
+            ..op(
+                "count",
+                "3001",
+                minute,
+                json!({"location": "A", "sku": "S", "qty": counted}),
+            )
+        }
     }
 }
 

@@ -118,3 +118,48 @@ impl Table for Row {
         ]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::reports::test_facts::op;
+    use crate::storage::FactPickTask;
+
+    #[test]
+    fn picks_and_distinct_lines_over_the_span_of_picking() {
+        let task = |task: &str, order: &str, line| FactPickTask {
+            warehouse: "W1".into(),
+            task: task.into(),
+            order: order.into(),
+            line,
+        };
+        let facts = ReportFacts {
+            pick_tasks: vec![
+                task("T1", "O1", 1),
+                task("T2", "O1", 1),
+                task("T3", "O1", 2),
+            ],
+            operations: vec![
+                op("pick", "7", 0, json!({"task": "T1", "qty": 4})),
+                // A re-allocated task of the same line: a pick, not a line.
+                op("short_pick", "7", 30, json!({"task": "T2", "qty": 1})),
+                op("pick", "7", 120, json!({"task": "T3", "qty": 2})),
+                op("receive", "7", 200, json!({"qty": 99})),
+                op("pick", "8", 10, json!({"task": "T3", "qty": 1})),
+            ],
+            ..ReportFacts::default()
+        };
+        let rows = compute(&facts);
+        assert_eq!(rows.len(), 2);
+        let r = &rows[0];
+        assert_eq!(
+            (r.operator.as_str(), r.picks, r.lines, r.units, r.seconds),
+            ("7", 3, 2, 7, 7200)
+        );
+        assert_eq!((r.picks_per_hour, r.lines_per_hour), (Some(1.5), Some(1.0)));
+        // One pick: no span, no rate.
+        assert_eq!((rows[1].picks, rows[1].picks_per_hour), (1, None));
+    }
+}

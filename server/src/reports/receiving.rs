@@ -101,3 +101,63 @@ impl Table for Row {
         ]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::reports::test_facts::{at, op};
+    use crate::storage::FactAsnLine;
+
+    #[test]
+    fn sums_of_receipts_against_the_expected_lines() {
+        let line = |line, expected| FactAsnLine {
+            warehouse: "W1".into(),
+            asn: "A1".into(),
+            line,
+            expected,
+        };
+        let facts = ReportFacts {
+            asn_lines: vec![line(1, 100), line(2, 50)],
+            operations: vec![
+                op(
+                    "receive",
+                    "2",
+                    10,
+                    json!({"asn": "A1", "qty": 60, "damaged": 0}),
+                ),
+                op(
+                    "receive",
+                    "2",
+                    20,
+                    json!({"asn": "A1", "qty": 30, "damaged": 5}),
+                ),
+                op("close_asn", "2", 45, json!({"asn": "A1"})),
+                op(
+                    "receive",
+                    "2",
+                    50,
+                    json!({"asn": "A2", "qty": 1, "damaged": 0}),
+                ),
+            ],
+            ..ReportFacts::default()
+        };
+        let rows = compute(&facts);
+        assert_eq!(rows.len(), 2);
+        let a1 = &rows[0];
+        assert_eq!(
+            (a1.expected, a1.received, a1.damaged, a1.receipts),
+            (150, 90, 5, 2)
+        );
+        assert_eq!(
+            (a1.opened, a1.closed, a1.seconds_to_close),
+            (Some(at(10)), Some(at(45)), Some(35 * 60))
+        );
+        // An ASN not on file, still open.
+        assert_eq!(
+            (rows[1].expected, rows[1].closed, rows[1].seconds_to_close),
+            (0, None, None)
+        );
+    }
+}
