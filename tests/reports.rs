@@ -48,10 +48,11 @@ fn json(wh: &Warehouse, kind: &str) -> Vec<Value> {
     rows
 }
 
-fn secs(v: &Value) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap())
-        .unwrap()
-        .timestamp()
+/// Whole seconds from one JSON time to another (as the server counts them:
+/// the difference, truncated, not the difference of truncated times).
+fn between(from: &Value, to: &Value) -> i64 {
+    let t = |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
+    (t(to) - t(from)).num_seconds()
 }
 
 #[test]
@@ -161,7 +162,7 @@ fn reports_agree_with_a_scripted_shift() {
     assert_eq!(r["picks"], picked.len() as i64);
     assert_eq!(r["lines"], lines.len() as i64);
     assert_eq!(r["units"], picked.iter().map(|p| p.2).sum::<i64>());
-    assert_eq!(r["seconds"], secs(&r["last_pick"]) - secs(&r["first_pick"]));
+    assert_eq!(r["seconds"], between(&r["first_pick"], &r["last_pick"]));
 
     // Receiving: expected from the fixtures' ASN lines, received from the script.
     let expected: i64 = std::fs::read_to_string(common::fixtures().join("asns.csv"))
@@ -180,10 +181,7 @@ fn reports_agree_with_a_scripted_shift() {
         (r["damaged"].as_i64(), r["receipts"].as_i64()),
         (Some(0), Some(3))
     );
-    assert_eq!(
-        r["seconds_to_close"],
-        secs(&r["closed"]) - secs(&r["opened"])
-    );
+    assert_eq!(r["seconds_to_close"], between(&r["opened"], &r["closed"]));
 
     // Exceptions: what `exceptions list` holds, by day and kind.
     let listed: Value = serde_json::from_str(&common::admin(
@@ -246,7 +244,7 @@ fn reports_agree_with_a_scripted_shift() {
     let so5004 = rows.iter().find(|r| r["order"] == "SO-5004").unwrap();
     assert_eq!(
         so5004["seconds"],
-        secs(&so5004["shipped"]) - secs(&so5004["started"])
+        between(&so5004["started"], &so5004["shipped"])
     );
     let so5005 = rows.iter().find(|r| r["order"] == "SO-5005").unwrap();
     assert!(so5005["shipped"].is_null(), "{so5005}");
