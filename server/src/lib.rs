@@ -12,6 +12,7 @@ pub mod http;
 pub mod import;
 pub mod metrics;
 pub mod push;
+pub mod reports;
 pub mod settings;
 pub mod storage;
 pub mod workflow;

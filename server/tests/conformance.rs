@@ -514,6 +514,11 @@ macro_rules! conformance {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn reports_match_a_scripted_shift() {
+                super::reports_match_a_scripted_shift(&db().await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn revoked_tokens_stop_authenticating() {
                 let db = db().await;
                 let s = site(&*db.store, "acme").await;
@@ -527,6 +532,426 @@ macro_rules! conformance {
             }
         }
     };
+}
+
+/// A scripted shift pushed through `Storage::push` (and the workflow engine's
+/// storage calls), then every report compared with figures computed here
+/// from the script itself.
+async fn reports_match_a_scripted_shift(db: &common::TestDb) {
+    use chrono::{Duration, Utc};
+    use pyck_server::reports::{self, Kind, Report, cycle_time};
+    use pyck_server::storage::ReportScope;
+    use pyck_server::workflow::machine::{self, Outcome, Step};
+    use pyck_server::workflow::policy::Policy;
+    use pyck_sync::operation::{
+        CloseAsn, Count, Operation, OrderRef, Payload, Pick, Receive, ShortPick,
+    };
+    use std::collections::{BTreeMap, BTreeSet};
+
+    let store = &*db.store;
+    let s = common::site(store, "acme").await;
+    // Every scripted time is after the import, so the ledger's opening stock
+    // is on the book when the counts happen.
+    // Whole seconds: the stores keep microseconds.
+    let base = chrono::SubsecRound::trunc_subsecs(Utc::now(), 0) + Duration::minutes(1);
+    let t = |minutes: i64| base + Duration::minutes(minutes);
+    let so2 = [
+        pyck_server::import::OrderLine {
+            order: "SO-2".into(),
+            line: 1,
+            sku: "SKU-1".into(),
+            qty: 5,
+            customer: "Shop".into(),
+        },
+        pyck_server::import::OrderLine {
+            order: "SO-2".into(),
+            line: 2,
+            sku: "SKU-1".into(),
+            qty: 3,
+            customer: "Shop".into(),
+        },
+    ];
+    store
+        .create_order(s.tenant, s.warehouse, &so2)
+        .await
+        .unwrap();
+
+    // The workflow engine's storage calls, at scripted times.
+    let step = |order: &'static str, now: chrono::DateTime<Utc>| async move {
+        let wf = store
+            .claim_workflows("t", now, now + Duration::seconds(30), 64)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|w| w.order == order)
+            .unwrap();
+        let facts = store
+            .order_facts(s.tenant, s.warehouse, order)
+            .await
+            .unwrap();
+        let outcome = match wf.step {
+            Step::Reserve => Some(
+                store
+                    .reserve_order(s.tenant, s.warehouse, order)
+                    .await
+                    .unwrap(),
+            ),
+            Step::Notify => Some(Outcome::Done),
+            _ => None,
+        };
+        let tr = machine::next(&wf, &facts, outcome.as_ref(), now, &Policy::default(), 0.5);
+        assert!(store.advance_workflow("t", &wf, &tr).await.unwrap());
+        store.release_workflows("t").await.unwrap();
+        wf.step
+    };
+    assert_eq!(step("SO-1", t(0)).await, Step::Reserve);
+    assert_eq!(step("SO-2", t(2)).await, Step::Reserve);
+
+    let tasks = store
+        .pull(&s.device, 0, 100_000)
+        .await
+        .unwrap()
+        .changes
+        .into_iter()
+        .filter(|c| c.entity == pyck_sync::protocol::Entity::Task)
+        .filter_map(|c| serde_json::from_value::<pyck_sync::records::TaskRecord>(c.data?).ok())
+        .filter(|t| t.kind == pyck_sync::records::TaskKind::Pick)
+        .collect::<Vec<_>>();
+    let task = |order: &str, line: u32| {
+        tasks
+            .iter()
+            .find(|t| t.order.as_deref() == Some(order) && t.line == Some(line))
+            .unwrap()
+            .clone()
+    };
+
+    // (operator, minute, payload), in push order.
+    let pick = |order: &str, line: u32, qty: i64| {
+        let t = task(order, line);
+        Payload::Pick(Pick {
+            task: t.id,
+            order: order.into(),
+            sku: "SKU-1".into(),
+            lot: None,
+            location: t.location,
+            qty,
+        })
+    };
+    let receipt = |qty: i64, damaged: i64| {
+        Payload::Receive(Receive {
+            asn: "ASN-1".into(),
+            sku: "SKU-2".into(),
+            qty,
+            lot: Some("L9".into()),
+            expiry: chrono::NaiveDate::from_ymd_opt(2027, 2, 1),
+            to: "DOCK-1".into(),
+            damaged,
+        })
+    };
+    let short = task("SO-2", 2);
+    let script: Vec<(&str, i64, Payload)> = vec![
+        ("1007", 5, pick("SO-1", 1, 10)),
+        ("2001", 10, receipt(60, 0)),
+        ("2001", 20, receipt(30, 5)),
+        ("1007", 35, pick("SO-2", 1, 5)),
+        (
+            "2001",
+            50,
+            Payload::CloseAsn(CloseAsn {
+                asn: "ASN-1".into(),
+            }),
+        ),
+        (
+            "1007",
+            95,
+            Payload::ShortPick(ShortPick {
+                task: short.id.clone(),
+                order: "SO-2".into(),
+                sku: "SKU-1".into(),
+                lot: None,
+                location: short.location.clone(),
+                qty: 1,
+                reason: "not there".into(),
+            }),
+        ),
+        (
+            "1007",
+            100,
+            Payload::Pack(OrderRef {
+                order: "SO-1".into(),
+            }),
+        ),
+        (
+            "1007",
+            101,
+            Payload::Ship(OrderRef {
+                order: "SO-1".into(),
+            }),
+        ),
+        // Right: the book is 1000 less the 16 picked from A-01.
+        (
+            "3001",
+            110,
+            Payload::Count(Count {
+                location: "A-01".into(),
+                sku: "SKU-1".into(),
+                lot: None,
+                qty: 1000 - 16,
+                task: None,
+            }),
+        ),
+        // Wrong by 2: the book says 50.
+        (
+            "3001",
+            120,
+            Payload::Count(Count {
+                location: "C-01".into(),
+                sku: "SKU-2".into(),
+                lot: Some("L1".into()),
+                qty: 48,
+                task: None,
+            }),
+        ),
+    ];
+    let ops: Vec<Operation> = script
+        .iter()
+        .enumerate()
+        .map(|(i, (operator, minute, payload))| Operation {
+            id: uuid::Uuid::now_v7(),
+            device: s.device.device,
+            seq: i as u64 + 1,
+            operator: (*operator).into(),
+            at: t(*minute),
+            payload: payload.clone(),
+        })
+        .collect();
+    let resp = store.push(&s.device, ops, 0).await.unwrap();
+    assert!(
+        resp.results
+            .iter()
+            .all(|r| matches!(r.outcome, pyck_sync::protocol::PushOutcome::Applied { .. })),
+        "{resp:?}"
+    );
+    // SO-1 goes pick → pack → ship → notify; SO-2 stays short of shipping.
+    for (minute, want) in [
+        (102, Step::Pick),
+        (103, Step::Pack),
+        (104, Step::Ship),
+        (105, Step::Notify),
+    ] {
+        assert_eq!(step("SO-1", t(minute)).await, want);
+    }
+
+    let today = Utc::now()
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc();
+    let scope = ReportScope {
+        warehouse: Some(s.warehouse),
+        from: Some(today),
+        to: Some(today + Duration::days(2)),
+    };
+    let facts = store.report_facts(s.tenant, &scope).await.unwrap();
+    let report = |kind| reports::compute(kind, &facts, &scope);
+
+    // Productivity, from the script's picks.
+    // picks, (order, line)s, units, first and last minute
+    type PerOperator = (i64, BTreeSet<(String, u32)>, i64, i64, i64);
+    let mut want: BTreeMap<&str, PerOperator> = BTreeMap::new();
+    for (operator, minute, payload) in &script {
+        let (order, task_id, qty) = match payload {
+            Payload::Pick(p) => (&p.order, &p.task, p.qty),
+            Payload::ShortPick(p) => (&p.order, &p.task, p.qty),
+            _ => continue,
+        };
+        let line = tasks
+            .iter()
+            .find(|t| &t.id == task_id)
+            .unwrap()
+            .line
+            .unwrap();
+        let e = want
+            .entry(operator)
+            .or_insert((0, BTreeSet::new(), 0, *minute, *minute));
+        e.0 += 1;
+        e.1.insert((order.clone(), line));
+        e.2 += qty;
+        e.3 = e.3.min(*minute);
+        e.4 = e.4.max(*minute);
+    }
+    let Report::Productivity(rows) = report(Kind::Productivity) else {
+        unreachable!()
+    };
+    assert_eq!(rows.len(), want.len(), "{rows:?}");
+    for (row, (operator, (picks, lines, units, first, last))) in rows.iter().zip(&want) {
+        let hours = (last - first) as f64 / 60.0;
+        assert_eq!(
+            (row.operator.as_str(), row.picks, row.lines, row.units),
+            (*operator, *picks, lines.len() as i64, *units)
+        );
+        assert_eq!(row.seconds, (last - first) * 60);
+        assert!(
+            (row.picks_per_hour.unwrap() - *picks as f64 / hours).abs() < 1e-9,
+            "{row:?}"
+        );
+        assert!(
+            (row.lines_per_hour.unwrap() - lines.len() as f64 / hours).abs() < 1e-9,
+            "{row:?}"
+        );
+    }
+
+    // Receiving, from the script's receipts and close.
+    let (mut received, mut damaged, mut receipts, mut opened, mut closed) = (0, 0, 0, None, None);
+    for (_, minute, payload) in &script {
+        match payload {
+            Payload::Receive(r) => {
+                received += r.qty;
+                damaged += r.damaged;
+                receipts += 1;
+                opened = opened.or(Some(t(*minute)));
+            }
+            Payload::CloseAsn(_) => closed = closed.or(Some(t(*minute))),
+            _ => {}
+        }
+    }
+    let Report::Receiving(rows) = report(Kind::Receiving) else {
+        unreachable!()
+    };
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let r = &rows[0];
+    let expected: i64 = common::small_warehouse()
+        .asn_lines
+        .iter()
+        .map(|l| l.expected_qty)
+        .sum();
+    assert_eq!(
+        (
+            r.asn.as_str(),
+            r.expected,
+            r.received,
+            r.damaged,
+            r.receipts
+        ),
+        ("ASN-1", expected, received, damaged, receipts)
+    );
+    assert_eq!((r.opened, r.closed), (opened, closed));
+    assert_eq!(
+        r.seconds_to_close,
+        Some((closed.unwrap() - opened.unwrap()).num_seconds())
+    );
+
+    // Exceptions: the script raises a short pick, an under-receipt (90 good
+    // + 5 damaged of 100) and a count difference; the storage's own list
+    // grouped by day and kind must agree with the report.
+    let Report::Exceptions(rows) = report(Kind::Exceptions) else {
+        unreachable!()
+    };
+    let mut want: BTreeMap<(chrono::NaiveDate, String), (i64, i64)> = BTreeMap::new();
+    for e in store.exceptions(s.tenant, s.warehouse).await.unwrap() {
+        let w = want
+            .entry((e.raised_at.date_naive(), e.kind.clone()))
+            .or_default();
+        w.0 += 1;
+        w.1 += i64::from(e.status == "resolved");
+    }
+    let kinds: BTreeSet<&str> = rows.iter().map(|r| r.kind.as_str()).collect();
+    for kind in ["short_pick", "under_receipt", "count_difference"] {
+        assert!(kinds.contains(kind), "{kind} missing from {rows:?}");
+    }
+    let got: BTreeMap<_, _> = rows
+        .iter()
+        .map(|r| ((r.day, r.kind.clone()), (r.raised, r.resolved)))
+        .collect();
+    assert_eq!(got, want);
+
+    // Accuracy: of the two counts, the one of A-01 matched the book.
+    let Report::Accuracy(rows) = report(Kind::Accuracy) else {
+        unreachable!()
+    };
+    let picked_from_a01: i64 = script
+        .iter()
+        .map(|(_, _, p)| match p {
+            Payload::Pick(p) => p.qty,
+            Payload::ShortPick(p) => p.qty,
+            _ => 0,
+        })
+        .sum();
+    let book = |location: &str| {
+        if location == "A-01" {
+            1000 - picked_from_a01
+        } else {
+            50
+        }
+    };
+    let counts: Vec<(i64, i64)> = script
+        .iter()
+        .filter_map(|(_, _, p)| match p {
+            Payload::Count(c) => Some((c.qty, book(&c.location))),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let matched = counts.iter().filter(|(c, b)| c == b).count() as i64;
+    assert_eq!(
+        (rows[0].counts, rows[0].matched),
+        (counts.len() as i64, matched)
+    );
+    assert_eq!(
+        rows[0].absolute_variance,
+        counts.iter().map(|(c, b)| (c - b).abs()).sum::<i64>()
+    );
+    assert_eq!(
+        rows[0].net_variance,
+        counts.iter().map(|(c, b)| c - b).sum::<i64>()
+    );
+    assert!((rows[0].accuracy - matched as f64 / counts.len() as f64).abs() < 1e-9);
+
+    // Cycle time: SO-1 from its reserve (minute 0) to ship done (minute
+    // 104); SO-2 reserved at minute 2 and never shipped.
+    let Report::CycleTime(rows) = report(Kind::CycleTime) else {
+        unreachable!()
+    };
+    let got: Vec<_> = rows
+        .iter()
+        .map(|r| (r.order.as_str(), r.started, r.shipped, r.seconds))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "SO-1",
+                t(0),
+                Some(t(104)),
+                Some((t(104) - t(0)).num_seconds())
+            ),
+            ("SO-2", t(2), None, None),
+        ]
+    );
+    let summary = cycle_time::summary(&rows);
+    assert_eq!(
+        (summary.shipped, summary.median_seconds, summary.p90_seconds),
+        (1, Some(104 * 60), Some(104 * 60))
+    );
+
+    // A window the shift is not in, and another warehouse's view: nothing.
+    let before = ReportScope {
+        warehouse: None,
+        from: None,
+        to: Some(today),
+    };
+    let facts = store.report_facts(s.tenant, &before).await.unwrap();
+    assert!(
+        facts.operations.is_empty() && facts.exceptions.is_empty(),
+        "{facts:?}"
+    );
+    assert_eq!(reports::cycle_time::compute(&facts, &before), vec![]);
+    let other = store.create_tenant("other").await.unwrap();
+    let facts = store
+        .report_facts(other.id, &ReportScope::default())
+        .await
+        .unwrap();
+    assert_eq!(facts, pyck_server::storage::ReportFacts::default());
 }
 
 conformance!(sqlite);

@@ -457,3 +457,121 @@ async fn supervisors_manage_orders_counts_and_exceptions_over_graphql() {
         "unknown_exception"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_over_graphql_agree_with_the_admin_cli() {
+    let env = env();
+    let (_, me) = gql(&env, Some(&env.token), ME, json!({})).await;
+    let device = device_of(&me);
+    // Two counts of one bin, both after the import: the first 3 over (an
+    // exception, stock unchanged), the second right.
+    let now = chrono::Utc::now();
+    let count = |seq: u64, qty: i64, at: chrono::DateTime<chrono::Utc>| {
+        json!({
+            "id": uuid::Uuid::now_v7(), "device": device, "seq": seq, "operator": "1007",
+            "at": at.to_rfc3339(), "kind": "count",
+            "payload": {"sku": "SKU-10001", "qty": qty, "location": "A-01-02"}
+        })
+    };
+    let none: Value = serde_json::from_str(&common::server::admin(
+        &env.db,
+        &["report", "accuracy", "--tenant", "acme", "--json"],
+    ))
+    .unwrap();
+    assert_eq!(none, json!([]), "no counts yet");
+    let (_, held) = gql(
+        &env,
+        Some(&env.token),
+        r#"{ stock(location: "A-01-02", sku: "SKU-10001") { qty } }"#,
+        json!({}),
+    )
+    .await;
+    let held = held["data"]["stock"][0]["qty"].as_i64().unwrap_or(0);
+    let ops = json!([
+        count(1, held + 3, now),
+        count(2, held, now + chrono::Duration::seconds(1))
+    ]);
+    let (_, pushed) = gql(
+        &env,
+        Some(&env.token),
+        PUSH,
+        json!({"r": {"protocol": 1, "ops": ops}}),
+    )
+    .await;
+    assert!(
+        pushed["data"]["push"]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["result"] == "applied"),
+        "{pushed}"
+    );
+
+    let today = now.date_naive();
+    let vars =
+        json!({"from": today.to_string(), "to": (today + chrono::Duration::days(1)).to_string()});
+    let q = r#"query($from: String, $to: String) {
+        accuracyReport(from: $from, to: $to) { warehouse counts matched accuracy absoluteVariance netVariance }
+        exceptionsReport(from: $from, to: $to) { day kind raised resolved }
+        productivityReport(from: $from, to: $to) { operator }
+        receivingReport(from: $from, to: $to) { asn }
+        cycleTimeReport(from: $from, to: $to) { orders { order } summary { shipped medianSeconds p90Seconds } }
+    }"#;
+    let (_, body) = gql(&env, Some(&env.token), q, vars).await;
+    let d = &body["data"];
+    assert_eq!(
+        d["accuracyReport"],
+        json!([{"warehouse": "DC1", "counts": 2, "matched": 1, "accuracy": 0.5, "absoluteVariance": 3, "netVariance": 3}]),
+        "{body}"
+    );
+    assert_eq!(
+        d["exceptionsReport"],
+        json!([{"day": today.to_string(), "kind": "count_difference", "raised": 1, "resolved": 0}])
+    );
+    assert_eq!(d["productivityReport"], json!([]));
+    assert_eq!(d["receivingReport"], json!([]));
+    assert_eq!(d["cycleTimeReport"]["summary"]["shipped"], 0);
+    // The admin CLI computes the same rows.
+    let cli: Value = serde_json::from_str(&common::server::admin(
+        &env.db,
+        &[
+            "report",
+            "accuracy",
+            "--tenant",
+            "acme",
+            "--warehouse",
+            "DC1",
+            "--json",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(
+        cli[0]["absolute_variance"],
+        d["accuracyReport"][0]["absoluteVariance"]
+    );
+    assert_eq!(cli[0]["matched"], d["accuracyReport"][0]["matched"]);
+
+    let (_, bad) = gql(
+        &env,
+        Some(&env.token),
+        r#"{ accuracyReport(to: "soon") { counts } }"#,
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        bad["errors"][0]["extensions"]["code"], "bad_request",
+        "{bad}"
+    );
+    assert!(
+        bad["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("to:"),
+        "{bad}"
+    );
+    let (_, anon) = gql(&env, None, r#"{ accuracyReport { counts } }"#, json!({})).await;
+    assert!(
+        anon["data"].is_null() || anon["data"]["accuracyReport"].is_null(),
+        "{anon}"
+    );
+}

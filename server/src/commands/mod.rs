@@ -5,6 +5,7 @@ mod device_token;
 mod exceptions;
 mod import;
 mod order;
+mod report;
 mod serve;
 mod settings;
 mod tenant;
@@ -83,6 +84,8 @@ pub enum Command {
     /// Show where orders' fulfilment workflows stand
     #[command(subcommand)]
     Workflow(workflow::Command),
+    /// Reports: productivity, receiving, exceptions, accuracy, cycle-time
+    Report(report::Args),
 }
 
 /// A failed `verify`: the differences were printed; exit 7.
@@ -163,6 +166,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Order(cmd) => order::run(&*store, cmd).await,
         Command::Settings(cmd) => settings::run(&*store, cmd).await,
         Command::Workflow(cmd) => workflow::run(&*store, cmd).await,
+        Command::Report(args) => report::run(&*store, args).await,
     }
 }
 

@@ -5,11 +5,12 @@ use pyck_sync::protocol::{MIN_PROTOCOL_VERSION, PROTOCOL_VERSION};
 use uuid::Uuid;
 
 use super::types::{
-    Device, Exception, Item, Location, PullPage, PullRequest, ServerInfo, SettingChange, Stock,
-    StoredOperation, WarehouseSettings, Workflow,
+    CycleTimeReport, Device, Exception, Item, Location, PullPage, PullRequest, ServerInfo,
+    SettingChange, Stock, StoredOperation, WarehouseSettings, Workflow,
 };
 use super::{ApiError, auth, storage, storage_error, sync};
-use crate::storage::StockFilter;
+use crate::reports::{self, accuracy, cycle_time, exceptions, productivity, receiving};
+use crate::storage::{ReportFacts, ReportScope, StockFilter};
 use async_graphql::ErrorExtensions;
 
 pub struct Query;
@@ -147,4 +148,90 @@ impl Query {
             .map_err(storage_error)?;
         Ok(rows.into_iter().map(StoredOperation::from).collect())
     }
+
+    /// Operator productivity in the device's warehouse: picks and order
+    /// lines per hour (docs/REPORTS.md). `from`/`to`: YYYY-MM-DD (UTC), `to`
+    /// not included.
+    async fn productivity_report(
+        &self,
+        ctx: &Context<'_>,
+        from: Option<String>,
+        to: Option<String>,
+    ) -> Result<Vec<productivity::Row>> {
+        let (facts, _) = report_facts(ctx, from, to).await?;
+        Ok(productivity::compute(&facts))
+    }
+
+    /// Receiving per ASN in the device's warehouse (docs/REPORTS.md).
+    async fn receiving_report(
+        &self,
+        ctx: &Context<'_>,
+        from: Option<String>,
+        to: Option<String>,
+    ) -> Result<Vec<receiving::Row>> {
+        let (facts, _) = report_facts(ctx, from, to).await?;
+        Ok(receiving::compute(&facts))
+    }
+
+    /// Exceptions by day and kind in the device's warehouse (docs/REPORTS.md).
+    async fn exceptions_report(
+        &self,
+        ctx: &Context<'_>,
+        from: Option<String>,
+        to: Option<String>,
+    ) -> Result<Vec<exceptions::Row>> {
+        let (facts, _) = report_facts(ctx, from, to).await?;
+        Ok(exceptions::compute(&facts))
+    }
+
+    /// Inventory accuracy from counts in the device's warehouse
+    /// (docs/REPORTS.md).
+    async fn accuracy_report(
+        &self,
+        ctx: &Context<'_>,
+        from: Option<String>,
+        to: Option<String>,
+    ) -> Result<Vec<accuracy::Row>> {
+        let (facts, _) = report_facts(ctx, from, to).await?;
+        Ok(accuracy::compute(&facts))
+    }
+
+    /// Order cycle times in the device's warehouse, with median and p90
+    /// (docs/REPORTS.md).
+    async fn cycle_time_report(
+        &self,
+        ctx: &Context<'_>,
+        from: Option<String>,
+        to: Option<String>,
+    ) -> Result<CycleTimeReport> {
+        let (facts, scope) = report_facts(ctx, from, to).await?;
+        let orders = cycle_time::compute(&facts, &scope);
+        let summary = cycle_time::summary(&orders);
+        Ok(CycleTimeReport { orders, summary })
+    }
+}
+
+/// The facts of the caller's warehouse in a window: any device token of a
+/// tenant reads its own warehouse's reports, as it reads its exceptions.
+async fn report_facts(
+    ctx: &Context<'_>,
+    from: Option<String>,
+    to: Option<String>,
+) -> Result<(ReportFacts, ReportScope)> {
+    let a = auth(ctx)?;
+    let day = |field: &str, v: Option<String>| {
+        v.map(|v| reports::parse_day(field, &v))
+            .transpose()
+            .map_err(|e| ApiError::BadRequest(e).extend())
+    };
+    let scope = ReportScope {
+        warehouse: Some(a.warehouse),
+        from: day("from", from)?,
+        to: day("to", to)?,
+    };
+    let facts = storage(ctx)
+        .report_facts(a.tenant, &scope)
+        .await
+        .map_err(storage_error)?;
+    Ok((facts, scope))
 }

@@ -323,3 +323,11 @@ impl From<crate::settings::Change> for SettingChange {
         }
     }
 }
+
+/// Order cycle times (docs/REPORTS.md): one row per order, and the median
+/// and p90 over the shipped ones.
+#[derive(SimpleObject)]
+pub struct CycleTimeReport {
+    pub orders: Vec<crate::reports::cycle_time::Row>,
+    pub summary: crate::reports::cycle_time::CycleTimeSummary,
+}

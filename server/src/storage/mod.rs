@@ -259,6 +259,13 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Every audited change of a warehouse's settings, oldest first.
     async fn settings_history(&self, tenant: i64, warehouse: i64) -> Result<Vec<SettingChange>>;
+
+    // --- Reports (docs/REPORTS.md) ---
+
+    /// The raw facts of a tenant's reports within `scope`, as
+    /// [`ReportFacts`] documents each part; rows in no particular order.
+    /// Read-only; an unknown `scope.warehouse` yields empty facts.
+    async fn report_facts(&self, tenant: i64, scope: &ReportScope) -> Result<ReportFacts>;
 }
 
 /// A committed push: the device's answer and the events to publish.

@@ -68,3 +68,85 @@ pub struct StoredOperation {
     pub payload: serde_json::Value,
     pub refusal: Option<Refusal>,
 }
+
+/// What a report covers: one tenant (the method's argument), optionally one
+/// warehouse, and a `[from, to)` window of operation times (UTC).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReportScope {
+    pub warehouse: Option<i64>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl ReportScope {
+    /// Whether `at` falls in `[from, to)`.
+    pub fn contains(&self, at: DateTime<Utc>) -> bool {
+        self.from.is_none_or(|f| at >= f) && self.to.is_none_or(|t| at < t)
+    }
+}
+
+/// The raw facts the reports are computed from (`crate::reports`): read
+/// from the operations, the ledger, the ASN lines, the exceptions and the
+/// workflow history, never from counters kept for the purpose.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReportFacts {
+    /// Applied (never refused) `pick`, `short_pick`, `receive`, `close_asn`
+    /// and `count` operations whose time is in the window.
+    pub operations: Vec<FactOperation>,
+    /// Every pick task of the scope's warehouses with its order line, so a
+    /// pick can be traced to the line it serves.
+    pub pick_tasks: Vec<FactPickTask>,
+    /// Every ASN line of the scope's warehouses.
+    pub asn_lines: Vec<FactAsnLine>,
+    /// Exceptions raised in the window.
+    pub exceptions: Vec<FactException>,
+    /// Every workflow history row of the scope's warehouses (the window is
+    /// applied to an order's first row by the report).
+    pub workflow_history: Vec<FactHistory>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FactOperation {
+    pub warehouse: String,
+    pub kind: String,
+    pub operator: String,
+    pub at: DateTime<Utc>,
+    pub payload: serde_json::Value,
+    /// For a `count`: the book quantity of the counted stock key, the sum of
+    /// its ledger movements timed before the count. `None` for other kinds.
+    pub book: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FactPickTask {
+    pub warehouse: String,
+    pub task: String,
+    pub order: String,
+    pub line: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FactAsnLine {
+    pub warehouse: String,
+    pub asn: String,
+    pub line: i64,
+    pub expected: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FactException {
+    pub warehouse: String,
+    pub kind: String,
+    pub raised_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FactHistory {
+    pub warehouse: String,
+    pub order: String,
+    pub n: i64,
+    pub step: String,
+    pub status: String,
+    pub at: DateTime<Utc>,
+}

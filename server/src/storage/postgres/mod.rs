@@ -12,6 +12,7 @@ mod admin;
 mod migrate;
 mod push;
 mod queries;
+mod reports;
 mod settings;
 mod workflow;
 
@@ -334,6 +335,14 @@ impl Storage for PgStorage {
 
     async fn settings_history(&self, tenant: i64, warehouse: i64) -> Result<Vec<SettingChange>> {
         settings::history(&*self.client().await?, tenant, warehouse).await
+    }
+
+    async fn report_facts(
+        &self,
+        tenant: i64,
+        scope: &super::ReportScope,
+    ) -> Result<super::ReportFacts> {
+        reports::facts(&*self.client().await?, tenant, scope).await
     }
 }
 

@@ -8,6 +8,7 @@
 mod admin;
 mod push;
 mod queries;
+mod reports;
 mod settings;
 mod workflow;
 
@@ -411,6 +412,15 @@ impl Storage for SqliteStorage {
     async fn settings_history(&self, tenant: i64, warehouse: i64) -> Result<Vec<SettingChange>> {
         self.read(move |c| settings::history(c, tenant, warehouse))
             .await
+    }
+
+    async fn report_facts(
+        &self,
+        tenant: i64,
+        scope: &super::ReportScope,
+    ) -> Result<super::ReportFacts> {
+        let scope = scope.clone();
+        self.read(move |c| reports::facts(c, tenant, &scope)).await
     }
 }
 
