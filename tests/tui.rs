@@ -457,3 +457,55 @@ fn every_entry_records_through_the_commands_checks() {
     .unwrap_err();
     assert_eq!(pyck::error::exit_code(&err), 5, "{err:#}");
 }
+
+/// With the interval sync an hour away, a move another device pushes still
+/// reaches this device's local view without a key press: the server's live
+/// events nudge the UI to pull.
+#[test]
+fn a_move_pushed_by_another_device_arrives_on_a_nudge() {
+    let wh = Warehouse::new();
+    let server = Server::start(&wh.db, None);
+    let ui = Device::new();
+    ui.enrol(&server.url(), &wh.token(), "1007");
+    let other = Device::new();
+    other.enrol(&server.url(), &wh.token(), "1007");
+    let exit_file = ui.path("tui-exit");
+    let command = format!(
+        "sh -c \"PYCK_HOME='{}' PYCK_TUI_SYNC_SECS=3600 '{}' tui; echo EXIT=$? > '{}'\"",
+        ui.home.path().display(),
+        PYCK,
+        exit_file.display()
+    );
+    let tmux = Tmux::start(40, 16, &command);
+    tmux.wait_for(&["5 Stock lookup"]);
+    let before = ui.qty("A-01-03", "SKU-10001");
+
+    // The UI's subscription may still be connecting when the first move is
+    // pushed; each further move is another chance, and none is a key press.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut moved = 0;
+    while ui.qty("A-01-03", "SKU-10001") == before {
+        assert!(Instant::now() < deadline, "no nudge reached the UI");
+        other.ok(&[
+            "move",
+            "--sku",
+            "SKU-10001",
+            "--qty",
+            "1",
+            "--from",
+            "A-07-11",
+            "--to",
+            "A-01-03",
+        ]);
+        other.ok(&["sync"]);
+        moved += 1;
+        let wait = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < wait && ui.qty("A-01-03", "SKU-10001") == before {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    let seen = ui.qty("A-01-03", "SKU-10001") - before;
+    assert!((1..=moved).contains(&seen), "{seen} of {moved} moves seen");
+    tmux.key("q");
+    assert_eq!(wait_for_file(&exit_file).trim(), "EXIT=0");
+}

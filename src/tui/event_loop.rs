@@ -80,6 +80,10 @@ pub fn run_with(ctx: &Ctx, login_hint: Option<String>) -> anyhow::Result<()> {
         let (paths, config, tx) = (ctx.paths.clone(), config.clone(), tx.clone());
         std::thread::spawn(move || sync_worker(&paths, &config, &tx, &nudged, interval));
     }
+    {
+        let (server, token, tx) = (config.server.clone(), config.token.clone(), tx.clone());
+        std::thread::spawn(move || follow_nudges(server, token, &tx));
+    }
     // Raw mode first, so no keystroke is read in line mode.
     let mut terminal = ratatui::try_init()?;
     let _ = crossterm::execute!(std::io::stdout(), EnableBracketedPaste);
@@ -290,6 +294,23 @@ impl Progress for Quiet {
 /// Syncs now and then, and at once when nudged (an operation recorded, the
 /// operator asked, the server said so). Reports every outcome, so the status
 /// bar shows offline within one interval plus the probe's timeout.
+/// While online, the server's live events (its subscription) arrive as
+/// nudges: each burst becomes one `ServerNudge`, so the UI pulls at once
+/// instead of at the next interval. Reconnects on its own; ends with the UI.
+fn follow_nudges(server: String, token: String, tx: &Sender<Msg>) {
+    let Ok(rt) = crate::commands::runtime() else {
+        return;
+    };
+    rt.block_on(async {
+        let mut nudges = crate::sync::live::nudges(server, token);
+        while nudges.changed().await.is_ok() {
+            if tx.send(Msg::ServerNudge).is_err() {
+                return;
+            }
+        }
+    });
+}
+
 fn sync_worker(
     paths: &Paths,
     config: &Config,
