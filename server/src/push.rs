@@ -37,6 +37,26 @@ pub struct ChangeRow {
     pub data: Option<String>,
 }
 
+impl ChangeRow {
+    /// A task's row: created or changed.
+    pub fn task(t: &TaskRecord) -> ChangeRow {
+        ChangeRow {
+            entity: Entity::Task,
+            key: t.id.clone(),
+            data: Some(to_json(t)),
+        }
+    }
+
+    /// An exception's row: raised or resolved.
+    pub fn exception(e: &ExceptionRecord) -> ChangeRow {
+        ChangeRow {
+            entity: Entity::Exception,
+            key: e.id.clone(),
+            data: Some(to_json(e)),
+        }
+    }
+}
+
 /// Everything a batch does, in the order it must be written.
 #[derive(Debug, Default)]
 pub struct Plan {
@@ -100,18 +120,10 @@ impl Plan {
             });
         }
         for (ex, _) in &self.resolved {
-            rows.push(ChangeRow {
-                entity: Entity::Exception,
-                key: ex.id.clone(),
-                data: Some(to_json(ex)),
-            });
+            rows.push(ChangeRow::exception(ex));
         }
         for task in self.tasks.values() {
-            rows.push(ChangeRow {
-                entity: Entity::Task,
-                key: task.id.clone(),
-                data: Some(to_json(task)),
-            });
+            rows.push(ChangeRow::task(task));
         }
         rows
     }

@@ -681,6 +681,27 @@ impl Ctx<'_> {
 #[cfg(test)]
 mod tests;
 
+/// The `fefo_breach` exception of an order allocation that took a later lot
+/// while an earlier one waited at a dock (both backends raise it).
+pub fn fefo_waiting_exception(
+    order: &str,
+    sku: &str,
+    w: &allocation::Waiting,
+) -> pyck_sync::records::ExceptionRecord {
+    pyck_sync::records::ExceptionRecord {
+        id: Uuid::now_v7().to_string(),
+        kind: ExceptionKind::FefoBreach.as_str().into(),
+        status: "open".into(),
+        message: fefo_waiting_message(order, sku, w),
+        order: Some(order.to_owned()),
+        asn: None,
+        location: Some(w.location.clone()),
+        sku: Some(sku.to_owned()),
+        lot: w.lot.clone(),
+        raised_at: chrono::Utc::now(),
+    }
+}
+
 /// The `fefo_breach` message of an allocation that took a later lot while
 /// an earlier one waited at a dock.
 pub fn fefo_waiting_message(order: &str, sku: &str, w: &allocation::Waiting) -> String {

@@ -11,6 +11,7 @@
 //! transition repeats nothing when the step runs again; the webhook carries
 //! an idempotency key for the same reason (docs/ARCHITECTURE.md).
 
+pub mod effects;
 pub mod engine;
 pub mod machine;
 pub mod notify;

@@ -914,34 +914,13 @@ pub(super) async fn allocate(
         set_order_status(tx, tenant, wh, &allocated),
         insert_short_exceptions(tx, tenant, wh, &shorts),
     )?;
-    changes.extend(done.tasks.iter().map(|t| ChangeRow {
-        entity: Entity::Task,
-        key: t.id.clone(),
-        data: Some(to_json(t)),
-    }));
+    changes.extend(done.tasks.iter().map(ChangeRow::task));
     changes.extend(order_changes);
-    changes.extend(shorts.iter().map(|ex| ChangeRow {
-        entity: Entity::Exception,
-        key: ex.id.clone(),
-        data: Some(to_json(ex)),
-    }));
+    changes.extend(shorts.iter().map(ChangeRow::exception));
     // FEFO `warn`: a later lot was allocated while an earlier one waits.
     if raise_short && fefo == crate::settings::Fefo::Warn {
         for (order, _, sku, w) in &done.waiting {
-            let ex = ExceptionRecord {
-                id: Uuid::now_v7().to_string(),
-                kind: pyck_sync::records::ExceptionKind::FefoBreach
-                    .as_str()
-                    .into(),
-                status: "open".into(),
-                message: crate::domain::fefo_waiting_message(order, sku, w),
-                order: Some(order.clone()),
-                asn: None,
-                location: Some(w.location.clone()),
-                sku: Some(sku.clone()),
-                lot: w.lot.clone(),
-                raised_at: Utc::now(),
-            };
+            let ex = crate::domain::fefo_waiting_exception(order, sku, w);
             let stmt = tx
                 .prepare_cached(
                     "INSERT INTO exceptions (id, tenant_id, warehouse_id, kind, message, order_no, \
@@ -965,11 +944,7 @@ pub(super) async fn allocate(
                 ],
             )
             .await?;
-            changes.push(ChangeRow {
-                entity: Entity::Exception,
-                key: ex.id.clone(),
-                data: Some(to_json(&ex)),
-            });
+            changes.push(ChangeRow::exception(&ex));
         }
     }
     Ok((done.tasks, done.short))
@@ -1111,17 +1086,7 @@ pub async fn create_count_task(
         sequence: n as u64,
     };
     write_tasks(&tx, tenant, wh, &[&task]).await?;
-    write_changes(
-        &tx,
-        tenant,
-        wh,
-        &[ChangeRow {
-            entity: Entity::Task,
-            key: task.id.clone(),
-            data: Some(to_json(&task)),
-        }],
-    )
-    .await?;
+    write_changes(&tx, tenant, wh, &[ChangeRow::task(&task)]).await?;
     tx.commit().await?;
     Ok(task)
 }
@@ -1150,17 +1115,7 @@ pub async fn resolve_exception(
         Some(row) => exception_row(&row)?,
         None => return Ok(None),
     };
-    write_changes(
-        &tx,
-        tenant,
-        wh,
-        &[ChangeRow {
-            entity: Entity::Exception,
-            key: record.id.clone(),
-            data: Some(to_json(&record)),
-        }],
-    )
-    .await?;
+    write_changes(&tx, tenant, wh, &[ChangeRow::exception(&record)]).await?;
     tx.commit().await?;
     Ok(Some(record))
 }

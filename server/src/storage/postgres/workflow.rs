@@ -4,19 +4,17 @@
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{ClientWrapper, Transaction};
-use pyck_sync::protocol::Entity;
-use pyck_sync::records::{ExceptionKind, ExceptionRecord, TaskKind, TaskRecord, TaskStatus};
+use pyck_sync::records::TaskRecord;
 use tokio_postgres::Row;
-use uuid::Uuid;
 
 use super::admin::{allocate, order_line_row, start as begin};
 use super::push::{
     lock_tenant, set_next_task, set_order_status, task_row, write_changes, write_tasks,
 };
-use crate::push::{ChangeRow, to_json};
+use crate::push::ChangeRow;
 use crate::storage::{Result, StorageError};
 use crate::workflow::machine::{Facts, Outcome, State, Step, Transition, Workflow};
-use crate::workflow::{HistoryRow, Report};
+use crate::workflow::{HistoryRow, Report, effects};
 
 /// A new order's workflow, due at once (its reserve step).
 pub async fn start(tx: &Transaction<'_>, tenant: i64, wh: i64, order: &str) -> Result<()> {
@@ -126,16 +124,7 @@ pub async fn reserve(
     let (_, short) = allocate(&tx, tenant, wh, &lines, false, &mut changes).await?;
     write_changes(&tx, tenant, wh, &changes).await?;
     tx.commit().await?;
-    let unreserved: Vec<String> = short
-        .iter()
-        .filter(|(_, line, _, units)| lines.iter().any(|l| l.line == *line && l.qty == *units))
-        .map(|(_, line, sku, _)| format!("line {line} ({sku})"))
-        .collect();
-    Ok(if unreserved.is_empty() {
-        Outcome::Done
-    } else {
-        Outcome::Failed(format!("no pickable stock for {}", unreserved.join(", ")))
-    })
+    Ok(effects::reserve_outcome(&lines, &short))
 }
 
 pub async fn compensate(
@@ -157,7 +146,7 @@ pub async fn compensate(
         )
         .await?;
     for r in tx.query(&stmt, &[&tenant, &wh, &order]).await? {
-        changes.push(task_change(&task_row(&r)?));
+        changes.push(ChangeRow::task(&task_row(&r)?));
     }
     let stage = crate::domain::staging(order);
     let stmt = tx
@@ -183,40 +172,24 @@ pub async fn compensate(
         if qty <= 0 {
             continue;
         }
-        let lot: String = r.try_get(1)?;
-        tasks.push(TaskRecord {
-            id: format!("T{next}"),
-            kind: TaskKind::Putaway,
-            status: TaskStatus::Open,
-            order: None,
-            line: None,
-            sku: Some(r.try_get(0)?),
-            lot: (!lot.is_empty()).then_some(lot),
-            location: stage.clone(),
-            to: r.try_get(3)?,
+        let staged = effects::Staged {
+            sku: r.try_get(0)?,
+            lot: r.try_get(1)?,
             qty,
-            done_qty: 0,
-            zone: r.try_get::<_, Option<String>>(4)?.unwrap_or_default(),
-            sequence: next as u64,
-        });
+            back_to: r.try_get(3)?,
+            zone: r.try_get(4)?,
+        };
+        tasks.push(effects::return_to_stock(&stage, staged, next));
         next += 1;
     }
     let refs: Vec<&TaskRecord> = tasks.iter().collect();
     write_tasks(&tx, tenant, wh, &refs).await?;
     set_next_task(&tx, tenant, wh, next).await?;
-    changes.extend(tasks.iter().map(task_change));
+    changes.extend(tasks.iter().map(ChangeRow::task));
     changes.extend(set_order_status(&tx, tenant, wh, &[(order, "cancelled")]).await?);
     write_changes(&tx, tenant, wh, &changes).await?;
     tx.commit().await?;
     Ok(())
-}
-
-fn task_change(t: &TaskRecord) -> ChangeRow {
-    ChangeRow {
-        entity: Entity::Task,
-        key: t.id.clone(),
-        data: Some(to_json(t)),
-    }
 }
 
 pub async fn advance(
@@ -290,23 +263,7 @@ pub async fn advance(
         .await?;
     }
     if t.raise_pick_overdue {
-        let message = t
-            .history
-            .iter()
-            .find_map(|a| a.error.clone())
-            .unwrap_or_else(|| "picks still open at the deadline".into());
-        let record = ExceptionRecord {
-            id: Uuid::now_v7().to_string(),
-            kind: ExceptionKind::PickOverdue.as_str().into(),
-            status: "open".into(),
-            message: format!("order {}: {message}", wf.order),
-            order: Some(wf.order.clone()),
-            asn: None,
-            location: None,
-            sku: None,
-            lot: None,
-            raised_at: Utc::now(),
-        };
+        let record = effects::pick_overdue(wf, t);
         let stmt = tx
             .prepare_cached(
                 "INSERT INTO exceptions (id, tenant_id, warehouse_id, kind, message, order_no, raised_at) \
@@ -326,11 +283,7 @@ pub async fn advance(
             ],
         )
         .await?;
-        let change = ChangeRow {
-            entity: Entity::Exception,
-            key: record.id.clone(),
-            data: Some(to_json(&record)),
-        };
+        let change = ChangeRow::exception(&record);
         write_changes(&tx, wf.tenant, wf.warehouse, &[change]).await?;
     }
     tx.commit().await?;

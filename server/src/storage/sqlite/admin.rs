@@ -402,16 +402,7 @@ pub fn create_count_task(
         sequence: n as u64,
     };
     super::push::write_tasks(&tx, tenant, wh, &[&task])?;
-    write_changes(
-        &tx,
-        tenant,
-        wh,
-        &[ChangeRow {
-            entity: Entity::Task,
-            key: task.id.clone(),
-            data: Some(to_json(&task)),
-        }],
-    )?;
+    write_changes(&tx, tenant, wh, &[ChangeRow::task(&task)])?;
     tx.commit()?;
     Ok(task)
 }
@@ -551,11 +542,7 @@ pub(super) fn allocate(
         params![done.next_task as i64, wh],
     )?;
     for t in &done.tasks {
-        changes.push(ChangeRow {
-            entity: Entity::Task,
-            key: t.id.clone(),
-            data: Some(to_json(t)),
-        });
+        changes.push(ChangeRow::task(t));
     }
     let orders: std::collections::BTreeSet<&str> = lines.iter().map(|l| l.order.as_str()).collect();
     for order in orders {
@@ -603,31 +590,13 @@ pub(super) fn allocate(
         .iter()
         .filter(|_| raise_short && fefo == crate::settings::Fefo::Warn);
     for (order, _, sku, w) in breaches {
-        let id = Uuid::now_v7().to_string();
-        let kind = pyck_sync::records::ExceptionKind::FefoBreach;
-        let message = crate::domain::fefo_waiting_message(order, sku, w);
+        let ex = crate::domain::fefo_waiting_exception(order, sku, w);
         tx.execute(
             "INSERT INTO exceptions (id, tenant_id, warehouse_id, kind, message, order_no, location, sku, lot, raised_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![id, tenant, wh, kind.as_str(), message, order, w.location, sku, w.lot, now()],
+            params![ex.id, tenant, wh, ex.kind, ex.message, ex.order, ex.location, ex.sku, ex.lot, super::ts(ex.raised_at)],
         )?;
-        let record = pyck_sync::records::ExceptionRecord {
-            id: id.clone(),
-            kind: kind.as_str().into(),
-            status: "open".into(),
-            message,
-            order: Some(order.clone()),
-            asn: None,
-            location: Some(w.location.clone()),
-            sku: Some(sku.clone()),
-            lot: w.lot.clone(),
-            raised_at: chrono::Utc::now(),
-        };
-        changes.push(ChangeRow {
-            entity: Entity::Exception,
-            key: id,
-            data: Some(to_json(&record)),
-        });
+        changes.push(ChangeRow::exception(&ex));
     }
     Ok(done.short)
 }

@@ -6,15 +6,14 @@
 //! process may open the same file.
 
 use chrono::{DateTime, Utc};
-use pyck_sync::protocol::Entity;
-use pyck_sync::records::{OrderLineRecord, TaskKind, TaskRecord, TaskStatus};
+use pyck_sync::records::{OrderLineRecord, TaskRecord};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::{now, parse_ts, ts};
-use crate::push::{ChangeRow, to_json};
+use crate::push::ChangeRow;
 use crate::storage::{Result, StorageError};
 use crate::workflow::machine::{Facts, Outcome, State, Step, Transition, Workflow};
-use crate::workflow::{HistoryRow, Report};
+use crate::workflow::{HistoryRow, Report, effects};
 
 /// A new order's workflow, due at once (its reserve step).
 pub fn start(tx: &Transaction<'_>, tenant: i64, wh: i64, order: &str) -> Result<()> {
@@ -134,16 +133,7 @@ pub fn reserve(conn: &mut Connection, tenant: i64, wh: i64, order: &str) -> Resu
     let short = super::admin::allocate(&tx, tenant, wh, &lines, false, &mut changes)?;
     super::push::write_changes(&tx, tenant, wh, &changes)?;
     tx.commit()?;
-    let unreserved: Vec<String> = short
-        .iter()
-        .filter(|(_, line, _, units)| lines.iter().any(|l| l.line == *line && l.qty == *units))
-        .map(|(_, line, sku, _)| format!("line {line} ({sku})"))
-        .collect();
-    Ok(if unreserved.is_empty() {
-        Outcome::Done
-    } else {
-        Outcome::Failed(format!("no pickable stock for {}", unreserved.join(", ")))
-    })
+    Ok(effects::reserve_outcome(&lines, &short))
 }
 
 /// Compensation: open picks cancelled, what was already picked (staged at
@@ -163,7 +153,7 @@ pub fn compensate(conn: &mut Connection, tenant: i64, wh: i64, order: &str) -> R
         .query_map(params![tenant, wh, order], super::push::task_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     for t in &cancelled {
-        changes.push(task_change(t));
+        changes.push(ChangeRow::task(t));
     }
     let stage = crate::domain::staging(order);
     let staged: Vec<(String, String, i64)> = tx
@@ -197,21 +187,14 @@ pub fn compensate(conn: &mut Connection, tenant: i64, wh: i64, order: &str) -> R
                 |r| r.get(0),
             )
             .optional()?;
-        tasks.push(TaskRecord {
-            id: format!("T{next}"),
-            kind: TaskKind::Putaway,
-            status: TaskStatus::Open,
-            order: None,
-            line: None,
-            sku: Some(sku),
-            lot: (!lot.is_empty()).then_some(lot),
-            location: stage.clone(),
-            to: back,
+        let staged = effects::Staged {
+            sku,
+            lot,
             qty,
-            done_qty: 0,
-            zone: zone.clone().unwrap_or_default(),
-            sequence: next as u64,
-        });
+            back_to: back,
+            zone: zone.clone(),
+        };
+        tasks.push(effects::return_to_stock(&stage, staged, next));
         next += 1;
     }
     let refs: Vec<&TaskRecord> = tasks.iter().collect();
@@ -220,7 +203,7 @@ pub fn compensate(conn: &mut Connection, tenant: i64, wh: i64, order: &str) -> R
         "UPDATE warehouses SET next_task = ?1 WHERE id = ?2",
         params![next, wh],
     )?;
-    changes.extend(tasks.iter().map(task_change));
+    changes.extend(tasks.iter().map(ChangeRow::task));
     changes.extend(super::push::set_order_status(
         &tx,
         tenant,
@@ -231,14 +214,6 @@ pub fn compensate(conn: &mut Connection, tenant: i64, wh: i64, order: &str) -> R
     super::push::write_changes(&tx, tenant, wh, &changes)?;
     tx.commit()?;
     Ok(())
-}
-
-fn task_change(t: &TaskRecord) -> ChangeRow {
-    ChangeRow {
-        entity: Entity::Task,
-        key: t.id.clone(),
-        data: Some(to_json(t)),
-    }
 }
 
 /// Stores `t` for `wf` if `owner` still holds its lease, and frees the
@@ -279,14 +254,13 @@ pub fn advance(conn: &mut Connection, owner: &str, wf: &Workflow, t: &Transition
         )?;
     }
     if t.raise_pick_overdue {
-        let message = t
-            .history
-            .iter()
-            .find_map(|a| a.error.clone())
-            .unwrap_or_else(|| "picks still open at the deadline".into());
-        let message = format!("order {}: {message}", wf.order);
-        let changes = [raise_pick_overdue(&tx, wf, message)?];
-        super::push::write_changes(&tx, wf.tenant, wf.warehouse, &changes)?;
+        let ex = effects::pick_overdue(wf, t);
+        tx.execute(
+            "INSERT INTO exceptions (id, tenant_id, warehouse_id, kind, message, order_no, raised_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![ex.id, wf.tenant, wf.warehouse, ex.kind, ex.message, wf.order, ts(ex.raised_at)],
+        )?;
+        super::push::write_changes(&tx, wf.tenant, wf.warehouse, &[ChangeRow::exception(&ex)])?;
     }
     tx.commit()?;
     Ok(true)
@@ -369,40 +343,4 @@ pub fn list(conn: &Connection, tenant: i64) -> Result<Vec<Report>> {
         })?
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
-}
-
-/// A `pick_overdue` exception for a supervisor, and its change-log row.
-fn raise_pick_overdue(tx: &Transaction<'_>, wf: &Workflow, message: String) -> Result<ChangeRow> {
-    let id = uuid::Uuid::now_v7().to_string();
-    let kind = pyck_sync::records::ExceptionKind::PickOverdue;
-    tx.execute(
-        "INSERT INTO exceptions (id, tenant_id, warehouse_id, kind, message, order_no, raised_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            id,
-            wf.tenant,
-            wf.warehouse,
-            kind.as_str(),
-            message,
-            wf.order,
-            now()
-        ],
-    )?;
-    let record = pyck_sync::records::ExceptionRecord {
-        id: id.clone(),
-        kind: kind.as_str().into(),
-        status: "open".into(),
-        message,
-        order: Some(wf.order.clone()),
-        asn: None,
-        location: None,
-        sku: None,
-        lot: None,
-        raised_at: Utc::now(),
-    };
-    Ok(ChangeRow {
-        entity: Entity::Exception,
-        key: id,
-        data: Some(to_json(&record)),
-    })
 }

@@ -1,0 +1,78 @@
+//! What the workflow's storage effects produce, computed once for both
+//! backends: the reserve step's outcome, a return-to-stock task, and the
+//! `pick_overdue` exception. The backends only read and write rows.
+
+use chrono::Utc;
+use pyck_sync::records::{
+    ExceptionKind, ExceptionRecord, OrderLineRecord, TaskKind, TaskRecord, TaskStatus,
+};
+
+use super::machine::{Outcome, Transition, Workflow};
+
+/// The reserve step is done when every line it tried got a pick task;
+/// `short` is what allocation could not cover, as (order, line, sku, units).
+pub fn reserve_outcome(lines: &[OrderLineRecord], short: &[(String, u32, String, i64)]) -> Outcome {
+    let unreserved: Vec<String> = short
+        .iter()
+        .filter(|(_, line, _, units)| lines.iter().any(|l| l.line == *line && l.qty == *units))
+        .map(|(_, line, sku, _)| format!("line {line} ({sku})"))
+        .collect();
+    if unreserved.is_empty() {
+        Outcome::Done
+    } else {
+        Outcome::Failed(format!("no pickable stock for {}", unreserved.join(", ")))
+    }
+}
+
+/// Staged goods of a cancelled order, as one staged row.
+pub struct Staged {
+    pub sku: String,
+    /// `""` for no lot, as stock rows store it.
+    pub lot: String,
+    /// Staged and not yet covered by an open return task.
+    pub qty: i64,
+    /// The bin they were picked from, if a done pick says so.
+    pub back_to: Option<String>,
+    /// The staging location's zone.
+    pub zone: Option<String>,
+}
+
+/// A putaway task taking staged goods back to stock, numbered `n`.
+pub fn return_to_stock(stage: &str, staged: Staged, n: i64) -> TaskRecord {
+    TaskRecord {
+        id: format!("T{n}"),
+        kind: TaskKind::Putaway,
+        status: TaskStatus::Open,
+        order: None,
+        line: None,
+        sku: Some(staged.sku),
+        lot: (!staged.lot.is_empty()).then_some(staged.lot),
+        location: stage.to_owned(),
+        to: staged.back_to,
+        qty: staged.qty,
+        done_qty: 0,
+        zone: staged.zone.unwrap_or_default(),
+        sequence: n as u64,
+    }
+}
+
+/// The exception a pick deadline raises, with the history row's reason.
+pub fn pick_overdue(wf: &Workflow, t: &Transition) -> ExceptionRecord {
+    let reason = t
+        .history
+        .iter()
+        .find_map(|a| a.error.clone())
+        .unwrap_or_else(|| "picks still open at the deadline".into());
+    ExceptionRecord {
+        id: uuid::Uuid::now_v7().to_string(),
+        kind: ExceptionKind::PickOverdue.as_str().into(),
+        status: "open".into(),
+        message: format!("order {}: {reason}", wf.order),
+        order: Some(wf.order.clone()),
+        asn: None,
+        location: None,
+        sku: None,
+        lot: None,
+        raised_at: Utc::now(),
+    }
+}
