@@ -66,15 +66,18 @@ impl Store {
     }
 
     pub fn meta(&self, key: &str) -> anyhow::Result<Option<String>> {
-        Ok(self
-            .conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-            .optional()?)
+        meta(&self.conn, key)
     }
 
     pub fn set_meta(&self, key: &str, value: &str) -> anyhow::Result<()> {
         set_meta(&self.conn, key, value)
     }
+}
+
+pub fn meta(conn: &Connection, key: &str) -> anyhow::Result<Option<String>> {
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?)
 }
 
 pub fn set_meta(conn: &Connection, key: &str, value: &str) -> anyhow::Result<()> {

@@ -76,11 +76,7 @@ impl Change {
 
 /// The count threshold the last pull brought (docs/SETTINGS.md).
 fn count_threshold(conn: &Connection) -> anyhow::Result<Option<i64>> {
-    let value: Option<String> = rusqlite::OptionalExtension::optional(conn.query_row(
-        "SELECT value FROM meta WHERE key = ?1",
-        [crate::sync::COUNT_THRESHOLD],
-        |r| r.get(0),
-    ))?;
+    let value = super::meta(conn, crate::sync::COUNT_THRESHOLD)?;
     Ok(value.and_then(|v| v.parse().ok()))
 }
 
