@@ -7,6 +7,7 @@ pub mod auth;
 pub mod commands;
 pub mod domain;
 pub mod events;
+pub mod floor;
 pub mod graphql;
 pub mod http;
 pub mod import;

@@ -514,6 +514,11 @@ macro_rules! conformance {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn floor_facts_show_open_work_devices_and_recent_picks() {
+                super::floor_facts_show_open_work_devices_and_recent_picks(&db().await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn reports_match_a_scripted_shift() {
                 super::reports_match_a_scripted_shift(&db().await).await;
             }
@@ -956,3 +961,167 @@ async fn reports_match_a_scripted_shift(db: &common::TestDb) {
 
 conformance!(sqlite);
 conformance!(postgres);
+
+async fn floor_facts_show_open_work_devices_and_recent_picks(db: &common::TestDb) {
+    use chrono::{Duration, Utc};
+    use pyck_sync::operation::{Count, Operation, Payload, Pick};
+    use pyck_sync::records::{TaskKind, TaskStatus};
+
+    let store = &*db.store;
+    let s = common::site(store, "acme").await;
+    let other = common::site(store, "globex").await;
+    let now = Utc::now();
+
+    // Open work: a pick task (order), a putaway (a receipt at the dock), a
+    // count task; and two exceptions, of which one gets resolved.
+    let picks = store
+        .create_order(
+            s.tenant,
+            s.warehouse,
+            &[pyck_server::import::OrderLine {
+                order: "SO-9".into(),
+                line: 1,
+                sku: "SKU-1".into(),
+                qty: 5,
+                customer: "Shop".into(),
+            }],
+        )
+        .await
+        .unwrap();
+    let task = picks[0].clone();
+    let count = store
+        .create_count_task(s.tenant, s.warehouse, "A-02", None)
+        .await
+        .unwrap();
+    let op = |seq: u64, operator: &str, at, payload| Operation {
+        id: uuid::Uuid::now_v7(),
+        device: s.device.device,
+        seq,
+        operator: operator.into(),
+        at,
+        payload,
+    };
+    let pick = |qty| {
+        Payload::Pick(Pick {
+            task: task.id.clone(),
+            order: "SO-9".into(),
+            sku: "SKU-1".into(),
+            lot: None,
+            location: task.location.clone(),
+            qty,
+        })
+    };
+    let counted = |location: &str, qty| {
+        Payload::Count(Count {
+            location: location.into(),
+            sku: "SKU-1".into(),
+            lot: None,
+            qty,
+            task: None,
+        })
+    };
+    let batch = vec![
+        // Before the window: not charted.
+        op(1, "1007", now - Duration::hours(3), pick(1)),
+        op(2, "1007", now, pick(2)),
+        common::receive(&s.device, 3, 4, "L1"),
+        op(4, "3001", now, counted("A-01", 1)),
+        op(5, "3001", now, counted("C-01", 50)),
+    ];
+    let pushed = store.push(&s.device, batch, 7).await.unwrap();
+    assert_eq!(pushed.results.len(), 5);
+    let raised = store.exceptions(s.tenant, s.warehouse).await.unwrap();
+    assert_eq!(raised.len(), 2, "two count differences: {raised:?}");
+    store
+        .resolve_exception(s.tenant, s.warehouse, &raised[0].id, "seen")
+        .await
+        .unwrap()
+        .unwrap();
+    // A device that never synced, and a revoked one.
+    let quiet = store
+        .create_device(
+            s.tenant,
+            s.warehouse,
+            "quiet",
+            &pyck_server::auth::token_hash("q"),
+        )
+        .await
+        .unwrap();
+    let gone = common::new_device(store, s.tenant, s.warehouse).await;
+    store.revoke_device("", Some(gone.device)).await.unwrap();
+
+    let facts = store
+        .floor_facts(s.tenant, s.warehouse, now - Duration::hours(1))
+        .await
+        .unwrap();
+
+    let open: Vec<_> = facts
+        .open_tasks
+        .iter()
+        .map(|t| (t.kind, t.id.as_str(), t.done_qty))
+        .collect();
+    assert!(
+        open.contains(&(TaskKind::Pick, task.id.as_str(), 3)),
+        "{open:?}"
+    );
+    assert!(
+        open.contains(&(TaskKind::Count, count.id.as_str(), 0)),
+        "{open:?}"
+    );
+    assert!(
+        open.iter().any(|(k, _, _)| *k == TaskKind::Putaway),
+        "{open:?}"
+    );
+    assert!(
+        facts
+            .open_tasks
+            .iter()
+            .all(|t| t.status == TaskStatus::Open)
+    );
+
+    let open_ids: Vec<_> = facts.open_exceptions.iter().map(|e| e.id.clone()).collect();
+    let expected: Vec<_> = raised[1..].iter().map(|e| e.id.clone()).collect();
+    assert_eq!(open_ids, expected, "open exceptions only, oldest first");
+
+    let picked: Vec<_> = facts
+        .picks
+        .iter()
+        .map(|p| (p.operator.as_str(), p.at.timestamp()))
+        .collect();
+    assert_eq!(
+        picked,
+        [("1007", now.timestamp())],
+        "picks since the window only"
+    );
+
+    let devices: Vec<_> = facts
+        .devices
+        .iter()
+        .map(|d| (d.id, d.last_contact.is_some(), d.backlog, d.revoked))
+        .collect();
+    assert_eq!(devices.len(), 3, "{devices:?}");
+    assert!(
+        devices.contains(&(s.device.device, true, 7, false)),
+        "{devices:?}"
+    );
+    assert!(devices.contains(&(quiet, false, 0, false)), "{devices:?}");
+    assert!(
+        devices.contains(&(gone.device, false, 0, true)),
+        "{devices:?}"
+    );
+    let contact = facts
+        .devices
+        .iter()
+        .find(|d| d.id == s.device.device)
+        .and_then(|d| d.last_contact)
+        .unwrap();
+    assert!((contact - Utc::now()).num_minutes().abs() < 5, "{contact}");
+
+    // Another tenant's floor shows none of it.
+    let theirs = store
+        .floor_facts(other.tenant, other.warehouse, now - Duration::hours(1))
+        .await
+        .unwrap();
+    assert!(theirs.picks.is_empty() && theirs.open_exceptions.is_empty());
+    assert!(theirs.devices.iter().all(|d| d.id == other.device.device));
+}

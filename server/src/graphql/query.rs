@@ -5,10 +5,11 @@ use pyck_sync::protocol::{MIN_PROTOCOL_VERSION, PROTOCOL_VERSION};
 use uuid::Uuid;
 
 use super::types::{
-    CycleTimeReport, Device, Exception, Item, Location, PullPage, PullRequest, ServerInfo,
-    SettingChange, Stock, StoredOperation, WarehouseSettings, Workflow,
+    CycleTimeReport, Device, Exception, FloorView, Item, Location, PullPage, PullRequest,
+    ServerInfo, SettingChange, Stock, StoredOperation, WarehouseSettings, Workflow,
 };
 use super::{ApiError, auth, storage, storage_error, sync};
+use crate::floor;
 use crate::reports::{self, accuracy, cycle_time, exceptions, productivity, receiving};
 use crate::storage::{ReportFacts, ReportScope, StockFilter};
 use async_graphql::ErrorExtensions;
@@ -147,6 +148,33 @@ impl Query {
             .await
             .map_err(storage_error)?;
         Ok(rows.into_iter().map(StoredOperation::from).collect())
+    }
+
+    /// The device's warehouse as the supervisor's floor dashboard shows it
+    /// (docs/FLOOR.md); picks are charted per clock hour over the last
+    /// `shiftHours` hours (1 to 24), the current one included.
+    async fn floor(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 8)] shift_hours: i32,
+    ) -> Result<FloorView> {
+        let a = auth(ctx)?;
+        let hours = u32::try_from(shift_hours)
+            .ok()
+            .filter(|h| (1..=floor::MAX_SHIFT_HOURS).contains(h))
+            .ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "shiftHours: expected 1 to {}, got {shift_hours}",
+                    floor::MAX_SHIFT_HOURS
+                ))
+                .extend()
+            })?;
+        let at = chrono::Utc::now();
+        let facts = storage(ctx)
+            .floor_facts(a.tenant, a.warehouse, floor::shift_start(at, hours))
+            .await
+            .map_err(storage_error)?;
+        Ok(floor::summarize(facts, at, hours).into())
     }
 
     /// Operator productivity in the device's warehouse: picks and order

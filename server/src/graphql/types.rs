@@ -331,3 +331,32 @@ pub struct CycleTimeReport {
     pub orders: Vec<crate::reports::cycle_time::Row>,
     pub summary: crate::reports::cycle_time::CycleTimeSummary,
 }
+
+/// The supervisor's floor dashboard (docs/FLOOR.md): open work by zone, the
+/// open exceptions, picks per hour per operator over the shift and every
+/// device with its last contact and reported backlog.
+#[derive(SimpleObject)]
+#[graphql(name = "Floor")]
+pub struct FloorView {
+    /// Server time of this snapshot.
+    pub at: DateTime<Utc>,
+    /// Start of the first hour in `operators.perHour`.
+    pub shift_start: DateTime<Utc>,
+    pub tasks: Vec<crate::floor::ZoneTasks>,
+    pub exceptions: Vec<Exception>,
+    pub operators: Vec<crate::floor::OperatorPicks>,
+    pub devices: Vec<crate::floor::DeviceStatus>,
+}
+
+impl From<crate::floor::Floor> for FloorView {
+    fn from(f: crate::floor::Floor) -> Self {
+        Self {
+            at: f.at,
+            shift_start: f.shift_start,
+            tasks: f.tasks,
+            exceptions: f.exceptions.into_iter().map(Exception::from).collect(),
+            operators: f.operators,
+            devices: f.devices,
+        }
+    }
+}

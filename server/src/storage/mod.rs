@@ -266,6 +266,17 @@ pub trait Storage: Send + Sync + 'static {
     /// [`ReportFacts`] documents each part; rows in no particular order.
     /// Read-only; an unknown `scope.warehouse` yields empty facts.
     async fn report_facts(&self, tenant: i64, scope: &ReportScope) -> Result<ReportFacts>;
+
+    // --- The floor dashboard (docs/FLOOR.md) ---
+
+    /// Open tasks, open exceptions, devices and the picks since `since` of
+    /// one warehouse, read in one snapshot.
+    async fn floor_facts(
+        &self,
+        tenant: i64,
+        warehouse: i64,
+        since: DateTime<Utc>,
+    ) -> Result<FloorFacts>;
 }
 
 /// A committed push: the device's answer and the events to publish.

@@ -150,3 +150,38 @@ pub struct FactHistory {
     pub status: String,
     pub at: DateTime<Utc>,
 }
+
+/// What the supervisor's floor dashboard shows of one warehouse, read in one
+/// snapshot (`Storage::floor_facts`): the dashboard's figures are computed
+/// from these by `crate::floor`, never kept as counters.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FloorFacts {
+    /// Tasks with status `open`, in walking order.
+    pub open_tasks: Vec<pyck_sync::records::TaskRecord>,
+    /// Exceptions with status `open`, oldest first.
+    pub open_exceptions: Vec<pyck_sync::records::ExceptionRecord>,
+    /// Every device of the warehouse, revoked ones included, by name.
+    pub devices: Vec<DeviceContact>,
+    /// Applied `pick` and `short_pick` operations timed at or after `since`.
+    pub picks: Vec<PickFact>,
+}
+
+/// A device as its last sync left it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceContact {
+    pub id: Uuid,
+    pub name: String,
+    /// When it last pushed (a push with nothing to send counts); `None`
+    /// before its first push.
+    pub last_contact: Option<DateTime<Utc>>,
+    /// Operations it still had to send, as it reported at its last push.
+    pub backlog: u64,
+    pub revoked: bool,
+}
+
+/// One applied pick: who and when (the operator's time of the scan).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PickFact {
+    pub operator: String,
+    pub at: DateTime<Utc>,
+}

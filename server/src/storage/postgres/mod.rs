@@ -9,6 +9,7 @@
 //! of round trips however many operations it holds.
 
 mod admin;
+mod floor;
 mod migrate;
 mod push;
 mod queries;
@@ -343,6 +344,15 @@ impl Storage for PgStorage {
         scope: &super::ReportScope,
     ) -> Result<super::ReportFacts> {
         reports::facts(&*self.client().await?, tenant, scope).await
+    }
+
+    async fn floor_facts(
+        &self,
+        tenant: i64,
+        warehouse: i64,
+        since: DateTime<Utc>,
+    ) -> Result<super::FloorFacts> {
+        floor::facts(&mut self.client().await?, tenant, warehouse, since).await
     }
 }
 

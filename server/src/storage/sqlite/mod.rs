@@ -6,6 +6,7 @@
 //! read while a batch commits). Every call runs on tokio's blocking pool.
 
 mod admin;
+mod floor;
 mod push;
 mod queries;
 mod reports;
@@ -421,6 +422,16 @@ impl Storage for SqliteStorage {
     ) -> Result<super::ReportFacts> {
         let scope = scope.clone();
         self.read(move |c| reports::facts(c, tenant, &scope)).await
+    }
+
+    async fn floor_facts(
+        &self,
+        tenant: i64,
+        warehouse: i64,
+        since: DateTime<Utc>,
+    ) -> Result<super::FloorFacts> {
+        self.read(move |c| floor::facts(c, tenant, warehouse, since))
+            .await
     }
 }
 

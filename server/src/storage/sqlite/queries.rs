@@ -213,9 +213,9 @@ pub fn locations(conn: &Connection, tenant: i64, warehouse: i64) -> Result<Vec<L
     Ok(rows)
 }
 
-const EXCEPTION_COLUMNS: &str = "SELECT id, kind, status, message, order_no, asn, location, sku, lot, raised_at FROM exceptions";
+pub(super) const EXCEPTION_COLUMNS: &str = "SELECT id, kind, status, message, order_no, asn, location, sku, lot, raised_at FROM exceptions";
 
-fn exception_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(ExceptionRecord, String)> {
+pub(super) fn exception_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(ExceptionRecord, String)> {
     Ok((
         ExceptionRecord {
             id: r.get(0)?,
