@@ -4,6 +4,7 @@
 pub mod commands;
 pub mod config;
 pub mod error;
+pub mod floor;
 pub mod input;
 pub mod output;
 pub mod progress;

@@ -70,7 +70,8 @@ fn print(event: &Event, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn describe(kind: &EventKind) -> String {
+/// One event as a line of text (also the floor dashboard's feed).
+pub(crate) fn describe(kind: &EventKind) -> String {
     match kind {
         EventKind::StockChanged {
             location,

@@ -7,7 +7,8 @@ pub(crate) mod count;
 #[cfg(feature = "demo")]
 mod demo;
 pub(crate) mod exceptions;
-mod feed;
+pub(crate) mod feed;
+mod floor;
 mod init;
 mod journal;
 mod man;
@@ -80,6 +81,8 @@ pub enum Command {
     Exceptions(exceptions::Args),
     /// Live events of this warehouse, one per line, until interrupted
     Feed(feed::Args),
+    /// The supervisor's live dashboard of the floor (supervisors)
+    Floor(floor::Args),
     /// Stock as this device sees it: the server's plus pending operations
     Stock(stock::Args),
     /// What a scanned code means
@@ -154,6 +157,7 @@ pub fn run_command(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
         Command::Ship(a) => order::run(ctx, a, pyck_sync::operation::Kind::Ship),
         Command::Exceptions(a) => exceptions::run(ctx, a),
         Command::Feed(a) => feed::run(ctx, a),
+        Command::Floor(a) => floor::run(ctx, a),
         Command::Stock(a) => stock::run(ctx, a),
         Command::Scan(a) => scan::run(ctx, a),
         Command::Tui => crate::tui::run(ctx),

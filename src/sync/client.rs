@@ -18,6 +18,7 @@ type PushRequest = protocol::PushRequest;
 type PushResponse = protocol::PushResponse;
 type PullRequest = protocol::PullRequest;
 type PullPage = protocol::PullPage;
+type DateTime = chrono::DateTime<chrono::Utc>;
 
 #[derive(GraphQLQuery)]
 #[graphql(
@@ -50,6 +51,14 @@ pub struct Pull;
     response_derives = "Debug"
 )]
 pub struct Settings;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "server/schema.graphql",
+    query_path = "src/sync/operations.graphql",
+    response_derives = "Debug"
+)]
+pub struct Floor;
 
 /// Attempts per request before giving up as unreachable.
 const ATTEMPTS: u32 = 4;
@@ -138,6 +147,17 @@ impl Client {
             .send(Settings::build_query(settings::Variables))
             .await?;
         Ok(data.settings.count_threshold)
+    }
+
+    /// The warehouse as the floor dashboard shows it, with picks charted
+    /// over the last `shift_hours` clock hours (docs/FLOOR.md).
+    pub async fn floor(&mut self, shift_hours: u32) -> anyhow::Result<floor::FloorFloor> {
+        let data: floor::ResponseData = self
+            .send(Floor::build_query(floor::Variables {
+                shift_hours: i64::from(shift_hours),
+            }))
+            .await?;
+        Ok(data.floor)
     }
 
     /// Sends with retries. Transient failures (connection, timeout, 5xx,

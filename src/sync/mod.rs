@@ -51,6 +51,14 @@ pub trait Progress {
     fn pulled(&self, done: u64);
 }
 
+/// Nothing to tell: the syncs a UI runs in the background.
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn pushed(&self, _: u64, _: u64) {}
+    fn pulled(&self, _: u64) {}
+}
+
 pub async fn push(
     store: &mut Store,
     client: &mut Client,

@@ -29,7 +29,7 @@ use crate::error::CliError;
 use crate::input::Row;
 use crate::store::journal::{self, Recorded};
 use crate::store::{Store, session};
-use crate::sync::{self, Client, Progress};
+use crate::sync::{self, Client, Quiet};
 
 /// Seconds between background syncs (`PYCK_TUI_SYNC_SECS` overrides).
 const SYNC_SECS: u64 = 5;
@@ -282,13 +282,6 @@ fn payload(store: &Store, entry: &Entry) -> anyhow::Result<Payload> {
         Entry::Order { kind, order: o } => order::checked(store, *kind, o.clone())?,
         Entry::Resolve { id, note } => exceptions::resolution(store, id.clone(), note.clone())?,
     })
-}
-
-struct Quiet;
-
-impl Progress for Quiet {
-    fn pushed(&self, _: u64, _: u64) {}
-    fn pulled(&self, _: u64) {}
 }
 
 /// Syncs now and then, and at once when nudged (an operation recorded, the
