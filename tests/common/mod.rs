@@ -6,6 +6,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod proxy;
+pub mod tmux;
 pub mod webhook;
 
 use std::io::{BufRead, BufReader};
@@ -120,6 +121,11 @@ impl Warehouse {
     }
 
     pub fn token(&self) -> String {
+        self.token_named("scanner")
+    }
+
+    /// A device token for a device the supervisor will know by `name`.
+    pub fn token_named(&self, name: &str) -> String {
         admin(
             &self.db,
             &[
@@ -129,6 +135,8 @@ impl Warehouse {
                 "acme",
                 "--warehouse",
                 "DC1",
+                "--name",
+                name,
             ],
         )
         .lines()
