@@ -3,7 +3,7 @@
 //! terminal or a server.
 
 use chrono::{DateTime, Utc};
-use pyck_sync::events::{Event, EventKind};
+use pyck_sync::events::Event;
 
 use super::app::{FEED_LINES, FeedLine, Floor, NoteInput, Snapshot};
 
@@ -147,11 +147,10 @@ fn server(floor: &mut Floor, msg: Msg) -> Vec<Effect> {
                 text: crate::commands::feed::describe(&event.kind),
             });
             floor.feed.truncate(FEED_LINES);
-            match event.kind {
-                // Nothing the dashboard's figures show changed.
-                EventKind::WorkflowStep { .. } => vec![],
-                _ => vec![Effect::Refresh],
-            }
+            // Any event may move a figure: a workflow step reserves (new
+            // pick tasks), compensates (cancelled ones) or raises
+            // `pick_overdue`, and a `lagged` marker means events were lost.
+            vec![Effect::Refresh]
         }
         Msg::Live(up) => {
             let was = floor.live;

@@ -20,7 +20,7 @@ fn an_event_goes_to_the_top_of_the_feed_and_asks_for_a_snapshot() {
 }
 
 #[test]
-fn a_workflow_step_is_shown_but_changes_no_figure() {
+fn a_workflow_step_asks_for_a_snapshot_too() {
     let mut f = floor();
     let step = EventKind::WorkflowStep {
         order: "SO-1".into(),
@@ -29,7 +29,11 @@ fn a_workflow_step_is_shown_but_changes_no_figure() {
         attempt: 1,
         error: None,
     };
-    assert_eq!(update(&mut f, Msg::Event(event(0, step))), []);
+    // A reserve creates pick tasks without an event of their own.
+    assert_eq!(
+        update(&mut f, Msg::Event(event(0, step))),
+        [Effect::Refresh]
+    );
     assert_eq!(f.feed.len(), 1);
 }
 
