@@ -1,6 +1,7 @@
 //! One module per subcommand; each has an `Args` struct (its doc comments
 //! are the `--help`) and a `run`.
 
+mod backup;
 mod device_token;
 mod exceptions;
 mod import;
@@ -25,6 +26,7 @@ use crate::storage::{self, Storage, StorageError};
 /// Exit codes shared with the terminal (docs/SCRIPTING.md).
 pub mod exit {
     pub const INTERNAL: u8 = 1;
+    pub const USAGE: u8 = 2;
     pub const INVALID_INPUT: u8 = 3;
     pub const VERIFY_FAILED: u8 = 7;
 }
@@ -86,6 +88,8 @@ pub enum Command {
     Workflow(workflow::Command),
     /// Reports: productivity, receiving, exceptions, accuracy, cycle-time
     Report(report::Args),
+    /// Copy the SQLite database to a new file while the server runs
+    Backup(backup::Args),
 }
 
 /// A failed `verify`: the differences were printed; exit 7.
@@ -113,6 +117,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
             | StorageError::AlreadyExists(_)
             | StorageError::UnknownToken(_),
         ) => exit::INVALID_INPUT,
+        Some(StorageError::Unsupported(_)) => exit::USAGE,
         _ => exit::INTERNAL,
     }
 }
@@ -167,6 +172,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Settings(cmd) => settings::run(&*store, cmd).await,
         Command::Workflow(cmd) => workflow::run(&*store, cmd).await,
         Command::Report(args) => report::run(&*store, args).await,
+        Command::Backup(args) => backup::run(&*store, args).await,
     }
 }
 

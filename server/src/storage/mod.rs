@@ -53,6 +53,9 @@ pub enum StorageError {
     SchemaTooNew { found: i64, supported: i64 },
     #[error("storage backend: {0}")]
     Backend(String),
+    /// The backend cannot do this; the message says what to do instead.
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 impl From<rusqlite::Error> for StorageError {
@@ -266,6 +269,13 @@ pub trait Storage: Send + Sync + 'static {
     /// [`ReportFacts`] documents each part; rows in no particular order.
     /// Read-only; an unknown `scope.warehouse` yields empty facts.
     async fn report_facts(&self, tenant: i64, scope: &ReportScope) -> Result<ReportFacts>;
+
+    // --- Backups (docs/OPERATIONS.md) ---
+
+    /// A consistent copy of the whole database in a new file `dest`, taken
+    /// while the server runs; `dest` is complete or absent. PostgreSQL
+    /// refuses (`Unsupported`): its backups are `pg_dump`'s job.
+    async fn backup(&self, dest: &std::path::Path) -> Result<BackupSummary>;
 
     // --- The floor dashboard (docs/FLOOR.md) ---
 

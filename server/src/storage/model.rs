@@ -185,3 +185,13 @@ pub struct PickFact {
     pub operator: String,
     pub at: DateTime<Utc>,
 }
+
+/// What `pyck-server backup` wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BackupSummary {
+    pub pages: u64,
+    pub bytes: u64,
+    /// The schema version the backup carries (`migrate` brings a restored
+    /// copy forward).
+    pub schema_version: i64,
+}

@@ -346,6 +346,14 @@ impl Storage for PgStorage {
         reports::facts(&*self.client().await?, tenant, scope).await
     }
 
+    async fn backup(&self, _dest: &std::path::Path) -> Result<super::BackupSummary> {
+        Err(StorageError::Unsupported(
+            "pyck-server backup copies SQLite files; back PostgreSQL up with pg_dump \
+             (docs/OPERATIONS.md, \"Backups\")"
+                .into(),
+        ))
+    }
+
     async fn floor_facts(
         &self,
         tenant: i64,

@@ -6,6 +6,7 @@
 //! read while a batch commits). Every call runs on tokio's blocking pool.
 
 mod admin;
+mod backup;
 mod floor;
 mod push;
 mod queries;
@@ -422,6 +423,11 @@ impl Storage for SqliteStorage {
     ) -> Result<super::ReportFacts> {
         let scope = scope.clone();
         self.read(move |c| reports::facts(c, tenant, &scope)).await
+    }
+
+    async fn backup(&self, dest: &std::path::Path) -> Result<super::BackupSummary> {
+        let dest = dest.to_owned();
+        self.read(move |c| backup::backup(c, &dest)).await
     }
 
     async fn floor_facts(
