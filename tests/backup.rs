@@ -24,6 +24,9 @@ fn a_backup_taken_during_pushes_restores_to_a_consistent_server() {
     let server = Server::start(&wh.db, None);
     let device = Device::new();
     device.enrol(&server.url(), &wh.token(), "1007");
+    // A device that only reads: it pulls, it never pushes.
+    let reader = Device::new();
+    reader.enrol(&server.url(), &wh.token(), "3001");
     let total = |wh_qty: &dyn Fn(&str) -> i64| wh_qty("A-07-11") + wh_qty("A-01-03");
     let before = total(&|loc| wh.server_qty(loc, "SKU-10001"));
 
@@ -71,14 +74,17 @@ fn a_backup_taken_during_pushes_restores_to_a_consistent_server() {
         copies.push(file);
     }
     pusher.join().unwrap();
+    reader.ok(&["sync"]);
     drop(server);
 
     // Each copy restores (a plain file copy) to a database where every
     // invariant holds and the moved units are all somewhere: a batch is in a
     // copy whole or not at all.
     let mut moved_seen = Vec::new();
-    for copy in &copies {
-        let restored = dir.path().join("restored.sqlite3");
+    for (i, copy) in copies.iter().enumerate() {
+        // A fresh name each time: a server leaves -wal/-shm files beside its
+        // database, which must not meet another copy.
+        let restored = dir.path().join(format!("restored-{i}.sqlite3"));
         std::fs::copy(copy, &restored).unwrap();
         let db = restored.display().to_string();
         let verify = Command::new(server_bin())
@@ -113,16 +119,57 @@ fn a_backup_taken_during_pushes_restores_to_a_consistent_server() {
         // A server starts on the restored file.
         let again = Server::start(&db, None);
         drop(again);
-        std::fs::remove_file(&restored).unwrap();
     }
     assert!(
         moved_seen.windows(2).all(|w| w[0] <= w[1]),
         "later copies hold more: {moved_seen:?}"
     );
-    assert!(
-        moved_seen.iter().any(|&n| 0 < n && n < 100),
-        "a copy was taken while the pushes ran: {moved_seen:?}"
-    );
+    let (mid, _) = copies
+        .iter()
+        .zip(&moved_seen)
+        .find(|(_, n)| 0 < **n && **n < 100)
+        .unwrap_or_else(|| panic!("no copy was taken while the pushes ran: {moved_seen:?}"));
+
+    // Restored from that copy, the server has lost the later moves; the
+    // device still has them in its journal and pushes them again.
+    let final_qty = device.qty("A-01-03", "SKU-10001");
+    let restored = dir.path().join("restored.sqlite3");
+    std::fs::copy(mid, &restored).unwrap();
+    let db = restored.display().to_string();
+    let again = Server::start(&db, None);
+    let restored_qty = |conn: &rusqlite::Connection| -> i64 {
+        conn.query_row(
+            "SELECT COALESCE(SUM(qty), 0) FROM stock WHERE location = 'A-01-03' AND sku = 'SKU-10001'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    // The reader's cursor is past the restored log: it starts over, and
+    // shows the restored state rather than keeping what the server lost.
+    reader.ok(&["sync", "--server", &again.url()]);
+    let at_backup = restored_qty(&rusqlite::Connection::open(&restored).unwrap());
+    assert!(at_backup < final_qty);
+    assert_eq!(reader.qty("A-01-03", "SKU-10001"), at_backup);
+    device.ok(&["sync", "--server", &again.url()]);
+    let conn = rusqlite::Connection::open(&restored).unwrap();
+    let (server_qty, moves): (i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT COALESCE(SUM(qty), 0) FROM stock WHERE location = 'A-01-03' \
+                 AND sku = 'SKU-10001'), (SELECT COUNT(*) FROM operations WHERE kind = 'move')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((server_qty, moves), (final_qty, 100));
+    let verify = Command::new(server_bin())
+        .args(["--db", &db, "verify", "--tenant", "acme"])
+        .output()
+        .unwrap();
+    assert!(verify.status.success(), "{verify:?}");
+    // Once the device has pushed again, the reader catches up.
+    reader.ok(&["sync", "--server", &again.url()]);
+    assert_eq!(reader.qty("A-01-03", "SKU-10001"), final_qty);
 }
 
 #[test]

@@ -199,6 +199,17 @@ pub fn backlog(conn: &Connection) -> anyhow::Result<(u64, Option<DateTime<Utc>>)
 }
 
 /// Puts operations from `seq` on back to pending (a server that lost them).
+/// The highest sequence number the server has settled for this device, as
+/// far as the journal knows (0 before the first settlement).
+pub fn settled_frontier(conn: &Connection) -> anyhow::Result<u64> {
+    let seq: Option<i64> = conn.query_row(
+        "SELECT MAX(seq) FROM journal WHERE status <> 'pending'",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(seq.map_or(0, |s| s as u64))
+}
+
 pub fn requeue_from(conn: &Connection, seq: u64) -> anyhow::Result<()> {
     conn.execute(
         "UPDATE journal SET status = 'pending', in_replica = 0 WHERE seq >= ?1 AND status = 'synced'",

@@ -17,6 +17,15 @@ pub const CURSOR: &str = "cursor";
 /// Applies one pulled page and advances the cursor, in one transaction.
 pub fn apply_page(conn: &mut Connection, page: &PullPage) -> anyhow::Result<()> {
     let tx = conn.transaction()?;
+    if page.reset {
+        // The server was restored from an older backup: what this replica
+        // holds beyond it may be gone there. Start over from its state.
+        tx.execute_batch(
+            "DELETE FROM items; DELETE FROM gtins; DELETE FROM locations; DELETE FROM stock; \
+             DELETE FROM operators; DELETE FROM asn_lines; DELETE FROM order_lines; \
+             DELETE FROM records;",
+        )?;
+    }
     for change in &page.changes {
         apply(&tx, change)?;
     }

@@ -68,7 +68,8 @@ pub async fn push(
 ) -> anyhow::Result<()> {
     let (total, _) = journal::backlog(store.conn())?;
     // A server restored from an older backup may ask for operations this
-    // device believes settled; re-queue them once, then push again.
+    // device believes settled, or (with nothing pending here) say it has
+    // settled fewer than the journal has: re-queue them once, push again.
     let mut requeued = false;
     loop {
         let ops = journal::pending(
@@ -77,6 +78,22 @@ pub async fn push(
             tuned("PYCK_PUSH_BATCH", PUSH_BATCH).max(1),
         )?;
         if ops.is_empty() {
+            // Nothing to send, but still one (empty) push: the server notes
+            // the contact and the empty backlog (the floor dashboard shows
+            // both), and says how far it has settled this device.
+            let resp = client
+                .push(PushRequest {
+                    protocol: PROTOCOL_VERSION,
+                    ops,
+                    backlog: 0,
+                })
+                .await?;
+            let frontier = journal::settled_frontier(store.conn())?;
+            if resp.last_seq < frontier && !requeued {
+                journal::requeue_from(store.conn(), resp.last_seq + 1)?;
+                requeued = true;
+                continue;
+            }
             return Ok(());
         }
         let (backlog, _) = journal::backlog(store.conn())?;

@@ -104,6 +104,11 @@ pub struct PullPage {
     /// (or the request's cursor when the page is empty).
     pub cursor: u64,
     pub has_more: bool,
+    /// The request's cursor was beyond anything the server has logged: it
+    /// was restored from an older backup. This page starts from the
+    /// beginning; the device drops its replica before applying it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reset: bool,
 }
 
 /// The latest state of one record the device may need. The change log keeps

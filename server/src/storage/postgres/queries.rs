@@ -19,6 +19,17 @@ pub async fn pull(
     cursor: u64,
     limit: u32,
 ) -> Result<PullPage> {
+    // A cursor past the end of the log: this database was restored from an
+    // older backup. Start the device over.
+    let high: Option<i64> = client
+        .query_one(
+            "SELECT MAX(position) FROM changes WHERE tenant_id = $1",
+            &[&auth.tenant],
+        )
+        .await?
+        .try_get(0)?;
+    let reset = cursor > high.map_or(0, |h| h as u64);
+    let cursor = if reset { 0 } else { cursor };
     let stmt = client
         .prepare_cached(
             "SELECT position, entity, key, data FROM changes \
@@ -64,6 +75,7 @@ pub async fn pull(
         changes,
         cursor,
         has_more,
+        reset,
     })
 }
 

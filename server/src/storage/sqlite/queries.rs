@@ -11,6 +11,13 @@ use super::parse_ts;
 use crate::storage::{DeviceAuth, Discrepancy, Result, StockFilter, StorageError, StoredOperation};
 
 pub fn pull(conn: &Connection, auth: &DeviceAuth, cursor: u64, limit: u32) -> Result<PullPage> {
+    // A cursor past the end of the log: this database was restored from an
+    // older backup. Start the device over.
+    let high: Option<i64> = conn
+        .prepare_cached("SELECT MAX(position) FROM changes WHERE tenant_id = ?1")?
+        .query_row([auth.tenant], |r| r.get(0))?;
+    let reset = cursor > high.map_or(0, |h| h as u64);
+    let cursor = if reset { 0 } else { cursor };
     let mut stmt = conn.prepare_cached(
         "SELECT position, entity, key, data FROM changes \
          WHERE tenant_id = ?1 AND position > ?2 AND warehouse_id IN (0, ?3) ORDER BY position LIMIT ?4",
@@ -48,6 +55,7 @@ pub fn pull(conn: &Connection, auth: &DeviceAuth, cursor: u64, limit: u32) -> Re
         changes,
         cursor,
         has_more,
+        reset,
     })
 }
 
