@@ -58,6 +58,26 @@ macro_rules! conformance {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn a_lot_given_for_an_item_without_lots_books_the_lotless_stock() {
+                // Found by server/tests/bad_input.rs: the stock row was
+                // rewritten from zero while the ledger moved by the delta.
+                let db = db().await;
+                let s = site(&*db.store, "acme").await;
+                let mut with_lot = mv(&s.device, 2, 3, "A-01", "A-02");
+                if let pyck_sync::operation::Payload::Move(m) = &mut with_lot.payload {
+                    m.lot = Some("NO-SUCH-LOT".into());
+                }
+                // In a batch of its own: nothing else loads the lot-less rows.
+                for batch in [vec![mv(&s.device, 1, 5, "A-01", "A-02")], vec![with_lot]] {
+                    let pushed = db.store.push(&s.device, batch, 0).await.unwrap();
+                    assert!(pushed.results.iter().all(|r| applied(&r.outcome)), "{pushed:?}");
+                }
+                assert_eq!(qty(&*db.store, &s, "A-01", "SKU-1").await, 992);
+                assert_eq!(qty(&*db.store, &s, "A-02", "SKU-1").await, 8);
+                assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn a_lost_response_then_a_longer_retry_applies_each_once() {
                 let db = db().await;
                 let s = site(&*db.store, "acme").await;

@@ -126,11 +126,22 @@ impl Needs {
         n
     }
 
+    /// The stock a movement may touch. The rules book an item that is not
+    /// lot-tracked without a lot whatever the device sent, so the lot-less
+    /// key is loaded too: a key left out of the view would read as an empty
+    /// bin and its stock row be overwritten from zero.
+    fn stock_keys(&mut self, location: &str, sku: &str, lot: Option<&str>) {
+        self.stock.insert(StockKey::new(location, sku, lot));
+        if lot.is_some() {
+            self.stock.insert(StockKey::new(location, sku, None));
+        }
+    }
+
     fn add_payload(&mut self, payload: &Payload) {
         let stock = |n: &mut Needs, loc: &str, sku: &str, lot: Option<&str>| {
             n.locations.insert(loc.to_owned());
             n.skus.insert(sku.to_owned());
-            n.stock.insert(StockKey::new(loc, sku, lot));
+            n.stock_keys(loc, sku, lot);
             if let Some(lot) = lot {
                 n.lots.insert((sku.to_owned(), lot.to_owned()));
             }
@@ -150,8 +161,7 @@ impl Needs {
             }
             Payload::Pick(p) => {
                 stock(self, &p.location, &p.sku, p.lot.as_deref());
-                self.stock
-                    .insert(StockKey::new(&staging(&p.order), &p.sku, p.lot.as_deref()));
+                self.stock_keys(&staging(&p.order), &p.sku, p.lot.as_deref());
                 self.orders.insert(p.order.clone());
                 self.tasks.insert(p.task.clone());
                 // A pick of a cancelled order goes back via a putaway task.
@@ -159,8 +169,7 @@ impl Needs {
             }
             Payload::ShortPick(p) => {
                 stock(self, &p.location, &p.sku, p.lot.as_deref());
-                self.stock
-                    .insert(StockKey::new(&staging(&p.order), &p.sku, p.lot.as_deref()));
+                self.stock_keys(&staging(&p.order), &p.sku, p.lot.as_deref());
                 self.orders.insert(p.order.clone());
                 self.tasks.insert(p.task.clone());
                 self.candidate_skus.insert(p.sku.clone());
