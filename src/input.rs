@@ -210,6 +210,34 @@ mod tests {
     }
 
     #[test]
+    fn a_file_that_is_not_utf8_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("in.csv");
+        std::fs::write(&f, b"sku,qty\nS\xff\xfe,1\n").unwrap();
+        let err = read(f.to_str().unwrap(), &COLS).unwrap_err().to_string();
+        assert!(err.contains("in.csv: not UTF-8 text"), "{err}");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2_000))]
+
+        /// Any text, as CSV or as JSON lines: rows or an error that names a
+        /// line; never a panic.
+        #[test]
+        fn any_text_reads_or_names_the_line(text in "\\PC{0,300}|[a-z,\"{}:\n\r0-9 -]{0,300}") {
+            for result in [read_csv(&text), read_json_lines(&text)] {
+                match result {
+                    Ok(rows) => proptest::prop_assert!(rows.iter().all(|r| r.line >= 1)),
+                    Err(e) => {
+                        let msg = e.to_string();
+                        proptest::prop_assert!(msg.starts_with("line "), "{}", msg);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn bad_json_names_the_line() {
         let err = read_json_lines("{\"sku\":\"S\",\"qty\":1}\n{oops\n")
             .unwrap_err()

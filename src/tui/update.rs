@@ -646,8 +646,8 @@ fn form_enter(app: &mut App, form: &mut Form, look: &dyn Lookup) -> anyhow::Resu
             Some(value)
         }
         FieldKind::Expiry => {
-            let date = NaiveDate::parse_from_str(&value, "%Y-%m-%d")
-                .map_err(|_| anyhow::anyhow!("expected a date YYYY-MM-DD, got {value:?}"))?;
+            let date = pyck_sync::validate::date("expiry", &value)
+                .map_err(|e| anyhow::anyhow!(e.problem))?;
             Some(date.to_string())
         }
         FieldKind::Qty => {

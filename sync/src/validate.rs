@@ -103,9 +103,54 @@ pub fn text(field: &'static str, value: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// A calendar date as people and scripts write it, `YYYY-MM-DD`: four-digit
+/// year, a day that exists (2027-02-30 does not).
+pub fn date(field: &'static str, value: &str) -> Result<chrono::NaiveDate, FieldError> {
+    let shaped = value.len() == 10
+        && value.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    shaped
+        .then(|| chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d").ok())
+        .flatten()
+        .ok_or_else(|| {
+            FieldError::new(
+                field,
+                format!("expected a real date YYYY-MM-DD, got {value:?}"),
+            )
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(
+            date("expiry", "2027-01-31").map(|d| d.to_string()),
+            Ok("2027-01-31".to_owned())
+        );
+        for bad in [
+            "2027-02-30",
+            "27-01-31",
+            "0027-1-31",
+            "2027/01/31",
+            "2027-01-31 ",
+            "+2027-01-31",
+            "",
+        ] {
+            assert!(date("expiry", bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            date("expiry", "2027-02-30").unwrap_err().to_string(),
+            "expiry: expected a real date YYYY-MM-DD, got \"2027-02-30\""
+        );
+    }
 
     #[test]
     fn codes() {
