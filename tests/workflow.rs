@@ -8,7 +8,7 @@
 mod common;
 
 use common::webhook::Webhook;
-use common::{Device, Server, Warehouse, admin, wait_for};
+use common::{Device, Server, Warehouse, admin, record_fulfilment, tasks_of, wait_for};
 use serde_json::Value;
 
 fn workflow(wh: &Warehouse, order: &str) -> Value {
@@ -48,32 +48,10 @@ fn done(steps: &[(String, String)], step: &str) -> usize {
         .count()
 }
 
-fn tasks_of(list: &Value, order: &str) -> Vec<Value> {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .filter(|t| t["order"] == order)
-        .cloned()
-        .collect()
-}
-
 /// Picks every task of `order` in full, packs and ships it, and syncs.
 fn fulfil(picker: &Device, order: &str) {
     picker.ok(&["sync"]);
-    let picks = tasks_of(&picker.json(&["pick", "list"]), order);
-    assert!(!picks.is_empty(), "no picks for {order}");
-    for t in &picks {
-        picker.ok(&[
-            "pick",
-            "confirm",
-            "--task",
-            t["task"].as_str().unwrap(),
-            "--qty",
-            &t["qty"].to_string(),
-        ]);
-    }
-    picker.ok(&["pack", "--order", order]);
-    picker.ok(&["ship", "--order", order]);
+    record_fulfilment(picker, order);
     picker.ok(&["sync"]);
 }
 

@@ -340,3 +340,32 @@ pub fn moves_csv_with_refs(n: usize, a: &str, b: &str, batch: &str) -> String {
     }
     csv
 }
+
+/// The tasks of `order` in a `pick list --json`.
+pub fn tasks_of(list: &Value, order: &str) -> Vec<Value> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["order"] == order)
+        .cloned()
+        .collect()
+}
+
+/// Records, on the device only, picks of every task of `order` in full, its
+/// packing and its shipping (the device must have pulled the tasks).
+pub fn record_fulfilment(picker: &Device, order: &str) {
+    let picks = tasks_of(&picker.json(&["pick", "list"]), order);
+    assert!(!picks.is_empty(), "no picks for {order}");
+    for t in &picks {
+        picker.ok(&[
+            "pick",
+            "confirm",
+            "--task",
+            t["task"].as_str().unwrap(),
+            "--qty",
+            &t["qty"].to_string(),
+        ]);
+    }
+    picker.ok(&["pack", "--order", order]);
+    picker.ok(&["ship", "--order", order]);
+}
