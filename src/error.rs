@@ -51,6 +51,28 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
         .map_or(exit::INTERNAL, CliError::exit_code)
 }
 
+/// A failure to write the terminal's own store because the disk is full
+/// or failing, said plainly: what happened, that nothing of the command was
+/// recorded (each recording is one transaction) and that everything before
+/// is kept. Other errors pass through. Still exit 1 (docs/SCRIPTING.md).
+pub fn explain_storage_failure(err: anyhow::Error, store: &std::path::Path) -> anyhow::Error {
+    use rusqlite::ErrorCode::{DiskFull, SystemIoFailure};
+    let failed = err
+        .chain()
+        .filter_map(|e| e.downcast_ref::<rusqlite::Error>())
+        .filter_map(rusqlite::Error::sqlite_error_code)
+        .any(|code| matches!(code, DiskFull | SystemIoFailure));
+    if !failed {
+        return err;
+    }
+    anyhow::anyhow!(
+        "cannot write the terminal's store {}: the disk is full or failing ({err:#}). \
+         Nothing of this command was recorded; everything recorded before is kept \
+         (`pyck journal`). Free some space and run it again.",
+        store.display()
+    )
+}
+
 /// Shorthand for an invalid-input error.
 pub fn invalid(msg: impl Into<String>) -> anyhow::Error {
     CliError::Invalid(msg.into()).into()

@@ -135,6 +135,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         paths: Paths::resolve()?,
     };
     run_command(&ctx, command)
+        .map_err(|e| crate::error::explain_storage_failure(e, &ctx.paths.store_file()))
 }
 
 /// Runs one command in a given context (the demo runs several in its own).

@@ -263,6 +263,13 @@ impl Device {
         }
     }
 
+    /// A device whose PYCK_HOME is a new directory inside `dir`.
+    pub fn new_in(dir: &Path) -> Device {
+        Device {
+            home: tempfile::tempdir_in(dir).unwrap(),
+        }
+    }
+
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(PYCK);
         c.args(args)

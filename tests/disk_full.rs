@@ -1,0 +1,143 @@
+//! The terminal's store on a full disk: a small tmpfs holds PYCK_HOME, a
+//! filler file takes the rest. Recording fails with a clear error naming the
+//! full disk, keeps every operation recorded before, records nothing of a
+//! failed file (all or nothing), and works again once there is room.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{Device, Server, Warehouse};
+
+/// A tmpfs of `size`, unmounted when dropped. Mounting needs root (CI and
+/// this machine run the tests as root); elsewhere the test fails saying so.
+struct Tmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    fn mount(size: &str) -> Tmpfs {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "mounting a tmpfs needs root (scripts/test runs as root in CI): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Tmpfs { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).output();
+    }
+}
+
+/// Fills the file system at `dir` with one file, leaving about `leave`
+/// bytes free.
+fn fill(dir: &Path, leave: u64) -> PathBuf {
+    let filler = dir.join("filler");
+    let out = Command::new("df")
+        .args(["--output=avail", "-B1"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    let avail: u64 = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .nth(1)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let size = avail.saturating_sub(leave);
+    let f = std::fs::File::create(&filler).unwrap();
+    // Real blocks, not a sparse file: tmpfs counts what is written.
+    let chunk = vec![0u8; 64 * 1024];
+    let mut w = std::io::BufWriter::new(f);
+    let mut left = size;
+    while left > 0 {
+        let n = left.min(chunk.len() as u64) as usize;
+        if std::io::Write::write_all(&mut w, &chunk[..n]).is_err() {
+            break;
+        }
+        left -= n as u64;
+    }
+    let _ = std::io::Write::flush(&mut w);
+    filler
+}
+
+#[test]
+fn a_full_disk_fails_clearly_and_keeps_what_was_recorded() {
+    let wh = Warehouse::new();
+    let server = Server::start(&wh.db, None);
+    let disk = Tmpfs::mount("16m");
+    let device = Device::new_in(disk.path());
+    device.enrol(&server.url(), &wh.token(), "1007");
+    let mv = [
+        "move",
+        "--sku",
+        "SKU-10001",
+        "--qty",
+        "1",
+        "--from",
+        "A-07-11",
+        "--to",
+        "A-01-03",
+    ];
+    device.ok(&mv);
+    device.ok(&mv);
+    let file = disk.path().join("moves.csv");
+    std::fs::write(&file, common::moves_csv(5_000, "A-07-11", "A-01-03")).unwrap();
+
+    // A file of 5,000 moves cannot fit: it fails saying so, and nothing of
+    // it is recorded. (With the disk full even reading the store can fail:
+    // SQLite cannot grow its shared-memory file. So the journal is read
+    // once there is room again.)
+    let filler = fill(disk.path(), 64 * 1024);
+    let out = device.run(&["move", "--file", file.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("the disk is full"), "{err}");
+    assert!(
+        err.contains("Nothing of this command was recorded"),
+        "{err}"
+    );
+    std::fs::remove_file(&filler).unwrap();
+    assert_eq!(device.journal().len(), 2, "all or nothing");
+
+    // Single moves until the disk says no: each one before is kept.
+    let filler = fill(disk.path(), 160 * 1024);
+    let mut recorded = 2;
+    let failure = loop {
+        let out = device.run(&mv);
+        if !out.status.success() {
+            break out;
+        }
+        recorded += 1;
+        assert!(recorded < 100_000, "the disk never filled");
+    };
+    let err = String::from_utf8_lossy(&failure.stderr);
+    assert_eq!(failure.status.code(), Some(1), "{err}");
+    assert!(err.contains("the disk is full"), "{err}");
+    assert!(recorded > 2, "no single move fitted in 160 kB");
+    std::fs::remove_file(&filler).unwrap();
+    assert_eq!(device.journal().len(), recorded, "every recorded move kept");
+
+    // Room again: recording and syncing carry on, nothing lost.
+    device.ok(&mv);
+    let report = device.json(&["sync"]);
+    assert_eq!(report["applied"], recorded as u64 + 1, "{report}");
+    assert!(wh.verify().status.success());
+}
