@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod push;
 pub mod reports;
 pub mod settings;
+pub mod shutdown;
 pub mod storage;
 pub mod workflow;
 

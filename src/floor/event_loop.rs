@@ -60,9 +60,13 @@ pub fn run(ctx: &Ctx, shift_hours: u32) -> anyhow::Result<()> {
 
     let (tx, rx) = mpsc::channel::<Msg>();
     let (refresh, refreshes) = mpsc::channel::<()>();
+    let (stopped, refresher_stopped) = mpsc::channel::<()>();
     {
         let (paths, config, tx) = (ctx.paths.clone(), config.clone(), tx.clone());
-        std::thread::spawn(move || refresher(&paths, &config, shift_hours, &tx, &refreshes));
+        std::thread::spawn(move || {
+            refresher(&paths, &config, shift_hours, &tx, &refreshes);
+            let _ = stopped.send(());
+        });
     }
     {
         let (server, token, tx) = (config.server.clone(), config.token.clone(), tx.clone());
@@ -84,6 +88,7 @@ pub fn run(ctx: &Ctx, shift_hours: u32) -> anyhow::Result<()> {
     }
     let result = event_loop(&mut terminal, &mut floor, &mut store, &rx, &refresh);
     ratatui::restore();
+    crate::tui::event_loop::stop_background_sync(refresh, &refresher_stopped);
     result
 }
 

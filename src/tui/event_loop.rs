@@ -76,9 +76,13 @@ pub fn run_with(ctx: &Ctx, login_hint: Option<String>) -> anyhow::Result<()> {
             .unwrap_or(SYNC_SECS)
             .max(1),
     );
+    let (stopped, sync_stopped) = mpsc::channel::<()>();
     {
         let (paths, config, tx) = (ctx.paths.clone(), config.clone(), tx.clone());
-        std::thread::spawn(move || sync_worker(&paths, &config, &tx, &nudged, interval));
+        std::thread::spawn(move || {
+            sync_worker(&paths, &config, &tx, &nudged, interval);
+            let _ = stopped.send(());
+        });
     }
     {
         let (server, token, tx) = (config.server.clone(), config.token.clone(), tx.clone());
@@ -102,7 +106,17 @@ pub fn run_with(ctx: &Ctx, login_hint: Option<String>) -> anyhow::Result<()> {
     let result = event_loop(&mut terminal, &mut app, &mut store, &rx, &nudge);
     let _ = crossterm::execute!(std::io::stdout(), DisableBracketedPaste);
     ratatui::restore();
+    stop_background_sync(nudge, &sync_stopped);
     result
+}
+
+/// Tells the sync thread to stop and lets a sync under way finish, for a
+/// moment. Its writes are transactions, so even a cut sync loses nothing,
+/// but a finished one leaves nothing to redo; bounded, so quitting never
+/// hangs on a slow network.
+pub(crate) fn stop_background_sync(nudge: Sender<()>, stopped: &Receiver<()>) {
+    drop(nudge);
+    let _ = stopped.recv_timeout(Duration::from_secs(3));
 }
 
 fn event_loop(

@@ -212,6 +212,18 @@ impl Server {
         format!("http://{}", self.addr)
     }
 
+    /// SIGTERM, then waits for the process to exit (at most a minute);
+    /// its exit status and its address.
+    pub fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success(), "kill -TERM {pid}");
+        let status = wait_for("the server to exit after SIGTERM", || {
+            self.child.try_wait().unwrap()
+        });
+        (status, self.addr.clone())
+    }
+
     /// `kill -9`.
     pub fn kill(mut self) -> String {
         let _ = self.child.kill();

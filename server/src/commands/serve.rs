@@ -42,6 +42,10 @@ pub struct Args {
     /// replica waits to take over from one that died
     #[arg(long, env = "PYCK_WORKFLOW_LEASE", default_value_t = 30)]
     workflow_lease: u64,
+    /// Seconds requests under way may take to finish after SIGTERM (and a
+    /// workflow step its attempt) before they are cut; a cut push rolls back
+    #[arg(long, env = "PYCK_SHUTDOWN_TIMEOUT", default_value_t = 10)]
+    shutdown_timeout: u64,
 }
 
 impl Args {
@@ -84,21 +88,54 @@ pub async fn run(store: Arc<dyn Storage>, args: Args) -> anyhow::Result<()> {
         Duration::from_secs(args.workflow_lease.max(1)),
     )
     .with_events(events.clone());
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let workflows = tokio::spawn(engine.run(async {
-        let _ = stop_rx.await;
+    let drain = Duration::from_secs(args.shutdown_timeout);
+    let engine = engine.with_drain(drain);
+    let state = AppState::with_events(store, events);
+    let shutdown = state.shutdown.clone();
+    {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            signal().await;
+            tracing::info!(
+                timeout_s = drain.as_secs(),
+                "shutting down: no new connections; requests and workflow steps under way may finish; subscriptions closed"
+            );
+            shutdown.trigger();
+        });
+    }
+    let workflows = tokio::spawn(engine.run({
+        let shutdown = shutdown.clone();
+        async move { shutdown.triggered().await }
     }));
-    axum::serve(listener, app(AppState::with_events(store, events)))
-        .with_graceful_shutdown(shutdown())
+    let server = axum::serve(listener, app(state)).with_graceful_shutdown({
+        let shutdown = shutdown.clone();
+        async move { shutdown.triggered().await }
+    });
+    let cut = async {
+        shutdown.triggered().await;
+        tokio::time::sleep(drain).await;
+    };
+    tokio::select! {
+        served = server => served.context("while serving")?,
+        () = cut => tracing::warn!(
+            "requests still under way after {} s: cut (a cut push rolls back; the device re-sends it)",
+            drain.as_secs()
+        ),
+    }
+    // Subscriptions have been sent their close frame; let them go out.
+    if tokio::time::timeout(drain, shutdown.released())
         .await
-        .context("while serving")?;
-    let _ = stop_tx.send(());
+        .is_err()
+    {
+        tracing::warn!("subscriptions still open after the timeout: cut");
+    }
     let _ = workflows.await;
     tracing::info!("stopped");
     Ok(())
 }
 
-async fn shutdown() {
+/// SIGTERM (what service managers and orchestrators send) or Ctrl-C.
+async fn signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

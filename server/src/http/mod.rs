@@ -20,6 +20,7 @@ use crate::auth::token_hash;
 use crate::events::Events;
 use crate::graphql::{self, PyckSchema};
 use crate::metrics::Metrics;
+use crate::shutdown::Shutdown;
 use crate::storage::{DeviceAuth, Storage};
 
 /// Largest request body accepted (a push of the largest batch fits well).
@@ -38,6 +39,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The live-event bus: publish here after a commit.
     pub events: Events,
+    /// Raised when the server stops: subscriptions close with a reason.
+    pub shutdown: Shutdown,
     in_flight: Arc<tokio::sync::Semaphore>,
 }
 
@@ -56,6 +59,7 @@ impl AppState {
             schema,
             metrics,
             events,
+            shutdown: Shutdown::default(),
             in_flight: Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT)),
         }
     }

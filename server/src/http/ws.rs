@@ -56,9 +56,12 @@ pub async fn handle(
     };
     let storage = Arc::clone(&state.storage);
     let schema = state.schema.clone();
+    let shutdown = state.shutdown.clone();
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| async move {
+            // The server's stop waits for this subscription's close frame.
+            let _held = shutdown.hold();
             let (mut sink, stream) = socket.split();
             let input = stream
                 .take_while(|m| std::future::ready(m.is_ok()))
@@ -73,7 +76,25 @@ pub async fn handle(
                 .on_connection_init(move |payload| connection_init(storage, device, payload));
             futures_util::pin_mut!(output);
             let mut acknowledged = false;
-            while let Some(msg) = output.next().await {
+            loop {
+                let msg = tokio::select! {
+                    msg = output.next() => match msg {
+                        Some(msg) => msg,
+                        None => break,
+                    },
+                    () = shutdown.triggered() => {
+                        // 1001 Going Away: the client reconnects, to another
+                        // replica behind the load balancer or to this one
+                        // when it is back, and pulls what it missed.
+                        let _ = sink
+                            .send(Message::Close(Some(CloseFrame {
+                                code: 1001,
+                                reason: "server shutting down".into(),
+                            })))
+                            .await;
+                        break;
+                    }
+                };
                 let msg = match msg {
                     WsMessage::Text(text) => {
                         acknowledged |= text.contains("\"connection_ack\"");

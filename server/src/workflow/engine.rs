@@ -28,6 +28,9 @@ pub struct Engine {
     nudge: Arc<Notify>,
     /// Where each stored step attempt goes as a `workflow_step` live event.
     events: Option<Events>,
+    /// On stop, how long the step under way may take to finish before it is
+    /// dropped (its effects are idempotent; another replica retries it).
+    drain: Duration,
 }
 
 impl Engine {
@@ -45,7 +48,13 @@ impl Engine {
             lease,
             nudge: Arc::new(Notify::new()),
             events: None,
+            drain: Duration::from_secs(5),
         }
+    }
+
+    /// How long a step under way may finish after the stop (default 5 s).
+    pub fn with_drain(self, drain: Duration) -> Self {
+        Self { drain, ..self }
     }
 
     /// Publishes every stored step attempt as a `workflow_step` live event
@@ -66,7 +75,20 @@ impl Engine {
     pub async fn run(self, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
         loop {
-            let worked = match self.round().await {
+            let round = self.round();
+            tokio::pin!(round);
+            let result = tokio::select! {
+                result = &mut round => result,
+                () = &mut stop => {
+                    // A step under way (a slow webhook) gets a moment to
+                    // finish; then it is dropped and its lease given back.
+                    if tokio::time::timeout(self.drain, round).await.is_err() {
+                        tracing::info!("workflow step cut short by the shutdown; another replica retries it");
+                    }
+                    break;
+                }
+            };
+            let worked = match result {
                 Ok(n) => n,
                 Err(e) => {
                     tracing::warn!(error = %e, "workflow round failed; retrying");
@@ -82,8 +104,9 @@ impl Engine {
                 () = tokio::time::sleep(self.policy.poll.min(Duration::from_secs(1))) => {},
             }
         }
-        if let Err(e) = self.storage.release_workflows(&self.owner).await {
-            tracing::warn!(error = %e, "releasing workflow leases");
+        match self.storage.release_workflows(&self.owner).await {
+            Ok(()) => tracing::info!(owner = %self.owner, "workflow leases released"),
+            Err(e) => tracing::warn!(error = %e, "releasing workflow leases"),
         }
     }
 
