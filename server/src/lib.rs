@@ -3,6 +3,7 @@
 //! The binary (`main.rs`) is a thin CLI over this library so that tests can
 //! build the HTTP app, open storage and run admin commands in-process.
 
+pub mod attachments;
 pub mod auth;
 pub mod commands;
 pub mod domain;

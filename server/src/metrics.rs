@@ -25,6 +25,7 @@ pub struct Metrics {
     operations: Family<ResultLabel, Counter>,
     push_seconds: Histogram,
     requests: Family<StatusLabel, Counter>,
+    photo_bytes: Counter,
 }
 
 impl Default for Metrics {
@@ -55,11 +56,18 @@ impl Metrics {
             "HTTP requests by response status",
             requests.clone(),
         );
+        let photo_bytes = Counter::default();
+        registry.register(
+            "photo_bytes_received",
+            "Bytes of photo chunks taken (a resumed upload does not count twice)",
+            photo_bytes.clone(),
+        );
         Self {
             registry,
             operations,
             push_seconds,
             requests,
+            photo_bytes,
         }
     }
 
@@ -74,6 +82,10 @@ impl Metrics {
             };
             self.operations.get_or_create(&ResultLabel { result }).inc();
         }
+    }
+
+    pub fn record_photo_bytes(&self, n: u64) {
+        self.photo_bytes.inc_by(n);
     }
 
     pub fn record_request(&self, status: u16) {

@@ -78,6 +78,11 @@ macro_rules! conformance {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn photos_link_to_exceptions_directly_or_through_receipts() {
+                super::photos_link_to_exceptions_directly_or_through_receipts(&db().await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn a_lost_response_then_a_longer_retry_applies_each_once() {
                 let db = db().await;
                 let s = site(&*db.store, "acme").await;
@@ -1144,4 +1149,102 @@ async fn floor_facts_show_open_work_devices_and_recent_picks(db: &common::TestDb
         .unwrap();
     assert!(theirs.picks.is_empty() && theirs.open_exceptions.is_empty());
     assert!(theirs.devices.iter().all(|d| d.id == other.device.device));
+}
+
+async fn photos_link_to_exceptions_directly_or_through_receipts(db: &common::TestDb) {
+    use pyck_server::storage::{Attachment, LinkOutcome};
+    use pyck_sync::attachments::Target;
+    use pyck_sync::operation::{CloseAsn, Operation, Payload};
+
+    let store = &*db.store;
+    let s = common::site(store, "acme").await;
+    let other = common::site(store, "globex").await;
+    let photo = |n: u8| Attachment {
+        sha256: format!("{n:02x}").repeat(32),
+        size: 1000 + u64::from(n),
+        content_type: "image/jpeg".into(),
+    };
+    // A receipt of 4 of the 100 expected, then the ASN closed: an
+    // under-receipt exception on that ASN line.
+    let receipt = common::receive(&s.device, 1, 4, "L1");
+    let close = Operation {
+        id: uuid::Uuid::now_v7(),
+        device: s.device.device,
+        seq: 2,
+        operator: "2001".into(),
+        at: chrono::Utc::now(),
+        payload: Payload::CloseAsn(CloseAsn {
+            asn: "ASN-1".into(),
+        }),
+    };
+    let receipt_id = receipt.id;
+    store
+        .push(&s.device, vec![receipt, close], 0)
+        .await
+        .unwrap();
+    let raised = store.exceptions(s.tenant, s.warehouse).await.unwrap();
+    let under = raised
+        .iter()
+        .find(|e| e.asn.as_deref() == Some("ASN-1"))
+        .unwrap();
+
+    // Nothing links before the photo is stored.
+    let target = Target::Operation(receipt_id);
+    let sha1 = photo(1).sha256;
+    let linked = store
+        .link_attachment(s.tenant, s.warehouse, &sha1, &target)
+        .await
+        .unwrap();
+    assert_eq!(linked, LinkOutcome::UnknownAttachment);
+    store.store_attachment(s.tenant, &photo(1)).await.unwrap();
+    store.store_attachment(s.tenant, &photo(1)).await.unwrap(); // again: nothing
+    store.store_attachment(s.tenant, &photo(2)).await.unwrap();
+    assert_eq!(
+        store.attachment(s.tenant, &sha1).await.unwrap(),
+        Some(photo(1))
+    );
+    assert_eq!(store.attachment(other.tenant, &sha1).await.unwrap(), None);
+
+    // Photo 1 documents the receipt, photo 2 the exception itself.
+    for _ in 0..2 {
+        let linked = store
+            .link_attachment(s.tenant, s.warehouse, &sha1, &target)
+            .await
+            .unwrap();
+        assert_eq!(linked, LinkOutcome::Linked);
+    }
+    let direct = Target::Exception(under.id.clone());
+    let sha2 = photo(2).sha256;
+    let linked = store
+        .link_attachment(s.tenant, s.warehouse, &sha2, &direct)
+        .await
+        .unwrap();
+    assert_eq!(linked, LinkOutcome::Linked);
+    let listed = store
+        .exception_attachments(s.tenant, s.warehouse, &under.id)
+        .await
+        .unwrap();
+    assert_eq!(listed, vec![photo(1), photo(2)]);
+
+    // Unknown targets, and another tenant's exception, are not linked.
+    let nowhere = Target::Operation(uuid::Uuid::now_v7());
+    let linked = store
+        .link_attachment(s.tenant, s.warehouse, &sha1, &nowhere)
+        .await
+        .unwrap();
+    assert_eq!(linked, LinkOutcome::UnknownTarget);
+    store
+        .store_attachment(other.tenant, &photo(1))
+        .await
+        .unwrap();
+    let linked = store
+        .link_attachment(other.tenant, other.warehouse, &sha1, &direct)
+        .await
+        .unwrap();
+    assert_eq!(linked, LinkOutcome::UnknownTarget);
+    let theirs = store
+        .exception_attachments(other.tenant, other.warehouse, &under.id)
+        .await
+        .unwrap();
+    assert!(theirs.is_empty());
 }

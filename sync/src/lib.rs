@@ -6,6 +6,7 @@
 //! It does no I/O, so everything here is tested with plain unit and property
 //! tests, and neither binary redefines any of it.
 
+pub mod attachments;
 pub mod events;
 pub mod gs1;
 pub mod operation;

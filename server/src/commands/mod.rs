@@ -130,14 +130,10 @@ fn default_db() -> anyhow::Result<String> {
     Ok(path.display().to_string())
 }
 
-async fn open(db: Option<String>) -> anyhow::Result<Arc<dyn Storage>> {
-    let db = match db {
-        Some(db) => db,
-        None => default_db()?,
-    };
-    storage::open(&db)
+async fn open(db: &str) -> anyhow::Result<Arc<dyn Storage>> {
+    storage::open(db)
         .await
-        .with_context(|| format!("while opening the database {}", redact(&db)))
+        .with_context(|| format!("while opening the database {}", redact(db)))
 }
 
 /// A database URL without its password, for messages and logs.
@@ -155,9 +151,13 @@ pub fn redact(db: &str) -> String {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let store = open(cli.db).await?;
+    let db = match cli.db {
+        Some(db) => db,
+        None => default_db()?,
+    };
+    let store = open(&db).await?;
     match cli.command {
-        Command::Serve(args) => serve::run(store, args).await,
+        Command::Serve(args) => serve::run(store, &db, args).await,
         Command::Migrate => {
             println!("schema is current ({})", store.backend());
             Ok(())

@@ -2,11 +2,13 @@
 //! or SIGTERM.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 
+use crate::attachments::PhotoStore;
 use crate::events::Events;
 use crate::http::{AppState, app};
 use crate::storage::Storage;
@@ -46,6 +48,14 @@ pub struct Args {
     /// workflow step its attempt) before they are cut; a cut push rolls back
     #[arg(long, env = "PYCK_SHUTDOWN_TIMEOUT", default_value_t = 10)]
     shutdown_timeout: u64,
+    /// Directory of photo attachments [default: beside the SQLite file
+    /// (`<db>.photos/`), or `photos/` in the platform data directory for
+    /// PostgreSQL]; every replica must see the same one
+    #[arg(long, env = "PYCK_OBJECT_STORE")]
+    object_store: Option<PathBuf>,
+    /// Largest photo accepted, in bytes
+    #[arg(long, env = "PYCK_MAX_PHOTO_BYTES", default_value_t = pyck_sync::attachments::MAX_PHOTO_BYTES)]
+    max_photo_bytes: u64,
 }
 
 impl Args {
@@ -59,7 +69,7 @@ impl Args {
     }
 }
 
-pub async fn run(store: Arc<dyn Storage>, args: Args) -> anyhow::Result<()> {
+pub async fn run(store: Arc<dyn Storage>, db: &str, args: Args) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("while binding {}", args.listen))?;
@@ -90,7 +100,14 @@ pub async fn run(store: Arc<dyn Storage>, args: Args) -> anyhow::Result<()> {
     .with_events(events.clone());
     let drain = Duration::from_secs(args.shutdown_timeout);
     let engine = engine.with_drain(drain);
-    let state = AppState::with_events(store, events);
+    let photo_dir = match &args.object_store {
+        Some(dir) => dir.clone(),
+        None => default_photo_dir(db)?,
+    };
+    let photos = PhotoStore::local(&photo_dir, args.max_photo_bytes)
+        .with_context(|| format!("while opening the photo directory {}", photo_dir.display()))?;
+    tracing::info!(dir = %photo_dir.display(), "photo attachments");
+    let state = AppState::with_events(store, events).with_photos(photos);
     let shutdown = state.shutdown.clone();
     {
         let shutdown = shutdown.clone();
@@ -132,6 +149,17 @@ pub async fn run(store: Arc<dyn Storage>, args: Args) -> anyhow::Result<()> {
     let _ = workflows.await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Photos beside a SQLite database, or in the platform data directory.
+fn default_photo_dir(db: &str) -> anyhow::Result<PathBuf> {
+    if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+        let dirs = directories::ProjectDirs::from("", "", "pyck-server")
+            .context("cannot find a home directory for photos; pass --object-store")?;
+        Ok(dirs.data_dir().join("photos"))
+    } else {
+        Ok(PathBuf::from(format!("{db}.photos")))
+    }
 }
 
 /// SIGTERM (what service managers and orchestrators send) or Ctrl-C.

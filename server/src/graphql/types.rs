@@ -127,6 +127,7 @@ impl From<records::LocationRecord> for Location {
 }
 
 #[derive(Debug, SimpleObject)]
+#[graphql(complex)]
 pub struct Exception {
     pub id: ID,
     pub kind: String,
@@ -153,6 +154,44 @@ impl From<records::ExceptionRecord> for Exception {
             sku: r.sku,
             lot: r.lot,
             raised_at: r.raised_at,
+        }
+    }
+}
+
+#[async_graphql::ComplexObject]
+impl Exception {
+    /// Photos documenting it (docs/ATTACHMENTS.md): linked to it, to the
+    /// operation that raised it, or to the receipts of its ASN line.
+    async fn attachments(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> async_graphql::Result<Vec<Attachment>> {
+        let a = super::auth(ctx)?;
+        let rows = super::storage(ctx)
+            .exception_attachments(a.tenant, a.warehouse, &self.id)
+            .await
+            .map_err(super::storage_error)?;
+        Ok(rows.into_iter().map(Attachment::from).collect())
+    }
+}
+
+/// A stored photo; `url` (relative to the server) serves its bytes to the
+/// same tenant's device tokens.
+#[derive(Debug, SimpleObject)]
+pub struct Attachment {
+    pub sha256: String,
+    pub size: u64,
+    pub content_type: String,
+    pub url: String,
+}
+
+impl From<crate::storage::Attachment> for Attachment {
+    fn from(a: crate::storage::Attachment) -> Self {
+        Self {
+            url: format!("/attachments/{}", a.sha256),
+            sha256: a.sha256,
+            size: a.size,
+            content_type: a.content_type,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! (subscriptions over WebSocket), `/healthz`, `/readyz`, `/metrics`. Thin: authentication and transport here, everything else in
 //! the GraphQL schema and below.
 
+mod attachments;
 mod graphql_over_http;
 pub mod request_id;
 pub mod sync_documents;
@@ -16,6 +17,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+use crate::attachments::PhotoStore;
 use crate::auth::token_hash;
 use crate::events::Events;
 use crate::graphql::{self, PyckSchema};
@@ -41,6 +43,8 @@ pub struct AppState {
     pub events: Events,
     /// Raised when the server stops: subscriptions close with a reason.
     pub shutdown: Shutdown,
+    /// Where photo attachments are kept (in memory unless configured).
+    pub photos: PhotoStore,
     in_flight: Arc<tokio::sync::Semaphore>,
 }
 
@@ -60,8 +64,14 @@ impl AppState {
             metrics,
             events,
             shutdown: Shutdown::default(),
+            photos: PhotoStore::in_memory(),
             in_flight: Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT)),
         }
+    }
+
+    /// Keeps photo attachments in `photos`.
+    pub fn with_photos(self, photos: PhotoStore) -> Self {
+        Self { photos, ..self }
     }
 }
 
@@ -77,8 +87,20 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             limit_in_flight,
         ));
+    let photos = Router::new()
+        .route(
+            "/attachments/{sha}",
+            get(attachments::download).put(attachments::put_chunk),
+        )
+        .route("/attachments/{sha}/upload", get(attachments::upload_state))
+        .route(
+            "/attachments/{sha}/links",
+            axum::routing::post(attachments::link),
+        )
+        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
     Router::new()
         .merge(graphql)
+        .merge(photos)
         // Authenticated in the handler: on the upgrade's header or in
         // `connection_init`, as browsers cannot set headers on WebSockets.
         .route("/graphql/ws", get(ws::handle))

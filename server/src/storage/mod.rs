@@ -270,6 +270,35 @@ pub trait Storage: Send + Sync + 'static {
     /// Read-only; an unknown `scope.warehouse` yields empty facts.
     async fn report_facts(&self, tenant: i64, scope: &ReportScope) -> Result<ReportFacts>;
 
+    // --- Photo attachments (docs/ATTACHMENTS.md) ---
+
+    /// A tenant's complete photo by hash.
+    async fn attachment(&self, tenant: i64, sha256: &str) -> Result<Option<Attachment>>;
+
+    /// Records a photo whose bytes are stored and checked; again does
+    /// nothing.
+    async fn store_attachment(&self, tenant: i64, attachment: &Attachment) -> Result<()>;
+
+    /// Links a tenant's photo to an exception or operation of `warehouse`;
+    /// idempotent.
+    async fn link_attachment(
+        &self,
+        tenant: i64,
+        warehouse: i64,
+        sha256: &str,
+        target: &pyck_sync::attachments::Target,
+    ) -> Result<LinkOutcome>;
+
+    /// The photos of an exception: linked to it, to the operation that
+    /// raised it, or — for a receiving exception — to the receipts of its
+    /// ASN line. Ordered by hash.
+    async fn exception_attachments(
+        &self,
+        tenant: i64,
+        warehouse: i64,
+        exception: &str,
+    ) -> Result<Vec<Attachment>>;
+
     // --- Backups (docs/OPERATIONS.md) ---
 
     /// A consistent copy of the whole database in a new file `dest`, taken

@@ -195,3 +195,22 @@ pub struct BackupSummary {
     /// copy forward).
     pub schema_version: i64,
 }
+
+/// A stored photo (docs/ATTACHMENTS.md); its bytes are in the object store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Attachment {
+    pub sha256: String,
+    pub size: u64,
+    pub content_type: String,
+}
+
+/// What `Storage::link_attachment` found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkOutcome {
+    /// Linked now, or already linked.
+    Linked,
+    /// No complete photo with that hash in the tenant.
+    UnknownAttachment,
+    /// No such exception or operation in the caller's warehouse.
+    UnknownTarget,
+}

@@ -9,6 +9,7 @@
 //! of round trips however many operations it holds.
 
 mod admin;
+mod attachments;
 mod floor;
 mod migrate;
 mod push;
@@ -344,6 +345,33 @@ impl Storage for PgStorage {
         scope: &super::ReportScope,
     ) -> Result<super::ReportFacts> {
         reports::facts(&*self.client().await?, tenant, scope).await
+    }
+
+    async fn attachment(&self, tenant: i64, sha256: &str) -> Result<Option<super::Attachment>> {
+        attachments::get(&*self.client().await?, tenant, sha256).await
+    }
+
+    async fn store_attachment(&self, tenant: i64, attachment: &super::Attachment) -> Result<()> {
+        attachments::store(&*self.client().await?, tenant, attachment).await
+    }
+
+    async fn link_attachment(
+        &self,
+        tenant: i64,
+        warehouse: i64,
+        sha256: &str,
+        target: &pyck_sync::attachments::Target,
+    ) -> Result<super::LinkOutcome> {
+        attachments::link(&*self.client().await?, tenant, warehouse, sha256, target).await
+    }
+
+    async fn exception_attachments(
+        &self,
+        tenant: i64,
+        warehouse: i64,
+        exception: &str,
+    ) -> Result<Vec<super::Attachment>> {
+        attachments::of_exception(&*self.client().await?, tenant, warehouse, exception).await
     }
 
     async fn backup(&self, _dest: &std::path::Path) -> Result<super::BackupSummary> {

@@ -6,6 +6,7 @@
 //! read while a batch commits). Every call runs on tokio's blocking pool.
 
 mod admin;
+mod attachments;
 mod backup;
 mod floor;
 mod push;
@@ -46,6 +47,7 @@ const MIGRATIONS_SLICE: &[M<'static>] = &[
     M::up(include_str!("migrations/0004_ledger_by_operation.sql")),
     M::up(include_str!("migrations/0005_workflows.sql")),
     M::up(include_str!("migrations/0006_settings.sql")),
+    M::up(include_str!("migrations/0007_attachments.sql")),
 ];
 const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATIONS_SLICE);
 
@@ -423,6 +425,41 @@ impl Storage for SqliteStorage {
     ) -> Result<super::ReportFacts> {
         let scope = scope.clone();
         self.read(move |c| reports::facts(c, tenant, &scope)).await
+    }
+
+    async fn attachment(&self, tenant: i64, sha256: &str) -> Result<Option<super::Attachment>> {
+        let sha256 = sha256.to_owned();
+        self.read(move |c| attachments::get(c, tenant, &sha256))
+            .await
+    }
+
+    async fn store_attachment(&self, tenant: i64, attachment: &super::Attachment) -> Result<()> {
+        let attachment = attachment.clone();
+        self.write(move |c| attachments::store(c, tenant, &attachment))
+            .await
+    }
+
+    async fn link_attachment(
+        &self,
+        tenant: i64,
+        warehouse: i64,
+        sha256: &str,
+        target: &pyck_sync::attachments::Target,
+    ) -> Result<super::LinkOutcome> {
+        let (sha256, target) = (sha256.to_owned(), target.clone());
+        self.write(move |c| attachments::link(c, tenant, warehouse, &sha256, &target))
+            .await
+    }
+
+    async fn exception_attachments(
+        &self,
+        tenant: i64,
+        warehouse: i64,
+        exception: &str,
+    ) -> Result<Vec<super::Attachment>> {
+        let exception = exception.to_owned();
+        self.read(move |c| attachments::of_exception(c, tenant, warehouse, &exception))
+            .await
     }
 
     async fn backup(&self, dest: &std::path::Path) -> Result<super::BackupSummary> {
