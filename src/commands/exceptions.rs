@@ -1,12 +1,18 @@
 //! `pyck exceptions`: what a supervisor must look at, and resolving one
 //! with a note (recorded like any operation, so it works offline).
 
+use std::path::PathBuf;
+
+use pyck_sync::attachments::Target;
 use pyck_sync::operation::{Kind, Payload, ResolveException};
+use pyck_sync::records::ExceptionRecord;
+use serde::Serialize;
 
 use super::Ctx;
 use super::record;
 use crate::error::invalid;
 use crate::output;
+use crate::store::attachments::{self, Photo};
 use crate::store::{Store, work};
 
 #[derive(Debug, clap::Args)]
@@ -32,6 +38,18 @@ enum Command {
         #[arg(long)]
         note: String,
     },
+    /// Attach a photo to an exception (kept here, uploaded at the next sync)
+    Attach {
+        /// The exception's id
+        id: String,
+        /// The photo: JPEG, PNG, WebP or HEIC, at most 10 MiB
+        file: PathBuf,
+    },
+    /// One exception and the photos kept on this device for it
+    Show {
+        /// The exception's id
+        id: String,
+    },
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
@@ -48,6 +66,63 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
                 true,
                 args.json,
             )
+        }
+        Some(Command::Attach { id, file }) => {
+            record::operator(&store, Kind::Receive)
+                .or_else(|_| record::operator(&store, Kind::ResolveException))?;
+            known(&store, &id)?;
+            let photo = Photo::read(&file, "FILE")?;
+            let tx = store.conn_mut().transaction()?;
+            attachments::add(&tx, &photo, &Target::Exception(id.clone()))?;
+            tx.commit()?;
+            if args.json {
+                return output::json(&serde_json::json!({
+                    "exception": id, "sha256": photo.sha256, "size": photo.bytes.len()
+                }));
+            }
+            println!(
+                "photo {} ({} bytes) kept for exception {id}; it is uploaded at the next sync",
+                &photo.sha256[..12],
+                photo.bytes.len()
+            );
+            Ok(())
+        }
+        Some(Command::Show { id }) => {
+            let exception = known(&store, &id)?;
+            let ops = match &exception.asn {
+                Some(asn) => attachments::receipts_of(store.conn(), asn, exception.sku.as_deref())?,
+                None => Vec::new(),
+            };
+            let photos = attachments::of_exception(store.conn(), &id, &ops)?;
+            if args.json {
+                #[derive(Serialize)]
+                struct Shown<'a> {
+                    #[serde(flatten)]
+                    exception: &'a ExceptionRecord,
+                    attachments: &'a [attachments::Listed],
+                }
+                return output::json(&Shown {
+                    exception: &exception,
+                    attachments: &photos,
+                });
+            }
+            println!("{} {} ({})", exception.id, exception.kind, exception.status);
+            println!("{}", exception.message);
+            if photos.is_empty() {
+                println!("no photos on this device");
+            }
+            for p in &photos {
+                let state = match (p.uploaded, p.linked) {
+                    (true, true) => "on the server",
+                    (true, false) => "uploaded, link pending",
+                    _ => "waiting for sync",
+                };
+                println!(
+                    "photo {} {} {} bytes, {state}",
+                    p.sha256, p.content_type, p.size
+                );
+            }
+            Ok(())
         }
         None => {
             let list: Vec<_> = work::exceptions(store.conn())?
@@ -71,6 +146,14 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
             output::table(&["ID", "KIND", "STATUS", "MESSAGE"], &rows)
         }
     }
+}
+
+/// An exception known on this device, or exit 3 naming it.
+fn known(store: &Store, id: &str) -> anyhow::Result<ExceptionRecord> {
+    work::exceptions(store.conn())?
+        .into_iter()
+        .find(|e| e.id == id)
+        .ok_or_else(|| invalid(format!("no exception {id} on this device (sync first)")))
 }
 
 /// A resolution of an open exception known here: what `pyck exceptions

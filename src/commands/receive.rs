@@ -8,6 +8,7 @@ use super::Ctx;
 use super::record::{self, Resolver};
 use crate::error::invalid;
 use crate::input::{self, Columns, Row};
+use crate::store::attachments::Photo;
 use crate::store::{Store, replica};
 
 #[derive(Debug, clap::Args)]
@@ -39,9 +40,13 @@ pub struct Args {
     /// Idempotency key: a receipt with a key already in the journal is not recorded again
     #[arg(long = "ref")]
     reference: Option<String>,
+    /// A photo of the goods (damage): JPEG, PNG, WebP or HEIC, at most 10 MiB;
+    /// kept with the receipt, uploaded at the next sync
+    #[arg(long)]
+    photo: Option<std::path::PathBuf>,
     /// Many receipts from a CSV or JSON-lines file (`-` for stdin): columns
     /// asn,sku,qty,lot,expiry,to (+ optional damaged, ref)
-    #[arg(long, conflicts_with_all = ["asn", "sku", "qty", "lot", "expiry", "to", "damaged", "reference"])]
+    #[arg(long, conflicts_with_all = ["asn", "sku", "qty", "lot", "expiry", "to", "damaged", "reference", "photo"])]
     file: Option<String>,
     /// Print JSON
     #[arg(long, global = true)]
@@ -113,6 +118,9 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
             };
             drafts.push((row.line, record::draft(payload, &operator, reference)?));
         }
+    }
+    if let (Some(path), Some((_, draft))) = (&args.photo, drafts.first_mut()) {
+        draft.photo = Some(Photo::read(path, "--photo")?);
     }
     record::record_and_report(&mut store, Kind::Receive, drafts, single, args.json)
 }

@@ -247,6 +247,7 @@ pub fn draft(
         payload,
         operator: operator.badge.clone(),
         reference,
+        photo: None,
     })
 }
 

@@ -18,6 +18,8 @@ pub struct Draft {
     pub operator: String,
     /// Idempotency key of a scripted row.
     pub reference: Option<String>,
+    /// A photo documenting the operation, kept with it in one transaction.
+    pub photo: Option<super::attachments::Photo>,
 }
 
 /// What recording a draft did.
@@ -56,9 +58,17 @@ pub fn record_all(store: &mut Store, drafts: &[Draft]) -> anyhow::Result<Vec<Rec
                 }
             }
             last += 1;
+            let id = Uuid::now_v7();
+            if let Some(photo) = &d.photo {
+                super::attachments::add(
+                    &tx,
+                    photo,
+                    &pyck_sync::attachments::Target::Operation(id),
+                )?;
+            }
             insert.execute(params![
                 last as i64,
-                Uuid::now_v7().to_string(),
+                id.to_string(),
                 d.payload.kind().as_str(),
                 at,
                 d.operator,

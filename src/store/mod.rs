@@ -5,6 +5,7 @@
 //! has reached the disk before the terminal says so, and `kill -9` at any
 //! instant leaves either the whole transaction or none of it.
 
+pub mod attachments;
 pub mod journal;
 pub mod replica;
 pub mod session;
@@ -23,6 +24,7 @@ const MIGRATIONS_SLICE: &[M<'static>] = &[
     M::up(include_str!("migrations/0001_initial.sql")),
     M::up(include_str!("migrations/0002_gtins_by_sku.sql")),
     M::up(include_str!("migrations/0003_journal_not_in_replica.sql")),
+    M::up(include_str!("migrations/0004_attachments.sql")),
 ];
 const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATIONS_SLICE);
 

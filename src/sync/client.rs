@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use graphql_client::{GraphQLQuery, Response};
+use pyck_sync::attachments::{Target, UploadState};
 use pyck_sync::protocol::{self, PROTOCOL_VERSION};
 use pyck_sync::refusal::{Refusal, RefusalCode};
 use serde::Serialize;
@@ -67,6 +68,8 @@ const BACKOFF: Duration = Duration::from_millis(250);
 
 pub struct Client {
     http: reqwest::Client,
+    /// The server's address, without a trailing slash.
+    base: String,
     endpoint: String,
     token: String,
     /// Bytes sent and received, for `sync --json` and the benchmarks.
@@ -88,9 +91,11 @@ impl Client {
             .connect_timeout(Duration::from_secs(5))
             .user_agent(concat!("pyck/", env!("CARGO_PKG_VERSION")))
             .build()?;
+        let base = server.trim_end_matches('/').to_owned();
         Ok(Client {
             http,
-            endpoint: format!("{}/graphql", server.trim_end_matches('/')),
+            endpoint: format!("{base}/graphql"),
+            base,
             token: token.to_owned(),
             bytes_sent: 0,
             bytes_received: 0,
@@ -160,6 +165,58 @@ impl Client {
         Ok(data.floor)
     }
 
+    /// Where the upload of a photo stands on the server.
+    pub async fn upload_state(&mut self, sha256: &str) -> anyhow::Result<UploadState> {
+        let resp = self
+            .http
+            .get(format!("{}/attachments/{sha256}/upload", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| CliError::Unreachable(describe(&e)))?;
+        photo_answer(resp).await
+    }
+
+    /// Sends one chunk of a photo of `size` bytes at `offset`. A chunk the
+    /// server did not expect (409) answers with where it stands.
+    pub async fn put_chunk(
+        &mut self,
+        sha256: &str,
+        offset: u64,
+        size: u64,
+        chunk: Vec<u8>,
+    ) -> anyhow::Result<UploadState> {
+        self.bytes_sent += chunk.len() as u64;
+        let resp = self
+            .http
+            .put(format!("{}/attachments/{sha256}", self.base))
+            .bearer_auth(&self.token)
+            .header("x-pyck-offset", offset)
+            .header("x-pyck-size", size)
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(chunk)
+            .send()
+            .await
+            .map_err(|e| CliError::Unreachable(describe(&e)))?;
+        photo_answer(resp).await
+    }
+
+    /// Links an uploaded photo to what it documents.
+    pub async fn link(&mut self, sha256: &str, target: &Target) -> anyhow::Result<()> {
+        let resp = self
+            .http
+            .post(format!("{}/attachments/{sha256}/links", self.base))
+            .bearer_auth(&self.token)
+            .json(target)
+            .send()
+            .await
+            .map_err(|e| CliError::Unreachable(describe(&e)))?;
+        if resp.status().is_success() {
+            return Ok(());
+        }
+        Err(photo_refusal(resp).await)
+    }
+
     /// Sends with retries. Transient failures (connection, timeout, 5xx,
     /// 429) are retried with exponential backoff and jitter; a push is safe to
     /// retry because the server settles each operation at most once.
@@ -225,6 +282,30 @@ impl Client {
             ));
         }
         Ok(Attempt::Done(bytes.to_vec()))
+    }
+}
+
+/// An upload answer: the state, also on 409 (a chunk at the wrong offset).
+async fn photo_answer(resp: reqwest::Response) -> anyhow::Result<UploadState> {
+    let status = resp.status();
+    if status.is_success() || status == reqwest::StatusCode::CONFLICT {
+        return Ok(resp.json().await?);
+    }
+    Err(photo_refusal(resp).await)
+}
+
+async fn photo_refusal(resp: reqwest::Response) -> anyhow::Error {
+    let status = resp.status();
+    let why = resp
+        .json::<serde_json::Value>()
+        .await
+        .ok()
+        .and_then(|v| v["error"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| status.to_string());
+    match status.as_u16() {
+        401 => CliError::Refused(Refusal::new(RefusalCode::Unauthenticated, why)).into(),
+        500..=599 => CliError::Unreachable(format!("HTTP {status}: {why}")).into(),
+        _ => anyhow::anyhow!("the server refused a photo (HTTP {status}): {why}"),
     }
 }
 

@@ -8,6 +8,7 @@
 
 pub mod client;
 pub mod live;
+mod photos;
 
 use pyck_sync::protocol::{PROTOCOL_VERSION, PushOutcome, PushRequest};
 use serde::Serialize;
@@ -41,6 +42,9 @@ pub struct SyncReport {
     pub refused: u64,
     pub exceptions: u64,
     pub pulled: u64,
+    /// Photos the server now holds whole, and the photo bytes sent.
+    pub photos: u64,
+    pub photo_bytes: u64,
     pub bytes_sent: u64,
     pub bytes_received: u64,
 }
@@ -181,7 +185,9 @@ pub async fn sync(
     let mut report = SyncReport::default();
     let result = async {
         push(store, client, config, &mut report, progress).await?;
-        pull(store, client, &mut report, progress).await
+        pull(store, client, &mut report, progress).await?;
+        // After the push: a photo's link may name an operation just pushed.
+        photos::upload(store, client, &mut report).await
     }
     .await;
     report.bytes_sent = client.bytes_sent;

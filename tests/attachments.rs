@@ -1,0 +1,281 @@
+//! Photo attachments end to end: a receiver photographs damage offline; the
+//! sync that uploads it is killed half-way and run again; the server holds
+//! exactly one copy, byte-identical, with nothing sent twice; the photo is
+//! listed on the ASN's damaged-receipt exception and served only to its own
+//! tenant; the size limit is enforced on both sides.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use common::{Device, Server, Warehouse, admin, fixtures};
+use sha2::{Digest, Sha256};
+
+/// A JPEG-shaped file of `len` bytes (the server checks the type by its
+/// first bytes), different for each `seed`.
+fn photo(dir: &Path, name: &str, len: usize, seed: u64) -> (PathBuf, Vec<u8>, String) {
+    let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    while bytes.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        bytes.extend_from_slice(&x.to_le_bytes());
+    }
+    bytes.truncate(len);
+    let path = dir.join(name);
+    std::fs::write(&path, &bytes).unwrap();
+    let sha = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    (path, bytes, sha)
+}
+
+/// Files under a directory, recursively, as paths relative to it.
+fn files(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p.strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn curl(args: &[&str]) -> (u16, Vec<u8>) {
+    let out = std::process::Command::new("curl")
+        .args(["-s", "-o", "-", "-w", "\n%{http_code}"])
+        .args(args)
+        .output()
+        .unwrap();
+    let mut body = out.stdout;
+    let at = body.iter().rposition(|b| *b == b'\n').unwrap();
+    let status = String::from_utf8_lossy(&body[at + 1..]).parse().unwrap();
+    body.truncate(at);
+    (status, body)
+}
+
+#[test]
+fn a_photo_taken_offline_survives_a_cut_upload_and_is_stored_once() {
+    let wh = Warehouse::new();
+    let server = Server::start(&wh.db, None);
+    let photos = PathBuf::from(format!("{}.photos", wh.db));
+    let receiver = Device::new();
+    receiver.enrol(&server.url(), &wh.token(), "2001");
+    let dir = tempfile::tempdir().unwrap();
+    let (file, bytes, sha) = photo(dir.path(), "damage.jpg", 3 * 1024 * 1024, 7);
+
+    // Offline at the dock: the receipt and its photo are kept together.
+    let addr = server.kill();
+    receiver.ok(&[
+        "receive",
+        "--asn",
+        "ASN-1003",
+        "--sku",
+        "SKU-10048",
+        "--qty",
+        "20",
+        "--lot",
+        "L2647E",
+        "--expiry",
+        "2027-01-31",
+        "--to",
+        "DOCK-01",
+        "--damaged",
+        "2",
+        "--photo",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(receiver.journal().len(), 1);
+
+    // Back online, the upload (16 kB chunks) is cut half-way: kill -9.
+    let server = Server::start(&wh.db, Some(&addr));
+    let staging = photos.join("staging/t1").join(&sha);
+    let mut sync = receiver
+        .cmd(&["sync"])
+        .env("PYCK_PHOTO_CHUNK", "16384")
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while files(&staging).len() < 10 {
+        assert!(Instant::now() < deadline, "the upload never started");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let _ = sync.kill();
+    let _ = sync.wait();
+    let staged = files(&staging).len();
+    assert!(
+        !photos.join("t1").join(&sha).exists() && staged < bytes.len() / 16384,
+        "the kill came after the upload finished ({staged} chunks): not a cut upload"
+    );
+
+    // The next sync resumes from the server's offset and finishes.
+    let report = receiver.json(&["sync"]);
+    assert_eq!(report["photos"], 1, "{report}");
+    let stored = files(&photos);
+    assert_eq!(stored, [format!("t1/{sha}")], "one copy, no staging left");
+    assert_eq!(std::fs::read(photos.join("t1").join(&sha)).unwrap(), bytes);
+    // Nothing was sent twice: the server took exactly the photo's bytes.
+    let (_, metrics) = curl(&[&format!("{}/metrics", server.url())]);
+    let metrics = String::from_utf8_lossy(&metrics);
+    let received: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("pyck_photo_bytes_received_total "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(received, bytes.len() as u64, "resumed, not restarted");
+
+    // A re-send stores nothing: the same photo on another exception.
+    receiver.ok(&["receive", "close", "--asn", "ASN-1003"]);
+    receiver.ok(&["sync"]);
+    let exceptions = receiver.json(&["exceptions"]);
+    let damaged = exceptions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "damaged_receipt" && e["asn"] == "ASN-1003")
+        .unwrap_or_else(|| panic!("{exceptions}"))
+        .clone();
+    let id = damaged["id"].as_str().unwrap();
+    let shown = receiver.json(&["exceptions", "show", id]);
+    assert_eq!(shown["attachments"][0]["sha256"], sha.as_str(), "{shown}");
+    assert_eq!(shown["attachments"][0]["uploaded"], true, "{shown}");
+    let other = photo(dir.path(), "other.jpg", 40_000, 8);
+    receiver.ok(&["exceptions", "attach", id, file.to_str().unwrap()]);
+    receiver.ok(&["exceptions", "attach", id, other.0.to_str().unwrap()]);
+    let report = receiver.json(&["sync"]);
+    assert_eq!(report["photo_bytes"], 40_000, "{report}");
+    assert_eq!(files(&photos).len(), 2);
+
+    // The server lists both on the exception and serves them to its tenant
+    // only.
+    let token = wh.token();
+    let query = r#"{"query":"{ exceptions { id attachments { sha256 size url } } }"}"#;
+    let (status, body) = curl(&[
+        "-H",
+        &format!("authorization: Bearer {token}"),
+        "-H",
+        "content-type: application/json",
+        "-d",
+        query,
+        &format!("{}/graphql", server.url()),
+    ]);
+    assert_eq!(status, 200);
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let listed: Vec<&str> = body["data"]["exceptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == id)
+        .unwrap()["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["sha256"].as_str().unwrap())
+        .collect();
+    let mut expected = vec![sha.as_str(), other.2.as_str()];
+    expected.sort_unstable();
+    assert_eq!(listed, expected);
+    let url = format!("{}/attachments/{sha}", server.url());
+    let (status, served) = curl(&["-H", &format!("authorization: Bearer {token}"), &url]);
+    assert_eq!((status, served == bytes), (200, true));
+    admin(&wh.db, &["tenant", "create", "globex"]);
+    admin(
+        &wh.db,
+        &[
+            "import",
+            "--tenant",
+            "globex",
+            "--warehouse",
+            "DC1",
+            fixtures().to_str().unwrap(),
+        ],
+    );
+    let theirs = admin(
+        &wh.db,
+        &[
+            "device-token",
+            "create",
+            "--tenant",
+            "globex",
+            "--warehouse",
+            "DC1",
+        ],
+    );
+    let theirs = theirs.lines().last().unwrap();
+    let (status, _) = curl(&["-H", &format!("authorization: Bearer {theirs}"), &url]);
+    assert_eq!(status, 404, "another tenant does not get the photo");
+    let (status, _) = curl(&[&url]);
+    assert_eq!(status, 401);
+    assert!(wh.verify().status.success());
+}
+
+#[test]
+fn photos_over_the_limit_or_not_photos_are_refused() {
+    let wh = Warehouse::new();
+    let server = Server::start_with(&wh.db, None, &["--max-photo-bytes", "100000"]);
+    let receiver = Device::new();
+    receiver.enrol(&server.url(), &wh.token(), "2001");
+    let dir = tempfile::tempdir().unwrap();
+    let receive = |photo: &Path| {
+        receiver.run(&[
+            "receive",
+            "--asn",
+            "ASN-1003",
+            "--sku",
+            "SKU-10048",
+            "--qty",
+            "1",
+            "--lot",
+            "L2647E",
+            "--expiry",
+            "2027-01-31",
+            "--to",
+            "DOCK-01",
+            "--photo",
+            photo.to_str().unwrap(),
+        ])
+    };
+
+    // On the device: not a photo, too large, missing — exit 3, nothing kept.
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "not a photo").unwrap();
+    let (huge, _, _) = photo(dir.path(), "huge.jpg", 11 * 1024 * 1024, 1);
+    for (file, why) in [
+        (text.as_path(), "is not a photo"),
+        (huge.as_path(), "at most 10485760"),
+        (Path::new("/no/such.jpg"), "cannot read"),
+    ] {
+        let out = receive(file);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{err}");
+        assert!(err.contains("--photo") && err.contains(why), "{err}");
+    }
+    assert!(receiver.journal().is_empty());
+
+    // On the server: this one's limit is 100 kB. The receipt syncs; the
+    // photo stays on the device with the server's reason.
+    let (big, _, _) = photo(dir.path(), "big.jpg", 200_000, 2);
+    assert!(receive(&big).status.success());
+    let out = receiver.run(&["sync"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("the limit is 100000 bytes"), "{err}");
+    assert_eq!(receiver.json(&["status"])["pending"], 0);
+}
