@@ -72,3 +72,79 @@ fn a_request_id_goes_from_the_terminal_into_the_server_log() {
     );
     assert!(!text.contains(&token), "the device token is never logged");
 }
+
+/// A live event names the operation that caused it (its id in the device's
+/// journal) and the request that pushed it (its id in the server's log).
+#[test]
+fn an_event_names_its_operation_and_its_request() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let wh = Warehouse::new();
+    let log = wh.dir.path().join("server.log");
+    let server = Server::start_logged(&wh.db, &log);
+    let watcher = Device::new();
+    watcher.enrol(&server.url(), &wh.token(), "3001");
+    let mut feed = watcher
+        .cmd(&["feed", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut notices = BufReader::new(feed.stderr.take().unwrap()).lines();
+    assert!(notices.next().unwrap().unwrap().contains("following"));
+    let (tx, events) = std::sync::mpsc::channel::<Value>();
+    let stdout = feed.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(serde_json::from_str(&line).unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let device = Device::new();
+    device.enrol(&server.url(), &wh.token(), "1007");
+    // The subscription may still be settling when the first move is
+    // pushed: each further move is another chance.
+    let (event, op) = (0..15)
+        .find_map(|_| {
+            device.ok(&[
+                "move",
+                "--sku",
+                "SKU-10001",
+                "--qty",
+                "1",
+                "--from",
+                "A-07-11",
+                "--to",
+                "A-01-03",
+            ]);
+            device.ok(&["sync"]);
+            let journal = device.journal();
+            let op = journal.last().unwrap()["id"].as_str().unwrap().to_owned();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+            while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+                let Ok(e) = events.recv_timeout(left) else {
+                    break;
+                };
+                if e["type"] == "stock_changed" && e["location"] == "A-01-03" {
+                    return Some((e, op));
+                }
+            }
+            None
+        })
+        .expect("no event reached the feed");
+    let _ = feed.kill();
+    let _ = feed.wait();
+    assert_eq!(event["operation"], op.as_str(), "{event}");
+    let request = event["request"].as_str().unwrap().to_owned();
+    drop(server);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.lines().any(|l| {
+            let l: Value = serde_json::from_str(l).unwrap();
+            l["span"]["request_id"] == request.as_str() && l["span"]["path"] == "/graphql"
+        }),
+        "the event's request {request} is in the server log"
+    );
+}

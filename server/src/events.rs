@@ -110,10 +110,24 @@ impl Events {
     /// Publishes one event of a warehouse. Call it only after the change it
     /// describes is committed. Never blocks.
     pub fn publish(&self, tenant: i64, warehouse: i64, kind: EventKind) {
+        self.publish_caused(tenant, warehouse, kind, None);
+    }
+
+    /// Publishes an event caused by `operation`; it also names the request
+    /// under way, if any (docs/PROTOCOL.md, "Live events").
+    pub fn publish_caused(
+        &self,
+        tenant: i64,
+        warehouse: i64,
+        kind: EventKind,
+        operation: Option<uuid::Uuid>,
+    ) {
         let event = Event {
             at: Utc::now(),
             warehouse,
             kind,
+            operation,
+            request: crate::http::request_id::current(),
         };
         match &self.nats {
             None => {
@@ -128,10 +142,16 @@ impl Events {
         }
     }
 
-    /// Publishes several events of one warehouse, in order.
-    pub fn publish_all(&self, tenant: i64, warehouse: i64, kinds: Vec<EventKind>) {
-        for kind in kinds {
-            self.publish(tenant, warehouse, kind);
+    /// Publishes several events of one warehouse, in order, each with the
+    /// operation that caused it.
+    pub fn publish_all(
+        &self,
+        tenant: i64,
+        warehouse: i64,
+        kinds: Vec<(EventKind, Option<uuid::Uuid>)>,
+    ) {
+        for (kind, operation) in kinds {
+            self.publish_caused(tenant, warehouse, kind, operation);
         }
     }
 
@@ -159,6 +179,8 @@ impl Events {
                             at: Utc::now(),
                             warehouse,
                             kind: EventKind::Lagged { missed },
+                            operation: None,
+                            request: None,
                         };
                         return Some((event, rx));
                     }

@@ -81,6 +81,9 @@ pub struct Plan {
     /// The task number counter before this batch: tasks numbered from here
     /// on are new.
     pub first_new_task: u64,
+    /// The last operation of the batch to touch each stock key, task and
+    /// resolved exception: what its live event names as its cause.
+    pub caused_by: BTreeMap<String, Uuid>,
 }
 
 impl Plan {
@@ -131,40 +134,57 @@ impl Plan {
     /// The live events this plan stands for, one per record it touched (as
     /// [`Plan::changes`]). Backends return them only after commit, so a
     /// rolled-back batch publishes nothing.
-    pub fn events(&self) -> Vec<EventKind> {
+    pub fn events(&self) -> Vec<(EventKind, Option<Uuid>)> {
+        let cause = |key: String| self.caused_by.get(&key).copied();
         let mut events = Vec::with_capacity(self.stock.len());
         for (key, qty) in &self.stock {
-            events.push(EventKind::StockChanged {
-                location: key.location.clone(),
-                sku: key.sku.clone(),
-                lot: key.lot().map(str::to_owned),
-                qty: *qty,
-            });
+            events.push((
+                EventKind::StockChanged {
+                    location: key.location.clone(),
+                    sku: key.sku.clone(),
+                    lot: key.lot().map(str::to_owned),
+                    qty: *qty,
+                },
+                cause(stock_cause(key)),
+            ));
         }
         for ex in &self.exceptions {
-            events.push(EventKind::ExceptionRaised {
-                id: ex.id.to_string(),
-                kind: ex.kind.as_str().to_owned(),
-                message: ex.message.clone(),
-            });
+            events.push((
+                EventKind::ExceptionRaised {
+                    id: ex.id.to_string(),
+                    kind: ex.kind.as_str().to_owned(),
+                    message: ex.message.clone(),
+                },
+                Some(ex.op),
+            ));
         }
         for (ex, _) in &self.resolved {
-            events.push(EventKind::ExceptionResolved { id: ex.id.clone() });
+            events.push((
+                EventKind::ExceptionResolved { id: ex.id.clone() },
+                cause(format!("exception {}", ex.id)),
+            ));
         }
         for task in self.tasks.values() {
             let number = task
                 .id
                 .strip_prefix('T')
                 .and_then(|n| n.parse::<u64>().ok());
+            let by = cause(format!("task {}", task.id));
             if number.is_some_and(|n| n >= self.first_new_task) {
-                events.push(EventKind::TaskCreated {
-                    task: task.id.clone(),
-                });
+                events.push((
+                    EventKind::TaskCreated {
+                        task: task.id.clone(),
+                    },
+                    by,
+                ));
             }
             if task.status == TaskStatus::Cancelled {
-                events.push(EventKind::TaskCancelled {
-                    id: task.id.clone(),
-                });
+                events.push((
+                    EventKind::TaskCancelled {
+                        id: task.id.clone(),
+                    },
+                    by,
+                ));
             }
         }
         events
@@ -251,6 +271,10 @@ pub fn plan(view: &mut BatchView, ops: Vec<Operation>) -> Plan {
     plan
 }
 
+fn stock_cause(key: &StockKey) -> String {
+    format!("stock {}|{}|{}", key.location, key.sku, key.lot)
+}
+
 /// Applies the next operation to the view and the plan, or says why not.
 fn settle(view: &mut BatchView, op: &Operation, plan: &mut Plan) -> Result<(), Refusal> {
     op.validate()
@@ -271,6 +295,13 @@ fn settle(view: &mut BatchView, op: &Operation, plan: &mut Plan) -> Result<(), R
     for m in &fx.movements {
         let qty = view.stock.get(&m.key).copied().unwrap_or(0);
         plan.stock.insert(m.key.clone(), qty);
+        plan.caused_by.insert(stock_cause(&m.key), op.id);
+    }
+    for task in &fx.tasks {
+        plan.caused_by.insert(format!("task {}", task.id), op.id);
+    }
+    for (ex, _) in &fx.resolved {
+        plan.caused_by.insert(format!("exception {}", ex.id), op.id);
     }
     for line in fx.asn_lines {
         plan.asn_lines.insert((line.asn.clone(), line.line), line);

@@ -490,17 +490,22 @@ macro_rules! conformance {
                 ];
                 let pushed = db.store.push_committed(&s.device, batch.clone(), 0).await.unwrap();
                 assert!(pushed.response.results.iter().all(|r| applied(&r.outcome)));
-                let stock = |loc: &str, sku: &str| pushed.events.iter().find_map(|e| match e {
-                    EventKind::StockChanged { location, sku: k, qty, .. } if location == loc && k == sku => Some(*qty),
+                let stock = |loc: &str, sku: &str| pushed.events.iter().find_map(|(e, by)| match e {
+                    EventKind::StockChanged { location, sku: k, qty, .. } if location == loc && k == sku => Some((*qty, *by)),
                     _ => None,
                 });
-                // Final quantities, as committed.
-                assert_eq!(stock("A-01", "SKU-1"), Some(995));
-                assert_eq!(stock("A-02", "SKU-1"), Some(5));
-                assert_eq!(stock("DOCK-1", "SKU-2"), Some(12));
+                // Final quantities, as committed, each with the operation
+                // that caused it.
+                let (moved, received) = (Some(batch[0].id), Some(batch[1].id));
+                assert_eq!(stock("A-01", "SKU-1"), Some((995, moved)));
+                assert_eq!(stock("A-02", "SKU-1"), Some((5, moved)));
+                assert_eq!(stock("DOCK-1", "SKU-2"), Some((12, received)));
                 // The receipt into the dock created a putaway task.
-                let created: Vec<_> = pushed.events.iter().filter_map(|e| match e {
-                    EventKind::TaskCreated { task } => Some(task.clone()),
+                let created: Vec<_> = pushed.events.iter().filter_map(|(e, by)| match e {
+                    EventKind::TaskCreated { task } => {
+                        assert_eq!(*by, received);
+                        Some(task.clone())
+                    }
                     _ => None,
                 }).collect();
                 let putaway: Vec<_> = pulled_tasks(&db, &s).await.into_iter()

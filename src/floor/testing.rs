@@ -111,6 +111,8 @@ pub fn event(minutes: i64, kind: EventKind) -> Event {
         at: ago(minutes),
         warehouse: 1,
         kind,
+        operation: None,
+        request: None,
     }
 }
 

@@ -21,6 +21,15 @@ pub struct Event {
     pub warehouse: i64,
     #[serde(flatten)]
     pub kind: EventKind,
+    /// The operation that caused it (the last one in its batch to touch the
+    /// record), as the device's journal knows it: a trace from the scan to
+    /// the event. Absent for events of the server's own doing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<uuid::Uuid>,
+    /// The id of the request that caused it (`x-request-id`, the same in
+    /// the server's log).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<String>,
 }
 
 /// What happened.
@@ -99,6 +108,8 @@ mod tests {
                 lot: None,
                 qty: 12,
             },
+            operation: None,
+            request: None,
         };
         let json = serde_json::to_value(&event).unwrap();
         assert_eq!(
@@ -111,5 +122,15 @@ mod tests {
         let back: Event = serde_json::from_value(json).unwrap();
         assert_eq!(back, event);
         assert_eq!(event.kind.name(), "stock_changed");
+        // With its cause: two more fields, older readers ignore them.
+        let op = uuid::Uuid::nil();
+        let caused = Event {
+            operation: Some(op),
+            request: Some("r-1".into()),
+            ..event
+        };
+        let json = serde_json::to_value(&caused).unwrap();
+        assert_eq!(json["operation"], op.to_string());
+        assert_eq!(json["request"], "r-1");
     }
 }

@@ -13,6 +13,17 @@ use tracing::Instrument;
 
 pub const HEADER: &str = "x-request-id";
 
+tokio::task_local! {
+    /// The id of the request being served, for what it causes beyond the
+    /// log (the live events it publishes).
+    static REQUEST_ID: String;
+}
+
+/// The id of the request this task serves, if it serves one.
+pub fn current() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
+
 /// Ids from outside are kept only when short and plain, so a log line can
 /// never be forged or bloated through this header.
 fn acceptable(id: &str) -> bool {
@@ -37,7 +48,9 @@ pub async fn trace(req: Request, next: Next) -> Response {
         path = %req.uri().path(),
     );
     let started = Instant::now();
-    let mut resp = next.run(req).instrument(span.clone()).await;
+    let mut resp = REQUEST_ID
+        .scope(id.clone(), next.run(req).instrument(span.clone()))
+        .await;
     span.in_scope(|| {
         tracing::info!(
             status = resp.status().as_u16(),

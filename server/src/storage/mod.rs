@@ -322,7 +322,8 @@ pub trait Storage: Send + Sync + 'static {
 #[derive(Debug)]
 pub struct Pushed {
     pub response: PushResponse,
-    pub events: Vec<pyck_sync::events::EventKind>,
+    /// Each with the operation that caused it.
+    pub events: Vec<(pyck_sync::events::EventKind, Option<Uuid>)>,
 }
 
 /// Opens the backend a `--db` value names: a `postgres://` (or
