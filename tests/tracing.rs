@@ -148,3 +148,52 @@ fn an_event_names_its_operation_and_its_request() {
         "the event's request {request} is in the server log"
     );
 }
+
+/// With `--otlp`, the span of every request — with its request id — goes to
+/// an OpenTelemetry collector over OTLP/HTTP, the last ones on shutdown.
+#[test]
+fn spans_are_exported_over_otlp() {
+    let wh = Warehouse::new();
+    let collector = common::webhook::Webhook::start(200);
+    let base = collector.url.trim_end_matches("/hook").to_owned();
+    let server = Server::start_with(&wh.db, None, &["--otlp", &base]);
+    let token = wh.token();
+    let out = std::process::Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}"])
+        .args(["-H", "x-request-id: otlp-trace-42"])
+        .args(["-H", &format!("authorization: Bearer {token}")])
+        .args(["-H", "content-type: application/json"])
+        .args(["-d", r#"{"query":"{ me { id } }"}"#])
+        .arg(format!("{}/graphql", server.url()))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "200");
+    let (status, _) = server.terminate();
+    assert!(status.success());
+    let exported = collector
+        .calls()
+        .into_iter()
+        .filter(|c| c.path == "/v1/traces")
+        .collect::<Vec<_>>();
+    assert!(!exported.is_empty(), "no export reached the collector");
+    assert!(
+        exported
+            .iter()
+            .all(|c| c.header("content-type") == Some("application/x-protobuf")),
+        "{:?}",
+        exported
+            .iter()
+            .map(|c| c.header("content-type"))
+            .collect::<Vec<_>>()
+    );
+    let carries = |needle: &[u8]| {
+        exported
+            .iter()
+            .any(|c| c.raw.windows(needle.len()).any(|w| w == needle))
+    };
+    assert!(
+        carries(b"otlp-trace-42"),
+        "the request's span carries its id"
+    );
+    assert!(carries(b"pyck-server"), "the service is named");
+}

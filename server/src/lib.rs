@@ -18,6 +18,7 @@ pub mod reports;
 pub mod settings;
 pub mod shutdown;
 pub mod storage;
+pub mod telemetry;
 pub mod workflow;
 
 /// Re-exported for embedding the server (`pyck demo`).

@@ -8,16 +8,13 @@ use pyck_server::commands::{self, Cli};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rusqlite_migration=warn"));
-    let logs = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(filter);
-    match cli.log_format {
-        commands::LogFormat::Text => logs.init(),
-        // One JSON object per line, span fields (request_id, …) included.
-        commands::LogFormat::Json => logs.json().with_current_span(true).init(),
-    }
+    let telemetry = match pyck_server::telemetry::init(cli.log_format, cli.otlp.as_deref()) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: --otlp: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -28,7 +25,10 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(commands::run(cli)) {
+    let result = runtime.block_on(commands::run(cli));
+    drop(runtime);
+    telemetry.shutdown();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");

@@ -9,8 +9,12 @@ use std::sync::{Arc, Mutex};
 /// One call: its headers (lower-cased names) and its JSON body.
 #[derive(Debug, Clone)]
 pub struct Call {
+    /// The request target, e.g. `/hook`.
+    pub path: String,
     pub headers: Vec<(String, String)>,
     pub body: serde_json::Value,
+    /// The body as sent (a protobuf, for an OTLP export).
+    pub raw: Vec<u8>,
 }
 
 impl Call {
@@ -79,6 +83,7 @@ fn answer(mut stream: std::net::TcpStream, c: &Mutex<Vec<Call>>, s: &AtomicU16, 
     let mut headers = Vec::new();
     let mut line = String::new();
     reader.read_line(&mut line).unwrap_or(0);
+    let path = line.split(' ').nth(1).unwrap_or_default().to_owned();
     loop {
         line.clear();
         if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
@@ -96,8 +101,10 @@ fn answer(mut stream: std::net::TcpStream, c: &Mutex<Vec<Call>>, s: &AtomicU16, 
     let mut body = vec![0; len];
     reader.read_exact(&mut body).unwrap_or(());
     c.lock().unwrap().push(Call {
+        path,
         headers,
         body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+        raw: body,
     });
     std::thread::sleep(std::time::Duration::from_millis(d.load(Ordering::SeqCst)));
     let status = s.load(Ordering::SeqCst);

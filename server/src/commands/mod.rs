@@ -45,6 +45,11 @@ pub struct Cli {
     #[arg(long, env = "PYCK_LOG_FORMAT", global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
+    /// Export traces (a span per request, with its request id) to this
+    /// OpenTelemetry collector over OTLP/HTTP, e.g. `http://collector:4318`
+    #[arg(long, env = "PYCK_OTLP", global = true)]
+    pub otlp: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }
