@@ -76,6 +76,30 @@ fn a_shipped_order_completes_with_its_history_and_one_webhook_call() {
     for h in w["history"].as_array().unwrap() {
         assert!(h["at"].is_string() && h["attempt"] == 1, "{h}");
     }
+    // Each scan-driven step names the operation from the picker's journal
+    // it rests on: the last pick, the pack, the ship.
+    let journal = picker.journal();
+    let last = |kind: &str| {
+        journal
+            .iter()
+            .rev()
+            .find(|e| e["kind"] == kind)
+            .map(|e| e["id"].clone())
+            .unwrap()
+    };
+    let rests_on = |step: &str| {
+        w["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["step"] == step && h["status"] == "done")
+            .map(|h| h["operation"].clone())
+            .unwrap()
+    };
+    assert_eq!(rests_on("pick"), last("pick"), "{w}");
+    assert_eq!(rests_on("pack"), last("pack"), "{w}");
+    assert_eq!(rests_on("ship"), last("ship"), "{w}");
+    assert!(rests_on("reserve").is_null(), "{w}");
 
     let calls: Vec<_> = hook
         .calls()

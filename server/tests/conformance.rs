@@ -83,6 +83,30 @@ macro_rules! conformance {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn an_orders_latest_operation_of_a_kind_is_found() {
+                use pyck_sync::operation::{Operation, OrderRef, Payload};
+                let db = db().await;
+                let s = site(&*db.store, "acme").await;
+                let pack = Operation {
+                    id: uuid::Uuid::now_v7(),
+                    device: s.device.device,
+                    seq: 1,
+                    operator: "1007".into(),
+                    at: chrono::Utc::now(),
+                    payload: Payload::Pack(OrderRef { order: "SO-1".into() }),
+                };
+                let id = pack.id;
+                db.store.push(&s.device, vec![pack], 0).await.unwrap();
+                let found = |order: &'static str, kinds: &'static [&'static str]| {
+                    let store = &db.store;
+                    async move { store.order_operation(s.tenant, s.warehouse, order, kinds).await.unwrap() }
+                };
+                assert_eq!(found("SO-1", &["pack"]).await, Some(id));
+                assert_eq!(found("SO-1", &["ship"]).await, None);
+                assert_eq!(found("SO-2", &["pack"]).await, None);
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn a_lost_response_then_a_longer_retry_applies_each_once() {
                 let db = db().await;
                 let s = site(&*db.store, "acme").await;

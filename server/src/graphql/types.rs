@@ -295,6 +295,9 @@ pub struct WorkflowAttempt {
     pub attempt: u32,
     pub at: DateTime<Utc>,
     pub error: Option<String>,
+    /// The device operation the step rests on (the last pick, the pack,
+    /// the ship): its id in the device's journal.
+    pub operation: Option<String>,
 }
 
 impl From<crate::workflow::Report> for Workflow {
@@ -312,6 +315,7 @@ impl From<crate::workflow::Report> for Workflow {
                     attempt: h.attempt,
                     at: h.at,
                     error: h.error,
+                    operation: h.operation,
                 })
                 .collect(),
         }

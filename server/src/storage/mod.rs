@@ -231,6 +231,16 @@ pub trait Storage: Send + Sync + 'static {
     /// lease; `false` when it no longer held it (nothing stored).
     async fn advance_workflow(&self, owner: &str, wf: &Workflow, t: &Transition) -> Result<bool>;
 
+    /// The latest applied operation of `kinds` on `order` (its id in the
+    /// device's journal): what a workflow step's completion rests on.
+    async fn order_operation(
+        &self,
+        tenant: i64,
+        warehouse: i64,
+        order: &str,
+        kinds: &[&str],
+    ) -> Result<Option<Uuid>>;
+
     /// Gives back `owner`'s leases at once (a replica shutting down).
     async fn release_workflows(&self, owner: &str) -> Result<()>;
 

@@ -157,6 +157,23 @@ impl Engine {
                 rand::random(),
             )
         };
+        let mut t = t;
+        for a in &mut t.history {
+            // The scans a step rests on: named in the history, so one pick,
+            // pack or ship can be followed from the journal to the order.
+            let kinds: &[&str] = match a.step {
+                Step::Pick => &["pick", "short_pick"],
+                Step::Pack => &["pack"],
+                Step::Ship => &["ship"],
+                _ => continue,
+            };
+            if a.status == machine::StepStatus::Done {
+                a.operation = self
+                    .storage
+                    .order_operation(wf.tenant, wf.warehouse, &wf.order, kinds)
+                    .await?;
+            }
+        }
         let stored = self.storage.advance_workflow(&self.owner, wf, &t).await?;
         if stored {
             for a in &t.history {

@@ -157,6 +157,9 @@ pub struct Attempt {
     pub attempt: u32,
     pub at: DateTime<Utc>,
     pub error: Option<String>,
+    /// The device operation the step's completion rests on (filled in by
+    /// the engine from storage: the last pick, the pack, the ship).
+    pub operation: Option<uuid::Uuid>,
 }
 
 /// Where the workflow goes: its new position, the history rows to add, and
@@ -211,6 +214,7 @@ impl Transition {
             attempt: wf.attempt,
             at,
             error,
+            operation: None,
         });
         self
     }

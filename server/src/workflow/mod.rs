@@ -41,4 +41,6 @@ pub struct HistoryRow {
     pub attempt: u32,
     pub at: DateTime<Utc>,
     pub error: Option<String>,
+    /// The device operation the step rests on, when it rests on one.
+    pub operation: Option<String>,
 }

@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_workflows.sql"),
     include_str!("migrations/0004_settings.sql"),
     include_str!("migrations/0005_attachments.sql"),
+    include_str!("migrations/0006_workflow_operations.sql"),
 ];
 
 /// The advisory lock migrations hold: "pyckmigr" in ASCII, a key no other

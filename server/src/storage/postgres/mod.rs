@@ -374,6 +374,16 @@ impl Storage for PgStorage {
         attachments::of_exception(&*self.client().await?, tenant, warehouse, exception).await
     }
 
+    async fn order_operation(
+        &self,
+        tenant: i64,
+        warehouse: i64,
+        order: &str,
+        kinds: &[&str],
+    ) -> Result<Option<Uuid>> {
+        workflow::order_operation(&*self.client().await?, tenant, warehouse, order, kinds).await
+    }
+
     async fn backup(&self, _dest: &std::path::Path) -> Result<super::BackupSummary> {
         Err(StorageError::Unsupported(
             "pyck-server backup copies SQLite files; back PostgreSQL up with pg_dump \

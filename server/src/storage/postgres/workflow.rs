@@ -240,8 +240,8 @@ pub async fn advance(
         .try_get(0)?;
     let insert = tx
         .prepare_cached(
-            "INSERT INTO workflow_history (tenant_id, warehouse_id, order_no, n, step, status, attempt, at, error) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO workflow_history (tenant_id, warehouse_id, order_no, n, step, status, attempt, at, error, operation) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .await?;
     for a in &t.history {
@@ -258,6 +258,7 @@ pub async fn advance(
                 &(a.attempt as i32),
                 &a.at,
                 &a.error,
+                &a.operation,
             ],
         )
         .await?;
@@ -329,7 +330,7 @@ pub async fn report(client: &ClientWrapper, tenant: i64, order: &str) -> Result<
     let wh: i64 = head.try_get(0)?;
     let stmt = client
         .prepare_cached(
-            "SELECT step, status, attempt, at, error FROM workflow_history \
+            "SELECT step, status, attempt, at, error, operation::text FROM workflow_history \
              WHERE tenant_id = $1 AND warehouse_id = $2 AND order_no = $3 ORDER BY n",
         )
         .await?;
@@ -344,6 +345,7 @@ pub async fn report(client: &ClientWrapper, tenant: i64, order: &str) -> Result<
                 attempt: r.try_get::<_, i32>(2)? as u32,
                 at: r.try_get(3)?,
                 error: r.try_get(4)?,
+                operation: r.try_get(5)?,
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -374,4 +376,26 @@ pub async fn list(client: &ClientWrapper, tenant: i64) -> Result<Vec<Report>> {
             })
         })
         .collect()
+}
+
+/// The latest applied operation of `kinds` on `order` (uses the
+/// `operations_by_order` index).
+pub async fn order_operation(
+    client: &ClientWrapper,
+    tenant: i64,
+    warehouse: i64,
+    order: &str,
+    kinds: &[&str],
+) -> Result<Option<uuid::Uuid>> {
+    let kinds: Vec<String> = kinds.iter().map(|k| (*k).to_owned()).collect();
+    let row = client
+        .query_opt(
+            "SELECT id FROM operations WHERE tenant_id = $1 AND warehouse_id = $2 \
+             AND (payload::jsonb) ->> 'order' = $3 \
+             AND kind IN ('pick', 'short_pick', 'pack', 'ship') AND refusal_code IS NULL \
+             AND kind = ANY($4) ORDER BY at DESC, seq DESC LIMIT 1",
+            &[&tenant, &warehouse, &order, &kinds],
+        )
+        .await?;
+    row.map(|r| r.try_get(0)).transpose().map_err(Into::into)
 }

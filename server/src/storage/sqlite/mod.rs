@@ -48,6 +48,7 @@ const MIGRATIONS_SLICE: &[M<'static>] = &[
     M::up(include_str!("migrations/0005_workflows.sql")),
     M::up(include_str!("migrations/0006_settings.sql")),
     M::up(include_str!("migrations/0007_attachments.sql")),
+    M::up(include_str!("migrations/0008_workflow_operations.sql")),
 ];
 const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATIONS_SLICE);
 
@@ -460,6 +461,22 @@ impl Storage for SqliteStorage {
         let exception = exception.to_owned();
         self.read(move |c| attachments::of_exception(c, tenant, warehouse, &exception))
             .await
+    }
+
+    async fn order_operation(
+        &self,
+        tenant: i64,
+        warehouse: i64,
+        order: &str,
+        kinds: &[&str],
+    ) -> Result<Option<Uuid>> {
+        let order = order.to_owned();
+        let kinds: Vec<String> = kinds.iter().map(|k| (*k).to_owned()).collect();
+        self.read(move |c| {
+            let kinds: Vec<&str> = kinds.iter().map(String::as_str).collect();
+            workflow::order_operation(c, tenant, warehouse, &order, &kinds)
+        })
+        .await
     }
 
     async fn backup(&self, dest: &std::path::Path) -> Result<super::BackupSummary> {

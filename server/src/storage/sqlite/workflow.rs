@@ -248,9 +248,9 @@ pub fn advance(conn: &mut Connection, owner: &str, wf: &Workflow, t: &Transition
     for a in &t.history {
         n += 1;
         tx.execute(
-            "INSERT INTO workflow_history (tenant_id, warehouse_id, order_no, n, step, status, attempt, at, error) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![wf.tenant, wf.warehouse, wf.order, n, a.step.as_str(), a.status.as_str(), a.attempt, ts(a.at), a.error],
+            "INSERT INTO workflow_history (tenant_id, warehouse_id, order_no, n, step, status, attempt, at, error, operation) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![wf.tenant, wf.warehouse, wf.order, n, a.step.as_str(), a.status.as_str(), a.attempt, ts(a.at), a.error, a.operation.map(|o| o.to_string())],
         )?;
     }
     if t.raise_pick_overdue {
@@ -303,7 +303,7 @@ pub fn report(conn: &Connection, tenant: i64, order: &str) -> Result<Option<Repo
     };
     let history = conn
         .prepare_cached(
-            "SELECT step, status, attempt, at, error FROM workflow_history \
+            "SELECT step, status, attempt, at, error, operation FROM workflow_history \
              WHERE tenant_id = ?1 AND warehouse_id = ?2 AND order_no = ?3 ORDER BY n",
         )?
         .query_map(params![tenant, wh, order], |r| {
@@ -313,16 +313,18 @@ pub fn report(conn: &Connection, tenant: i64, order: &str) -> Result<Option<Repo
                 r.get::<_, u32>(2)?,
                 r.get::<_, String>(3)?,
                 r.get::<_, Option<String>>(4)?,
+                r.get::<_, Option<String>>(5)?,
             ))
         })?
         .map(|row| {
-            let (step, status, attempt, at, error) = row?;
+            let (step, status, attempt, at, error, operation) = row?;
             Ok(HistoryRow {
                 step,
                 status,
                 attempt,
                 at: parse_ts(&at)?,
                 error,
+                operation,
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -343,4 +345,27 @@ pub fn list(conn: &Connection, tenant: i64) -> Result<Vec<Report>> {
         })?
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
+}
+
+/// The latest applied operation of `kinds` on `order` (uses the
+/// `operations_by_order` index).
+pub fn order_operation(
+    conn: &Connection,
+    tenant: i64,
+    warehouse: i64,
+    order: &str,
+    kinds: &[&str],
+) -> Result<Option<uuid::Uuid>> {
+    let kinds = serde_json::to_string(kinds).map_err(|e| StorageError::Backend(e.to_string()))?;
+    let id: Option<String> = conn
+        .prepare_cached(
+            "SELECT id FROM operations WHERE tenant_id = ?1 AND warehouse_id = ?2 \
+             AND json_extract(payload, '$.order') = ?3 \
+             AND kind IN ('pick', 'short_pick', 'pack', 'ship') AND refusal_code IS NULL \
+             AND kind IN (SELECT value FROM json_each(?4)) ORDER BY at DESC, seq DESC LIMIT 1",
+        )?
+        .query_row(params![tenant, warehouse, order, kinds], |r| r.get(0))
+        .optional()?;
+    id.map(|id| uuid::Uuid::parse_str(&id).map_err(|e| StorageError::Backend(e.to_string())))
+        .transpose()
 }
