@@ -143,9 +143,11 @@ fn an_event_names_its_operation_and_its_request() {
     assert!(
         text.lines().any(|l| {
             let l: Value = serde_json::from_str(l).unwrap();
-            l["span"]["request_id"] == request.as_str() && l["span"]["path"] == "/graphql"
+            l["span"]["request_id"] == request.as_str()
+                && l["fields"]["message"] == "push settled"
+                && l["fields"]["last_op"] == op.as_str()
         }),
-        "the event's request {request} is in the server log"
+        "the event's request {request} and operation {op} are on one server log line"
     );
 }
 

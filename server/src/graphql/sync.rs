@@ -51,6 +51,24 @@ pub async fn push(
     let started = Instant::now();
     let pushed = storage.push_committed(device, req.ops, req.backlog).await?;
     metrics.record_push(&pushed.response.results, started.elapsed().as_secs_f64());
+    // In the request's span, so the line carries its request id too.
+    let results = &pushed.response.results;
+    let applied = results
+        .iter()
+        .filter(|r| matches!(r.outcome, pyck_sync::protocol::PushOutcome::Applied { .. }))
+        .count();
+    tracing::info!(
+        device = %device.device,
+        ops = results.len(),
+        applied,
+        first_op = %results.first().map(|r| r.id.to_string()).unwrap_or_default(),
+        last_op = %results.last().map(|r| r.id.to_string()).unwrap_or_default(),
+        last_seq = pushed.response.last_seq,
+        "push settled"
+    );
+    for r in results {
+        tracing::debug!(op = %r.id, seq = r.seq, outcome = ?r.outcome, "operation settled");
+    }
     // Committed: now, and only now, tell the subscribers.
     events.publish_all(device.tenant, device.warehouse, pushed.events);
     Ok(pushed.response)
