@@ -268,6 +268,96 @@ async fn oversized_bodies_get_413_and_deep_queries_are_refused() {
 }
 
 #[tokio::test]
+async fn wide_queries_over_the_complexity_limit_are_refused() {
+    let env = env();
+    let fields = |n: usize| -> String {
+        (0..n)
+            .map(|i| format!("a{i}: me {{ id }}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    // Two per alias: 100 aliases stay under the limit of 1000, 600 go over.
+    let (status, body) = gql(
+        &env,
+        Some(&env.token),
+        &format!("{{ {} }}", fields(100)),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = gql(
+        &env,
+        Some(&env.token),
+        &format!("{{ {} }}", fields(600)),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("too complex"),
+        "{body}"
+    );
+    let ready = reqwest::get(format!("{}/readyz", env.server.url))
+        .await
+        .unwrap();
+    assert_eq!(ready.status().as_u16(), 200);
+}
+
+/// Each device token has its own bucket: a burst, then a steady rate; over
+/// it, 429 with `Retry-After` and a stable code. Other devices, health
+/// probes and the same device after the wait are served.
+#[tokio::test]
+async fn a_device_over_its_rate_gets_429_with_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.sqlite3").display().to_string();
+    let token = provision(&db, "acme");
+    let other = device_token(&db, "acme");
+    let server = TestServer::start_with(&db, &["--rate-limit", "1", "--rate-burst", "5"]);
+    let env = Env {
+        _dir: dir,
+        db,
+        server,
+        token,
+    };
+    let mut statuses = Vec::new();
+    let mut limited = None;
+    for _ in 0..8 {
+        let resp = reqwest::Client::new()
+            .post(env.server.graphql())
+            .bearer_auth(&env.token)
+            .json(&json!({ "query": ME }))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(resp.status().as_u16());
+        if resp.status().as_u16() == 429 && limited.is_none() {
+            let after = resp.headers()["retry-after"].to_str().unwrap().to_owned();
+            limited = Some((after, resp.json::<Value>().await.unwrap()));
+        }
+    }
+    // The burst passes (a request may have earned one more meanwhile).
+    assert!(statuses[..5].iter().all(|s| *s == 200), "{statuses:?}");
+    assert!(statuses[5..].contains(&429), "{statuses:?}");
+    let (after, body) = limited.unwrap();
+    assert_eq!(after, "1");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "rate_limited");
+    // Another token and the probes are not held back.
+    let (status, _) = gql(&env, Some(&other), ME, json!({})).await;
+    assert_eq!(status, 200);
+    let health = reqwest::get(format!("{}/healthz", env.server.url))
+        .await
+        .unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    // After the wait it is served again.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (status, _) = gql(&env, Some(&env.token), ME, json!({})).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
 async fn health_readiness_and_metrics() {
     let env = env();
     let health = reqwest::get(format!("{}/healthz", env.server.url))

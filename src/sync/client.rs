@@ -65,6 +65,10 @@ pub struct Floor;
 const ATTEMPTS: u32 = 4;
 /// First backoff; doubles each retry, with jitter.
 const BACKOFF: Duration = Duration::from_millis(250);
+/// The longest `Retry-After` the terminal honours before its next try; a
+/// longer one still counts as a failed attempt, so a sync ends (exit 4)
+/// instead of hanging on a server that asks for minutes.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 
 pub struct Client {
     http: reqwest::Client,
@@ -224,14 +228,16 @@ impl Client {
         let body = serde_json::to_vec(&body)?;
         let request_id = uuid::Uuid::now_v7().to_string();
         let mut last = String::new();
+        let mut asked = Duration::ZERO;
         for attempt in 0..ATTEMPTS {
             if attempt > 0 {
                 let jitter = Duration::from_millis(u64::from(rand_jitter()) % 100);
-                tokio::time::sleep(BACKOFF * 2u32.pow(attempt - 1) + jitter).await;
+                let backoff = BACKOFF * 2u32.pow(attempt - 1) + jitter;
+                tokio::time::sleep(backoff.max(asked.min(MAX_RETRY_AFTER))).await;
             }
             match self.attempt(&body, &request_id).await {
                 Ok(Attempt::Done(bytes)) => return decode(&bytes),
-                Ok(Attempt::Retry(why)) => last = why,
+                Ok(Attempt::Retry { why, after }) => (last, asked) = (why, after),
                 Err(e) => return Err(e),
             }
         }
@@ -258,12 +264,13 @@ impl Client {
             .await;
         let resp = match sent {
             Ok(r) => r,
-            Err(e) => return Ok(Attempt::Retry(describe(&e))),
+            Err(e) => return Ok(Attempt::retry(describe(&e))),
         };
         let status = resp.status();
+        let retry_after = retry_after(&resp);
         let bytes = match resp.bytes().await {
             Ok(b) => b,
-            Err(e) => return Ok(Attempt::Retry(describe(&e))),
+            Err(e) => return Ok(Attempt::retry(describe(&e))),
         };
         self.bytes_received += bytes.len() as u64;
         if status == reqwest::StatusCode::UNAUTHORIZED {
@@ -274,7 +281,10 @@ impl Client {
             .into());
         }
         if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-            return Ok(Attempt::Retry(format!("HTTP {status}")));
+            return Ok(Attempt::Retry {
+                why: format!("HTTP {status}"),
+                after: retry_after,
+            });
         }
         if status == reqwest::StatusCode::PAYLOAD_TOO_LARGE {
             return Err(anyhow::anyhow!(
@@ -304,14 +314,37 @@ async fn photo_refusal(resp: reqwest::Response) -> anyhow::Error {
         .unwrap_or_else(|| status.to_string());
     match status.as_u16() {
         401 => CliError::Refused(Refusal::new(RefusalCode::Unauthenticated, why)).into(),
-        500..=599 => CliError::Unreachable(format!("HTTP {status}: {why}")).into(),
+        429 | 500..=599 => CliError::Unreachable(format!("HTTP {status}: {why}")).into(),
         _ => anyhow::anyhow!("the server refused a photo (HTTP {status}): {why}"),
     }
 }
 
 enum Attempt {
     Done(Vec<u8>),
-    Retry(String),
+    /// Worth another try, after at least `after` when the server said so.
+    Retry {
+        why: String,
+        after: Duration,
+    },
+}
+
+impl Attempt {
+    fn retry(why: String) -> Self {
+        Self::Retry {
+            why,
+            after: Duration::ZERO,
+        }
+    }
+}
+
+/// The server's `Retry-After` in whole seconds (the form it sends); zero
+/// when absent or in the HTTP-date form.
+fn retry_after(resp: &reqwest::Response) -> Duration {
+    resp.headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(Duration::ZERO, Duration::from_secs)
 }
 
 fn decode<T: DeserializeOwned>(bytes: &[u8]) -> anyhow::Result<T> {

@@ -56,6 +56,13 @@ pub struct Args {
     /// Largest photo accepted, in bytes
     #[arg(long, env = "PYCK_MAX_PHOTO_BYTES", default_value_t = pyck_sync::attachments::MAX_PHOTO_BYTES)]
     max_photo_bytes: u64,
+    /// Requests per second each device token may make (0: no limit); over
+    /// it, 429 with Retry-After
+    #[arg(long, env = "PYCK_RATE_LIMIT", default_value_t = 200)]
+    rate_limit: u32,
+    /// Requests a device token may make at once before the rate applies
+    #[arg(long, env = "PYCK_RATE_BURST", default_value_t = 1000)]
+    rate_burst: u32,
 }
 
 impl Args {
@@ -107,7 +114,9 @@ pub async fn run(store: Arc<dyn Storage>, db: &str, args: Args) -> anyhow::Resul
     let photos = PhotoStore::local(&photo_dir, args.max_photo_bytes)
         .with_context(|| format!("while opening the photo directory {}", photo_dir.display()))?;
     tracing::info!(dir = %photo_dir.display(), "photo attachments");
-    let state = AppState::with_events(store, events).with_photos(photos);
+    let state = AppState::with_events(store, events)
+        .with_photos(photos)
+        .with_rate_limit(args.rate_limit, args.rate_burst);
     let shutdown = state.shutdown.clone();
     {
         let shutdown = shutdown.clone();

@@ -4,6 +4,7 @@
 
 mod attachments;
 mod graphql_over_http;
+pub mod rate_limit;
 pub mod request_id;
 pub mod sync_documents;
 mod ws;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub shutdown: Shutdown,
     /// Where photo attachments are kept (in memory unless configured).
     pub photos: PhotoStore,
+    /// Requests per device token (off unless configured).
+    pub rate_limit: Arc<rate_limit::RateLimit>,
     in_flight: Arc<tokio::sync::Semaphore>,
 }
 
@@ -65,7 +68,17 @@ impl AppState {
             events,
             shutdown: Shutdown::default(),
             photos: PhotoStore::in_memory(),
+            rate_limit: Arc::new(rate_limit::RateLimit::new(0, 1)),
             in_flight: Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT)),
+        }
+    }
+
+    /// Limits each device token to `rate` requests per second, `burst` at
+    /// once (0: no limit).
+    pub fn with_rate_limit(self, rate: u32, burst: u32) -> Self {
+        Self {
+            rate_limit: Arc::new(rate_limit::RateLimit::new(rate, burst)),
+            ..self
         }
     }
 
@@ -82,6 +95,7 @@ pub fn app(state: AppState) -> Router {
             "/graphql",
             get(graphql_over_http::handle).post(graphql_over_http::handle),
         )
+        .route_layer(middleware::from_fn_with_state(state.clone(), limit_rate))
         .route_layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
@@ -97,6 +111,7 @@ pub fn app(state: AppState) -> Router {
             "/attachments/{sha}/links",
             axum::routing::post(attachments::link),
         )
+        .route_layer(middleware::from_fn_with_state(state.clone(), limit_rate))
         .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
     Router::new()
         .merge(graphql)
@@ -133,6 +148,39 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
         Err(e) => {
             tracing::error!(error = %e, "authentication lookup failed");
             (StatusCode::SERVICE_UNAVAILABLE, "storage unavailable\n").into_response()
+        }
+    }
+}
+
+/// 429 with `Retry-After` (whole seconds, at least 1) for a device over its
+/// rate; runs after [`authenticate`].
+async fn limit_rate(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let Some(device) = req.extensions().get::<DeviceAuth>().map(|d| d.device) else {
+        return next.run(req).await;
+    };
+    match state.rate_limit.take(device, std::time::Instant::now()) {
+        Ok(()) => next.run(req).await,
+        Err(wait) => {
+            let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+            tracing::warn!(%device, retry_after = secs, "device over its rate limit: 429");
+            let body = serde_json::json!({
+                "errors": [{
+                    "message": format!("too many requests from this device: retry in {secs} s"),
+                    "extensions": { "code": "rate_limited" }
+                }]
+            });
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [
+                    (header::RETRY_AFTER, secs.to_string()),
+                    (
+                        header::CONTENT_TYPE,
+                        "application/json; charset=utf-8".to_owned(),
+                    ),
+                ],
+                body.to_string(),
+            )
+                .into_response()
         }
     }
 }

@@ -80,8 +80,14 @@ pub struct TestServer {
 
 impl TestServer {
     pub fn start(db: &str) -> Self {
+        Self::start_with(db, &[])
+    }
+
+    /// [`TestServer::start`] with more `serve` options.
+    pub fn start_with(db: &str, options: &[&str]) -> Self {
         let mut child = Command::new(BIN)
             .args(["--db", db, "serve", "--listen", "127.0.0.1:0"])
+            .args(options)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
