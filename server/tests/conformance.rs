@@ -121,7 +121,7 @@ macro_rules! conformance {
                 assert_eq!(retry.last_seq, 20);
                 // 20 alternating moves of 1: back where we started.
                 assert_eq!(qty(&*db.store, &s, "A-01", "SKU-1").await, 1000);
-                let stored = db.store.operations(s.tenant, s.device.device, 0, 100).await.unwrap();
+                let stored = db.store.operations(s.tenant, s.warehouse, s.device.device, 0, 100).await.unwrap();
                 assert_eq!(stored.len(), 20);
                 assert!(stored.iter().zip(1..).all(|(o, seq)| o.seq == seq));
                 assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
@@ -205,7 +205,7 @@ macro_rules! conformance {
                 // The refusal is stored and returned again on a re-send.
                 let again = db.store.push(&s.device, vec![bad], 0).await.unwrap();
                 assert!(matches!(&again.results[0].outcome, PushOutcome::Refused(r) if r.code == RefusalCode::UnknownItem));
-                let stored = db.store.operations(s.tenant, s.device.device, 0, 10).await.unwrap();
+                let stored = db.store.operations(s.tenant, s.warehouse, s.device.device, 0, 10).await.unwrap();
                 assert_eq!(stored[0].refusal.as_ref().map(|r| r.code), Some(RefusalCode::UnknownItem));
                 assert_eq!(qty(&*db.store, &s, "A-02", "SKU-1").await, 4);
                 assert_eq!(qty(&*db.store, &s, "DOCK-1", "SKU-2").await, 12);
@@ -418,7 +418,7 @@ macro_rules! conformance {
                 let t = machine::next(&wf, &facts, Some(&Outcome::Done), now, &Policy::default(), 0.5);
                 assert!(!db.store.advance_workflow("b", &wf, &t).await.unwrap(), "b holds no lease");
                 assert!(db.store.advance_workflow("a", &wf, &t).await.unwrap());
-                let report = db.store.workflow(s.tenant, "SO-1").await.unwrap().unwrap();
+                let report = db.store.workflow(s.tenant, None, "SO-1").await.unwrap().unwrap();
                 assert_eq!((report.state.as_str(), report.step.as_str()), ("running", "pick"));
                 assert_eq!(report.history.len(), 1);
                 assert_eq!((report.history[0].step.as_str(), report.history[0].status.as_str()), ("reserve", "done"));
@@ -455,10 +455,10 @@ macro_rules! conformance {
                 assert_eq!(facts.status, "cancelled");
                 let t = machine::cancel(&wf, later);
                 assert!(db.store.advance_workflow("b", &wf, &t).await.unwrap());
-                let report = db.store.workflow(s.tenant, "SO-1").await.unwrap().unwrap();
+                let report = db.store.workflow(s.tenant, None, "SO-1").await.unwrap().unwrap();
                 assert_eq!((report.state.as_str(), report.step.as_str()), ("compensating", "compensate"));
                 assert_eq!(report.history.iter().map(|h| h.status.as_str()).collect::<Vec<_>>(), ["done", "cancelled"]);
-                let all = db.store.workflows(s.tenant).await.unwrap();
+                let all = db.store.workflows(s.tenant, None).await.unwrap();
                 assert_eq!(all.len(), 1);
                 db.store.release_workflows("b").await.unwrap();
                 assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);

@@ -37,7 +37,7 @@ pub async fn run(store: &dyn Storage, cmd: Command) -> anyhow::Result<()> {
     match cmd {
         Command::Show(args) => {
             let tenant = store.tenant(&args.tenant).await?;
-            let Some(report) = store.workflow(tenant.id, &args.order).await? else {
+            let Some(report) = store.workflow(tenant.id, None, &args.order).await? else {
                 return Err(InvalidInput(format!(
                     "order: no order {} in tenant {}",
                     args.order, tenant.name
@@ -69,7 +69,7 @@ pub async fn run(store: &dyn Storage, cmd: Command) -> anyhow::Result<()> {
         }
         Command::List(args) => {
             let tenant = store.tenant(&args.tenant).await?;
-            let all = store.workflows(tenant.id).await?;
+            let all = store.workflows(tenant.id, None).await?;
             if args.json {
                 let rows: Vec<_> = all
                     .iter()

@@ -87,22 +87,22 @@ impl Query {
     }
 
     /// An order's fulfilment workflow with its history, in the caller's
-    /// tenant; null if there is no such order.
+    /// warehouse; null if there is no such order.
     async fn workflow(&self, ctx: &Context<'_>, order: String) -> Result<Option<Workflow>> {
         let a = auth(ctx)?;
         let report = storage(ctx)
-            .workflow(a.tenant, &order)
+            .workflow(a.tenant, Some(a.warehouse), &order)
             .await
             .map_err(storage_error)?;
         Ok(report.map(Workflow::from))
     }
 
-    /// Every order's workflow in the caller's tenant, newest first, without
-    /// history.
+    /// Every order's workflow in the caller's warehouse, newest first,
+    /// without history.
     async fn workflows(&self, ctx: &Context<'_>) -> Result<Vec<Workflow>> {
         let a = auth(ctx)?;
         let all = storage(ctx)
-            .workflows(a.tenant)
+            .workflows(a.tenant, Some(a.warehouse))
             .await
             .map_err(storage_error)?;
         Ok(all.into_iter().map(Workflow::from).collect())
@@ -128,7 +128,8 @@ impl Query {
         Ok(all.into_iter().map(SettingChange::from).collect())
     }
 
-    /// Operations a device pushed, in sequence order (default: the caller).
+    /// Operations a device of the caller's warehouse pushed, in sequence
+    /// order (default: the caller); none for a device elsewhere.
     async fn operations(
         &self,
         ctx: &Context<'_>,
@@ -144,7 +145,13 @@ impl Query {
             None => a.device,
         };
         let rows = storage(ctx)
-            .operations(a.tenant, device, after_seq, limit.min(sync::MAX_PULL_PAGE))
+            .operations(
+                a.tenant,
+                a.warehouse,
+                device,
+                after_seq,
+                limit.min(sync::MAX_PULL_PAGE),
+            )
             .await
             .map_err(storage_error)?;
         Ok(rows.into_iter().map(StoredOperation::from).collect())

@@ -165,9 +165,12 @@ pub trait Storage: Send + Sync + 'static {
     async fn items(&self, tenant: i64) -> Result<Vec<ItemRecord>>;
     async fn locations(&self, tenant: i64, warehouse: i64) -> Result<Vec<LocationRecord>>;
     async fn exceptions(&self, tenant: i64, warehouse: i64) -> Result<Vec<ExceptionRecord>>;
+    /// A device's operations as stored, if the device belongs to
+    /// `warehouse` (none otherwise).
     async fn operations(
         &self,
         tenant: i64,
+        warehouse: i64,
         device: Uuid,
         after_seq: u64,
         limit: u32,
@@ -248,11 +251,18 @@ pub trait Storage: Send + Sync + 'static {
     /// the tenant has no such order.
     async fn cancel_order(&self, tenant: i64, order: &str) -> Result<Option<String>>;
 
-    /// An order's workflow with its history.
-    async fn workflow(&self, tenant: i64, order: &str) -> Result<Option<WorkflowReport>>;
+    /// An order's workflow with its history, in one warehouse or (`None`)
+    /// any of the tenant's.
+    async fn workflow(
+        &self,
+        tenant: i64,
+        warehouse: Option<i64>,
+        order: &str,
+    ) -> Result<Option<WorkflowReport>>;
 
-    /// Every workflow of a tenant, newest first, without history.
-    async fn workflows(&self, tenant: i64) -> Result<Vec<WorkflowReport>>;
+    /// Every workflow of a tenant, or of one of its warehouses, newest
+    /// first, without history.
+    async fn workflows(&self, tenant: i64, warehouse: Option<i64>) -> Result<Vec<WorkflowReport>>;
 
     // --- Warehouse settings (docs/SETTINGS.md) ---
 

@@ -230,11 +230,13 @@ impl Storage for PgStorage {
     async fn operations(
         &self,
         tenant: i64,
+        warehouse: i64,
         device: Uuid,
         after_seq: u64,
         limit: u32,
     ) -> Result<Vec<StoredOperation>> {
-        queries::operations(&*self.client().await?, tenant, device, after_seq, limit).await
+        let client = self.client().await?;
+        queries::operations(&client, tenant, warehouse, device, after_seq, limit).await
     }
 
     async fn operator_role(&self, tenant: i64, badge: &str) -> Result<Option<Role>> {
@@ -304,12 +306,17 @@ impl Storage for PgStorage {
         workflow::cancel(&*self.client().await?, tenant, order).await
     }
 
-    async fn workflow(&self, tenant: i64, order: &str) -> Result<Option<WorkflowReport>> {
-        workflow::report(&*self.client().await?, tenant, order).await
+    async fn workflow(
+        &self,
+        tenant: i64,
+        warehouse: Option<i64>,
+        order: &str,
+    ) -> Result<Option<WorkflowReport>> {
+        workflow::report(&*self.client().await?, tenant, warehouse, order).await
     }
 
-    async fn workflows(&self, tenant: i64) -> Result<Vec<WorkflowReport>> {
-        workflow::list(&*self.client().await?, tenant).await
+    async fn workflows(&self, tenant: i64, warehouse: Option<i64>) -> Result<Vec<WorkflowReport>> {
+        workflow::list(&*self.client().await?, tenant, warehouse).await
     }
 
     async fn settings(&self, tenant: i64, warehouse: i64) -> Result<Settings> {

@@ -323,6 +323,7 @@ pub(super) fn exception_id(id: &str) -> Option<Uuid> {
 pub async fn operations(
     client: &ClientWrapper,
     tenant: i64,
+    warehouse: i64,
     device: Uuid,
     after_seq: u64,
     limit: u32,
@@ -331,13 +332,19 @@ pub async fn operations(
         .prepare_cached(
             "SELECT id, seq, kind, operator, at, payload, refusal_code, refusal_message \
              FROM operations WHERE tenant_id = $1 AND device_id = $2 AND seq > $3 \
-             ORDER BY seq LIMIT $4",
+             AND warehouse_id = $5 ORDER BY seq LIMIT $4",
         )
         .await?;
     client
         .query(
             &stmt,
-            &[&tenant, &device, &(after_seq as i64), &i64::from(limit)],
+            &[
+                &tenant,
+                &device,
+                &(after_seq as i64),
+                &i64::from(limit),
+                &warehouse,
+            ],
         )
         .await?
         .iter()

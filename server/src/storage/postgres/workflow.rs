@@ -317,14 +317,22 @@ pub async fn cancel(client: &ClientWrapper, tenant: i64, order: &str) -> Result<
         .transpose()?)
 }
 
-pub async fn report(client: &ClientWrapper, tenant: i64, order: &str) -> Result<Option<Report>> {
+pub async fn report(
+    client: &ClientWrapper,
+    tenant: i64,
+    warehouse: Option<i64>,
+    order: &str,
+) -> Result<Option<Report>> {
     let stmt = client
         .prepare_cached(
             "SELECT warehouse_id, state, step FROM workflows WHERE tenant_id = $1 AND order_no = $2 \
-             ORDER BY warehouse_id LIMIT 1",
+             AND ($3::BIGINT IS NULL OR warehouse_id = $3) ORDER BY warehouse_id LIMIT 1",
         )
         .await?;
-    let Some(head) = client.query_opt(&stmt, &[&tenant, &order]).await? else {
+    let Some(head) = client
+        .query_opt(&stmt, &[&tenant, &order, &warehouse])
+        .await?
+    else {
         return Ok(None);
     };
     let wh: i64 = head.try_get(0)?;
@@ -357,14 +365,19 @@ pub async fn report(client: &ClientWrapper, tenant: i64, order: &str) -> Result<
     }))
 }
 
-pub async fn list(client: &ClientWrapper, tenant: i64) -> Result<Vec<Report>> {
+pub async fn list(
+    client: &ClientWrapper,
+    tenant: i64,
+    warehouse: Option<i64>,
+) -> Result<Vec<Report>> {
     let stmt = client
         .prepare_cached(
-            "SELECT order_no, state, step FROM workflows WHERE tenant_id = $1 ORDER BY created_at DESC, order_no",
+            "SELECT order_no, state, step FROM workflows WHERE tenant_id = $1 \
+             AND ($2::BIGINT IS NULL OR warehouse_id = $2) ORDER BY created_at DESC, order_no",
         )
         .await?;
     client
-        .query(&stmt, &[&tenant])
+        .query(&stmt, &[&tenant, &warehouse])
         .await?
         .iter()
         .map(|r| {

@@ -288,11 +288,12 @@ impl Storage for SqliteStorage {
     async fn operations(
         &self,
         tenant: i64,
+        warehouse: i64,
         device: Uuid,
         after_seq: u64,
         limit: u32,
     ) -> Result<Vec<StoredOperation>> {
-        self.read(move |c| queries::operations(c, tenant, device, after_seq, limit))
+        self.read(move |c| queries::operations(c, tenant, warehouse, device, after_seq, limit))
             .await
     }
 
@@ -386,14 +387,20 @@ impl Storage for SqliteStorage {
             .await
     }
 
-    async fn workflow(&self, tenant: i64, order: &str) -> Result<Option<WorkflowReport>> {
+    async fn workflow(
+        &self,
+        tenant: i64,
+        warehouse: Option<i64>,
+        order: &str,
+    ) -> Result<Option<WorkflowReport>> {
         let order = order.to_owned();
-        self.read(move |c| workflow::report(c, tenant, &order))
+        self.read(move |c| workflow::report(c, tenant, warehouse, &order))
             .await
     }
 
-    async fn workflows(&self, tenant: i64) -> Result<Vec<WorkflowReport>> {
-        self.read(move |c| workflow::list(c, tenant)).await
+    async fn workflows(&self, tenant: i64, warehouse: Option<i64>) -> Result<Vec<WorkflowReport>> {
+        self.read(move |c| workflow::list(c, tenant, warehouse))
+            .await
     }
 
     async fn settings(&self, tenant: i64, warehouse: i64) -> Result<Settings> {

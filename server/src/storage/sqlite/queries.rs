@@ -279,17 +279,24 @@ pub fn exception(
 pub fn operations(
     conn: &Connection,
     tenant: i64,
+    warehouse: i64,
     device: Uuid,
     after_seq: u64,
     limit: u32,
 ) -> Result<Vec<StoredOperation>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, seq, kind, operator, at, payload, refusal_code, refusal_message FROM operations \
-         WHERE tenant_id = ?1 AND device_id = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4",
+         WHERE tenant_id = ?1 AND device_id = ?2 AND seq > ?3 AND warehouse_id = ?5 ORDER BY seq LIMIT ?4",
     )?;
     let rows = stmt
         .query_map(
-            params![tenant, device.to_string(), after_seq as i64, limit],
+            params![
+                tenant,
+                device.to_string(),
+                after_seq as i64,
+                limit,
+                warehouse
+            ],
             |r| {
                 Ok((
                     r.get::<_, String>(0)?,

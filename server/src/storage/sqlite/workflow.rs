@@ -290,11 +290,17 @@ pub fn cancel(conn: &mut Connection, tenant: i64, order: &str) -> Result<Option<
 }
 
 /// One order's workflow with its history.
-pub fn report(conn: &Connection, tenant: i64, order: &str) -> Result<Option<Report>> {
+pub fn report(
+    conn: &Connection,
+    tenant: i64,
+    warehouse: Option<i64>,
+    order: &str,
+) -> Result<Option<Report>> {
     let head: Option<(i64, String, String)> = conn
         .query_row(
-            "SELECT warehouse_id, state, step FROM workflows WHERE tenant_id = ?1 AND order_no = ?2 ORDER BY warehouse_id LIMIT 1",
-            params![tenant, order],
+            "SELECT warehouse_id, state, step FROM workflows WHERE tenant_id = ?1 AND order_no = ?2 \
+             AND (?3 IS NULL OR warehouse_id = ?3) ORDER BY warehouse_id LIMIT 1",
+            params![tenant, order, warehouse],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
@@ -337,11 +343,19 @@ pub fn report(conn: &Connection, tenant: i64, order: &str) -> Result<Option<Repo
 }
 
 /// Every workflow of a tenant, newest first, without history.
-pub fn list(conn: &Connection, tenant: i64) -> Result<Vec<Report>> {
+pub fn list(conn: &Connection, tenant: i64, warehouse: Option<i64>) -> Result<Vec<Report>> {
     let rows = conn
-        .prepare_cached("SELECT order_no, state, step FROM workflows WHERE tenant_id = ?1 ORDER BY created_at DESC, order_no")?
-        .query_map([tenant], |r| {
-            Ok(Report { order: r.get(0)?, state: r.get(1)?, step: r.get(2)?, history: Vec::new() })
+        .prepare_cached(
+            "SELECT order_no, state, step FROM workflows WHERE tenant_id = ?1 \
+             AND (?2 IS NULL OR warehouse_id = ?2) ORDER BY created_at DESC, order_no",
+        )?
+        .query_map(params![tenant, warehouse], |r| {
+            Ok(Report {
+                order: r.get(0)?,
+                state: r.get(1)?,
+                step: r.get(2)?,
+                history: Vec::new(),
+            })
         })?
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
