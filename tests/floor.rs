@@ -113,7 +113,7 @@ fn the_floor_is_for_supervisors() {
     let scanner = Device::new();
     scanner.enrol(&server.url(), &wh.token(), "1007");
     let out = scanner.run(&["floor"]);
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(out.status.code(), Some(5), "{out:?}");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("for supervisors") && err.contains("1007 is a picker"),

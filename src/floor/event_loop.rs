@@ -42,9 +42,12 @@ pub fn run(ctx: &Ctx, shift_hours: u32) -> anyhow::Result<()> {
         .role
         .may(pyck_sync::operation::Kind::ResolveException)
     {
-        return Err(CliError::Usage(format!(
-            "the floor dashboard is for supervisors; {} is a {}",
-            operator.badge, operator.role
+        return Err(CliError::Refused(pyck_sync::Refusal::new(
+            pyck_sync::RefusalCode::Forbidden,
+            format!(
+                "the floor dashboard is for supervisors; {} is a {}",
+                operator.badge, operator.role
+            ),
         ))
         .into());
     }

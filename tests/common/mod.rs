@@ -183,13 +183,37 @@ impl Server {
 
     /// A server logging JSON lines into `log`.
     pub fn start_logged(db: &str, log: &Path) -> Server {
+        Server::start_logged_with(db, log, &[])
+    }
+
+    /// [`Server::start_logged`] with more `serve` options.
+    pub fn start_logged_with(db: &str, log: &Path, options: &[&str]) -> Server {
         let file = std::fs::File::create(log).unwrap();
-        Server::spawn(db, None, &["--log-format", "json"], Stdio::from(file))
+        let options = [&["--log-format", "json"], options].concat();
+        Server::spawn(db, None, &options, Stdio::from(file))
+    }
+
+    /// A server logging everything down to debug level into `log`.
+    pub fn start_debug_logged(db: &str, log: &Path) -> Server {
+        let file = std::fs::File::create(log).unwrap();
+        let mut cmd = Command::new(server_bin());
+        cmd.env("RUST_LOG", "debug");
+        Server::spawn_with(cmd, db, None, &["--log-format", "json"], Stdio::from(file))
     }
 
     fn spawn(db: &str, addr: Option<&str>, options: &[&str], stderr: Stdio) -> Server {
+        Server::spawn_with(Command::new(server_bin()), db, addr, options, stderr)
+    }
+
+    fn spawn_with(
+        mut cmd: Command,
+        db: &str,
+        addr: Option<&str>,
+        options: &[&str],
+        stderr: Stdio,
+    ) -> Server {
         let listen = addr.unwrap_or("127.0.0.1:0");
-        let mut child = Command::new(server_bin())
+        let mut child = cmd
             .args(["--db", db, "serve", "--listen", listen])
             .args(options)
             .stdout(Stdio::piped())
