@@ -49,6 +49,9 @@ pub struct Config {
     pub server: String,
     pub token: String,
     pub device: Uuid,
+    /// PEM certificates of a CA trusted on top of the system's (`init --ca`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca: Option<String>,
 }
 
 impl Config {

@@ -137,7 +137,9 @@ fn nudges_count_events_for_a_ui_to_pull() {
     let mover = Device::new();
     mover.enrol(&server.url(), &wh.token(), "1007");
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let mut nudges = rt.block_on(async { pyck::sync::live::nudges(server.url(), wh.token()) });
+    let mut nudges = rt.block_on(async {
+        pyck::sync::live::nudges(pyck::sync::Remote::new(&server.url(), &wh.token(), None))
+    });
     for _ in 0..10 {
         mover.ok(&[
             "move",

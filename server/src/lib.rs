@@ -19,6 +19,7 @@ pub mod settings;
 pub mod shutdown;
 pub mod storage;
 pub mod telemetry;
+pub mod tls;
 pub mod workflow;
 
 /// Re-exported for embedding the server (`pyck demo`).

@@ -10,6 +10,7 @@ use pyck_sync::refusal::{Refusal, RefusalCode};
 
 use super::{Ctx, runtime};
 use crate::error::CliError;
+use crate::sync::Remote;
 use crate::sync::live::{self, LiveError, Status};
 
 #[derive(Debug, clap::Args)]
@@ -24,15 +25,16 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     let config = ctx.config()?;
-    let server = args.server.unwrap_or(config.server);
+    let remote = Remote::of(&config).via(args.server);
     let json = args.json;
     runtime()?.block_on(async {
         let follow = live::follow(
-            &server,
-            &config.token,
+            &remote,
             |event| print(&event, json),
             |status| match status {
-                Status::Connected => eprintln!("pyck feed: following {}", live::ws_url(&server)),
+                Status::Connected => {
+                    eprintln!("pyck feed: following {}", live::ws_url(&remote.server))
+                }
                 Status::Lost(err, wait) => eprintln!(
                     "pyck feed: connection lost ({err}); retrying in {:.1} s",
                     wait.as_secs_f64()

@@ -1,5 +1,6 @@
 //! `pyck init`: register this device with a server and pull its warehouse.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use uuid::Uuid;
@@ -10,7 +11,7 @@ use crate::error::CliError;
 use crate::output;
 use crate::progress;
 use crate::store::{journal, replica};
-use crate::sync::{self, Client, SyncReport};
+use crate::sync::{self, Client, Remote, SyncReport, remote};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -20,6 +21,11 @@ pub struct Args {
     /// The device token from `pyck-server device-token create`
     #[arg(long, env = "PYCK_TOKEN", hide_env_values = true)]
     token: String,
+    /// A PEM file of the certificate authority that signed an https
+    /// server's certificate, trusted on top of the system's (kept in the
+    /// terminal's config, so the file may go afterwards)
+    #[arg(long, value_name = "FILE")]
+    ca: Option<PathBuf>,
     /// Print JSON
     #[arg(long)]
     json: bool,
@@ -33,9 +39,11 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         ))
         .into());
     }
+    let ca = args.ca.as_deref().map(read_ca).transpose()?;
+    let remote = Remote::new(&args.server, &args.token, ca.as_deref());
     let mut store = ctx.store()?;
     runtime()?.block_on(async {
-        let mut client = Client::new(&args.server, &args.token, Duration::from_secs(60))?;
+        let mut client = Client::new(&remote, Duration::from_secs(60))?;
         let hello = client.hello().await?;
         let device = Uuid::parse_str(&hello.device)?;
         if let Some(old) = Config::load(&ctx.paths)?
@@ -58,6 +66,7 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
             server: args.server.trim_end_matches('/').to_owned(),
             token: args.token.clone(),
             device,
+            ca,
         };
         config.save(&ctx.paths)?;
         // The first pull; resumes from its last committed page if an earlier
@@ -81,4 +90,13 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
             Ok(())
         }
     })
+}
+
+/// The CA file's text, once it holds at least one PEM certificate.
+fn read_ca(path: &Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::Invalid(format!("--ca: cannot read {}: {e}", path.display())))?;
+    remote::ca_certificates(&text)
+        .map_err(|why| CliError::Invalid(format!("--ca: {}: {why}", path.display())))?;
+    Ok(text)
 }

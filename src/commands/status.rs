@@ -1,13 +1,12 @@
 //! `pyck status`: what a supervisor asks first when a device seems stuck.
 
-use std::time::Duration;
-
 use serde::Serialize;
 
 use super::Ctx;
 use crate::config::Config;
 use crate::output;
 use crate::store::{journal, replica, session};
+use crate::sync::Remote;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -35,7 +34,7 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     let store = ctx.store()?;
     let (pending, oldest) = journal::backlog(store.conn())?;
     let online = match &config {
-        Some(c) => probe(&c.server),
+        Some(c) => probe(&Remote::of(c)),
         None => false,
     };
     let status = Status {
@@ -76,21 +75,6 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
 }
 
 /// Whether the server answers its health check within a moment.
-fn probe(server: &str) -> bool {
-    let Ok(rt) = super::runtime() else {
-        return false;
-    };
-    rt.block_on(async {
-        let Ok(client) = reqwest::Client::builder()
-            .timeout(Duration::from_millis(1500))
-            .build()
-        else {
-            return false;
-        };
-        client
-            .get(format!("{server}/healthz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-    })
+fn probe(remote: &Remote) -> bool {
+    super::runtime().is_ok_and(|rt| rt.block_on(remote.healthy()))
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::{Ctx, runtime};
 use crate::output;
 use crate::progress;
-use crate::sync::{self, Client};
+use crate::sync::{self, Client, Remote};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -20,9 +20,9 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     let config = ctx.config()?;
     let mut store = ctx.store()?;
-    let server = args.server.as_deref().unwrap_or(&config.server);
+    let remote = Remote::of(&config).via(args.server.clone());
     let report = runtime()?.block_on(async {
-        let mut client = Client::new(server, &config.token, Duration::from_secs(60))?;
+        let mut client = Client::new(&remote, Duration::from_secs(60))?;
         let bar = progress::for_sync(args.json);
         let report = sync::sync(&mut store, &mut client, &config, &bar).await;
         bar.finish();

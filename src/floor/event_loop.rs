@@ -26,7 +26,7 @@ use crate::store::journal::{self, Recorded};
 use crate::store::{Store, session};
 use crate::sync::client::floor as wire;
 use crate::sync::live::{self, Status};
-use crate::sync::{self, Client, Quiet};
+use crate::sync::{self, Client, Quiet, Remote};
 
 /// Runs the dashboard until the supervisor quits.
 pub fn run(ctx: &Ctx, shift_hours: u32) -> anyhow::Result<()> {
@@ -72,8 +72,8 @@ pub fn run(ctx: &Ctx, shift_hours: u32) -> anyhow::Result<()> {
         });
     }
     {
-        let (server, token, tx) = (config.server.clone(), config.token.clone(), tx.clone());
-        std::thread::spawn(move || follow(&server, &token, &tx));
+        let (remote, tx) = (Remote::of(&config), tx.clone());
+        std::thread::spawn(move || follow(&remote, &tx));
     }
     let _ = refresh.send(());
     let mut terminal = ratatui::try_init()?;
@@ -169,13 +169,12 @@ fn key(event: Event) -> Option<Msg> {
 
 /// Follows the subscription, reconnecting on its own, until the dashboard
 /// ends (or the token is refused).
-fn follow(server: &str, token: &str, tx: &Sender<Msg>) {
+fn follow(remote: &Remote, tx: &Sender<Msg>) {
     let Ok(rt) = crate::commands::runtime() else {
         return;
     };
     let _ = rt.block_on(live::follow(
-        server,
-        token,
+        remote,
         |event| {
             tx.send(Msg::Event(event))
                 .map_err(|_| anyhow::anyhow!("the dashboard has ended"))
@@ -209,7 +208,7 @@ fn refresher(
     while requests.recv().is_ok() {
         while requests.try_recv().is_ok() {}
         let result = rt.block_on(async {
-            let mut client = Client::new(&config.server, &config.token, Duration::from_secs(10))?;
+            let mut client = Client::new(&Remote::of(config), Duration::from_secs(10))?;
             let synced = sync::sync(&mut store, &mut client, config, &Quiet).await;
             if let Ok((n, _)) = journal::backlog(store.conn()) {
                 let _ = tx.send(Msg::Pending(n));

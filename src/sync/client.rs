@@ -12,6 +12,7 @@ use pyck_sync::refusal::{Refusal, RefusalCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::Remote;
 use crate::error::CliError;
 
 // Scalars of the schema, mapped to the shared protocol types.
@@ -89,18 +90,14 @@ pub struct ServerHello {
 }
 
 impl Client {
-    pub fn new(server: &str, token: &str, timeout: Duration) -> anyhow::Result<Client> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(Duration::from_secs(5))
-            .user_agent(concat!("pyck/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        let base = server.trim_end_matches('/').to_owned();
+    pub fn new(remote: &Remote, timeout: Duration) -> anyhow::Result<Client> {
+        let http = remote.http(timeout)?;
+        let base = remote.server.clone();
         Ok(Client {
             http,
             endpoint: format!("{base}/graphql"),
             base,
-            token: token.to_owned(),
+            token: remote.token.clone(),
             bytes_sent: 0,
             bytes_received: 0,
         })

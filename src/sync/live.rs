@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use super::Remote;
 use futures_util::{SinkExt, StreamExt};
 use pyck_sync::events::Event;
 use serde_json::{Value, json};
@@ -50,9 +51,11 @@ pub fn ws_url(server: &str) -> String {
 impl Subscription {
     /// Connects, authenticates and subscribes; returns once the server has
     /// acknowledged the connection.
-    pub async fn connect(server: &str, token: &str) -> Result<Subscription, LiveError> {
+    pub async fn connect(remote: &Remote) -> Result<Subscription, LiveError> {
         let lost = |e: &dyn std::fmt::Display| LiveError::Lost(format!("{e}"));
-        let mut req = ws_url(server).into_client_request().map_err(|e| lost(&e))?;
+        let mut req = ws_url(&remote.server)
+            .into_client_request()
+            .map_err(|e| lost(&e))?;
         let headers = req.headers_mut();
         headers.insert(
             "sec-websocket-protocol",
@@ -60,11 +63,12 @@ impl Subscription {
         );
         headers.insert(
             "authorization",
-            format!("Bearer {token}")
+            format!("Bearer {}", remote.token)
                 .parse()
                 .map_err(|_| LiveError::Unauthorised("the token is not a valid header".into()))?,
         );
-        let connect = tokio_tungstenite::connect_async(req);
+        let tls = remote.ws_connector().map_err(|e| lost(&e))?;
+        let connect = tokio_tungstenite::connect_async_tls_with_config(req, None, false, tls);
         let (mut ws, _) = match tokio::time::timeout(Duration::from_secs(10), connect).await {
             Err(_) => return Err(LiveError::Lost("connection timed out".into())),
             Ok(Err(tokio_tungstenite::tungstenite::Error::Http(resp)))
@@ -165,14 +169,13 @@ pub enum Status<'a> {
 /// with exponential backoff (0.5 s up to 30 s), reset by a successful
 /// connection.
 pub async fn follow(
-    server: &str,
-    token: &str,
+    remote: &Remote,
     mut on_event: impl FnMut(Event) -> anyhow::Result<()>,
     mut on_status: impl FnMut(Status<'_>),
 ) -> anyhow::Result<()> {
     let mut wait = Duration::from_millis(500);
     loop {
-        let err = match Subscription::connect(server, token).await {
+        let err = match Subscription::connect(remote).await {
             Ok(mut sub) => {
                 wait = Duration::from_millis(500);
                 on_status(Status::Connected);
@@ -198,13 +201,12 @@ pub async fn follow(
 /// (coalesced, so a burst is one wake-up), followed in a background task
 /// that reconnects on its own. On a change, pull. The task ends when the
 /// token is refused or the receiver is dropped.
-pub fn nudges(server: String, token: String) -> tokio::sync::watch::Receiver<u64> {
+pub fn nudges(remote: Remote) -> tokio::sync::watch::Receiver<u64> {
     let (tx, rx) = tokio::sync::watch::channel(0_u64);
     tokio::spawn(async move {
         let closed = tx.clone();
         let follow = follow(
-            &server,
-            &token,
+            &remote,
             |_| {
                 tx.send_modify(|n| *n += 1);
                 Ok(())

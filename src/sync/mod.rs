@@ -9,6 +9,7 @@
 pub mod client;
 pub mod live;
 mod photos;
+pub mod remote;
 
 use pyck_sync::protocol::{PROTOCOL_VERSION, PushOutcome, PushRequest};
 use serde::Serialize;
@@ -16,6 +17,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::store::{Store, journal, replica};
 pub use client::Client;
+pub use remote::Remote;
 
 /// Operations per push request (`PYCK_PUSH_BATCH` overrides).
 pub const PUSH_BATCH: usize = 5_000;

@@ -29,7 +29,7 @@ use crate::error::CliError;
 use crate::input::Row;
 use crate::store::journal::{self, Recorded};
 use crate::store::{Store, session};
-use crate::sync::{self, Client, Quiet};
+use crate::sync::{self, Client, Quiet, Remote};
 
 /// Seconds between background syncs (`PYCK_TUI_SYNC_SECS` overrides).
 const SYNC_SECS: u64 = 5;
@@ -85,8 +85,8 @@ pub fn run_with(ctx: &Ctx, login_hint: Option<String>) -> anyhow::Result<()> {
         });
     }
     {
-        let (server, token, tx) = (config.server.clone(), config.token.clone(), tx.clone());
-        std::thread::spawn(move || follow_nudges(server, token, &tx));
+        let (remote, tx) = (Remote::of(&config), tx.clone());
+        std::thread::spawn(move || follow_nudges(remote, &tx));
     }
     // Raw mode first, so no keystroke is read in line mode.
     let mut terminal = ratatui::try_init()?;
@@ -304,12 +304,12 @@ fn payload(store: &Store, entry: &Entry) -> anyhow::Result<Payload> {
 /// While online, the server's live events (its subscription) arrive as
 /// nudges: each burst becomes one `ServerNudge`, so the UI pulls at once
 /// instead of at the next interval. Reconnects on its own; ends with the UI.
-fn follow_nudges(server: String, token: String, tx: &Sender<Msg>) {
+fn follow_nudges(remote: Remote, tx: &Sender<Msg>) {
     let Ok(rt) = crate::commands::runtime() else {
         return;
     };
     rt.block_on(async {
-        let mut nudges = crate::sync::live::nudges(server, token);
+        let mut nudges = crate::sync::live::nudges(remote);
         while nudges.changed().await.is_ok() {
             if tx.send(Msg::ServerNudge).is_err() {
                 return;
@@ -364,7 +364,8 @@ fn sync_worker(
 
 async fn sync_once(store: &mut Store, config: &Config) -> SyncOutcome {
     let pending = |store: &Store| journal::backlog(store.conn()).map_or(0, |(n, _)| n);
-    let online = probe(&config.server).await;
+    let remote = Remote::of(config);
+    let online = remote.healthy().await;
     if !online {
         return SyncOutcome {
             online,
@@ -376,7 +377,7 @@ async fn sync_once(store: &mut Store, config: &Config) -> SyncOutcome {
         };
     }
     let result = async {
-        let mut client = Client::new(&config.server, &config.token, Duration::from_secs(30))?;
+        let mut client = Client::new(&remote, Duration::from_secs(30))?;
         sync::sync(store, &mut client, config, &Quiet).await
     }
     .await;
@@ -397,7 +398,7 @@ async fn sync_once(store: &mut Store, config: &Config) -> SyncOutcome {
             }),
         },
         Err(e) => SyncOutcome {
-            online: probe(&config.server).await,
+            online: remote.healthy().await,
             pending: pending(store),
             last_sync: None,
             error: Some(format!("{e:#}")),
@@ -405,19 +406,4 @@ async fn sync_once(store: &mut Store, config: &Config) -> SyncOutcome {
             report: None,
         },
     }
-}
-
-/// Whether the server answers its health check within a moment.
-async fn probe(server: &str) -> bool {
-    let Ok(client) = reqwest::Client::builder()
-        .timeout(Duration::from_millis(1500))
-        .build()
-    else {
-        return false;
-    };
-    client
-        .get(format!("{server}/healthz"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status().is_success())
 }

@@ -168,6 +168,8 @@ impl Warehouse {
 pub struct Server {
     child: Child,
     pub addr: String,
+    /// `http` or `https`.
+    scheme: String,
 }
 
 impl Server {
@@ -224,16 +226,20 @@ impl Server {
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        let url = line
+        let (scheme, addr) = line
             .trim()
-            .strip_prefix("pyck-server listening on http://")
-            .unwrap_or_else(|| panic!("server did not start: {line:?}"))
-            .to_owned();
-        Server { child, addr: url }
+            .strip_prefix("pyck-server listening on ")
+            .and_then(|url| url.split_once("://"))
+            .unwrap_or_else(|| panic!("server did not start: {line:?}"));
+        Server {
+            addr: addr.to_owned(),
+            scheme: scheme.to_owned(),
+            child,
+        }
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// SIGTERM, then waits for the process to exit (at most a minute);

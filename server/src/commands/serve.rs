@@ -7,11 +7,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::Router;
+use axum::serve::Listener;
 
 use crate::attachments::PhotoStore;
 use crate::events::Events;
 use crate::http::{AppState, app};
+use crate::shutdown::Shutdown;
 use crate::storage::Storage;
+use crate::tls::{self, TlsListener};
 use crate::workflow::engine::Engine;
 use crate::workflow::notify::Notifier;
 use crate::workflow::policy::Policy;
@@ -63,6 +67,12 @@ pub struct Args {
     /// Requests a device token may make at once before the rate applies
     #[arg(long, env = "PYCK_RATE_BURST", default_value_t = 1000)]
     rate_burst: u32,
+    /// Serve HTTPS with this PEM certificate chain (the server's first)
+    #[arg(long, env = "PYCK_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert
+    #[arg(long, env = "PYCK_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 impl Args {
@@ -77,13 +87,19 @@ impl Args {
 }
 
 pub async fn run(store: Arc<dyn Storage>, db: &str, args: Args) -> anyhow::Result<()> {
+    // Bad certificate files fail before anything listens.
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
+        _ => None,
+    };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("while binding {}", args.listen))?;
     let addr = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     // Tests and scripts read this line to find the port.
-    println!("pyck-server listening on http://{addr}");
-    tracing::info!(%addr, backend = store.backend(), "serving");
+    println!("pyck-server listening on {scheme}://{addr}");
+    tracing::info!(%addr, scheme, backend = store.backend(), "serving");
     let events = match &args.nats {
         Some(url) => {
             let events = Events::nats(url).await?;
@@ -133,7 +149,39 @@ pub async fn run(store: Arc<dyn Storage>, db: &str, args: Args) -> anyhow::Resul
         let shutdown = shutdown.clone();
         async move { shutdown.triggered().await }
     }));
-    let server = axum::serve(listener, app(state)).with_graceful_shutdown({
+    let router = app(state);
+    match tls {
+        Some(config) => {
+            let listener = TlsListener::new(listener, config)?;
+            serve_until_shutdown(listener, router, &shutdown, drain).await?;
+        }
+        None => serve_until_shutdown(listener, router, &shutdown, drain).await?,
+    }
+    // Subscriptions have been sent their close frame; let them go out.
+    if tokio::time::timeout(drain, shutdown.released())
+        .await
+        .is_err()
+    {
+        tracing::warn!("subscriptions still open after the timeout: cut");
+    }
+    let _ = workflows.await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Serves until shutdown, then lets requests under way finish for `drain`
+/// and cuts the rest.
+async fn serve_until_shutdown<L>(
+    listener: L,
+    router: Router,
+    shutdown: &Shutdown,
+    drain: Duration,
+) -> anyhow::Result<()>
+where
+    L: Listener,
+    L::Addr: std::fmt::Debug,
+{
+    let server = axum::serve(listener, router).with_graceful_shutdown({
         let shutdown = shutdown.clone();
         async move { shutdown.triggered().await }
     });
@@ -148,15 +196,6 @@ pub async fn run(store: Arc<dyn Storage>, db: &str, args: Args) -> anyhow::Resul
             drain.as_secs()
         ),
     }
-    // Subscriptions have been sent their close frame; let them go out.
-    if tokio::time::timeout(drain, shutdown.released())
-        .await
-        .is_err()
-    {
-        tracing::warn!("subscriptions still open after the timeout: cut");
-    }
-    let _ = workflows.await;
-    tracing::info!("stopped");
     Ok(())
 }
 
