@@ -372,6 +372,25 @@ macro_rules! conformance {
             }
 
 
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn warehouses_see_only_their_own_workflows_and_operations() {
+                let db = db().await;
+                let s = site(&*db.store, "acme").await;
+                let mut dc2 = small_warehouse();
+                dc2.order_lines.clear();
+                db.store.import(s.tenant, "DC2", &dc2).await.unwrap();
+                let other = db.store.warehouse(s.tenant, "DC2").await.unwrap().id;
+                db.store.push(&s.device, moves(&s.device, 1..=2), 0).await.unwrap();
+                // DC1's order and device, seen from DC1, from DC2 and tenant-wide.
+                assert!(db.store.workflow(s.tenant, Some(s.warehouse), "SO-1").await.unwrap().is_some());
+                assert!(db.store.workflow(s.tenant, Some(other), "SO-1").await.unwrap().is_none());
+                assert!(db.store.workflow(s.tenant, None, "SO-1").await.unwrap().is_some());
+                assert_eq!(db.store.workflows(s.tenant, Some(s.warehouse)).await.unwrap().len(), 1);
+                assert!(db.store.workflows(s.tenant, Some(other)).await.unwrap().is_empty());
+                assert_eq!(db.store.operations(s.tenant, s.warehouse, s.device.device, 0, 10).await.unwrap().len(), 2);
+                assert!(db.store.operations(s.tenant, other, s.device.device, 0, 10).await.unwrap().is_empty());
+            }
+
             async fn pulled_tasks(db: &TestDb, s: &Site) -> Vec<pyck_sync::records::TaskRecord> {
                 let page = db.store.pull(&s.device, 0, 100_000).await.unwrap();
                 page.changes
