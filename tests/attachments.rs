@@ -2,7 +2,9 @@
 //! sync that uploads it is killed half-way and run again; the server holds
 //! exactly one copy, byte-identical, with nothing sent twice; the photo is
 //! listed on the ASN's damaged-receipt exception and served only to its own
-//! tenant; the size limit is enforced on both sides.
+//! tenant; the size limit is enforced on both sides. The same cut upload
+//! against an S3-compatible bucket (s3s-fs on 127.0.0.1), and a server that
+//! cannot write its bucket refuses to start.
 
 #![allow(clippy::unwrap_used)]
 
@@ -11,6 +13,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use common::s3::S3Server;
 use common::{Device, Server, Warehouse, admin, fixtures};
 use sha2::{Digest, Sha256};
 
@@ -56,6 +59,61 @@ fn files(dir: &Path) -> Vec<String> {
     out
 }
 
+/// Records at the dock, offline: 20 received, 2 damaged, and `photo`.
+fn receive_damaged(receiver: &Device, photo: &Path) {
+    receiver.ok(&[
+        "receive",
+        "--asn",
+        "ASN-1003",
+        "--sku",
+        "SKU-10048",
+        "--qty",
+        "20",
+        "--lot",
+        "L2647E",
+        "--expiry",
+        "2027-01-31",
+        "--to",
+        "DOCK-01",
+        "--damaged",
+        "2",
+        "--photo",
+        photo.to_str().unwrap(),
+    ]);
+}
+
+/// Starts a sync uploading in 16 kB chunks and kills it (`kill -9`) once
+/// some chunks are staged under `staging`, before the photo of `len` bytes
+/// is complete at `done`.
+fn cut_upload(receiver: &Device, staging: &Path, done: &Path, len: usize) {
+    let mut sync = receiver
+        .cmd(&["sync"])
+        .env("PYCK_PHOTO_CHUNK", "16384")
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while objects(staging).len() < 5 {
+        assert!(Instant::now() < deadline, "the upload never started");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let _ = sync.kill();
+    let _ = sync.wait();
+    let staged = objects(staging).len();
+    assert!(
+        !done.exists() && staged < len / 16384,
+        "the kill came after the upload finished ({staged} chunks): not a cut upload"
+    );
+}
+
+/// Keys under `dir` that are objects of the store (s3s-fs keeps its own
+/// bookkeeping in dot-files beside them).
+fn objects(dir: &Path) -> Vec<String> {
+    files(dir)
+        .into_iter()
+        .filter(|f| !f.rsplit('/').next().unwrap().starts_with('.'))
+        .collect()
+}
+
 fn curl(args: &[&str]) -> (u16, Vec<u8>) {
     let out = std::process::Command::new("curl")
         .args(["-s", "-o", "-", "-w", "\n%{http_code}"])
@@ -81,46 +139,17 @@ fn a_photo_taken_offline_survives_a_cut_upload_and_is_stored_once() {
 
     // Offline at the dock: the receipt and its photo are kept together.
     let addr = server.kill();
-    receiver.ok(&[
-        "receive",
-        "--asn",
-        "ASN-1003",
-        "--sku",
-        "SKU-10048",
-        "--qty",
-        "20",
-        "--lot",
-        "L2647E",
-        "--expiry",
-        "2027-01-31",
-        "--to",
-        "DOCK-01",
-        "--damaged",
-        "2",
-        "--photo",
-        file.to_str().unwrap(),
-    ]);
+    receive_damaged(&receiver, &file);
     assert_eq!(receiver.journal().len(), 1);
 
     // Back online, the upload (16 kB chunks) is cut half-way: kill -9.
     let server = Server::start(&wh.db, Some(&addr));
     let staging = photos.join("staging/t1").join(&sha);
-    let mut sync = receiver
-        .cmd(&["sync"])
-        .env("PYCK_PHOTO_CHUNK", "16384")
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while files(&staging).len() < 10 {
-        assert!(Instant::now() < deadline, "the upload never started");
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    let _ = sync.kill();
-    let _ = sync.wait();
-    let staged = files(&staging).len();
-    assert!(
-        !photos.join("t1").join(&sha).exists() && staged < bytes.len() / 16384,
-        "the kill came after the upload finished ({staged} chunks): not a cut upload"
+    cut_upload(
+        &receiver,
+        &staging,
+        &photos.join("t1").join(&sha),
+        bytes.len(),
     );
 
     // The next sync resumes from the server's offset and finishes.
@@ -278,4 +307,114 @@ fn photos_over_the_limit_or_not_photos_are_refused() {
     assert!(!out.status.success(), "{err}");
     assert!(err.contains("the limit is 100000 bytes"), "{err}");
     assert_eq!(receiver.json(&["status"])["pending"], 0);
+}
+
+#[test]
+fn photos_kept_in_an_s3_bucket_survive_a_cut_upload_and_a_restart() {
+    let s3 = S3Server::start("wh-photos");
+    let env = s3.env();
+    let store = ["--object-store", "s3://wh-photos/pyck/dc1"];
+    let wh = Warehouse::new();
+    let server = Server::start_with_env(&wh.db, None, &store, &env);
+    let receiver = Device::new();
+    receiver.enrol(&server.url(), &wh.token(), "2001");
+    let dir = tempfile::tempdir().unwrap();
+    let (file, bytes, sha) = photo(dir.path(), "damage.jpg", 2 * 1024 * 1024, 11);
+
+    let addr = server.kill();
+    receive_damaged(&receiver, &file);
+
+    // The upload to the bucket is cut half-way by kill -9.
+    let server = Server::start_with_env(&wh.db, Some(&addr), &store, &env);
+    let prefix = s3.bucket_dir("wh-photos").join("pyck/dc1");
+    let staging = prefix.join("staging/t1").join(&sha);
+    cut_upload(
+        &receiver,
+        &staging,
+        &prefix.join("t1").join(&sha),
+        bytes.len(),
+    );
+
+    // Resumed: one object in the bucket, under the prefix, byte-identical;
+    // the staged chunks are gone and nothing was sent twice.
+    let report = receiver.json(&["sync"]);
+    assert_eq!(report["photos"], 1, "{report}");
+    assert_eq!(
+        objects(s3.bucket_dir("wh-photos").as_path()),
+        [format!("pyck/dc1/t1/{sha}")]
+    );
+    assert_eq!(std::fs::read(prefix.join("t1").join(&sha)).unwrap(), bytes);
+    let (_, metrics) = curl(&[&format!("{}/metrics", server.url())]);
+    let received = String::from_utf8_lossy(&metrics)
+        .lines()
+        .find_map(|l| l.strip_prefix("pyck_photo_bytes_received_total "))
+        .map(|n| n.trim().parse::<u64>().unwrap());
+    assert_eq!(received, Some(bytes.len() as u64), "resumed, not restarted");
+
+    // A restarted server serves it from the bucket.
+    drop(server);
+    let server = Server::start_with_env(&wh.db, None, &store, &env);
+    let url = format!("{}/attachments/{sha}", server.url());
+    let token = wh.token();
+    let (status, served) = curl(&["-H", &format!("authorization: Bearer {token}"), &url]);
+    assert_eq!((status, served == bytes), (200, true));
+}
+
+#[test]
+fn a_server_whose_bucket_it_cannot_write_does_not_start() {
+    let s3 = S3Server::start("wh-photos");
+    let wh = Warehouse::new();
+    let serve = |location: &str, env: &[(&str, String)]| {
+        std::process::Command::new(common::server_bin())
+            .args(["--db", &wh.db, "serve", "--listen", "127.0.0.1:0"])
+            .args(["--object-store", location])
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .unwrap()
+    };
+    let with = |name: &'static str, value: String| {
+        let mut env = s3.env();
+        env.retain(|(k, _)| *k != name);
+        env.push((name, value));
+        env
+    };
+    // Nothing listens on a port just let go of.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    for (env, why) in [
+        (
+            with("AWS_SECRET_ACCESS_KEY", "not-the-secret".into()),
+            "privileges",
+        ),
+        (
+            with("AWS_ACCESS_KEY_ID", "someone-else".into()),
+            "privileges",
+        ),
+        (
+            with("AWS_ENDPOINT", format!("http://{closed}")),
+            // After its retries, the client's error names where it went.
+            &closed.to_string(),
+        ),
+    ] {
+        let out = serve("s3://wh-photos", &env);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(out.stdout.is_empty(), "it never said it listens: {err}");
+        assert!(
+            err.contains("--object-store") && err.contains("s3://wh-photos") && err.contains(why),
+            "{err}"
+        );
+    }
+    // Nothing was left in the bucket by the failed starts.
+    assert!(objects(&s3.bucket_dir("wh-photos")).is_empty());
+    // A location that is no location is refused before anything starts.
+    let out = serve("s3://Bad_Bucket", &s3.env());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--object-store") && err.contains("bucket"),
+        "{err}"
+    );
 }

@@ -1,12 +1,16 @@
 //! Photo bytes (docs/ATTACHMENTS.md): chunks staged in the object store
 //! under `staging/t<tenant>/<sha256>/<offset>`, assembled, checked against
 //! their SHA-256 and put at `t<tenant>/<sha256>` only when complete. The
-//! object store is `object_store`'s: a local directory by default.
+//! object store is `object_store`'s: a local directory by default, or an
+//! S3-compatible bucket ([`PhotoLocation`]).
 //!
 //! Resuming needs no state of its own: the chunks present, contiguous from
 //! offset 0, are what the server has received. A photo already complete is
 //! never staged again, so a re-send stores nothing twice.
 
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
 use std::sync::Arc;
 
 use futures_util::TryStreamExt;
@@ -16,6 +20,9 @@ use pyck_sync::attachments::{MAX_CHUNK_BYTES, UploadState, content_type, is_sha2
 use sha2::{Digest, Sha256};
 
 use crate::storage::{Attachment, Storage, StorageError};
+
+/// How long the start-up probe of the photo store may take.
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// Why a chunk was not taken.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +42,63 @@ pub enum UploadError {
     Storage(#[from] StorageError),
     #[error("object store: {0}")]
     Objects(#[from] object_store::Error),
+}
+
+/// Where the photos live (`serve --object-store`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PhotoLocation {
+    /// A local directory; replicas share it through a network file system.
+    Dir(PathBuf),
+    /// An S3-compatible bucket and a key prefix (possibly empty). Endpoint,
+    /// region and credentials come from the standard `AWS_*` environment
+    /// variables, so no secret is ever on a command line.
+    S3 { bucket: String, prefix: String },
+}
+
+impl FromStr for PhotoLocation {
+    type Err = String;
+
+    /// `s3://BUCKET[/PREFIX]`, or anything else as a directory path.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let Some(rest) = s.strip_prefix("s3://") else {
+            if s.is_empty() {
+                return Err("expected a directory or s3://BUCKET[/PREFIX], got nothing".into());
+            }
+            if s.contains("://") {
+                return Err(format!(
+                    "expected a directory or s3://BUCKET[/PREFIX], got {s:?}"
+                ));
+            }
+            return Ok(Self::Dir(PathBuf::from(s)));
+        };
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        // S3's bucket naming rules, which S3-compatible stores share.
+        let valid = (3..=63).contains(&bucket.len())
+            && bucket
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+            && !bucket.starts_with(['-', '.'])
+            && !bucket.ends_with(['-', '.']);
+        if !valid {
+            return Err(format!(
+                "the bucket {bucket:?} is not a valid S3 bucket name (3 to 63 lowercase letters, digits, '-' or '.')"
+            ));
+        }
+        Ok(Self::S3 {
+            bucket: bucket.to_owned(),
+            prefix: prefix.trim_matches('/').to_owned(),
+        })
+    }
+}
+
+impl fmt::Display for PhotoLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Dir(dir) => write!(f, "{}", dir.display()),
+            Self::S3 { bucket, prefix } if prefix.is_empty() => write!(f, "s3://{bucket}"),
+            Self::S3 { bucket, prefix } => write!(f, "s3://{bucket}/{prefix}"),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -58,11 +122,43 @@ impl PhotoStore {
         Self { objects, max_bytes }
     }
 
-    /// Photos in a local directory (created if missing).
-    pub fn local(dir: &std::path::Path, max_bytes: u64) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(dir)?;
-        let fs = object_store::local::LocalFileSystem::new_with_prefix(dir)?;
-        Ok(Self::new(Arc::new(fs), max_bytes))
+    /// The photo store at `location`: a directory is created if missing.
+    /// One probe object is written and removed, so a wrong endpoint, bucket
+    /// or credential stops the server at start rather than at a receiver's
+    /// first upload.
+    pub async fn open(location: &PhotoLocation, max_bytes: u64) -> anyhow::Result<Self> {
+        let objects: Arc<dyn ObjectStore> = match location {
+            PhotoLocation::Dir(dir) => {
+                std::fs::create_dir_all(dir)?;
+                Arc::new(object_store::local::LocalFileSystem::new_with_prefix(dir)?)
+            }
+            PhotoLocation::S3 { bucket, prefix } => {
+                let s3 = object_store::aws::AmazonS3Builder::from_env()
+                    .with_bucket_name(bucket)
+                    .build()?;
+                if prefix.is_empty() {
+                    Arc::new(s3)
+                } else {
+                    Arc::new(object_store::prefix::PrefixStore::new(s3, prefix.as_str()))
+                }
+            }
+        };
+        // A write and a delete, not a read: a missing bucket and a missing
+        // key both read as "not found", and the server needs to write.
+        // The client retries an unreachable endpoint for minutes; an
+        // administrator starting a server wants the answer sooner.
+        let probe = async {
+            let key = Path::from("staging/probe");
+            objects.put(&key, PutPayload::from_static(b"pyck")).await?;
+            objects.delete(&key).await
+        };
+        match tokio::time::timeout(PROBE_TIMEOUT, probe).await {
+            Ok(Ok(())) => {}
+            // The store's message already holds its causes: once is enough.
+            Ok(Err(e)) => anyhow::bail!("{e}"),
+            Err(_) => anyhow::bail!("no answer within {} s", PROBE_TIMEOUT.as_secs()),
+        }
+        Ok(Self::new(objects, max_bytes))
     }
 
     /// Photos in memory: an embedded server that keeps none (the demo).
@@ -263,4 +359,52 @@ impl PhotoStore {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_s3_url_names_a_bucket_and_a_prefix() {
+        assert_eq!(
+            "s3://wh-photos/pyck/prod/".parse(),
+            Ok(PhotoLocation::S3 {
+                bucket: "wh-photos".into(),
+                prefix: "pyck/prod".into()
+            })
+        );
+        assert_eq!(
+            "s3://wh-photos"
+                .parse::<PhotoLocation>()
+                .map(|l| l.to_string()),
+            Ok("s3://wh-photos".into())
+        );
+    }
+
+    #[test]
+    fn anything_else_is_a_directory() {
+        assert_eq!(
+            "/var/lib/pyck/photos".parse(),
+            Ok(PhotoLocation::Dir("/var/lib/pyck/photos".into()))
+        );
+    }
+
+    #[test]
+    fn bad_locations_say_what_was_expected() {
+        for bad in [
+            "",
+            "s3://",
+            "s3://Photos",
+            "s3://-x-",
+            "gs://bucket",
+            "s3://a",
+        ] {
+            let err = bad.parse::<PhotoLocation>().unwrap_err();
+            assert!(
+                err.contains("expected") || err.contains("bucket"),
+                "{bad}: {err}"
+            );
+        }
+    }
 }

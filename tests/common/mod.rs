@@ -6,6 +6,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod proxy;
+pub mod s3;
 pub mod tmux;
 pub mod webhook;
 
@@ -181,6 +182,18 @@ impl Server {
     /// [`Server::start`] with more `serve` options.
     pub fn start_with(db: &str, addr: Option<&str>, options: &[&str]) -> Server {
         Server::spawn(db, addr, options, Stdio::null())
+    }
+
+    /// [`Server::start_with`] with more environment variables.
+    pub fn start_with_env(
+        db: &str,
+        addr: Option<&str>,
+        options: &[&str],
+        env: &[(&str, String)],
+    ) -> Server {
+        let mut cmd = Command::new(server_bin());
+        cmd.envs(env.iter().map(|(k, v)| (k, v)));
+        Server::spawn_with(cmd, db, addr, options, Stdio::null())
     }
 
     /// A server logging JSON lines into `log`.

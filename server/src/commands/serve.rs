@@ -10,7 +10,7 @@ use anyhow::Context;
 use axum::Router;
 use axum::serve::Listener;
 
-use crate::attachments::PhotoStore;
+use crate::attachments::{PhotoLocation, PhotoStore};
 use crate::events::Events;
 use crate::http::{AppState, app};
 use crate::shutdown::Shutdown;
@@ -52,11 +52,13 @@ pub struct Args {
     /// workflow step its attempt) before they are cut; a cut push rolls back
     #[arg(long, env = "PYCK_SHUTDOWN_TIMEOUT", default_value_t = 10)]
     shutdown_timeout: u64,
-    /// Directory of photo attachments [default: beside the SQLite file
-    /// (`<db>.photos/`), or `photos/` in the platform data directory for
-    /// PostgreSQL]; every replica must see the same one
+    /// Where photo attachments live: a directory, or s3://BUCKET[/PREFIX]
+    /// with endpoint and credentials in the AWS_* environment variables
+    /// [default: beside the SQLite file (`<db>.photos/`), or `photos/` in
+    /// the platform data directory for PostgreSQL]; every replica must see
+    /// the same one
     #[arg(long, env = "PYCK_OBJECT_STORE")]
-    object_store: Option<PathBuf>,
+    object_store: Option<PhotoLocation>,
     /// Largest photo accepted, in bytes
     #[arg(long, env = "PYCK_MAX_PHOTO_BYTES", default_value_t = pyck_sync::attachments::MAX_PHOTO_BYTES)]
     max_photo_bytes: u64,
@@ -96,10 +98,6 @@ pub async fn run(store: Arc<dyn Storage>, db: &str, args: Args) -> anyhow::Resul
         .await
         .with_context(|| format!("while binding {}", args.listen))?;
     let addr = listener.local_addr()?;
-    let scheme = if tls.is_some() { "https" } else { "http" };
-    // Tests and scripts read this line to find the port.
-    println!("pyck-server listening on {scheme}://{addr}");
-    tracing::info!(%addr, scheme, backend = store.backend(), "serving");
     let events = match &args.nats {
         Some(url) => {
             let events = Events::nats(url).await?;
@@ -123,13 +121,21 @@ pub async fn run(store: Arc<dyn Storage>, db: &str, args: Args) -> anyhow::Resul
     .with_events(events.clone());
     let drain = Duration::from_secs(args.shutdown_timeout);
     let engine = engine.with_drain(drain);
-    let photo_dir = match &args.object_store {
-        Some(dir) => dir.clone(),
-        None => default_photo_dir(db)?,
+    let photo_location = match &args.object_store {
+        Some(location) => location.clone(),
+        None => PhotoLocation::Dir(default_photo_dir(db)?),
     };
-    let photos = PhotoStore::local(&photo_dir, args.max_photo_bytes)
-        .with_context(|| format!("while opening the photo directory {}", photo_dir.display()))?;
-    tracing::info!(dir = %photo_dir.display(), "photo attachments");
+    let photos = PhotoStore::open(&photo_location, args.max_photo_bytes)
+        .await
+        .with_context(|| {
+            format!("while opening the photo store (--object-store) {photo_location}")
+        })?;
+    tracing::info!(store = %photo_location, "photo attachments");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    // Tests and scripts read this line to find the port, so it comes once
+    // everything the server needs has answered.
+    println!("pyck-server listening on {scheme}://{addr}");
+    tracing::info!(%addr, scheme, backend = store.backend(), "serving");
     let state = AppState::with_events(store, events)
         .with_photos(photos)
         .with_rate_limit(args.rate_limit, args.rate_burst);

@@ -77,16 +77,27 @@ pub async fn put_chunk(
             "x-pyck-offset and x-pyck-size: expected whole numbers of bytes",
         );
     };
-    let result = state
-        .photos
-        .put_chunk(&*state.storage, device.tenant, &sha, offset, size, &chunk)
-        .await;
-    if result.is_ok() {
-        state.metrics.record_photo_bytes(chunk.len() as u64);
-    }
-    match result {
-        Ok(s) => Json(s).into_response(),
-        Err(e) => failed(&e),
+    // Its own task: a client that goes away (a scanner killed, a network
+    // cut) drops this handler, and the chunk must then be stored and
+    // counted, or neither, not cut between the two. The device's next sync
+    // asks where the upload stands and goes on from there.
+    let stored = tokio::spawn(async move {
+        let result = state
+            .photos
+            .put_chunk(&*state.storage, device.tenant, &sha, offset, size, &chunk)
+            .await;
+        if result.is_ok() {
+            state.metrics.record_photo_bytes(chunk.len() as u64);
+        }
+        result
+    });
+    match stored.await {
+        Ok(Ok(s)) => Json(s).into_response(),
+        Ok(Err(e)) => failed(&e),
+        Err(e) => {
+            tracing::error!(error = %e, "storing a photo chunk");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "internal server error")
+        }
     }
 }
 
