@@ -159,16 +159,11 @@ fn a_photo_taken_offline_survives_a_cut_upload_and_is_stored_once() {
     assert_eq!(stored, [format!("t1/{sha}")], "one copy, no staging left");
     assert_eq!(std::fs::read(photos.join("t1").join(&sha)).unwrap(), bytes);
     // Nothing was sent twice: the server took exactly the photo's bytes.
-    let (_, metrics) = curl(&[&format!("{}/metrics", server.url())]);
-    let metrics = String::from_utf8_lossy(&metrics);
-    let received: u64 = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("pyck_photo_bytes_received_total "))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    assert_eq!(received, bytes.len() as u64, "resumed, not restarted");
+    assert_eq!(
+        server.metric("pyck_photo_bytes_received_total"),
+        Some(bytes.len() as u64),
+        "resumed, not restarted"
+    );
 
     // A re-send stores nothing: the same photo on another exception.
     receiver.ok(&["receive", "close", "--asn", "ASN-1003"]);
@@ -344,12 +339,11 @@ fn photos_kept_in_an_s3_bucket_survive_a_cut_upload_and_a_restart() {
         [format!("pyck/dc1/t1/{sha}")]
     );
     assert_eq!(std::fs::read(prefix.join("t1").join(&sha)).unwrap(), bytes);
-    let (_, metrics) = curl(&[&format!("{}/metrics", server.url())]);
-    let received = String::from_utf8_lossy(&metrics)
-        .lines()
-        .find_map(|l| l.strip_prefix("pyck_photo_bytes_received_total "))
-        .map(|n| n.trim().parse::<u64>().unwrap());
-    assert_eq!(received, Some(bytes.len() as u64), "resumed, not restarted");
+    assert_eq!(
+        server.metric("pyck_photo_bytes_received_total"),
+        Some(bytes.len() as u64),
+        "resumed, not restarted"
+    );
 
     // A restarted server serves it from the bucket.
     drop(server);

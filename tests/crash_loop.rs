@@ -9,8 +9,6 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::Duration;
 
 use common::webhook::Webhook;
@@ -48,22 +46,11 @@ fn workflow(wh: &Warehouse, order: &str) -> Value {
     serde_json::from_str(&out).unwrap()
 }
 
-/// Operations the running server has applied since it started, from its
-/// `/metrics` (one quick request: this is polled between push batches).
+/// Operations the running server has applied since it started.
 fn applied(server: &Server) -> u64 {
-    let mut stream = TcpStream::connect(&server.addr).unwrap();
-    write!(
-        stream,
-        "GET /metrics HTTP/1.1\r\nhost: {}\r\nconnection: close\r\n\r\n",
-        server.addr
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response
-        .lines()
-        .find_map(|l| l.strip_prefix("pyck_operations_total{result=\"applied\"} "))
-        .map_or(0, |n| n.trim().parse().unwrap())
+    server
+        .metric("pyck_operations_total{result=\"applied\"}")
+        .unwrap_or(0)
 }
 
 #[test]

@@ -10,7 +10,8 @@ pub mod s3;
 pub mod tmux;
 pub mod webhook;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
@@ -253,6 +254,26 @@ impl Server {
 
     pub fn url(&self) -> String {
         format!("{}://{}", self.scheme, self.addr)
+    }
+
+    /// The value of the counter `name` (with its labels, as written in
+    /// `/metrics`) on this plain-http server, if it has one yet. One raw
+    /// request, no process spawned: quick enough to poll between batches.
+    pub fn metric(&self, name: &str) -> Option<u64> {
+        assert_eq!(self.scheme, "http", "metric() speaks plain http only");
+        let mut stream = TcpStream::connect(&self.addr).unwrap();
+        write!(
+            stream,
+            "GET /metrics HTTP/1.1\r\nhost: {}\r\nconnection: close\r\n\r\n",
+            self.addr
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .map(|n| n.trim().parse().unwrap())
     }
 
     /// SIGTERM, then waits for the process to exit (at most a minute);
