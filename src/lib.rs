@@ -1,6 +1,7 @@
 //! `pyck`, the warehouse terminal, as a library: the binary (`main.rs`) is a
 //! thin shell over it, and the benchmark harness and tests call into it.
 
+pub mod checks;
 pub mod commands;
 pub mod config;
 pub mod error;

@@ -5,8 +5,9 @@ use pyck_sync::operation::{Kind, OrderRef, Payload};
 
 use super::Ctx;
 use super::record;
+use crate::checks;
 use crate::error::invalid;
-use crate::store::Store;
+use crate::store::{Store, work};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -27,18 +28,15 @@ pub fn run(ctx: &Ctx, args: Args, kind: Kind) -> anyhow::Result<()> {
 }
 
 /// A pack or ship of an order known here: what `pyck pack`/`ship` and the
-/// scanner UI both record.
+/// scanner UI both record. Refused while the device knows the order is not
+/// ready (`checks::order_ready`): open picks, not packed, already done.
 pub(crate) fn checked(store: &Store, kind: Kind, order: String) -> anyhow::Result<Payload> {
-    let known: i64 = store.conn().query_row(
-        "SELECT COUNT(*) FROM order_lines WHERE order_no = ?1",
-        [&order],
-        |r| r.get(0),
-    )?;
-    if known == 0 {
+    let Some(state) = work::order_state(store.conn(), &order)? else {
         return Err(invalid(format!(
             "--order: order {order} is not known on this device (sync first)"
         )));
-    }
+    };
+    checks::order_ready(kind, &state).map_err(|w| invalid(format!("--order: {w}")))?;
     let order = OrderRef { order };
     Ok(if kind == Kind::Pack {
         Payload::Pack(order)

@@ -7,9 +7,11 @@ use serde::Serialize;
 
 use super::Ctx;
 use super::record;
+use crate::checks::{self, Use, Wrong};
 use crate::error::invalid;
 use crate::output;
-use crate::store::{Store, work};
+use crate::store::view::{self, Filter};
+use crate::store::{Store, replica, work};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -118,10 +120,7 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
             let qty: i64 = qty
                 .parse()
                 .map_err(|_| invalid(format!("--qty: expected a whole number, got {qty:?}")))?;
-            let (payload, warning) = checked(&store, task, qty, lot, short)?;
-            if let Some(w) = warning {
-                eprintln!("warning: {w}");
-            }
+            let payload = checked(&store, task, qty, lot, short)?;
             let draft = record::draft(payload, &operator, None)?;
             record::record_and_report(&mut store, kind, vec![(0, draft)], true, json)
         }
@@ -129,16 +128,18 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
 }
 
 /// A pick (or, with a reason, a short pick) of an open pick task known here:
-/// what `pyck pick confirm` and the scanner UI both record. The second value
-/// is a warning for the person (more taken than the task asks for).
+/// what `pyck pick confirm` and the scanner UI both record. Refused, as at
+/// the scan, when the device knows it is wrong (`crate::checks`): a lot not
+/// in the bin, an expired lot, more than the task asks for.
 pub(crate) fn checked(
     store: &Store,
     task: String,
     qty: i64,
     lot: Option<String>,
     short: Option<String>,
-) -> anyhow::Result<(Payload, Option<String>)> {
-    let t = work::task(store.conn(), &task)?
+) -> anyhow::Result<Payload> {
+    let conn = store.conn();
+    let t = work::task(conn, &task)?
         .filter(|t| t.kind == TaskKind::Pick)
         .ok_or_else(|| {
             invalid(format!(
@@ -154,37 +155,47 @@ pub(crate) fn checked(
         return Err(invalid(format!("--task: task {task} names no order line")));
     };
     let lot = lot.or(t.lot.clone());
+    let lot_tracked = replica::item(conn, &sku)?.is_some_and(|i| i.lot_tracked);
+    if lot_tracked {
+        let Some(lot) = lot.as_deref() else {
+            return Err(invalid(format!("--lot: {}", Wrong::LotMissing { sku })));
+        };
+        checks::lot_in_bin(lot, &t.location, &lots_at(store, &t.location, &sku)?)
+            .map_err(|w| invalid(format!("--lot: {w}")))?;
+        let expiry = replica::lot_expiry(conn, &sku, lot)?.flatten();
+        checks::not_expired(lot, expiry, checks::today(), Use::Pick)
+            .map_err(|w| invalid(format!("--lot: {w}")))?;
+    }
+    checks::within_task(qty, t.qty - t.done_qty).map_err(|w| invalid(format!("--qty: {w}")))?;
     Ok(match short {
-        Some(reason) => (
-            Payload::ShortPick(ShortPick {
-                task,
-                order,
-                sku,
-                lot,
-                location: t.location,
-                qty,
-                reason,
-            }),
-            None,
-        ),
-        None => {
-            let warning = (qty > t.qty - t.done_qty).then(|| {
-                format!(
-                    "picking {qty} where the task asks for {}",
-                    t.qty - t.done_qty
-                )
-            });
-            (
-                Payload::Pick(Pick {
-                    task,
-                    order,
-                    sku,
-                    lot,
-                    location: t.location,
-                    qty,
-                }),
-                warning,
-            )
-        }
+        Some(reason) => Payload::ShortPick(ShortPick {
+            task,
+            order,
+            sku,
+            lot,
+            location: t.location,
+            qty,
+            reason,
+        }),
+        None => Payload::Pick(Pick {
+            task,
+            order,
+            sku,
+            lot,
+            location: t.location,
+            qty,
+        }),
     })
+}
+
+/// The lots of an item in a bin with what the local view holds of each.
+pub(crate) fn lots_at(store: &Store, bin: &str, sku: &str) -> anyhow::Result<Vec<(String, i64)>> {
+    let filter = Filter {
+        location: Some(bin.to_owned()),
+        sku: Some(sku.to_owned()),
+    };
+    Ok(view::stock(store.conn(), &filter)?
+        .into_iter()
+        .filter_map(|r| r.lot.map(|l| (l, r.qty)))
+        .collect())
 }

@@ -160,6 +160,8 @@ fn apply(tx: &Transaction<'_>, c: &Change) -> anyhow::Result<()> {
 pub struct Item {
     pub sku: String,
     pub description: String,
+    /// Base unit of measure (EA, CS, KG): quantities are in it.
+    pub uom: String,
     pub lot_tracked: bool,
     pub expiry_tracked: bool,
     pub temperature: Temperature,
@@ -167,12 +169,13 @@ pub struct Item {
 
 pub fn item(conn: &Connection, sku: &str) -> anyhow::Result<Option<Item>> {
     Ok(conn
-        .prepare_cached("SELECT sku, description, lot_tracked, expiry_tracked, temperature FROM items WHERE sku = ?1")?
+        .prepare_cached("SELECT sku, description, lot_tracked, expiry_tracked, temperature, uom FROM items WHERE sku = ?1")?
         .query_row([sku], |r| {
             let t: String = r.get(4)?;
             Ok(Item {
                 sku: r.get(0)?,
                 description: r.get(1)?,
+                uom: r.get(5)?,
                 lot_tracked: r.get(2)?,
                 expiry_tracked: r.get(3)?,
                 temperature: Temperature::parse(&t).unwrap_or(Temperature::Ambient),
@@ -204,17 +207,29 @@ pub fn sku_by_gtin(conn: &Connection, gtin: &str) -> anyhow::Result<Option<Strin
     Ok(None)
 }
 
+/// A location by its code, matched without regard to case (`c-01-03` typed
+/// with gloves is bin C-01-03); the record carries the code as stored.
 pub fn location(conn: &Connection, code: &str) -> anyhow::Result<Option<LocationRecord>> {
-    Ok(conn
-        .prepare_cached("SELECT code, zone, temperature FROM locations WHERE code = ?1")?
-        .query_row([code], |r| {
-            let t: String = r.get(2)?;
-            Ok(LocationRecord {
-                code: r.get(0)?,
-                zone: r.get(1)?,
-                temperature: Temperature::parse(&t).unwrap_or(Temperature::Ambient),
-            })
+    let read = |r: &rusqlite::Row<'_>| {
+        let t: String = r.get(2)?;
+        Ok(LocationRecord {
+            code: r.get(0)?,
+            zone: r.get(1)?,
+            temperature: Temperature::parse(&t).unwrap_or(Temperature::Ambient),
         })
+    };
+    let exact = conn
+        .prepare_cached("SELECT code, zone, temperature FROM locations WHERE code = ?1")?
+        .query_row([code], read)
+        .optional()?;
+    if exact.is_some() {
+        return Ok(exact);
+    }
+    Ok(conn
+        .prepare_cached(
+            "SELECT code, zone, temperature FROM locations WHERE code = ?1 COLLATE NOCASE ORDER BY code LIMIT 1",
+        )?
+        .query_row([code], read)
         .optional()?)
 }
 

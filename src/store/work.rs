@@ -5,9 +5,12 @@
 use std::collections::HashMap;
 
 use pyck_sync::operation::Payload;
-use pyck_sync::records::{ExceptionRecord, TaskKind, TaskRecord, TaskStatus, walk_key};
+use pyck_sync::records::{
+    AsnLineRecord, ExceptionRecord, TaskKind, TaskRecord, TaskStatus, walk_key,
+};
 
 use super::view::overlay;
+use crate::checks::OrderState;
 use rusqlite::Connection;
 
 fn records<T: serde::de::DeserializeOwned>(
@@ -92,4 +95,72 @@ pub fn exceptions(conn: &Connection) -> anyhow::Result<Vec<ExceptionRecord>> {
     }
     all.sort_by(|a, b| a.raised_at.cmp(&b.raised_at).then(a.id.cmp(&b.id)));
     Ok(all)
+}
+
+/// An order as this device sees it (None: not known here): the status the
+/// last pull brought with this device's packs and ships on top, and its pick
+/// tasks still open.
+pub fn order_state(conn: &Connection, order: &str) -> anyhow::Result<Option<OrderState>> {
+    let mut stmt = conn.prepare_cached("SELECT status FROM order_lines WHERE order_no = ?1")?;
+    let statuses: Vec<String> = stmt
+        .query_map([order], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if statuses.is_empty() {
+        return Ok(None);
+    }
+    // Lines share their order's status; the furthest along wins if a pull
+    // stopped half-way.
+    let rank = |s: &str| match s {
+        "cancelled" => 4,
+        "shipped" => 3,
+        "packed" => 2,
+        _ => 1,
+    };
+    let mut status = statuses
+        .into_iter()
+        .max_by_key(|s| rank(s))
+        .unwrap_or_default();
+    for p in overlay(conn)? {
+        match p {
+            Payload::Pack(o) if o.order == order && rank(&status) < 2 => status = "packed".into(),
+            Payload::Ship(o) if o.order == order && rank(&status) < 3 => status = "shipped".into(),
+            _ => {}
+        }
+    }
+    let open_picks = tasks(conn, TaskKind::Pick)?
+        .iter()
+        .filter(|t| t.status == TaskStatus::Open && t.order.as_deref() == Some(order))
+        .count();
+    Ok(Some(OrderState {
+        order: order.to_owned(),
+        status,
+        open_picks,
+    }))
+}
+
+/// The lines of an ASN as this device sees them: received and damaged
+/// quantities and the closed flag with this device's receipts and closes on
+/// top (a line received offline shows what is still expected).
+pub fn asn(conn: &Connection, asn: &str) -> anyhow::Result<Vec<AsnLineRecord>> {
+    let mut lines = super::replica::asn_lines(conn, asn)?;
+    if lines.is_empty() {
+        return Ok(lines);
+    }
+    for p in overlay(conn)? {
+        match p {
+            Payload::Receive(r) if r.asn == asn => {
+                if let Some(l) = lines.iter_mut().find(|l| l.sku == r.sku) {
+                    l.received_qty += r.qty;
+                    l.damaged_qty += r.damaged;
+                }
+            }
+            Payload::CloseAsn(c) if c.asn == asn => {
+                for l in &mut lines {
+                    l.closed = true;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(lines)
 }

@@ -22,6 +22,9 @@ pub const SHORT_REASONS: [&str; 4] = [
     "wrong item in bin",
 ];
 
+/// The quantity step's label when an expired lot is received as rejected.
+pub const REJECTED: &str = "Rejected";
+
 /// The flows a form can belong to; each records one kind of operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flow {
@@ -67,8 +70,6 @@ pub enum FieldKind {
     /// 1 pack, 2 ship.
     Action,
     Note,
-    /// Enter alone confirms.
-    Confirm,
 }
 
 /// One step of a form: one field, confirmed by a scan or Enter.
@@ -140,6 +141,15 @@ pub struct Form {
     pub submitted: bool,
     /// A line above the steps (the open count tasks).
     pub hint: Option<String>,
+    /// The item a task is for, shown before it is scanned (description and
+    /// unit on the pick screen).
+    pub task_item: Option<Item>,
+    /// A bin scanned once at a putaway's last step that is not the
+    /// suggested one: scanning it again confirms.
+    pub confirm: Option<String>,
+    /// The receipt is of an expired lot: its quantity is recorded as
+    /// rejected (damaged, reason `expired`), not as stock.
+    pub rejected: bool,
 }
 
 impl Form {
@@ -154,6 +164,9 @@ impl Form {
             keep: 0,
             submitted: false,
             hint: None,
+            task_item: None,
+            confirm: None,
+            rejected: false,
         }
     }
 
@@ -197,8 +210,9 @@ impl Form {
         )
     }
 
-    /// A putaway task: its source bin, item and lot must be scanned.
-    pub fn putaway(task: TaskRecord) -> Form {
+    /// A putaway task: its source bin, item and lot must be scanned (the
+    /// bin not again when the task was chosen by scanning it: `at_bin`).
+    pub fn putaway(task: TaskRecord, at_bin: bool) -> Form {
         let remaining = (task.qty - task.done_qty).max(0);
         let mut f = Form::new(
             Flow::Putaway,
@@ -210,13 +224,21 @@ impl Form {
                 Field::new("to", "To", FieldKind::Location),
             ],
         );
+        if at_bin {
+            // Filled by the scan that chose the task: Escape skips it, back
+            // to the list.
+            f.fields[0].value = Some(task.location.clone());
+            f.fields[0].auto = true;
+            f.advance();
+        }
         f.task = Some(task);
         f
     }
 
-    /// A pick task: go to the bin and scan it, scan the item, the quantity,
-    /// confirm.
-    pub fn pick(task: TaskRecord) -> Form {
+    /// A pick task: go to the bin and scan it, scan the item (a GS1 label
+    /// gives its lot; a plain EAN of a lot-tracked item asks for it), the
+    /// quantity.
+    pub fn pick(task: TaskRecord, item: Option<Item>) -> Form {
         let remaining = (task.qty - task.done_qty).max(0);
         let mut f = Form::new(
             Flow::Pick,
@@ -224,11 +246,14 @@ impl Form {
                 Field::new("location", "Bin", FieldKind::Location)
                     .expect(Some(task.location.clone())),
                 Field::new("sku", "Item", FieldKind::Item).expect(task.sku.clone()),
+                Field::new("lot", "Lot", FieldKind::Lot),
+                // Enter on the quantity records: bin and item were scanned
+                // already, a separate confirmation was one more key per line.
                 Field::new("qty", "Qty", FieldKind::Qty).default_to(Some(remaining.to_string())),
-                Field::new("confirm", "Confirm", FieldKind::Confirm),
             ],
         );
         f.task = Some(task);
+        f.task_item = item;
         f
     }
 
@@ -299,7 +324,9 @@ impl Form {
     /// One step back: clears the previous step and everything after it.
     /// False when already at the first step.
     pub fn back(&mut self) -> bool {
-        let first = self.keep.min(self.step);
+        // At the first step after the kept ones (the receive flow's item),
+        // back goes to the kept step itself: a wrong ASN can be changed.
+        let first = if self.step <= self.keep { 0 } else { self.keep };
         let prev = (first..self.step.min(self.fields.len()))
             .rev()
             .find(|&i| !self.fields[i].skip && !self.fields[i].auto);
@@ -321,6 +348,12 @@ impl Form {
         }
         if item_at.is_some_and(|at| at >= i) {
             self.item = None;
+            self.rejected = false;
+            if let Some(f) = self.field_mut("qty")
+                && f.label == REJECTED
+            {
+                f.label = "Qty";
+            }
             for f in self.fields.iter_mut().skip(i) {
                 f.skip = false;
                 if f.kind == FieldKind::Qty && self.task.is_none() {
@@ -329,6 +362,7 @@ impl Form {
             }
         }
         self.submitted = false;
+        self.confirm = None;
         self.step = i;
         self.advance();
     }
@@ -430,6 +464,8 @@ pub enum Entry {
         lot: Option<String>,
         expiry: Option<String>,
         to: String,
+        /// Units rejected at the dock (an expired lot), not stocked.
+        damaged: Option<String>,
     },
     Move {
         sku: String,
@@ -494,8 +530,11 @@ pub struct App {
     pub link: Link,
     /// A line of help under the login form (the demo's badges).
     pub login_hint: Option<String>,
-    /// For GS1 dates with day 00 and two-digit years; set by the event loop.
+    /// For GS1 dates with day 00 and two-digit years, and expiry; set by
+    /// the event loop.
     pub today: NaiveDate,
+    /// Pick tasks skipped this session: offered again after the others.
+    pub skipped: Vec<String>,
     pub quit: bool,
 }
 
@@ -517,6 +556,7 @@ impl App {
             link,
             login_hint: None,
             today,
+            skipped: Vec::new(),
             quit: false,
         }
     }

@@ -3,9 +3,12 @@
 //! stock`, `pick list`, `exceptions`).
 
 use chrono::NaiveDate;
-use pyck_sync::records::{AsnLineRecord, ExceptionRecord, TaskKind, TaskRecord, TaskStatus};
+use pyck_sync::records::{
+    AsnLineRecord, ExceptionRecord, LocationRecord, TaskKind, TaskRecord, TaskStatus,
+};
 
 use super::update::Lookup;
+use crate::checks::OrderState;
 use crate::store::replica::{self, Item};
 use crate::store::view::{self, Filter, StockRow};
 use crate::store::{Store, work};
@@ -13,8 +16,8 @@ use crate::store::{Store, work};
 pub struct StoreLookup<'s>(pub &'s Store);
 
 impl Lookup for StoreLookup<'_> {
-    fn location(&self, code: &str) -> anyhow::Result<bool> {
-        Ok(replica::location(self.0.conn(), code)?.is_some())
+    fn location(&self, code: &str) -> anyhow::Result<Option<LocationRecord>> {
+        replica::location(self.0.conn(), code)
     }
 
     fn item(&self, code: &str) -> anyhow::Result<Option<Item>> {
@@ -32,16 +35,11 @@ impl Lookup for StoreLookup<'_> {
     }
 
     fn asn(&self, asn: &str) -> anyhow::Result<Vec<AsnLineRecord>> {
-        replica::asn_lines(self.0.conn(), asn)
+        work::asn(self.0.conn(), asn)
     }
 
-    fn order(&self, order: &str) -> anyhow::Result<bool> {
-        let n: i64 = self.0.conn().query_row(
-            "SELECT COUNT(*) FROM order_lines WHERE order_no = ?1",
-            [order],
-            |r| r.get(0),
-        )?;
-        Ok(n > 0)
+    fn order(&self, order: &str) -> anyhow::Result<Option<OrderState>> {
+        work::order_state(self.0.conn(), order)
     }
 
     fn lot_expiry(&self, sku: &str, lot: &str) -> anyhow::Result<Option<Option<NaiveDate>>> {

@@ -2,11 +2,12 @@
 
 use chrono::NaiveDate;
 use pyck_sync::records::{
-    AsnLineRecord, ExceptionRecord, TaskKind, TaskRecord, TaskStatus, Temperature,
+    AsnLineRecord, ExceptionRecord, LocationRecord, TaskKind, TaskRecord, TaskStatus, Temperature,
 };
 
 use super::app::{App, Link};
 use super::update::{Effect, Lookup, Msg, update};
+use crate::checks::OrderState;
 use crate::store::replica::Item;
 use crate::store::session::Operator;
 use crate::store::view::{Filter, StockRow};
@@ -15,7 +16,8 @@ pub struct Fake {
     pub locations: Vec<&'static str>,
     pub items: Vec<(Item, Vec<&'static str>)>,
     pub asns: Vec<AsnLineRecord>,
-    pub orders: Vec<&'static str>,
+    /// Orders and their status.
+    pub orders: Vec<(&'static str, &'static str)>,
     pub lots: Vec<(&'static str, &'static str, Option<NaiveDate>)>,
     pub stock: Vec<StockRow>,
     pub tasks: Vec<TaskRecord>,
@@ -26,14 +28,31 @@ fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
 }
 
+/// A bin's temperature from its code, as in the demo warehouse: DOCK,
+/// C(hilled), F(rozen), else ambient.
+pub fn bin_temperature(code: &str) -> Temperature {
+    match code.as_bytes().first() {
+        _ if code.starts_with("DOCK") => Temperature::Dock,
+        Some(b'C') => Temperature::Chilled,
+        Some(b'F') => Temperature::Frozen,
+        _ => Temperature::Ambient,
+    }
+}
+
 pub fn item(sku: &str, description: &str, lots: bool) -> Item {
     Item {
         sku: sku.into(),
         description: description.into(),
+        uom: "EA".into(),
         lot_tracked: lots,
         expiry_tracked: lots,
         temperature: Temperature::Ambient,
     }
+}
+
+pub fn chilled(mut item: Item) -> Item {
+    item.temperature = Temperature::Chilled;
+    item
 }
 
 pub fn task(id: &str, kind: TaskKind, location: &str, sku: &str, qty: i64) -> TaskRecord {
@@ -68,11 +87,11 @@ impl Fake {
                     vec!["5790000100019"],
                 ),
                 (
-                    item("SKU-10037", "Milk Whole 1L", true),
+                    chilled(item("SKU-10037", "Milk Whole 1L", true)),
                     vec!["5790000100378"],
                 ),
                 (
-                    item("SKU-10048", "Salmon Fillet 400g", true),
+                    chilled(item("SKU-10048", "Salmon Fillet 400g", true)),
                     vec!["5790000100484"],
                 ),
             ],
@@ -86,7 +105,7 @@ impl Fake {
                 damaged_qty: 0,
                 closed: false,
             }],
-            orders: vec!["SO-5001"],
+            orders: vec![("SO-5001", "allocated")],
             lots: vec![("SKU-10037", "L2631H", Some(date("2026-12-17")))],
             stock: vec![
                 StockRow {
@@ -133,8 +152,16 @@ impl Fake {
 }
 
 impl Lookup for Fake {
-    fn location(&self, code: &str) -> anyhow::Result<bool> {
-        Ok(self.locations.contains(&code))
+    fn location(&self, code: &str) -> anyhow::Result<Option<LocationRecord>> {
+        Ok(self
+            .locations
+            .iter()
+            .find(|l| l.eq_ignore_ascii_case(code))
+            .map(|l| LocationRecord {
+                code: (*l).to_owned(),
+                zone: l[..1].to_owned(),
+                temperature: bin_temperature(l),
+            }))
     }
 
     fn item(&self, code: &str) -> anyhow::Result<Option<Item>> {
@@ -157,8 +184,24 @@ impl Lookup for Fake {
         Ok(self.asns.iter().filter(|l| l.asn == asn).cloned().collect())
     }
 
-    fn order(&self, order: &str) -> anyhow::Result<bool> {
-        Ok(self.orders.contains(&order))
+    fn order(&self, order: &str) -> anyhow::Result<Option<OrderState>> {
+        Ok(self
+            .orders
+            .iter()
+            .find(|(o, _)| *o == order)
+            .map(|(o, status)| OrderState {
+                order: (*o).to_owned(),
+                status: (*status).to_owned(),
+                open_picks: self
+                    .tasks
+                    .iter()
+                    .filter(|t| {
+                        t.kind == TaskKind::Pick
+                            && t.status == TaskStatus::Open
+                            && t.order.as_deref() == Some(*o)
+                    })
+                    .count(),
+            }))
     }
 
     fn lot_expiry(&self, sku: &str, lot: &str) -> anyhow::Result<Option<Option<NaiveDate>>> {

@@ -17,11 +17,14 @@
 
 use chrono::NaiveDate;
 use pyck_sync::operation::Kind;
-use pyck_sync::records::{AsnLineRecord, ExceptionRecord, Role, TaskKind, TaskRecord};
+use pyck_sync::records::{
+    AsnLineRecord, ExceptionRecord, LocationRecord, Role, TaskKind, TaskRecord,
+};
 
 use super::app::{
-    App, Entry, ErrorBox, FieldKind, Flow, Form, LookupResult, SHORT_REASONS, Screen,
+    App, Entry, ErrorBox, FieldKind, Flow, Form, LookupResult, REJECTED, SHORT_REASONS, Screen,
 };
+use crate::checks::{self, OrderState, Use};
 use crate::store::replica::Item;
 use crate::store::session::Operator;
 use crate::store::view::{Filter, StockRow};
@@ -29,12 +32,15 @@ use crate::store::view::{Filter, StockRow};
 /// Read-only questions update asks about the warehouse (the replica with
 /// this device's pending operations on top).
 pub trait Lookup {
-    fn location(&self, code: &str) -> anyhow::Result<bool>;
+    /// A location by code (matched without regard to case), as stored.
+    fn location(&self, code: &str) -> anyhow::Result<Option<LocationRecord>>;
     /// An item by SKU or by GTIN.
     fn item(&self, code: &str) -> anyhow::Result<Option<Item>>;
-    /// The lines of an ASN (none: unknown ASN).
+    /// The lines of an ASN with this device's receipts on top (none:
+    /// unknown ASN).
     fn asn(&self, asn: &str) -> anyhow::Result<Vec<AsnLineRecord>>;
-    fn order(&self, order: &str) -> anyhow::Result<bool>;
+    /// An order's status and open picks (None: unknown order).
+    fn order(&self, order: &str) -> anyhow::Result<Option<OrderState>>;
     /// Expiry of a lot this device knows (outer None: unknown lot).
     fn lot_expiry(&self, sku: &str, lot: &str) -> anyhow::Result<Option<Option<NaiveDate>>>;
     fn stock(&self, filter: &Filter) -> anyhow::Result<Vec<StockRow>>;
@@ -56,6 +62,8 @@ pub enum Msg {
     Down,
     /// The short-pick key (F2).
     ShortPick,
+    /// Leave this pick task for later (F3).
+    Skip,
     /// Ctrl-C: leave at once, from any screen.
     Quit,
     /// The terminal was resized: only a redraw.
@@ -136,6 +144,9 @@ pub fn update(app: &mut App, msg: Msg, look: &dyn Lookup) -> Vec<Effect> {
             app.link.last_error = o.error;
             if o.report.is_some() {
                 app.link.last_report = o.report;
+            }
+            if let Some(effects) = task_gone(app, look) {
+                return effects;
             }
             // Work the server would not take must not go unnoticed; it is
             // not a refusal of what the operator is doing now, so a notice
@@ -266,6 +277,24 @@ fn on_screen(app: &mut App, screen: Screen, key: Msg, look: &dyn Lookup) -> Outc
                 let r = form_enter(app, &mut form, look);
                 (Some(Screen::Form(form)), r)
             }
+            Msg::Skip if form.flow == Flow::Pick && !form.submitted => {
+                app.input.clear();
+                if let Some(task) = &form.task {
+                    app.skipped.retain(|t| *t != task.id);
+                    app.skipped.push(task.id.clone());
+                }
+                match next_pick(app, look) {
+                    Ok(Screen::Form(next)) if next.task == form.task => (
+                        Some(Screen::Form(form)),
+                        Err(anyhow::anyhow!("no other open pick task to go to")),
+                    ),
+                    Ok(next) => {
+                        app.notice = form.task.as_ref().map(|t| format!("skipped task {}", t.id));
+                        (Some(next), Ok(vec![]))
+                    }
+                    Err(e) => (Some(Screen::Form(form)), Err(e)),
+                }
+            }
             Msg::ShortPick if form.flow == Flow::Pick => {
                 if form.get("location").is_none() {
                     let r = Err(anyhow::anyhow!(
@@ -314,19 +343,20 @@ fn on_screen(app: &mut App, screen: Screen, key: Msg, look: &dyn Lookup) -> Outc
             Msg::Enter => {
                 let typed = std::mem::take(&mut app.input).trim().to_owned();
                 if typed.is_empty() {
-                    return putaway_open(app, tasks, selected);
+                    return putaway_open(app, tasks, selected, false);
                 }
-                // A row number, or the scan of the bin a task starts from.
+                // A row number, or the scan of the bin a task starts from
+                // (then the form does not ask for that bin again).
                 let row = match typed.parse::<usize>() {
-                    Ok(i) if i <= tasks.len() => Some(i),
+                    Ok(i) if i <= tasks.len() => Some((i, false)),
                     Ok(_) => None,
                     Err(_) => tasks
                         .iter()
-                        .position(|t| t.location == typed)
-                        .map(|i| i + 1),
+                        .position(|t| t.location.eq_ignore_ascii_case(&typed))
+                        .map(|i| (i + 1, true)),
                 };
                 match row {
-                    Some(i) => putaway_open(app, tasks, i),
+                    Some((i, at_bin)) => putaway_open(app, tasks, i, at_bin),
                     None => (
                         Some(Screen::PutawayList { tasks, selected }),
                         Err(anyhow::anyhow!(
@@ -472,7 +502,7 @@ fn menu_key(app: &mut App, key: Msg, look: &dyn Lookup) -> anyhow::Result<Vec<Ef
             selected: 0,
         },
         Msg::Char('3') => Screen::Form(Form::movement(Flow::Move)),
-        Msg::Char('4') => next_pick(look)?,
+        Msg::Char('4') => next_pick(app, look)?,
         Msg::Char('5') => Screen::Lookup { result: None },
         Msg::Char('6') => Screen::Form(count_form(look)?),
         Msg::Char('7') => Screen::Form(Form::pack_ship()),
@@ -503,9 +533,27 @@ fn count_form(look: &dyn Lookup) -> anyhow::Result<Form> {
     Ok(form)
 }
 
-fn next_pick(look: &dyn Lookup) -> anyhow::Result<Screen> {
-    Ok(match look.open_tasks(TaskKind::Pick)?.into_iter().next() {
-        Some(task) => Screen::Form(Form::pick(task)),
+/// The next open pick task in walking order, skipped ones last.
+fn next_pick(app: &App, look: &dyn Lookup) -> anyhow::Result<Screen> {
+    let open = look.open_tasks(TaskKind::Pick)?;
+    let next = open
+        .iter()
+        .find(|t| !app.skipped.contains(&t.id))
+        .or_else(|| {
+            // Every one was skipped: in the order they were skipped.
+            app.skipped
+                .iter()
+                .find_map(|id| open.iter().find(|t| t.id == *id))
+        })
+        .cloned();
+    Ok(match next {
+        Some(task) => {
+            let item = match &task.sku {
+                Some(sku) => look.item(sku)?,
+                None => None,
+            };
+            Screen::Form(Form::pick(task, item))
+        }
         None => Screen::Idle {
             title: "Pick",
             text: "No open pick tasks on this device. Sync, or ask a supervisor.".into(),
@@ -513,9 +561,51 @@ fn next_pick(look: &dyn Lookup) -> anyhow::Result<Screen> {
     })
 }
 
-fn putaway_open(app: &mut App, tasks: Vec<TaskRecord>, i: usize) -> Outcome {
+/// After a sync: the pick task on screen was cancelled (or taken by someone
+/// else) meanwhile. Said at once, with what to put back if the item was
+/// already taken, and on to the next task.
+fn task_gone(app: &mut App, look: &dyn Lookup) -> Option<Vec<Effect>> {
+    let Screen::Form(form) = &app.screen else {
+        return None;
+    };
+    let task = form
+        .task
+        .as_ref()
+        .filter(|_| form.flow == Flow::Pick && !form.submitted)?;
+    let open = look.open_tasks(TaskKind::Pick).ok()?;
+    if open.iter().any(|t| t.id == task.id) {
+        return None;
+    }
+    let taken = form.get("sku").is_some();
+    let qty = form
+        .get("qty")
+        .map(str::to_owned)
+        .unwrap_or_else(|| (task.qty - task.done_qty).max(0).to_string());
+    let sku = task.sku.clone().unwrap_or_default();
+    let lot = form
+        .get("lot")
+        .map(str::to_owned)
+        .or(task.lot.clone())
+        .map(|l| format!(" lot {l}"))
+        .unwrap_or_default();
+    let reason = if taken {
+        format!(
+            "TASK {} CANCELLED: put back {qty} of {sku}{lot} at {}",
+            task.id, task.location
+        )
+    } else {
+        format!("TASK {} CANCELLED: do not pick it", task.id)
+    };
+    match next_pick(app, look) {
+        Ok(next) => app.screen = next,
+        Err(e) => return Some(refuse(app, format!("{reason}. {e:#}"))),
+    }
+    Some(refuse(app, reason))
+}
+
+fn putaway_open(app: &mut App, tasks: Vec<TaskRecord>, i: usize, at_bin: bool) -> Outcome {
     let form = match i.checked_sub(1).and_then(|t| tasks.get(t)) {
-        Some(task) => Form::putaway(task.clone()),
+        Some(task) => Form::putaway(task.clone(), at_bin),
         None => Form::movement(Flow::Putaway),
     };
     go_with(
@@ -585,30 +675,51 @@ fn form_enter(app: &mut App, form: &mut Form, look: &dyn Lookup) -> anyhow::Resu
     };
     let typed = std::mem::take(&mut app.input).trim().to_owned();
     let value = if typed.is_empty() {
-        match (&field.default, field.kind) {
-            (Some(d), _) => d.clone(),
-            (None, FieldKind::Confirm) => String::new(),
-            (None, _) => return Ok(vec![]),
+        match &field.default {
+            Some(d) => d.clone(),
+            None => return Ok(vec![]),
         }
     } else {
         typed
     };
+    // A loud message shown once the step is taken (an expired lot at the
+    // dock: the receipt goes on, as rejected).
+    let mut alarm = None;
     let accepted = match field.kind {
         FieldKind::Item => {
-            accept_item(app, form, &value, look)?;
+            alarm = accept_item(app, form, &value, look)?;
             None
         }
         FieldKind::Location => {
-            if !look.location(&value)? {
+            let Some(bin) = look.location(&value)? else {
                 anyhow::bail!("unknown location {value}: scan a bin label");
-            }
+            };
+            let value = bin.code.clone();
             if let Some(want) = &field.expect
                 && *want != value
             {
                 anyhow::bail!("wrong bin {value}: go to {want} and scan its label");
             }
-            if field.name == "to" && form.get("from") == Some(value.as_str()) {
-                anyhow::bail!("{value} is where the stock comes from: scan the bin it goes to");
+            if field.name == "to" {
+                if form.get("from") == Some(value.as_str()) {
+                    anyhow::bail!("{value} is where the stock comes from: scan the bin it goes to");
+                }
+                if let Some(item) = &form.item
+                    && !form.rejected
+                {
+                    checks::bin_temperature(&item.sku, item.temperature, &value, bin.temperature)?;
+                }
+                if let Some(suggested) = form.task.as_ref().and_then(|t| t.to.clone())
+                    && form.flow == Flow::Putaway
+                    && suggested != value
+                    && form.confirm.as_deref() != Some(value.as_str())
+                {
+                    form.hint = Some(format!(
+                        "! {value} is not the suggested {suggested}: scan {value} again to put it there"
+                    ));
+                    form.confirm = Some(value);
+                    return Ok(vec![Effect::Bell]);
+                }
             }
             Some(value)
         }
@@ -619,11 +730,12 @@ fn form_enter(app: &mut App, form: &mut Form, look: &dyn Lookup) -> anyhow::Resu
                     "ASN {value} is not known on this device (sync, or check the paperwork)"
                 );
             };
+            checks::asn_open(&value, &lines)?;
             form.hint = Some(asn_hint(&lines, first));
             Some(value)
         }
         FieldKind::Order => {
-            if !look.order(&value)? {
+            if look.order(&value)?.is_none() {
                 anyhow::bail!("order {value} is not known on this device (sync first)");
             }
             Some(value)
@@ -635,19 +747,25 @@ fn form_enter(app: &mut App, form: &mut Form, look: &dyn Lookup) -> anyhow::Resu
             {
                 anyhow::bail!("wrong lot {value}: this task is for lot {want}");
             }
-            // A lot this device knows has an expiry already.
-            if let Some(item) = &form.item
-                && look.lot_expiry(&item.sku, &value)?.is_some()
-                && let Some(f) = form.field_mut("expiry")
-                && f.value.is_none()
-            {
-                f.skip = true;
+            if let Some(item) = form.item.clone() {
+                let known = look.lot_expiry(&item.sku, &value)?;
+                alarm = lot_rules(form, look, &item, &value, known.flatten(), app.today)?;
+                // A lot this device knows has an expiry already.
+                if known.is_some()
+                    && let Some(f) = form.field_mut("expiry")
+                    && f.value.is_none()
+                {
+                    f.skip = true;
+                }
             }
             Some(value)
         }
         FieldKind::Expiry => {
-            let date = pyck_sync::validate::date("expiry", &value)
-                .map_err(|e| anyhow::anyhow!(e.problem))?;
+            let date = expiry_date(&value, app.today)?;
+            if let (Some(item), Some(lot)) = (form.item.clone(), form.get("lot").map(str::to_owned))
+            {
+                alarm = lot_rules(form, look, &item, &lot, Some(date), app.today)?;
+            }
             Some(date.to_string())
         }
         FieldKind::Qty => {
@@ -660,22 +778,25 @@ fn form_enter(app: &mut App, form: &mut Form, look: &dyn Lookup) -> anyhow::Resu
                     if field.zero_ok { 0 } else { 1 }
                 );
             }
+            if form.flow == Flow::Pick
+                && let Some(task) = &form.task
+            {
+                checks::within_task(n, task.qty - task.done_qty)?;
+            }
             Some(n.to_string())
         }
-        FieldKind::Action => match value.to_ascii_lowercase().as_str() {
-            "1" | "pack" => Some("pack".to_owned()),
-            "2" | "ship" => Some("ship".to_owned()),
-            _ => anyhow::bail!("press 1 to pack or 2 to ship"),
-        },
-        FieldKind::Note | FieldKind::Badge | FieldKind::Pin => Some(value),
-        FieldKind::Confirm => {
-            if !value.is_empty() {
-                anyhow::bail!(
-                    "{value:?} was scanned at the confirmation: press Enter to confirm, Escape to go back"
-                );
+        FieldKind::Action => {
+            let kind = match value.to_ascii_lowercase().as_str() {
+                "1" | "pack" => Kind::Pack,
+                "2" | "ship" => Kind::Ship,
+                _ => anyhow::bail!("press 1 to pack or 2 to ship"),
+            };
+            if let Some(state) = look.order(form.get("order").unwrap_or_default())? {
+                checks::order_ready(kind, &state)?;
             }
-            Some("yes".to_owned())
+            Some(kind.as_str().to_owned())
         }
+        FieldKind::Note | FieldKind::Badge | FieldKind::Pin => Some(value),
     };
     if let Some(v) = accepted
         && let Some(f) = form.fields.get_mut(form.step)
@@ -683,11 +804,71 @@ fn form_enter(app: &mut App, form: &mut Form, look: &dyn Lookup) -> anyhow::Resu
         f.value = Some(v);
     }
     if form.advance() {
+        if let Some(alarm) = alarm {
+            anyhow::bail!(alarm);
+        }
         return Ok(vec![]);
     }
     let entry = entry(form, look)?;
     form.submitted = true;
     Ok(vec![Effect::Record(entry)])
+}
+
+/// An expiry as a person types it (`YYYY-MM-DD`) or as a GS1 label prints
+/// it (`YYMMDD`, day 00 the month's last day).
+fn expiry_date(value: &str, today: NaiveDate) -> anyhow::Result<NaiveDate> {
+    if value.len() == 6 && value.bytes().all(|b| b.is_ascii_digit()) {
+        return pyck_sync::gs1::parse(&format!("(17){value}"), today)
+            .ok()
+            .and_then(|g| g.expiry())
+            .ok_or_else(|| anyhow::anyhow!("{value} is no real date (YYMMDD or YYYY-MM-DD)"));
+    }
+    pyck_sync::validate::date("expiry", value).map_err(|e| anyhow::anyhow!(e.problem))
+}
+
+/// What the device knows about a lot about to be picked or received (from
+/// the label or the local view): a pick's lot must be in the bin and not
+/// expired; a receipt of an expired lot goes on as rejected, with a loud
+/// message (returned) rather than a refusal: the goods are at the dock.
+fn lot_rules(
+    form: &mut Form,
+    look: &dyn Lookup,
+    item: &Item,
+    lot: &str,
+    expiry: Option<NaiveDate>,
+    today: NaiveDate,
+) -> anyhow::Result<Option<String>> {
+    match form.flow {
+        Flow::Pick => {
+            if let Some(task) = &form.task {
+                let held: Vec<(String, i64)> = look
+                    .stock(&Filter {
+                        location: Some(task.location.clone()),
+                        sku: Some(item.sku.clone()),
+                    })?
+                    .into_iter()
+                    .filter_map(|r| r.lot.map(|l| (l, r.qty)))
+                    .collect();
+                checks::lot_in_bin(lot, &task.location, &held)?;
+            }
+            checks::not_expired(lot, expiry, today, Use::Pick)?;
+            Ok(None)
+        }
+        Flow::Receive => match checks::not_expired(lot, expiry, today, Use::Receipt) {
+            Ok(()) => Ok(None),
+            Err(wrong) => {
+                form.rejected = true;
+                if let Some(f) = form.field_mut("qty") {
+                    f.label = REJECTED;
+                    f.default = None;
+                }
+                Ok(Some(format!(
+                    "{wrong}. The quantity you enter now is recorded as REJECTED (expired), not stocked"
+                )))
+            }
+        },
+        _ => Ok(None),
+    }
 }
 
 /// "3 lines from Bakkeland Dagligvare Import AS".
@@ -699,8 +880,14 @@ fn asn_hint(lines: &[AsnLineRecord], first: &AsnLineRecord) -> String {
 }
 
 /// The item step: a SKU, a GTIN, or a GS1 code whose lot, expiry and count
-/// fill the steps after it.
-fn accept_item(app: &App, form: &mut Form, code: &str, look: &dyn Lookup) -> anyhow::Result<()> {
+/// fill the steps after it. Returns a loud message to show once the step
+/// is taken (an expired lot at the dock).
+fn accept_item(
+    app: &App,
+    form: &mut Form,
+    code: &str,
+    look: &dyn Lookup,
+) -> anyhow::Result<Option<String>> {
     let mut gs1 = None;
     let item = if pyck_sync::gs1::looks_like_gs1(code) && look.item(code)?.is_none() {
         let parsed = pyck_sync::gs1::parse(code, app.today)
@@ -737,13 +924,21 @@ fn accept_item(app: &App, form: &mut Form, code: &str, look: &dyn Lookup) -> any
     {
         anyhow::bail!("wrong lot {lot}: this task is for lot {want}");
     }
+    let known = match &lot {
+        Some(l) if item.lot_tracked => look.lot_expiry(&item.sku, l)?,
+        _ => None,
+    };
+    // A pick's lot is checked at this scan, before anything is filled in.
+    if form.flow == Flow::Pick
+        && item.lot_tracked
+        && let Some(l) = &lot
+    {
+        lot_rules(form, look, &item, l, expiry.or(known.flatten()), app.today)?;
+    }
     if let Some(f) = form.fields.get_mut(step) {
         f.value = Some(item.sku.clone());
     }
-    let known_expiry = match &lot {
-        Some(l) if item.expiry_tracked => look.lot_expiry(&item.sku, l)?.is_some(),
-        _ => false,
-    };
+    let known_expiry = item.expiry_tracked && known.is_some();
     for f in form.fields.iter_mut().skip(step + 1) {
         match f.kind {
             FieldKind::Lot => {
@@ -770,25 +965,42 @@ fn accept_item(app: &App, form: &mut Form, code: &str, look: &dyn Lookup) -> any
         }
     }
     // What the ASN expects of this item (the server raises an exception for
-    // items it does not list; the receipt is still recorded, as by the CLI).
+    // items it does not list; the receipt is still recorded, as by the CLI),
+    // and what is still to come as the quantity's default.
     if form.flow == Flow::Receive
-        && let Some(asn) = form.get("asn")
+        && let Some(asn) = form.get("asn").map(str::to_owned)
     {
-        let lines = look.asn(asn)?;
-        form.hint = Some(match lines.iter().find(|l| l.sku == item.sku) {
-            Some(l) => format!("{asn} line {}: {} expected", l.line, l.expected_qty),
+        let lines = look.asn(&asn)?;
+        let line = lines.iter().find(|l| l.sku == item.sku);
+        form.hint = Some(match line {
+            Some(l) => {
+                let came = l.received_qty + l.damaged_qty;
+                if came > 0 {
+                    format!(
+                        "{asn} line {}: {} expected, {came} in",
+                        l.line, l.expected_qty
+                    )
+                } else {
+                    format!("{asn} line {}: {} expected", l.line, l.expected_qty)
+                }
+            }
             None => format!("! {} is not on {asn}", item.sku),
         });
+        let left = line.map_or(0, |l| l.expected_qty - l.received_qty - l.damaged_qty);
+        if let Some(f) = form.field_mut("qty")
+            && count.is_none()
+            && left > 0
+        {
+            f.default = Some(left.to_string());
+        }
     }
-    // A pick records the lot the label shows (or the task's).
-    if form.flow == Flow::Pick
-        && let Some(task) = form.task.as_mut()
-        && lot.is_some()
+    form.item = Some(item.clone());
+    if form.flow == Flow::Receive
+        && let Some(l) = &lot
     {
-        task.lot = lot;
+        return lot_rules(form, look, &item, l, expiry.or(known.flatten()), app.today);
     }
-    form.item = Some(item);
-    Ok(())
+    Ok(None)
 }
 
 fn opt(form: &Form, name: &str) -> Option<String> {
@@ -805,14 +1017,23 @@ fn req(form: &Form, name: &str) -> anyhow::Result<String> {
 /// The operation a complete form records.
 fn entry(form: &Form, look: &dyn Lookup) -> anyhow::Result<Entry> {
     Ok(match form.flow {
-        Flow::Receive => Entry::Receive {
-            asn: req(form, "asn")?,
-            sku: req(form, "sku")?,
-            qty: req(form, "qty")?,
-            lot: opt(form, "lot"),
-            expiry: opt(form, "expiry"),
-            to: req(form, "to")?,
-        },
+        Flow::Receive => {
+            let qty = req(form, "qty")?;
+            let (qty, damaged) = if form.rejected {
+                ("0".to_owned(), Some(qty))
+            } else {
+                (qty, None)
+            };
+            Entry::Receive {
+                asn: req(form, "asn")?,
+                sku: req(form, "sku")?,
+                qty,
+                lot: opt(form, "lot"),
+                expiry: opt(form, "expiry"),
+                to: req(form, "to")?,
+                damaged,
+            }
+        }
         Flow::Move | Flow::Putaway => Entry::Move {
             sku: req(form, "sku")?,
             lot: opt(form, "lot"),
@@ -829,7 +1050,7 @@ fn entry(form: &Form, look: &dyn Lookup) -> anyhow::Result<Entry> {
             Entry::Pick {
                 task: task.id.clone(),
                 qty: req(form, "qty")?.parse()?,
-                lot: task.lot.clone(),
+                lot: opt(form, "lot").or(task.lot.clone()),
                 short: None,
             }
         }
@@ -887,6 +1108,7 @@ fn short_key(app: &mut App, form: Form, selected: usize, key: Msg) -> Outcome {
             }
         };
         let reason = SHORT_REASONS[i].to_owned();
+        let lot = opt(&form, "lot").or(task.lot.clone());
         let mut form = form;
         form.submitted = true;
         app.input.clear();
@@ -897,7 +1119,7 @@ fn short_key(app: &mut App, form: Form, selected: usize, key: Msg) -> Outcome {
             Ok(vec![Effect::Record(Entry::Pick {
                 task: task.id,
                 qty,
-                lot: task.lot,
+                lot,
                 short: Some(reason),
             })]),
         )
@@ -947,7 +1169,7 @@ fn recorded(app: &mut App, result: Result<String, String>, look: &dyn Lookup) ->
             let keep = form.keep;
             match flow {
                 Flow::Pick => {
-                    let next = next_pick(look);
+                    let next = next_pick(app, look);
                     match next {
                         Ok(screen) => app.screen = screen,
                         Err(e) => return refuse(app, format!("{e:#}")),
@@ -972,7 +1194,12 @@ fn recorded(app: &mut App, result: Result<String, String>, look: &dyn Lookup) ->
                     Err(e) => return refuse(app, format!("{e:#}")),
                 },
                 Flow::Receive => {
+                    // The next pallet goes to the same dock: Enter takes it.
+                    let dock = form.get("to").map(str::to_owned);
                     form.clear_from(keep);
+                    if let Some(f) = form.field_mut("to") {
+                        f.default = dock;
+                    }
                     form.hint = None;
                     if let Some(asn) = form.get("asn").map(str::to_owned)
                         && let Ok(lines) = look.asn(&asn)
@@ -999,14 +1226,14 @@ fn remember(app: &mut App, done: &str) {
 
 /// Stock lookup: a bin, a SKU, a GTIN or a GS1 label.
 fn lookup(app: &App, code: &str, look: &dyn Lookup) -> anyhow::Result<LookupResult> {
-    if look.location(code)? {
+    if let Some(bin) = look.location(code)? {
         let rows = look.stock(&Filter {
-            location: Some(code.to_owned()),
+            location: Some(bin.code.clone()),
             sku: None,
         })?;
         return Ok(LookupResult {
             code: code.to_owned(),
-            heading: format!("bin {code}"),
+            heading: format!("bin {}", bin.code),
             by_location: true,
             rows,
             scroll: 0,

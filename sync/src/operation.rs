@@ -121,6 +121,12 @@ pub struct Receive {
     /// Units that arrived damaged: recorded against the ASN line, not stocked.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub damaged: i64,
+    /// Why the `damaged` units were rejected at the dock, when not plain
+    /// damage: `expired` for goods past their expiry date (the terminal
+    /// records expired lots this way rather than as stock). Older servers
+    /// ignore the field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub damaged_reason: Option<String>,
 }
 
 /// Stock carried from one location to another (a putaway is a move out of a
@@ -239,6 +245,9 @@ impl Payload {
                 optional_code("lot", r.lot.as_deref())?;
                 code("to", &r.to)?;
                 non_negative_qty("damaged", r.damaged)?;
+                if let Some(reason) = &r.damaged_reason {
+                    text("damaged_reason", reason)?;
+                }
                 if r.qty == 0 && r.damaged == 0 {
                     return Err(FieldError::new(
                         "qty",

@@ -4,6 +4,7 @@ use pyck_sync::operation::Kind;
 use pyck_sync::records::Role;
 
 use super::*;
+use crate::store::view::StockRow;
 use crate::tui::app::{App, Entry, Flow, Screen};
 use crate::tui::testing::{Fake, app_as, scan, send};
 
@@ -126,6 +127,7 @@ fn receive_with_a_gs1_label_fills_lot_and_expiry() {
             lot: Some("L2647E".into()),
             expiry: Some("2027-01-31".into()),
             to: "DOCK-01".into(),
+            damaged: None,
         }]
     );
     // Recorded: the next case on the same ASN.
@@ -291,14 +293,27 @@ fn pick_confirms_the_bin_and_the_item_then_records() {
     let fx = send(&mut app, &look, scan("ZZZ"));
     assert_refused(&app, &fx, "unknown code");
     send(&mut app, &look, [Msg::Escape]);
+    // A plain EAN of a lot-tracked item: the lot is asked for, and must be
+    // one the bin holds.
     send(&mut app, &look, scan("5790000100378"));
-    assert_eq!(step_name(&app), "qty");
-    // Enter alone takes what the task asks for.
-    send(&mut app, &look, [Msg::Enter]);
-    assert_eq!(step_name(&app), "confirm");
-    let fx = send(&mut app, &look, scan("C-01-03"));
-    assert_refused(&app, &fx, "press Enter to confirm");
+    assert_eq!(step_name(&app), "lot");
+    let fx = send(&mut app, &look, scan("L9999X"));
+    assert_refused(
+        &app,
+        &fx,
+        "lot L9999X is not in C-01-03: the bin holds lot L2631H",
+    );
     send(&mut app, &look, [Msg::Escape]);
+    send(&mut app, &look, scan("L2631H"));
+    assert_eq!(step_name(&app), "qty");
+    let fx = send(&mut app, &look, scan("13"));
+    assert_refused(
+        &app,
+        &fx,
+        "13 is more than the task asks for: pick at most 12",
+    );
+    send(&mut app, &look, [Msg::Escape]);
+    // Enter alone takes what the task asks for, and records.
     let fx = send(&mut app, &look, [Msg::Enter]);
     assert_eq!(
         records(&fx),
@@ -313,8 +328,15 @@ fn pick_confirms_the_bin_and_the_item_then_records() {
 }
 
 #[test]
-fn pick_of_another_lot_records_the_lot_on_the_label() {
-    let look = Fake::warehouse();
+fn pick_of_another_lot_in_the_bin_records_the_lot_on_the_label() {
+    let mut look = Fake::warehouse();
+    look.stock.push(StockRow {
+        location: "C-01-03".into(),
+        sku: "SKU-10037".into(),
+        lot: Some("L2634F".into()),
+        expiry: None,
+        qty: 5,
+    });
     let mut app = picker();
     send(&mut app, &look, [Msg::Char('4')]);
     send(&mut app, &look, scan("C-01-03"));
@@ -323,12 +345,36 @@ fn pick_of_another_lot_records_the_lot_on_the_label() {
         &look,
         scan("(01)05790000100378(17)270114(10)L2634F"),
     );
-    send(&mut app, &look, scan("3"));
-    let fx = send(&mut app, &look, [Msg::Enter]);
+    let fx = send(&mut app, &look, scan("3"));
     assert!(matches!(
         &records(&fx)[..],
         [Entry::Pick { lot: Some(l), qty: 3, .. }] if l == "L2634F"
     ));
+}
+
+#[test]
+fn a_label_of_a_lot_not_in_the_bin_or_expired_is_refused_at_the_scan() {
+    let look = Fake::warehouse();
+    let mut app = picker();
+    send(&mut app, &look, [Msg::Char('4')]);
+    send(&mut app, &look, scan("C-01-03"));
+    // L2634F is in C-01-01, not here.
+    let fx = send(
+        &mut app,
+        &look,
+        scan("(01)05790000100378(17)270114(10)L2634F"),
+    );
+    assert_refused(&app, &fx, "lot L2634F is not in C-01-03");
+    assert_eq!(form(&app).get("sku"), None, "nothing filled in");
+    send(&mut app, &look, [Msg::Escape]);
+    // The task's own lot, but its label says it expired.
+    let fx = send(
+        &mut app,
+        &look,
+        scan("(01)05790000100378(17)261031(10)L2631H"),
+    );
+    assert_refused(&app, &fx, "lot L2631H EXPIRED on 2026-10-31");
+    assert_eq!(step_name(&app), "sku");
 }
 
 #[test]
@@ -342,6 +388,7 @@ fn short_pick_takes_the_quantity_typed_and_a_reason() {
     send(&mut app, &look, [Msg::Escape]);
     send(&mut app, &look, scan("C-01-03"));
     send(&mut app, &look, scan("SKU-10037"));
+    send(&mut app, &look, scan("L2631H"));
     send(&mut app, &look, [Msg::Char('7'), Msg::ShortPick]);
     assert!(matches!(app.screen, Screen::ShortReason { .. }));
     // Escape returns to the pick with nothing recorded.
@@ -498,6 +545,31 @@ fn pack_and_ship() {
     let fx = send(&mut app, &look, scan("3"));
     assert_refused(&app, &fx, "1 to pack or 2 to ship");
     send(&mut app, &look, [Msg::Escape]);
+    // Its pick T-1 is still open: neither pack nor ship.
+    let fx = send(&mut app, &look, scan("1"));
+    assert_refused(&app, &fx, "order SO-5001 has 1 open pick(s)");
+    send(&mut app, &look, [Msg::Escape]);
+    let fx = send(&mut app, &look, scan("2"));
+    assert_refused(&app, &fx, "order SO-5001 has 1 open pick(s)");
+    send(&mut app, &look, [Msg::Escape]);
+
+    let mut look = look;
+    look.tasks.retain(|t| t.kind != TaskKind::Pick);
+    let fx = send(&mut app, &look, scan("2"));
+    assert_refused(&app, &fx, "order SO-5001 is not packed");
+    send(&mut app, &look, [Msg::Escape]);
+    let fx = send(&mut app, &look, scan("1"));
+    assert_eq!(
+        records(&fx),
+        vec![Entry::Order {
+            kind: Kind::Pack,
+            order: "SO-5001".into()
+        }]
+    );
+    look.orders = vec![("SO-5001", "packed")];
+    let mut app = picker();
+    send(&mut app, &look, [Msg::Char('7')]);
+    send(&mut app, &look, scan("SO-5001"));
     let fx = send(&mut app, &look, scan("2"));
     assert_eq!(
         records(&fx),
@@ -753,4 +825,158 @@ fn a_flow_the_role_may_not_record_is_refused_at_the_menu() {
         send(&mut app, &look, [Msg::Char('6')]);
         assert!(app.error.is_none());
     }
+}
+
+#[test]
+fn a_closed_asn_is_refused_at_its_scan() {
+    let mut look = Fake::warehouse();
+    look.asns[0].closed = true;
+    let mut app = receiver();
+    send(&mut app, &look, [Msg::Char('1')]);
+    let fx = send(&mut app, &look, scan("ASN-1003"));
+    assert_refused(&app, &fx, "ASN ASN-1003 is closed");
+    assert_eq!(step_name(&app), "asn");
+}
+
+#[test]
+fn an_expired_lot_at_the_dock_is_received_as_rejected() {
+    let look = Fake::warehouse();
+    let mut app = receiver();
+    send(&mut app, &look, [Msg::Char('1')]);
+    send(&mut app, &look, scan("ASN-1003"));
+    // Expired at the end of October; today is 2026-11-23.
+    let fx = send(
+        &mut app,
+        &look,
+        scan("(01)05790000100484(17)261031(10)L2647E"),
+    );
+    assert_refused(&app, &fx, "lot L2647E EXPIRED on 2026-10-31");
+    assert!(app.error.as_ref().unwrap().reason.contains("REJECTED"));
+    send(&mut app, &look, [Msg::Enter]);
+    assert_eq!(step_name(&app), "qty");
+    assert_eq!(form(&app).current().unwrap().label, "Rejected");
+    send(&mut app, &look, scan("24"));
+    let fx = send(&mut app, &look, scan("DOCK-01"));
+    assert!(matches!(
+        &records(&fx)[..],
+        [Entry::Receive { qty, damaged: Some(d), .. }] if qty == "0" && d == "24"
+    ));
+}
+
+#[test]
+fn a_receipt_defaults_to_what_is_still_expected_and_the_same_dock() {
+    let mut look = Fake::warehouse();
+    look.asns[0].received_qty = 100;
+    let mut app = receiver();
+    send(&mut app, &look, [Msg::Char('1')]);
+    send(&mut app, &look, scan("ASN-1003"));
+    // Escape on the item step goes back to the ASN, not out of the flow.
+    send(&mut app, &look, [Msg::Escape]);
+    assert_eq!(step_name(&app), "asn");
+    send(&mut app, &look, scan("ASN-1003"));
+    send(&mut app, &look, scan("SKU-10048"));
+    send(&mut app, &look, scan("L2650A"));
+    // The GS1 form of a date, as printed on the label.
+    send(&mut app, &look, scan("270200"));
+    assert_eq!(form(&app).get("expiry"), Some("2027-02-28"));
+    assert_eq!(
+        form(&app).current().and_then(|f| f.default.clone()),
+        Some("44".into())
+    );
+    send(&mut app, &look, [Msg::Enter]);
+    // A chilled item is not put into an ambient bin, even at receipt.
+    let fx = send(&mut app, &look, scan("a-01-01"));
+    assert_refused(
+        &app,
+        &fx,
+        "SKU-10048 is chilled goods and A-01-01 is an ambient bin",
+    );
+    send(&mut app, &look, [Msg::Escape]);
+    let fx = send(&mut app, &look, scan("dock-01"));
+    assert!(matches!(
+        &records(&fx)[..],
+        [Entry::Receive { qty, to, .. }] if qty == "44" && to == "DOCK-01"
+    ));
+    send(
+        &mut app,
+        &look,
+        [Msg::Recorded(Ok("recorded receive #3".into()))],
+    );
+    assert_eq!(step_name(&app), "sku");
+    assert_eq!(
+        form(&app).fields.last().and_then(|f| f.default.clone()),
+        Some("DOCK-01".into())
+    );
+}
+
+#[test]
+fn a_putaway_chosen_by_its_dock_does_not_ask_for_it_again_and_another_bin_is_confirmed() {
+    let look = Fake::warehouse();
+    let mut app = receiver();
+    send(&mut app, &look, [Msg::Char('2')]);
+    send(&mut app, &look, scan("DOCK-01"));
+    assert_eq!(step_name(&app), "sku");
+    send(&mut app, &look, scan("SKU-10001"));
+    send(&mut app, &look, [Msg::Enter]);
+    // Not the suggested A-01-05: a warning and the bell, then the same
+    // scan again puts it there.
+    let fx = send(&mut app, &look, scan("A-01-01"));
+    assert!(records(&fx).is_empty());
+    assert!(fx.contains(&Effect::Bell));
+    assert!(
+        form(&app)
+            .hint
+            .as_deref()
+            .is_some_and(|h| h.contains("not the suggested A-01-05"))
+    );
+    let fx = send(&mut app, &look, scan("A-01-01"));
+    assert!(matches!(
+        &records(&fx)[..],
+        [Entry::Move { to, task: Some(_), .. }] if to == "A-01-01"
+    ));
+}
+
+#[test]
+fn skip_leaves_a_task_for_later() {
+    let mut look = Fake::warehouse();
+    let mut second = crate::tui::testing::task("T-9", TaskKind::Pick, "A-01-01", "SKU-10001", 5);
+    second.sequence = 2;
+    look.tasks.push(second);
+    let mut app = picker();
+    send(&mut app, &look, [Msg::Char('4')]);
+    assert!(matches!(&app.screen, Screen::Form(f) if f.task.as_ref().unwrap().id == "T-1"));
+    send(&mut app, &look, [Msg::Skip]);
+    assert!(matches!(&app.screen, Screen::Form(f) if f.task.as_ref().unwrap().id == "T-9"));
+    send(&mut app, &look, [Msg::Skip]);
+    assert!(matches!(&app.screen, Screen::Form(f) if f.task.as_ref().unwrap().id == "T-1"));
+}
+
+#[test]
+fn a_task_cancelled_under_the_picker_is_announced_with_what_to_put_back() {
+    let mut look = Fake::warehouse();
+    let mut app = picker();
+    send(&mut app, &look, [Msg::Char('4')]);
+    send(&mut app, &look, scan("C-01-03"));
+    send(&mut app, &look, scan("SKU-10037"));
+    send(&mut app, &look, scan("L2631H"));
+    // The order was cancelled: the next sync no longer lists the task.
+    look.tasks.retain(|t| t.id != "T-1");
+    let fx = send(
+        &mut app,
+        &look,
+        [Msg::Synced(SyncOutcome {
+            online: true,
+            pending: 0,
+            last_sync: None,
+            error: None,
+            refused: 0,
+            report: None,
+        })],
+    );
+    assert_refused(
+        &app,
+        &fx,
+        "TASK T-1 CANCELLED: put back 12 of SKU-10037 lot L2631H at C-01-03",
+    );
+    assert!(matches!(app.screen, Screen::Idle { .. }));
 }

@@ -17,24 +17,39 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, form: &Form) -> &'static s
         let bold = Style::default().add_modifier(Modifier::BOLD);
         match form.flow {
             Flow::Pick => {
+                // Where, how many of what, for which order: all a picker
+                // needs before the first scan, at 40 columns too.
+                let unit = form
+                    .task_item
+                    .as_ref()
+                    .map(|i| format!(" {}", i.uom))
+                    .unwrap_or_default();
                 lines.push(Line::from(vec![
                     Span::raw(" Go to "),
                     Span::styled(task.location.clone(), bold.fg(Color::Cyan)),
-                    Span::raw(format!("  take {}", (task.qty - task.done_qty).max(0))),
+                    Span::raw(format!(
+                        "  take {}{unit}",
+                        (task.qty - task.done_qty).max(0)
+                    )),
                 ]));
-                let order = task.order.clone().unwrap_or_default();
                 lines.push(Line::from(format!(
-                    " {} {}{}",
+                    " {} {}",
                     task.sku.clone().unwrap_or_default(),
                     task.lot
                         .as_ref()
-                        .map(|l| format!("lot {l} "))
+                        .map(|l| format!("lot {l}"))
                         .unwrap_or_default(),
-                    if is_wide {
-                        format!("· order {order} line {}", task.line.unwrap_or(0))
-                    } else {
-                        String::new()
-                    }
+                )));
+                if let Some(item) = &form.task_item {
+                    lines.push(
+                        Line::from(format!(" {}", item.description))
+                            .style(Style::default().fg(Color::DarkGray)),
+                    );
+                }
+                lines.push(Line::from(format!(
+                    " order {} line {}",
+                    task.order.clone().unwrap_or_default(),
+                    task.line.unwrap_or(0)
                 )));
             }
             _ => {
@@ -62,6 +77,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, form: &Form) -> &'static s
         lines.push(Line::from(format!(" {hint}")).style(style));
     }
     if let Some(item) = &form.item
+        && form.task_item.is_none()
         && (is_wide || form.task.is_none())
     {
         lines.push(
@@ -103,14 +119,21 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, form: &Form) -> &'static s
             } else {
                 app.input.clone()
             };
+            let suggested = form
+                .task
+                .as_ref()
+                .and_then(|t| t.to.as_ref())
+                .filter(|_| f.name == "to" && form.flow == Flow::Putaway);
             let hint = match (&f.expect, &f.default, f.kind) {
                 (Some(e), _, FieldKind::Location) => format!("scan bin {e}"),
+                (None, _, FieldKind::Location) if suggested.is_some() => {
+                    format!("scan bin {}", suggested.cloned().unwrap_or_default())
+                }
                 (Some(e), _, _) => format!("scan {e}"),
                 (None, Some(d), _) => format!("Enter = {d}"),
-                (None, None, FieldKind::Confirm) => "Enter to confirm".into(),
                 (None, None, FieldKind::Item) => "scan SKU, GTIN or GS1".into(),
                 (None, None, FieldKind::Location) => "scan a bin".into(),
-                (None, None, FieldKind::Expiry) => "YYYY-MM-DD".into(),
+                (None, None, FieldKind::Expiry) => "YYMMDD or YYYY-MM-DD".into(),
                 (None, None, FieldKind::Action) => "1 pack · 2 ship".into(),
                 _ => String::new(),
             };
@@ -139,7 +162,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, form: &Form) -> &'static s
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
     match form.flow {
         Flow::Login => "Enter: next · Esc: back",
-        Flow::Pick => "Enter ok · Esc back · F2 short",
+        Flow::Pick => "Enter · Esc back · F2 short · F3 skip",
         _ => "Enter: ok · Esc: back",
     }
 }

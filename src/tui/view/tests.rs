@@ -121,12 +121,13 @@ fn pick() {
         Role::Picker,
         then(
             then(vec![Msg::Char('4')], scan("C-01-03")),
-            then(scan("SKU-10037"), keys("7")),
+            then(then(scan("SKU-10037"), scan("L2631H")), keys("7")),
         ),
     );
     snap("pick_qty", &app);
     let mut msgs = then(vec![Msg::Char('4')], scan("C-01-03"));
     msgs.extend(scan("SKU-10037"));
+    msgs.extend(scan("L2631H"));
     msgs.extend(keys("7"));
     msgs.push(Msg::ShortPick);
     let app = reach(Role::Picker, msgs);
