@@ -52,9 +52,24 @@ pub struct Config {
     /// PEM certificates of a CA trusted on top of the system's (`init --ca`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca: Option<String>,
+    /// The text this site's scanners send instead of the GS1 separator
+    /// (`init --gs-substitute`), turned into GS in GS1 scans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gs_substitute: Option<String>,
 }
 
 impl Config {
+    /// A scan as the GS1 reader should see it: this site's substitute for
+    /// the separator (if any) turned into GS when the scan is GS1 data.
+    /// The scanner UI and the commands both read scans through it.
+    pub fn normalize_scan<'a>(&self, scan: &'a str) -> std::borrow::Cow<'a, str> {
+        pyck_sync::gs1::normalize_separators(
+            scan,
+            self.gs_substitute.as_deref(),
+            chrono::Local::now().date_naive(),
+        )
+    }
+
     pub fn load(paths: &Paths) -> anyhow::Result<Option<Config>> {
         let file = paths.config_file();
         match std::fs::read_to_string(&file) {

@@ -26,6 +26,13 @@ pub struct Args {
     /// terminal's config, so the file may go afterwards)
     #[arg(long, value_name = "FILE")]
     ca: Option<PathBuf>,
+    /// The text this site's scanners send for the GS1 separator (FNC1)
+    /// when they cannot send the GS byte, e.g. `~` or `\F`; in a GS1 scan
+    /// it ends a variable-length field as GS does. Kept in the terminal's
+    /// config; re-running init without it keeps the one set, and an empty
+    /// value (`--gs-substitute ''`) removes it
+    #[arg(long, value_name = "TEXT")]
+    gs_substitute: Option<String>,
     /// Print JSON
     #[arg(long)]
     json: bool,
@@ -40,13 +47,28 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         .into());
     }
     let ca = args.ca.as_deref().map(read_ca).transpose()?;
+    if let Some(problem) = args
+        .gs_substitute
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .and_then(pyck_sync::gs1::substitute_problem)
+    {
+        return Err(CliError::Usage(format!("--gs-substitute: {problem}")).into());
+    }
     let remote = Remote::new(&args.server, &args.token, ca.as_deref());
     let mut store = ctx.store()?;
     runtime()?.block_on(async {
         let mut client = Client::new(&remote, Duration::from_secs(60))?;
         let hello = client.hello().await?;
         let device = Uuid::parse_str(&hello.device)?;
-        if let Some(old) = Config::load(&ctx.paths)?
+        let previous = Config::load(&ctx.paths)?;
+        // A scanner setting outlives a re-registration unless changed.
+        let gs_substitute = match args.gs_substitute.clone() {
+            Some(s) if s.is_empty() => None,
+            Some(s) => Some(s),
+            None => previous.as_ref().and_then(|old| old.gs_substitute.clone()),
+        };
+        if let Some(old) = previous
             && old.device != device
         {
             let (pending, _) = journal::backlog(store.conn())?;
@@ -67,6 +89,7 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
             token: args.token.clone(),
             device,
             ca,
+            gs_substitute,
         };
         config.save(&ctx.paths)?;
         // The first pull; resumes from its last committed page if an earlier
@@ -80,7 +103,7 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         if args.json {
             output::json(&serde_json::json!({
                 "device": device, "server": config.server, "server_version": hello.version,
-                "pulled": report.pulled, "replica": counts,
+                "pulled": report.pulled, "replica": counts, "gs_substitute": config.gs_substitute,
             }))
         } else {
             println!(

@@ -1,9 +1,14 @@
 //! `pyck scan`: what a scanned code means — a location, an item (by SKU or
-//! GTIN), or a GS1 element string / Digital Link broken into fields.
+//! GTIN), or a GS1 element string / Digital Link broken into fields. A
+//! scan with this site's GS substitute (`init --gs-substitute`) is read as
+//! the scanner UI reads it. Text for people, `--json` for scripts.
+
+use std::io::Write;
 
 use serde_json::{Value, json};
 
 use super::Ctx;
+use crate::config::Config;
 use crate::error::invalid;
 use crate::output;
 use crate::store::replica;
@@ -19,12 +24,69 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     let store = ctx.store()?;
-    let meaning = interpret(store.conn(), args.code.trim())?;
+    // The site's substitute for the GS1 separator, as the scanner UI reads it.
+    let config = Config::load(&ctx.paths)?;
+    let code = match &config {
+        Some(config) => config.normalize_scan(args.code.trim()),
+        None => args.code.trim().into(),
+    };
+    let meaning = interpret(store.conn(), &code)?;
     if args.json {
         return output::json(&meaning);
     }
-    println!("{}", serde_json::to_string_pretty(&meaning)?);
+    let mut out = std::io::stdout().lock();
+    out.write_all(text(&meaning).as_bytes())?;
     Ok(())
+}
+
+/// The meaning for people, one fact a line:
+///
+/// ```text
+/// location A-01-01 (zone A, ambient)
+/// item SKU-10009 Tuna Chunks in Water 185g Can
+/// (01) GTIN 05790000100095
+/// (17) USE BY OR EXPIRY 280115 = 2028-01-15
+/// ```
+fn text(meaning: &Value) -> String {
+    let s = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    let mut lines = Vec::new();
+    match meaning["type"].as_str() {
+        Some("location") => lines.push(format!(
+            "location {} (zone {}, {})",
+            s(&meaning["code"]),
+            s(&meaning["zone"]),
+            s(&meaning["temperature"])
+        )),
+        Some("item") => {
+            lines.push(item_line(meaning));
+            if let Some(gtin) = meaning["gtin"].as_str() {
+                lines.push(format!("GTIN {gtin}"));
+            }
+        }
+        _ => {
+            if meaning["sku"].is_string() {
+                lines.push(item_line(meaning));
+            } else {
+                lines.push("GS1 code of no item known on this device".into());
+            }
+            for e in meaning["elements"].as_array().into_iter().flatten() {
+                let mut line = format!("({}) {} {}", s(&e["ai"]), s(&e["title"]), s(&e["value"]));
+                if let Some(date) = e["date"].as_str() {
+                    line.push_str(&format!(" = {date}"));
+                }
+                lines.push(line);
+            }
+        }
+    }
+    lines.iter().map(|l| format!("{l}\n")).collect()
+}
+
+fn item_line(meaning: &Value) -> String {
+    let sku = meaning["sku"].as_str().unwrap_or_default();
+    match meaning["description"].as_str() {
+        Some(d) => format!("item {sku} {d}"),
+        None => format!("item {sku}"),
+    }
 }
 
 /// The meaning of a code, or invalid input (exit 3) when it means nothing.
@@ -42,7 +104,11 @@ pub fn interpret(conn: &rusqlite::Connection, code: &str) -> anyhow::Result<Valu
     }
     if code.bytes().all(|b| b.is_ascii_digit()) && pyck_sync::gs1::is_valid_gtin(code) {
         if let Some(sku) = replica::sku_by_gtin(conn, code)? {
-            return Ok(json!({"type": "item", "sku": sku, "gtin": code}));
+            let mut v = json!({"type": "item", "sku": sku, "gtin": code});
+            if let Some(item) = replica::item(conn, &sku)? {
+                v["description"] = json!(item.description);
+            }
+            return Ok(v);
         }
         return Err(invalid(format!(
             "GTIN {code} belongs to no item known on this device"
@@ -57,6 +123,9 @@ pub fn interpret(conn: &rusqlite::Connection, code: &str) -> anyhow::Result<Valu
         };
         let mut v = json!({"type": "gs1", "elements": gs1.elements});
         if let Some(sku) = sku {
+            if let Some(item) = replica::item(conn, &sku)? {
+                v["description"] = json!(item.description);
+            }
             v["sku"] = json!(sku);
         }
         if let Some(lot) = gs1.lot() {
@@ -70,4 +139,31 @@ pub fn interpret(conn: &rusqlite::Connection, code: &str) -> anyhow::Result<Valu
     Err(invalid(format!(
         "{code:?} is no location, SKU, GTIN or GS1 code known on this device"
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_for_people_one_fact_a_line() {
+        let location =
+            json!({"type": "location", "code": "A-01-01", "zone": "A", "temperature": "ambient"});
+        assert_eq!(text(&location), "location A-01-01 (zone A, ambient)\n");
+        let item = json!({"type": "item", "sku": "SKU-10009", "gtin": "5790000100095", "description": "Tuna"});
+        assert_eq!(text(&item), "item SKU-10009 Tuna\nGTIN 5790000100095\n");
+        let gs1 = json!({"type": "gs1", "sku": "SKU-10009", "description": "Tuna", "lot": "L2650A",
+        "elements": [
+            {"ai": "01", "title": "GTIN", "value": "05790000100095"},
+            {"ai": "10", "title": "BATCH/LOT", "value": "L2650A"},
+            {"ai": "17", "title": "USE BY OR EXPIRY", "value": "280115", "date": "2028-01-15"},
+        ]});
+        assert_eq!(
+            text(&gs1),
+            "item SKU-10009 Tuna\n(01) GTIN 05790000100095\n(10) BATCH/LOT L2650A\n(17) USE BY OR EXPIRY 280115 = 2028-01-15\n"
+        );
+        let unknown =
+            json!({"type": "gs1", "elements": [{"ai": "00", "title": "SSCC", "value": "1"}]});
+        assert!(text(&unknown).starts_with("GS1 code of no item known"));
+    }
 }

@@ -103,7 +103,7 @@ pub fn run_with(ctx: &Ctx, login_hint: Option<String>) -> anyhow::Result<()> {
             }
         });
     }
-    let result = event_loop(&mut terminal, &mut app, &mut store, &rx, &nudge);
+    let result = event_loop(&mut terminal, &mut app, &mut store, &rx, &nudge, &config);
     let _ = crossterm::execute!(std::io::stdout(), DisableBracketedPaste);
     ratatui::restore();
     stop_background_sync(nudge, &sync_stopped);
@@ -125,6 +125,7 @@ fn event_loop(
     store: &mut Store,
     rx: &Receiver<Msg>,
     nudge: &Sender<()>,
+    config: &Config,
 ) -> anyhow::Result<()> {
     let mut queue: VecDeque<Msg> = VecDeque::new();
     loop {
@@ -144,6 +145,18 @@ fn event_loop(
             queue.push_back(msg);
         }
         while let Some(msg) = queue.pop_front() {
+            // A scanner that sends a substitute for GS (`init
+            // --gs-substitute`): the scan it ends becomes the scan with GS.
+            if msg == Msg::Enter && app.error.is_none() {
+                let normalized = config.normalize_scan(&app.input);
+                if normalized != app.input {
+                    let keys = keys::retyped_enter(&app.input, &normalized);
+                    for key in keys.into_iter().rev() {
+                        queue.push_front(key);
+                    }
+                    continue;
+                }
+            }
             let effects = update(app, msg, &StoreLookup(store));
             let mut outcomes = Vec::new();
             for effect in effects {

@@ -79,6 +79,7 @@ mod date;
 mod digital_link;
 mod element_string;
 mod error;
+mod separators;
 #[cfg(test)]
 mod tests;
 
@@ -90,6 +91,7 @@ use serde::{Serialize, Serializer};
 pub use ai::Ai;
 pub use check_digit::{gtin_check_digit, is_valid_gtin, normalize_gtin};
 pub use error::Gs1Error;
+pub use separators::{MAX_SUBSTITUTE_CHARS, normalize_separators, substitute_problem};
 
 use element_string::{Ch, GS};
 
