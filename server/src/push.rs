@@ -69,6 +69,8 @@ pub struct Plan {
     pub stock: BTreeMap<StockKey, i64>,
     pub new_lots: Vec<(String, String, Option<chrono::NaiveDate>)>,
     pub asn_lines: BTreeMap<(String, u32), AsnLineRecord>,
+    /// ASN lines closed by the batch, as they stood when closed.
+    pub asn_closures: Vec<domain::AsnClosure>,
     pub exceptions: Vec<NewException>,
     /// New and changed tasks, final state.
     pub tasks: BTreeMap<String, TaskRecord>,
@@ -197,18 +199,7 @@ impl Plan {
 }
 
 pub fn exception_record(ex: &NewException) -> ExceptionRecord {
-    ExceptionRecord {
-        id: ex.id.to_string(),
-        kind: ex.kind.as_str().to_owned(),
-        status: "open".to_owned(),
-        message: ex.message.clone(),
-        order: ex.order.clone(),
-        asn: ex.asn.clone(),
-        location: ex.location.clone(),
-        sku: ex.sku.clone(),
-        lot: ex.lot.clone(),
-        raised_at: ex.at,
-    }
+    ex.record()
 }
 
 pub fn to_json<T: serde::Serialize>(value: &T) -> String {
@@ -306,6 +297,7 @@ fn settle(view: &mut BatchView, op: &Operation, plan: &mut Plan) -> Result<(), R
     for line in fx.asn_lines {
         plan.asn_lines.insert((line.asn.clone(), line.line), line);
     }
+    plan.asn_closures.extend(fx.asn_closures);
     plan.movements.extend(fx.movements);
     plan.new_lots.extend(fx.new_lots);
     plan.exceptions.extend(fx.exceptions);

@@ -265,10 +265,22 @@ pub enum ExceptionKind {
     AllocationShort,
     /// An order's picks not done by the warehouse's pick deadline.
     PickOverdue,
+    /// A pack or ship of an order whose pick tasks were still open (a stale
+    /// device); the order's workflow waits for the picks or a supervisor.
+    PackedWithOpenPicks,
+    /// A ship of an order that was never packed.
+    ShippedUnpacked,
+    /// A pick for an order that had already shipped: the goods wait at its
+    /// staging location for a return-to-stock task.
+    PickedAfterShip,
+    /// A ship of an order that was cancelled: the staged goods left.
+    CancelledOrderShipped,
+    /// Goods received on an ASN line that was already closed.
+    ReceiptOnClosedAsn,
 }
 
 impl ExceptionKind {
-    pub const ALL: [ExceptionKind; 12] = [
+    pub const ALL: [ExceptionKind; 17] = [
         ExceptionKind::NegativeStock,
         ExceptionKind::ShortPick,
         ExceptionKind::CountDifference,
@@ -281,6 +293,11 @@ impl ExceptionKind {
         ExceptionKind::DamagedReceipt,
         ExceptionKind::AllocationShort,
         ExceptionKind::PickOverdue,
+        ExceptionKind::PackedWithOpenPicks,
+        ExceptionKind::ShippedUnpacked,
+        ExceptionKind::PickedAfterShip,
+        ExceptionKind::CancelledOrderShipped,
+        ExceptionKind::ReceiptOnClosedAsn,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -297,6 +314,11 @@ impl ExceptionKind {
             ExceptionKind::DamagedReceipt => "damaged_receipt",
             ExceptionKind::AllocationShort => "allocation_short",
             ExceptionKind::PickOverdue => "pick_overdue",
+            ExceptionKind::PackedWithOpenPicks => "packed_with_open_picks",
+            ExceptionKind::ShippedUnpacked => "shipped_unpacked",
+            ExceptionKind::PickedAfterShip => "picked_after_ship",
+            ExceptionKind::CancelledOrderShipped => "cancelled_order_shipped",
+            ExceptionKind::ReceiptOnClosedAsn => "receipt_on_closed_asn",
         }
     }
 }

@@ -33,6 +33,35 @@ pub struct NewException {
     pub at: DateTime<Utc>,
 }
 
+impl NewException {
+    /// The exception as stored and pulled, open.
+    pub fn record(&self) -> ExceptionRecord {
+        ExceptionRecord {
+            id: self.id.to_string(),
+            kind: self.kind.as_str().to_owned(),
+            status: "open".to_owned(),
+            message: self.message.clone(),
+            order: self.order.clone(),
+            asn: self.asn.clone(),
+            location: self.location.clone(),
+            sku: self.sku.clone(),
+            lot: self.lot.clone(),
+            raised_at: self.at,
+        }
+    }
+}
+
+/// An ASN line as it stood when it was closed: what had arrived by then.
+/// `verify` compares what arrived after it with the
+/// `receipt_on_closed_asn` exceptions raised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AsnClosure {
+    pub asn: String,
+    pub line: u32,
+    pub received_qty: i64,
+    pub damaged_qty: i64,
+}
+
 /// Everything one operation changes.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Effects {
@@ -40,6 +69,8 @@ pub struct Effects {
     /// Lots seen for the first time: (sku, lot, expiry).
     pub new_lots: Vec<(String, String, Option<NaiveDate>)>,
     pub asn_lines: Vec<AsnLineRecord>,
+    /// ASN lines closed by this operation, as they stood.
+    pub asn_closures: Vec<AsnClosure>,
     pub exceptions: Vec<NewException>,
     /// New tasks and tasks whose state changed, in their final state.
     pub tasks: Vec<TaskRecord>,

@@ -16,11 +16,13 @@ pub mod view;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use pyck_sync::operation::{Operation, Payload};
-use pyck_sync::records::{ExceptionKind, TaskKind, TaskRecord, TaskStatus, Temperature};
+use pyck_sync::records::{
+    ExceptionKind, ExceptionRecord, TaskKind, TaskRecord, TaskStatus, Temperature,
+};
 use pyck_sync::refusal::{Refusal, RefusalCode};
 use uuid::Uuid;
 
-pub use effects::{Effects, Movement, NewException};
+pub use effects::{AsnClosure, Effects, Movement, NewException};
 pub use view::{BatchView, ItemFacts, Needs, Settled, StockKey, staging};
 
 /// Applies one valid operation of a known operator to the view, returning
@@ -43,7 +45,7 @@ pub fn apply(view: &mut BatchView, op: &Operation) -> Result<Effects, Refusal> {
                     ctx.putaway_task(&r.sku, lot, &r.to, r.qty, None);
                 }
             }
-            ctx.receive_on_asn(&r.asn, &r.sku, r.qty, r.damaged, &r.to);
+            ctx.receive_on_asn(r, lot);
         }
         Payload::Putaway(m) | Payload::Move(m) => {
             let task = match &m.task {
@@ -69,11 +71,13 @@ pub fn apply(view: &mut BatchView, op: &Operation) -> Result<Effects, Refusal> {
             ctx.change(StockKey::new(&staging(&p.order), &p.sku, lot), p.qty);
             ctx.check_fefo(&task, &p.sku, lot, &p.order);
             task.done_qty += p.qty;
-            if task.done_qty >= task.qty {
+            // A task cancelled under the picker stays cancelled: what was
+            // picked on it goes back to stock (below).
+            if task.status != TaskStatus::Cancelled && task.done_qty >= task.qty {
                 task.status = TaskStatus::Done;
             }
             ctx.save_task(task);
-            ctx.picked_for_cancelled_order(&p.order, &p.sku, lot, &p.location, p.qty);
+            ctx.picked_for_closed_order(&p.order, &p.sku, lot, &p.location, p.qty);
         }
         Payload::ShortPick(p) => {
             let mut task = ctx.task(&p.task, TaskKind::Pick)?;
@@ -85,19 +89,26 @@ pub fn apply(view: &mut BatchView, op: &Operation) -> Result<Effects, Refusal> {
             // A task already short had its missing units re-allocated the
             // first time; a second short pick on it must not reserve them again.
             let already_short = task.status == TaskStatus::Short;
+            // Nor is anything re-allocated for a task cancelled under the
+            // picker, or for an order that shipped or was cancelled.
+            let cancelled = task.status == TaskStatus::Cancelled;
+            let closed = ctx.order_closed(&p.order);
             task.done_qty += p.qty;
-            task.status = TaskStatus::Short;
-            let missing = if already_short {
+            if !cancelled {
+                task.status = TaskStatus::Short;
+            }
+            let missing = if already_short || cancelled || closed {
                 0
             } else {
                 (task.qty - task.done_qty).max(0)
             };
             ctx.save_task(task.clone());
+            // What the task found in all: earlier picks on it count.
             ctx.raise(
                 ExceptionKind::ShortPick,
                 format!(
                     "short pick on order {} (task {}): {} of {} {} found at {} ({})",
-                    p.order, p.task, p.qty, task.qty, p.sku, p.location, p.reason
+                    p.order, p.task, task.done_qty, task.qty, p.sku, p.location, p.reason
                 ),
                 Refs {
                     order: Some(&p.order),
@@ -111,7 +122,7 @@ pub fn apply(view: &mut BatchView, op: &Operation) -> Result<Effects, Refusal> {
             if !already_short {
                 ctx.count_task(&p.location, &p.sku);
             }
-            ctx.picked_for_cancelled_order(&p.order, &p.sku, lot, &p.location, p.qty);
+            ctx.picked_for_closed_order(&p.order, &p.sku, lot, &p.location, p.qty);
         }
         Payload::Count(c) => {
             let task = match &c.task {
@@ -159,6 +170,14 @@ pub fn apply(view: &mut BatchView, op: &Operation) -> Result<Effects, Refusal> {
                     closing.push(line.clone());
                 }
             }
+            ctx.fx
+                .asn_closures
+                .extend(closing.iter().map(|l| effects::AsnClosure {
+                    asn: l.asn.clone(),
+                    line: l.line,
+                    received_qty: l.received_qty,
+                    damaged_qty: l.damaged_qty,
+                }));
             for d in receiving::close(&closing) {
                 ctx.raise(
                     d.kind,
@@ -172,24 +191,8 @@ pub fn apply(view: &mut BatchView, op: &Operation) -> Result<Effects, Refusal> {
             }
             ctx.fx.asn_lines.extend(closing);
         }
-        Payload::Pack(o) => ctx.order_status(&o.order, "packed"),
-        Payload::Ship(o) => {
-            // Shipping takes everything staged for the order out of the
-            // warehouse, through the ledger.
-            let stage = staging(&o.order);
-            let mut staged: Vec<(StockKey, i64)> = ctx
-                .view
-                .stock
-                .iter()
-                .filter(|(k, q)| k.location == stage && **q != 0)
-                .map(|(k, q)| (k.clone(), *q))
-                .collect();
-            staged.sort();
-            for (key, qty) in staged {
-                ctx.change(key, -qty);
-            }
-            ctx.order_status(&o.order, "shipped");
-        }
+        Payload::Pack(o) => ctx.pack(&o.order),
+        Payload::Ship(o) => ctx.ship(&o.order),
         Payload::ResolveException(r) => {
             let Some(mut ex) = ctx.view.exceptions.get(&r.exception).cloned() else {
                 return Err(Refusal::new(
@@ -531,9 +534,141 @@ impl Ctx<'_> {
         }
     }
 
-    /// A pick for an order cancelled while the picker was offline: it
-    /// happened, so it stands, and the goods go back to stock.
-    fn picked_for_cancelled_order(
+    /// Whether an order has left the way of picking: shipped or cancelled.
+    fn order_closed(&self, order: &str) -> bool {
+        matches!(
+            self.view.orders.get(order).map(String::as_str),
+            Some("shipped" | "cancelled")
+        )
+    }
+
+    /// The order's pick tasks still open, and how many pick tasks it has.
+    fn open_picks(&self, order: &str) -> (Vec<TaskRecord>, usize) {
+        let mut picks: Vec<&TaskRecord> = self
+            .view
+            .tasks
+            .values()
+            .filter(|t| t.kind == TaskKind::Pick && t.order.as_deref() == Some(order))
+            .collect();
+        picks.sort_by_key(|t| t.sequence);
+        let total = picks.len();
+        let open = picks
+            .into_iter()
+            .filter(|t| t.status == TaskStatus::Open)
+            .cloned()
+            .collect();
+        (open, total)
+    }
+
+    /// A pack is a fact: the order is `packed` whatever its picks say, but
+    /// packed with picks open raises `packed_with_open_picks`, and the
+    /// workflow's pick step waits for it (docs/WORKFLOW.md). A pack arriving
+    /// after the order shipped or was cancelled changes nothing.
+    fn pack(&mut self, order: &str) {
+        if self.order_closed(order) {
+            return;
+        }
+        let (open, total) = self.open_picks(order);
+        if !open.is_empty() {
+            self.raise(
+                ExceptionKind::PackedWithOpenPicks,
+                format!(
+                    "order {order} packed with {} of {total} picks open; its workflow waits until they are picked or this is resolved",
+                    open.len()
+                ),
+                Refs {
+                    order: Some(order),
+                    ..Refs::default()
+                },
+            );
+        }
+        self.order_status(order, "packed");
+    }
+
+    /// A ship takes everything staged for the order out of the warehouse,
+    /// through the ledger, and cancels what is left open for it: its open
+    /// picks (no longer handed to pickers) and open tasks out of its staging
+    /// location (nothing is left there to move). Shipped unpacked or with
+    /// picks open, it raises for a supervisor; a second ship changes
+    /// nothing.
+    fn ship(&mut self, order: &str) {
+        let status = self.view.orders.get(order).cloned().unwrap_or_default();
+        if status == "shipped" {
+            return;
+        }
+        let stage = staging(order);
+        let mut staged: Vec<(StockKey, i64)> = self
+            .view
+            .stock
+            .iter()
+            .filter(|(k, q)| k.location == stage && **q != 0)
+            .map(|(k, q)| (k.clone(), *q))
+            .collect();
+        staged.sort();
+        let units: i64 = staged.iter().map(|(_, q)| q).sum();
+        let (open, total) = self.open_picks(order);
+        let refs = || Refs {
+            order: Some(order),
+            ..Refs::default()
+        };
+        if status == "cancelled" {
+            self.raise(
+                ExceptionKind::CancelledOrderShipped,
+                format!(
+                    "order {order} was cancelled, but a ship was recorded: {units} staged units left with it; tell the customer or call the goods back"
+                ),
+                refs(),
+            );
+        } else {
+            if status != "packed" {
+                self.raise(
+                    ExceptionKind::ShippedUnpacked,
+                    format!(
+                        "order {order} shipped without being packed; its workflow waits until this is resolved"
+                    ),
+                    refs(),
+                );
+            }
+            if !open.is_empty() {
+                let missing: i64 = open.iter().map(|t| (t.qty - t.done_qty).max(0)).sum();
+                self.raise(
+                    ExceptionKind::PackedWithOpenPicks,
+                    format!(
+                        "order {order} shipped with {} of {total} picks open: they are cancelled and their {missing} units did not ship; its workflow waits until this is resolved",
+                        open.len()
+                    ),
+                    refs(),
+                );
+            }
+        }
+        for mut t in open {
+            t.status = TaskStatus::Cancelled;
+            self.save_task(t);
+        }
+        let mut returns: Vec<TaskRecord> = self
+            .view
+            .tasks
+            .values()
+            .filter(|t| t.location == stage && t.status == TaskStatus::Open)
+            .cloned()
+            .collect();
+        returns.sort_by_key(|t| t.sequence);
+        for mut t in returns {
+            t.status = TaskStatus::Cancelled;
+            self.save_task(t);
+        }
+        for (key, qty) in staged {
+            self.change(key, -qty);
+        }
+        if status != "cancelled" {
+            self.order_status(order, "shipped");
+        }
+    }
+
+    /// A pick for an order cancelled, or shipped, while the picker was
+    /// offline: it happened, so it stands; the goods wait at the order's
+    /// staging location with a task to take them back to the bin.
+    fn picked_for_closed_order(
         &mut self,
         order: &str,
         sku: &str,
@@ -541,12 +676,27 @@ impl Ctx<'_> {
         location: &str,
         qty: i64,
     ) {
-        if qty == 0 || self.view.orders.get(order).map(String::as_str) != Some("cancelled") {
-            return;
-        }
+        let (kind, message) = match self.view.orders.get(order).map(String::as_str) {
+            _ if qty == 0 => return,
+            Some("cancelled") => (
+                ExceptionKind::CancelledOrderPicked,
+                format!(
+                    "{qty} of {sku} picked from {location} for order {order}, which was cancelled; return them to stock"
+                ),
+            ),
+            Some("shipped") => (
+                ExceptionKind::PickedAfterShip,
+                format!(
+                    "{qty} of {sku} picked from {location} for order {order} after it shipped; they wait at {}: return them to stock (or, if they left with the shipment, count {})",
+                    staging(order),
+                    staging(order)
+                ),
+            ),
+            _ => return,
+        };
         self.raise(
-            ExceptionKind::CancelledOrderPicked,
-            format!("{qty} of {sku} picked from {location} for order {order}, which was cancelled; return them to stock"),
+            kind,
+            message,
             Refs {
                 order: Some(order),
                 sku: Some(sku),
@@ -565,8 +715,9 @@ impl Ctx<'_> {
         };
         if putaway::temperature_breach(item.temperature, *bin) {
             let message = format!(
-                "{} goods ({sku}) put into {to}, a {} location",
+                "{} goods ({sku}) put into {to}, {} {} location",
                 item.temperature.as_str(),
+                article(bin.as_str()),
                 bin.as_str()
             );
             self.raise(
@@ -637,16 +788,11 @@ impl Ctx<'_> {
         self.change(key, qty - before);
     }
 
-    fn receive_on_asn(&mut self, asn: &str, sku: &str, qty: i64, damaged: i64, to: &str) {
+    fn receive_on_asn(&mut self, r: &pyck_sync::operation::Receive, lot: Option<&str>) {
+        let (asn, sku, qty, to) = (r.asn.as_str(), r.sku.as_str(), r.qty, r.to.as_str());
         let lines = self.view.asns.entry(asn.to_owned()).or_default();
-        match lines.iter_mut().find(|l| l.sku == sku) {
-            Some(line) => {
-                line.received_qty += qty;
-                line.damaged_qty += damaged;
-                let line = line.clone();
-                self.fx.asn_lines.push(line);
-            }
-            None => self.raise(
+        let Some(line) = lines.iter_mut().find(|l| l.sku == sku) else {
+            self.raise(
                 ExceptionKind::UnexpectedItem,
                 format!(
                     "{qty} of {sku} received into {to} on ASN {asn}, which does not list {sku}"
@@ -657,13 +803,75 @@ impl Ctx<'_> {
                     location: Some(to),
                     ..Refs::default()
                 },
-            ),
+            );
+            return;
+        };
+        line.received_qty += qty;
+        line.damaged_qty += r.damaged;
+        let line = line.clone();
+        self.fx.asn_lines.push(line.clone());
+        if !line.closed {
+            return;
         }
+        // A receipt after the close is a fact (the goods are here), and the
+        // close's exceptions must say what arrived in the end.
+        let damaged = if r.damaged > 0 {
+            format!(" (+{} damaged)", r.damaged)
+        } else {
+            String::new()
+        };
+        self.raise(
+            ExceptionKind::ReceiptOnClosedAsn,
+            format!(
+                "{qty}{damaged} of {sku} received into {to} on ASN {asn} line {}, which was already closed",
+                line.line
+            ),
+            Refs {
+                asn: Some(asn),
+                sku: Some(sku),
+                location: Some(to),
+                lot,
+                ..Refs::default()
+            },
+        );
+        let open: Vec<ExceptionRecord> = self
+            .view
+            .exceptions
+            .values()
+            .filter(|e| {
+                e.status == "open" && e.asn.as_deref() == Some(asn) && e.sku.as_deref() == Some(sku)
+            })
+            .cloned()
+            .collect();
+        for change in receiving::reconcile(&line, &open) {
+            match change {
+                receiving::Reconcile::Raise(d) => self.raise(
+                    d.kind,
+                    d.message,
+                    Refs {
+                        asn: Some(asn),
+                        sku: Some(&d.sku),
+                        ..Refs::default()
+                    },
+                ),
+                receiving::Reconcile::Resolve { id, note } => self.resolve(&id, note),
+            }
+        }
+    }
+
+    /// Resolves an exception the view holds, with a note.
+    fn resolve(&mut self, id: &str, note: String) {
+        let Some(ex) = self.view.exceptions.get_mut(id) else {
+            return;
+        };
+        ex.status = "resolved".into();
+        let ex = ex.clone();
+        self.fx.resolved.push((ex, note));
     }
 
     fn raise(&mut self, kind: ExceptionKind, message: String, refs: Refs<'_>) {
         let own = |s: Option<&str>| s.map(str::to_owned);
-        self.fx.exceptions.push(NewException {
+        let ex = NewException {
             id: Uuid::now_v7(),
             op: self.op,
             kind,
@@ -674,7 +882,19 @@ impl Ctx<'_> {
             sku: own(refs.sku),
             lot: own(refs.lot),
             at: self.at,
-        });
+        };
+        // Later operations of the batch see it (a late receipt updates it).
+        let record = ex.record();
+        self.view.exceptions.insert(record.id.clone(), record);
+        self.fx.exceptions.push(ex);
+    }
+}
+
+/// "a" or "an" before a word, by its first letter.
+fn article(word: &str) -> &'static str {
+    match word.chars().next() {
+        Some('a' | 'e' | 'i' | 'o' | 'u' | 'A' | 'E' | 'I' | 'O' | 'U') => "an",
+        _ => "a",
     }
 }
 

@@ -1,6 +1,6 @@
 //! Closing an ASN: what arrived against what was expected.
 
-use pyck_sync::records::{AsnLineRecord, ExceptionKind};
+use pyck_sync::records::{AsnLineRecord, ExceptionKind, ExceptionRecord};
 
 /// An exception a closed ASN line raises.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +47,77 @@ pub fn close(lines: &[AsnLineRecord]) -> Vec<Discrepancy> {
                 ExceptionKind::DamagedReceipt,
                 format!("{} arrived damaged", l.damaged_qty),
             ));
+        }
+    }
+    out
+}
+
+/// What a receipt on a closed line changes in the close's exceptions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reconcile {
+    /// A discrepancy the line has now and no open exception says.
+    Raise(Discrepancy),
+    /// An open exception that no longer says what arrived: settled, or
+    /// superseded by a new one.
+    Resolve { id: String, note: String },
+}
+
+/// A receipt reached a closed line: its over-, under- and damaged-receipt
+/// exceptions are brought up to what arrived. `open` are the open
+/// exceptions of the line's ASN and SKU. An exception whose figures changed
+/// is resolved (note: what replaced it) and raised again with the new
+/// figures; one the receipt settled (a shortfall filled) is resolved with
+/// the figures that settled it; one still true is left alone.
+pub fn reconcile(line: &AsnLineRecord, open: &[ExceptionRecord]) -> Vec<Reconcile> {
+    let now = close(std::slice::from_ref(line));
+    let mut out = Vec::new();
+    for kind in [
+        ExceptionKind::OverReceipt,
+        ExceptionKind::UnderReceipt,
+        ExceptionKind::DamagedReceipt,
+    ] {
+        let mut old: Vec<&ExceptionRecord> = open
+            .iter()
+            .filter(|e| e.kind == kind.as_str() && e.sku.as_deref() == Some(line.sku.as_str()))
+            .collect();
+        old.sort_by(|a, b| a.id.cmp(&b.id));
+        let new = now.iter().find(|d| d.kind == kind);
+        if let Some(d) = new
+            && old.iter().any(|e| e.message == d.message)
+        {
+            // Still true as it stands; any duplicates go.
+            for e in old.iter().filter(|e| e.message != d.message) {
+                out.push(Reconcile::Resolve {
+                    id: e.id.clone(),
+                    note: format!("superseded by a later receipt: {}", d.message),
+                });
+            }
+            continue;
+        }
+        for e in &old {
+            let note = match new {
+                Some(d) => format!("superseded by a later receipt: {}", d.message),
+                None => format!(
+                    "settled by a later receipt: ASN {} line {} ({}) received {}{}, expected {}",
+                    line.asn,
+                    line.line,
+                    line.sku,
+                    line.received_qty,
+                    if line.damaged_qty > 0 {
+                        format!(" (+{} damaged)", line.damaged_qty)
+                    } else {
+                        String::new()
+                    },
+                    line.expected_qty
+                ),
+            };
+            out.push(Reconcile::Resolve {
+                id: e.id.clone(),
+                note,
+            });
+        }
+        if let Some(d) = new {
+            out.push(Reconcile::Raise(d.clone()));
         }
     }
     out
@@ -102,5 +173,75 @@ mod tests {
                 .message
                 .contains("received 5 (+2 damaged), expected 10")
         );
+    }
+
+    fn open(id: &str, kind: ExceptionKind, message: &str) -> ExceptionRecord {
+        ExceptionRecord {
+            id: id.into(),
+            kind: kind.as_str().into(),
+            status: "open".into(),
+            message: message.into(),
+            order: None,
+            asn: Some("ASN-1".into()),
+            location: None,
+            sku: Some("SKU-1".into()),
+            lot: None,
+            raised_at: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn a_late_receipt_updates_or_settles_the_shortfall() {
+        let was = open(
+            "E1",
+            ExceptionKind::UnderReceipt,
+            "ASN ASN-1 line 1 (SKU-1): received 70, expected 100",
+        );
+        // 20 more: still short, by less.
+        let changes = reconcile(&line(1, 100, 90, 0), std::slice::from_ref(&was));
+        assert_eq!(
+            changes,
+            vec![
+                Reconcile::Resolve {
+                    id: "E1".into(),
+                    note: "superseded by a later receipt: ASN ASN-1 line 1 (SKU-1): received 90, expected 100".into()
+                },
+                Reconcile::Raise(Discrepancy {
+                    kind: ExceptionKind::UnderReceipt,
+                    line: 1,
+                    sku: "SKU-1".into(),
+                    message: "ASN ASN-1 line 1 (SKU-1): received 90, expected 100".into()
+                })
+            ]
+        );
+        // The rest: settled.
+        let changes = reconcile(&line(1, 100, 100, 0), std::slice::from_ref(&was));
+        assert_eq!(
+            changes,
+            vec![Reconcile::Resolve {
+                id: "E1".into(),
+                note: "settled by a later receipt: ASN ASN-1 line 1 (SKU-1) received 100, expected 100".into()
+            }]
+        );
+        // Beyond it: settled, and an over-receipt.
+        let changes = reconcile(&line(1, 100, 104, 0), &[was]);
+        let kinds: Vec<_> = changes
+            .iter()
+            .map(|c| match c {
+                Reconcile::Raise(d) => d.kind.as_str(),
+                Reconcile::Resolve { .. } => "resolve",
+            })
+            .collect();
+        assert_eq!(kinds, vec!["over_receipt", "resolve"]);
+    }
+
+    #[test]
+    fn an_exception_still_true_is_left_alone() {
+        let still = open(
+            "E1",
+            ExceptionKind::DamagedReceipt,
+            "ASN ASN-1 line 1 (SKU-1): 2 arrived damaged",
+        );
+        assert_eq!(reconcile(&line(1, 10, 8, 2), &[still]), vec![]);
     }
 }

@@ -424,3 +424,255 @@ fn supervisors_resolve_known_exceptions() {
     .unwrap_err();
     assert_eq!(err.code, RefusalCode::UnknownException);
 }
+
+/// A receipt, built from its wire form so these tests do not depend on
+/// fields they do not use.
+fn receipt(qty: i64, damaged: i64) -> Payload {
+    Payload::Receive(
+        serde_json::from_value(serde_json::json!({
+            "asn": "ASN-1", "sku": "FISH", "qty": qty, "lot": "OLD",
+            "to": "DOCK-1", "damaged": damaged,
+        }))
+        .unwrap(),
+    )
+}
+
+fn order_op(order: &str, ship: bool) -> Operation {
+    let r = OrderRef {
+        order: order.into(),
+    };
+    op(if ship {
+        Payload::Ship(r)
+    } else {
+        Payload::Pack(r)
+    })
+}
+
+fn pick(qty: i64) -> Payload {
+    Payload::Pick(Pick {
+        task: "T1".into(),
+        order: "SO-1".into(),
+        sku: "FISH".into(),
+        lot: Some("OLD".into()),
+        location: "F-01".into(),
+        qty,
+    })
+}
+
+#[test]
+fn a_pack_with_picks_open_is_packed_and_raises_for_the_supervisor() {
+    let mut v = view();
+    v.tasks
+        .insert("T2".into(), pick_task("T2", "F-02", "NEW", 5));
+    v.tasks.get_mut("T2").unwrap().status = TaskStatus::Done;
+    let fx = apply(&mut v, &order_op("SO-1", false)).unwrap();
+    assert_eq!(kinds(&fx), vec!["packed_with_open_picks"]);
+    assert_eq!(
+        fx.exceptions[0].message,
+        "order SO-1 packed with 1 of 2 picks open; its workflow waits until they are picked or this is resolved"
+    );
+    assert_eq!(fx.exceptions[0].order.as_deref(), Some("SO-1"));
+    assert_eq!(fx.orders, vec![("SO-1".to_owned(), "packed".to_owned())]);
+    // Picked first, a pack raises nothing.
+    let mut v = view();
+    apply(&mut v, &op(pick(10))).unwrap();
+    let fx = apply(&mut v, &order_op("SO-1", false)).unwrap();
+    assert_eq!(kinds(&fx), Vec::<&str>::new());
+}
+
+#[test]
+fn a_ship_with_picks_open_cancels_them_and_takes_out_what_was_staged() {
+    let mut v = view();
+    v.tasks
+        .insert("T2".into(), pick_task("T2", "F-02", "NEW", 5));
+    apply(&mut v, &op(pick(10))).unwrap();
+    apply(&mut v, &order_op("SO-1", false)).unwrap();
+    let fx = apply(&mut v, &order_op("SO-1", true)).unwrap();
+    assert_eq!(kinds(&fx), vec!["packed_with_open_picks"]);
+    assert_eq!(
+        fx.exceptions[0].message,
+        "order SO-1 shipped with 1 of 2 picks open: they are cancelled and their 5 units did not ship; its workflow waits until this is resolved"
+    );
+    let t2 = fx.tasks.iter().find(|t| t.id == "T2").unwrap();
+    assert_eq!(t2.status, TaskStatus::Cancelled, "no longer handed out");
+    assert_eq!(qty(&v, &staging("SO-1"), "FISH", Some("OLD")), 0);
+    assert_eq!(fx.orders, vec![("SO-1".to_owned(), "shipped".to_owned())]);
+    // A second ship of the same order changes nothing.
+    let again = apply(&mut v, &order_op("SO-1", true)).unwrap();
+    assert_eq!(again, Effects::default());
+    // Nor does a late pack.
+    let late = apply(&mut v, &order_op("SO-1", false)).unwrap();
+    assert_eq!(late, Effects::default());
+}
+
+#[test]
+fn a_ship_of_an_order_never_packed_raises_shipped_unpacked() {
+    let mut v = view();
+    apply(&mut v, &op(pick(10))).unwrap();
+    let fx = apply(&mut v, &order_op("SO-1", true)).unwrap();
+    assert_eq!(kinds(&fx), vec!["shipped_unpacked"]);
+    assert_eq!(
+        fx.exceptions[0].message,
+        "order SO-1 shipped without being packed; its workflow waits until this is resolved"
+    );
+    assert_eq!(fx.orders, vec![("SO-1".to_owned(), "shipped".to_owned())]);
+}
+
+#[test]
+fn a_pick_after_the_ship_waits_at_staging_with_a_task_back_to_its_bin() {
+    let mut v = view();
+    apply(&mut v, &order_op("SO-1", false)).unwrap();
+    apply(&mut v, &order_op("SO-1", true)).unwrap();
+    // The stale device picked on the task the ship cancelled.
+    let fx = apply(&mut v, &op(pick(10))).unwrap();
+    assert_eq!(kinds(&fx), vec!["picked_after_ship"]);
+    assert_eq!(
+        fx.exceptions[0].message,
+        "10 of FISH picked from F-01 for order SO-1 after it shipped; they wait at STAGE:SO-1: return them to stock (or, if they left with the shipment, count STAGE:SO-1)"
+    );
+    let t1 = fx.tasks.iter().find(|t| t.id == "T1").unwrap();
+    assert_eq!(
+        (t1.status, t1.done_qty),
+        (TaskStatus::Cancelled, 10),
+        "a cancelled task stays cancelled"
+    );
+    let back = fx
+        .tasks
+        .iter()
+        .find(|t| t.kind == TaskKind::Putaway)
+        .unwrap();
+    assert_eq!(
+        (back.location.as_str(), back.to.as_deref(), back.qty),
+        ("STAGE:SO-1", Some("F-01"), 10)
+    );
+    assert_eq!(qty(&v, &staging("SO-1"), "FISH", Some("OLD")), 10);
+}
+
+#[test]
+fn a_short_pick_of_a_shipped_order_reallocates_nothing() {
+    let mut v = view();
+    v.candidates.insert(
+        "FISH".into(),
+        vec![Candidate {
+            location: "F-02".into(),
+            zone: "FRZ".into(),
+            is_dock: false,
+            lot: Some("NEW".into()),
+            expiry: Some(d("2027-06-01")),
+            available: 50,
+        }],
+    );
+    v.orders.insert("SO-1".into(), "shipped".into());
+    let fx = apply(
+        &mut v,
+        &op(Payload::ShortPick(ShortPick {
+            task: "T1".into(),
+            order: "SO-1".into(),
+            sku: "FISH".into(),
+            lot: Some("OLD".into()),
+            location: "F-01".into(),
+            qty: 4,
+            reason: "bin short".into(),
+        })),
+    )
+    .unwrap();
+    assert_eq!(kinds(&fx), vec!["short_pick", "picked_after_ship"]);
+    assert!(
+        fx.tasks
+            .iter()
+            .all(|t| t.kind != TaskKind::Pick || t.id == "T1"),
+        "no new pick task for a shipped order: {:?}",
+        fx.tasks
+    );
+}
+
+#[test]
+fn a_short_pick_counts_what_the_task_found_before() {
+    let mut v = view();
+    v.tasks.get_mut("T1").unwrap().qty = 36;
+    v.stock
+        .insert(StockKey::new("F-01", "FISH", Some("OLD")), 36);
+    apply(&mut v, &op(pick(30))).unwrap();
+    let fx = apply(
+        &mut v,
+        &op(Payload::ShortPick(ShortPick {
+            task: "T1".into(),
+            order: "SO-1".into(),
+            sku: "FISH".into(),
+            lot: Some("OLD".into()),
+            location: "F-01".into(),
+            qty: 0,
+            reason: "bin empty".into(),
+        })),
+    )
+    .unwrap();
+    assert_eq!(
+        fx.exceptions[0].message,
+        "short pick on order SO-1 (task T1): 30 of 36 FISH found at F-01 (bin empty)"
+    );
+}
+
+#[test]
+fn a_breach_names_its_location_with_the_right_article() {
+    let mut v = view();
+    let fx = apply(
+        &mut v,
+        &op(Payload::Move(Move {
+            sku: "FISH".into(),
+            lot: Some("OLD".into()),
+            qty: 1,
+            from: "F-01".into(),
+            to: "A-01".into(),
+            task: None,
+        })),
+    )
+    .unwrap();
+    assert_eq!(
+        fx.exceptions[0].message,
+        "frozen goods (FISH) put into A-01, an ambient location"
+    );
+}
+
+#[test]
+fn a_receipt_on_a_closed_asn_stands_raises_and_updates_the_shortfall() {
+    let mut v = view();
+    apply(&mut v, &op(receipt(12, 0))).unwrap();
+    let close = apply(
+        &mut v,
+        &op(Payload::CloseAsn(CloseAsn {
+            asn: "ASN-1".into(),
+        })),
+    )
+    .unwrap();
+    assert_eq!(kinds(&close), vec!["under_receipt"]);
+    let under = close.exceptions[0].id.to_string();
+    assert_eq!(close.asn_closures[0].received_qty, 12);
+    // A stale device's receipt of 5 more: applied, raised, and the
+    // shortfall restated.
+    let fx = apply(&mut v, &op(receipt(5, 0))).unwrap();
+    assert_eq!(qty(&v, "DOCK-1", "FISH", Some("OLD")), 17, "it is a fact");
+    assert_eq!(kinds(&fx), vec!["receipt_on_closed_asn", "under_receipt"]);
+    assert_eq!(
+        fx.exceptions[0].message,
+        "5 of FISH received into DOCK-1 on ASN ASN-1 line 1, which was already closed"
+    );
+    assert_eq!(
+        fx.exceptions[1].message,
+        "ASN ASN-1 line 1 (FISH): received 17, expected 20"
+    );
+    assert_eq!(fx.resolved.len(), 1);
+    assert_eq!(fx.resolved[0].0.id, under);
+    // The rest arrives, part damaged: the shortfall is settled.
+    let fx = apply(&mut v, &op(receipt(1, 2))).unwrap();
+    assert_eq!(kinds(&fx), vec!["receipt_on_closed_asn", "damaged_receipt"]);
+    assert_eq!(
+        fx.resolved[0].1,
+        "settled by a later receipt: ASN ASN-1 line 1 (FISH) received 18 (+2 damaged), expected 20"
+    );
+    assert!(
+        v.exceptions
+            .values()
+            .filter(|e| e.kind == "under_receipt")
+            .all(|e| e.status == "resolved")
+    );
+}

@@ -66,7 +66,9 @@ pub struct BatchView {
     pub orders: HashMap<String, String>,
     /// Zones of the locations in `locations`.
     pub zones: HashMap<String, String>,
-    /// Tasks the batch names, by id.
+    /// Tasks the batch names, by id; for orders a pack or ship names, also
+    /// every task of the order and the open tasks out of its staging
+    /// location.
     pub tasks: HashMap<String, TaskRecord>,
     /// Storage bins by temperature, with the SKUs they hold, for putaway
     /// suggestions (loaded for the temperatures of items received into docks).
@@ -74,7 +76,8 @@ pub struct BatchView {
     /// Pickable stock of SKUs that short picks may need to re-allocate,
     /// net of what open pick tasks reserve.
     pub candidates: HashMap<String, Vec<super::allocation::Candidate>>,
-    /// Exceptions the batch resolves, by id.
+    /// Exceptions the batch resolves, and the open exceptions of the ASNs
+    /// it receives on, by id. Exceptions the batch raises join them.
     pub exceptions: HashMap<String, ExceptionRecord>,
     /// Largest count difference accepted without a supervisor (None: any
     /// difference goes to a supervisor).
@@ -105,6 +108,12 @@ pub struct Needs {
     pub tasks: BTreeSet<String>,
     /// Orders whose staged stock a ship takes out.
     pub staged_orders: BTreeSet<String>,
+    /// Orders a pack or ship names: their tasks, and the open tasks out of
+    /// their staging location, go into [`BatchView::tasks`].
+    pub order_tasks: BTreeSet<String>,
+    /// ASNs a receipt names: their open exceptions go into
+    /// [`BatchView::exceptions`] (a late receipt updates them).
+    pub asn_exceptions: BTreeSet<String>,
     /// Temperatures for which putaway bins are needed.
     pub bin_temperatures_of: BTreeSet<String>,
     /// SKUs a short pick may re-allocate.
@@ -150,6 +159,7 @@ impl Needs {
             Payload::Receive(r) => {
                 stock(self, &r.to, &r.sku, r.lot.as_deref());
                 self.asns.insert(r.asn.clone());
+                self.asn_exceptions.insert(r.asn.clone());
                 self.bin_temperatures_of.insert(r.sku.clone());
             }
             Payload::Putaway(m) | Payload::Move(m) => {
@@ -186,10 +196,12 @@ impl Needs {
             }
             Payload::Pack(o) => {
                 self.orders.insert(o.order.clone());
+                self.order_tasks.insert(o.order.clone());
             }
             Payload::Ship(o) => {
                 self.orders.insert(o.order.clone());
                 self.staged_orders.insert(o.order.clone());
+                self.order_tasks.insert(o.order.clone());
             }
             Payload::ResolveException(r) => {
                 self.exceptions.insert(r.exception.clone());

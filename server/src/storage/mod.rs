@@ -9,6 +9,7 @@
 //! touches into a [`crate::push::BatchView`], lets the pure planner decide,
 //! writes the resulting [`crate::push::Plan`] and commits, in one transaction.
 
+pub mod invariants;
 pub mod model;
 pub mod postgres;
 pub mod sqlite;

@@ -115,9 +115,72 @@ pub struct Facts {
     /// The order lines' status: `open`, `allocated`, `packed`, `shipped`,
     /// `cancelled`.
     pub status: String,
-    /// Pick tasks of the order, and how many of them are still open.
+    /// Pick tasks of the order, and how many of them are still open or
+    /// were cancelled (by a ship that left with picks open).
     pub pick_tasks: u32,
     pub open_picks: u32,
+    pub cancelled_picks: u32,
+    /// The order's `packed_with_open_picks` exceptions: a pack or ship that
+    /// reached the server with picks open.
+    pub packed_with_open_picks: Gate,
+    /// The order's `shipped_unpacked` exceptions.
+    pub shipped_unpacked: Gate,
+}
+
+/// The exceptions of one kind an order raised, open and resolved: a step a
+/// fact skipped waits for the supervisor to resolve them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Gate {
+    pub open: u32,
+    pub resolved: u32,
+}
+
+impl Gate {
+    /// A supervisor resolved every one raised (and there was one).
+    pub fn waived(self) -> bool {
+        self.resolved > 0 && self.open == 0
+    }
+
+    /// One is still open.
+    pub fn holds(self) -> bool {
+        self.open > 0
+    }
+}
+
+impl Facts {
+    /// Counts an order's exceptions of `kind` (as stored) into its gate.
+    pub fn gate(&mut self, kind: &str, open: u32, resolved: u32) {
+        use pyck_sync::records::ExceptionKind;
+        let gate = if kind == ExceptionKind::PackedWithOpenPicks.as_str() {
+            &mut self.packed_with_open_picks
+        } else if kind == ExceptionKind::ShippedUnpacked.as_str() {
+            &mut self.shipped_unpacked
+        } else {
+            return;
+        };
+        gate.open += open;
+        gate.resolved += resolved;
+    }
+
+    /// The pick step happened: every pick task of the order was done or
+    /// short. A pack or ship never says so by itself (a stale device may
+    /// send one with picks open); only the supervisor resolving its
+    /// `packed_with_open_picks` lets the step pass without them.
+    pub fn picked(&self) -> bool {
+        let all = self.pick_tasks > 0 && self.open_picks == 0 && self.cancelled_picks == 0;
+        all || self.packed_with_open_picks.waived()
+    }
+
+    /// The pack step happened: the order is packed, or shipped after a pack
+    /// (a ship of an order never packed raises `shipped_unpacked`, which
+    /// holds the step until it is resolved).
+    pub fn packed(&self) -> bool {
+        match self.status.as_str() {
+            "packed" => true,
+            "shipped" => !self.shipped_unpacked.holds(),
+            _ => false,
+        }
+    }
 }
 
 /// How an attempt of an active step went.
@@ -275,8 +338,7 @@ pub fn next(
             Some(Outcome::Failed(error)) => failed(wf, error, now, policy, jitter),
         },
         Step::Pick => {
-            let picked = facts.pick_tasks > 0 && facts.open_picks == 0;
-            if picked || matches!(facts.status.as_str(), "packed" | "shipped") {
+            if facts.picked() {
                 return advance(Step::Pack);
             }
             let deadline = wf.step_started_at + policy.pick_deadline;
@@ -300,7 +362,7 @@ pub fn next(
             };
             Transition::stay(wf, wake)
         }
-        Step::Pack if matches!(facts.status.as_str(), "packed" | "shipped") => advance(Step::Ship),
+        Step::Pack if facts.packed() => advance(Step::Ship),
         Step::Ship if facts.status == "shipped" => advance(Step::Notify),
         Step::Pack | Step::Ship => Transition::stay(wf, poll),
     }

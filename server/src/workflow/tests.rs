@@ -30,6 +30,7 @@ fn facts(status: &str, pick_tasks: u32, open_picks: u32) -> Facts {
         status: status.into(),
         pick_tasks,
         open_picks,
+        ..Facts::default()
     }
 }
 
@@ -213,4 +214,46 @@ fn a_cancel_half_way_through_picking_compensates_then_notifies() {
     let mut shipped = wf(Step::Notify);
     shipped.cancel_requested = true;
     assert!(!must_compensate(&shipped, &facts("shipped", 1, 0)));
+}
+
+#[test]
+fn a_pack_or_ship_with_picks_open_does_not_complete_the_pick_step() {
+    let p = Policy::default();
+    let w = wf(Step::Pick);
+    let gate = |open, resolved| Gate { open, resolved };
+    // Packed with 3 of 4 picks open (a stale device): the step waits.
+    let mut f = facts("packed", 4, 3);
+    f.packed_with_open_picks = gate(1, 0);
+    assert_eq!(next(&w, &f, None, t0(), &p, 0.5).step, Step::Pick);
+    // Shipped: the open picks were cancelled; still waiting.
+    let mut f = facts("shipped", 4, 0);
+    f.cancelled_picks = 3;
+    f.packed_with_open_picks = gate(2, 0);
+    assert_eq!(next(&w, &f, None, t0(), &p, 0.5).step, Step::Pick);
+    f.packed_with_open_picks = gate(1, 1);
+    assert_eq!(next(&w, &f, None, t0(), &p, 0.5).step, Step::Pick);
+    // The supervisor resolved every one: the step passes.
+    f.packed_with_open_picks = gate(0, 2);
+    assert_eq!(next(&w, &f, None, t0(), &p, 0.5).step, Step::Pack);
+    // Or the picks arrive after the pack: the step happened.
+    let mut f = facts("packed", 4, 0);
+    f.packed_with_open_picks = gate(1, 0);
+    assert_eq!(next(&w, &f, None, t0(), &p, 0.5).step, Step::Pack);
+}
+
+#[test]
+fn a_ship_never_packed_holds_the_pack_step_until_resolved() {
+    let p = Policy::default();
+    let w = wf(Step::Pack);
+    let mut f = facts("shipped", 2, 0);
+    f.shipped_unpacked = Gate {
+        open: 1,
+        resolved: 0,
+    };
+    assert_eq!(next(&w, &f, None, t0(), &p, 0.5).step, Step::Pack);
+    f.shipped_unpacked = Gate {
+        open: 0,
+        resolved: 1,
+    };
+    assert_eq!(next(&w, &f, None, t0(), &p, 0.5).step, Step::Ship);
 }

@@ -334,6 +334,8 @@ fn stock_key(r: &Row) -> Result<StockKey> {
 struct Work {
     settings: Row,
     tasks: Vec<Row>,
+    order_tasks: Vec<Row>,
+    asn_exceptions: Vec<Row>,
     staged: Vec<Row>,
     bins: Vec<Row>,
     candidates: Vec<Row>,
@@ -355,7 +357,10 @@ async fn load_work(tx: &Transaction<'_>, auth: &DeviceAuth, needs: &Needs) -> Re
         .iter()
         .filter_map(|id| exception_id(id))
         .collect();
-    let (settings, tasks, staged, bins, candidates, exceptions) = try_join!(
+    let orders: Vec<&str> = needs.order_tasks.iter().map(String::as_str).collect();
+    let order_stages: Vec<String> = needs.order_tasks.iter().map(|o| staging(o)).collect();
+    let asns: Vec<&str> = needs.asn_exceptions.iter().map(String::as_str).collect();
+    let (settings, tasks, order_tasks, asn_exceptions, staged, bins, candidates, exceptions) = try_join!(
         async {
             let stmt = tx
                 .prepare_cached(
@@ -376,6 +381,32 @@ async fn load_work(tx: &Transaction<'_>, auth: &DeviceAuth, needs: &Needs) -> Re
              LEFT JOIN LATERAL (SELECT TRUE AS found, expiry FROM lots \
                       WHERE tenant_id = $1 AND sku = t.sku AND lot = t.lot LIMIT 1) AS l ON TRUE",
             [tenant, warehouse, &tasks],
+        ),
+        // Every task of an order a pack or ship names, and the open tasks
+        // out of its staging location (return-to-stock putaways carry no
+        // order).
+        rows(
+            tx,
+            !orders.is_empty(),
+            "SELECT t.* FROM unnest($3::text[], $4::text[]) AS k (order_no, stage), \
+             LATERAL (SELECT id, kind, status, order_no, line, sku, lot, location, to_location, \
+                          qty, done_qty, zone, sequence FROM tasks \
+                      WHERE tenant_id = $1 AND warehouse_id = $2 AND order_no = k.order_no \
+                      UNION SELECT id, kind, status, order_no, line, sku, lot, location, \
+                          to_location, qty, done_qty, zone, sequence FROM tasks \
+                      WHERE tenant_id = $1 AND warehouse_id = $2 AND location = k.stage \
+                          AND status = 'open') AS t",
+            [tenant, warehouse, &orders, &order_stages],
+        ),
+        rows(
+            tx,
+            !asns.is_empty(),
+            "SELECT e.id::text, e.kind, e.status, e.message, e.order_no, e.asn, e.location, \
+                 e.sku, e.lot, e.raised_at \
+             FROM unnest($3::text[]) AS k (asn), \
+             LATERAL (SELECT * FROM exceptions WHERE tenant_id = $1 AND warehouse_id = $2 \
+                      AND asn = k.asn AND status = 'open' OFFSET 0) AS e",
+            [tenant, warehouse, &asns],
         ),
         rows(
             tx,
@@ -418,6 +449,8 @@ async fn load_work(tx: &Transaction<'_>, auth: &DeviceAuth, needs: &Needs) -> Re
     Ok(Work {
         settings,
         tasks,
+        order_tasks,
+        asn_exceptions,
         staged,
         bins,
         candidates,
@@ -440,6 +473,14 @@ impl Work {
                     .or_insert(r.try_get(14)?);
             }
             view.tasks.insert(task.id.clone(), task);
+        }
+        for r in self.order_tasks {
+            let task = task_row(&r)?;
+            view.tasks.entry(task.id.clone()).or_insert(task);
+        }
+        for r in self.asn_exceptions {
+            let ex = exception_row(&r)?;
+            view.exceptions.entry(ex.id.clone()).or_insert(ex);
         }
         for r in self.staged {
             view.stock.insert(stock_key(&r)?, r.try_get(3)?);
@@ -596,7 +637,7 @@ async fn write_plan(
         insert_lots(tx, auth.tenant, &plan.new_lots),
         update_asn_lines(tx, auth, plan),
         insert_exceptions(tx, auth, &plan.exceptions),
-        resolve_exceptions(tx, auth, &plan.resolved),
+        close_asn_lines(tx, auth, &plan.asn_closures),
         write_tasks(tx, auth.tenant, auth.warehouse, &tasks),
         set_next_task(tx, auth.tenant, auth.warehouse, next_task),
         write_changes(tx, auth.tenant, auth.warehouse, &changes),
@@ -612,6 +653,49 @@ async fn write_plan(
             Ok::<_, StorageError>(())
         },
     )?;
+    // After the inserts: a batch may resolve an exception it raised (a late
+    // receipt supersedes its ASN's close), and statements pipelined side by
+    // side reach the server in no fixed order.
+    resolve_exceptions(tx, auth, &plan.resolved).await?;
+    Ok(())
+}
+
+/// Records what closed ASN lines had received when they were closed.
+async fn close_asn_lines(
+    tx: &Transaction<'_>,
+    auth: &DeviceAuth,
+    closures: &[crate::domain::AsnClosure],
+) -> Result<()> {
+    if closures.is_empty() {
+        return Ok(());
+    }
+    let asns: Vec<&str> = closures.iter().map(|c| c.asn.as_str()).collect();
+    let lines: Vec<i64> = closures.iter().map(|c| i64::from(c.line)).collect();
+    let received: Vec<i64> = closures.iter().map(|c| c.received_qty).collect();
+    let damaged: Vec<i64> = closures.iter().map(|c| c.damaged_qty).collect();
+    let stmt = tx
+        .prepare_cached(
+            "UPDATE asn_lines a \
+             SET closed_received_qty = u.received, closed_damaged_qty = u.damaged \
+             FROM unnest($3::text[], $4::bigint[], $5::bigint[], $6::bigint[]) \
+                 AS u (asn, line, received, damaged), \
+             LATERAL (SELECT ctid FROM asn_lines WHERE tenant_id = $1 AND warehouse_id = $2 \
+                      AND asn = u.asn AND line = u.line LIMIT 1) AS found \
+             WHERE a.ctid = found.ctid",
+        )
+        .await?;
+    tx.execute(
+        &stmt,
+        &[
+            &auth.tenant,
+            &auth.warehouse,
+            &asns,
+            &lines,
+            &received,
+            &damaged,
+        ],
+    )
+    .await?;
     Ok(())
 }
 

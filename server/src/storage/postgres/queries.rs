@@ -171,7 +171,113 @@ pub async fn verify(client: &ClientWrapper, tenant: i64) -> Result<Vec<Discrepan
             detail: format!("operation {op}: {why}"),
         });
     }
+    out.extend(crate::storage::invariants::check(
+        &business_facts(client, tenant).await?,
+    ));
     Ok(out)
+}
+
+/// The rows of `verify`'s business invariants
+/// ([`crate::storage::invariants`]).
+async fn business_facts(
+    client: &ClientWrapper,
+    tenant: i64,
+) -> Result<crate::storage::invariants::BusinessFacts> {
+    use crate::storage::invariants::{AsnArrivals, ClosedOrder, OpenTask, Staged};
+    let mut facts = crate::storage::invariants::BusinessFacts::default();
+    for r in client
+        .query(
+            "SELECT w.code, o.order_no, MIN(o.status) FROM order_lines o \
+             JOIN warehouses w ON w.id = o.warehouse_id WHERE o.tenant_id = $1 \
+             GROUP BY w.code, o.order_no HAVING MIN(o.status) IN ('shipped', 'cancelled')",
+            &[&tenant],
+        )
+        .await?
+    {
+        facts.closed_orders.push(ClosedOrder {
+            warehouse: r.try_get(0)?,
+            order: r.try_get(1)?,
+            status: r.try_get(2)?,
+        });
+    }
+    for r in client
+        .query(
+            "SELECT w.code, t.id, t.kind, t.order_no, t.location, COALESCE(t.sku, ''), \
+                 COALESCE(t.lot, ''), t.qty - t.done_qty \
+             FROM tasks t JOIN warehouses w ON w.id = t.warehouse_id \
+             WHERE t.tenant_id = $1 AND t.status = 'open' \
+                 AND (t.location LIKE 'STAGE:%' OR EXISTS (SELECT 1 FROM order_lines o \
+                     WHERE o.tenant_id = t.tenant_id AND o.warehouse_id = t.warehouse_id \
+                     AND o.order_no = t.order_no AND o.status IN ('shipped', 'cancelled')))",
+            &[&tenant],
+        )
+        .await?
+    {
+        facts.open_tasks.push(OpenTask {
+            warehouse: r.try_get(0)?,
+            id: r.try_get(1)?,
+            kind: r.try_get(2)?,
+            order: r.try_get(3)?,
+            location: r.try_get(4)?,
+            sku: r.try_get(5)?,
+            lot: r.try_get(6)?,
+            remaining: r.try_get(7)?,
+        });
+    }
+    for r in client
+        .query(
+            "SELECT w.code, s.location, s.sku, s.lot, s.qty FROM stock s \
+             JOIN warehouses w ON w.id = s.warehouse_id \
+             WHERE s.tenant_id = $1 AND s.location LIKE 'STAGE:%' AND s.qty <> 0",
+            &[&tenant],
+        )
+        .await?
+    {
+        facts.staged.push(Staged {
+            warehouse: r.try_get(0)?,
+            location: r.try_get(1)?,
+            sku: r.try_get(2)?,
+            lot: r.try_get(3)?,
+            qty: r.try_get(4)?,
+        });
+    }
+    let arrivals = |r: &tokio_postgres::Row| -> Result<AsnArrivals> {
+        Ok(AsnArrivals {
+            warehouse: r.try_get(0)?,
+            asn: r.try_get(1)?,
+            sku: r.try_get(2)?,
+            units: r.try_get(3)?,
+        })
+    };
+    for r in client
+        .query(
+            "SELECT w.code, a.asn, a.sku, SUM(a.received_qty + a.damaged_qty \
+                 - COALESCE(a.closed_received_qty + a.closed_damaged_qty, \
+                            a.received_qty + a.damaged_qty))::bigint \
+             FROM asn_lines a JOIN warehouses w ON w.id = a.warehouse_id \
+             WHERE a.tenant_id = $1 AND a.closed GROUP BY w.code, a.asn, a.sku",
+            &[&tenant],
+        )
+        .await?
+    {
+        facts.after_close.push(arrivals(&r)?);
+    }
+    for r in client
+        .query(
+            "SELECT w.code, e.asn, e.sku, \
+                 SUM(COALESCE((o.payload::jsonb ->> 'qty')::bigint, 0) \
+                     + COALESCE((o.payload::jsonb ->> 'damaged')::bigint, 0))::bigint \
+             FROM exceptions e JOIN operations o ON o.id = e.op_id \
+             JOIN warehouses w ON w.id = e.warehouse_id \
+             WHERE e.tenant_id = $1 AND e.kind = 'receipt_on_closed_asn' AND o.kind = 'receive' \
+                 AND o.refusal_code IS NULL GROUP BY w.code, e.asn, e.sku",
+            &[&tenant],
+        )
+        .await?
+    {
+        facts.raised.push(arrivals(&r)?);
+    }
+    Ok(facts)
 }
 
 fn lot_suffix(lot: &str) -> String {

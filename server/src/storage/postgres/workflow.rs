@@ -85,15 +85,35 @@ pub async fn facts(client: &ClientWrapper, tenant: i64, wh: i64, order: &str) ->
             "SELECT (SELECT MIN(status) FROM order_lines WHERE tenant_id = $1 AND warehouse_id = $2 AND order_no = $3), \
              (SELECT COUNT(*) FROM tasks WHERE tenant_id = $1 AND warehouse_id = $2 AND order_no = $3 AND kind = 'pick'), \
              (SELECT COUNT(*) FROM tasks WHERE tenant_id = $1 AND warehouse_id = $2 AND order_no = $3 AND kind = 'pick' \
-              AND status = 'open')",
+              AND status = 'open'), \
+             (SELECT COUNT(*) FROM tasks WHERE tenant_id = $1 AND warehouse_id = $2 AND order_no = $3 AND kind = 'pick' \
+              AND status = 'cancelled')",
         )
         .await?;
     let r = client.query_one(&stmt, &[&tenant, &wh, &order]).await?;
-    Ok(Facts {
+    let mut facts = Facts {
         status: r.try_get::<_, Option<String>>(0)?.unwrap_or_default(),
         pick_tasks: r.try_get::<_, i64>(1)? as u32,
         open_picks: r.try_get::<_, i64>(2)? as u32,
-    })
+        cancelled_picks: r.try_get::<_, i64>(3)? as u32,
+        ..Facts::default()
+    };
+    let stmt = client
+        .prepare_cached(
+            "SELECT kind, COUNT(*) FILTER (WHERE status = 'open'), \
+             COUNT(*) FILTER (WHERE status = 'resolved') FROM exceptions \
+             WHERE tenant_id = $1 AND warehouse_id = $2 AND order_no = $3 \
+             AND kind IN ('packed_with_open_picks', 'shipped_unpacked') GROUP BY kind",
+        )
+        .await?;
+    for r in client.query(&stmt, &[&tenant, &wh, &order]).await? {
+        facts.gate(
+            r.try_get(0)?,
+            r.try_get::<_, i64>(1)? as u32,
+            r.try_get::<_, i64>(2)? as u32,
+        );
+    }
+    Ok(facts)
 }
 
 pub async fn reserve(

@@ -250,6 +250,33 @@ fn load_work(
             view.tasks.insert(id.clone(), t);
         }
     }
+    // Every task of an order a pack or ship names, and the open tasks out
+    // of its staging location (return-to-stock putaways carry no order).
+    let mut order_tasks = tx.prepare_cached(&format!(
+        "{TASK_COLUMNS} WHERE tenant_id = ?1 AND warehouse_id = ?2 AND order_no = ?3 \
+         UNION {TASK_COLUMNS} WHERE tenant_id = ?1 AND warehouse_id = ?2 AND location = ?4 AND status = 'open'"
+    ))?;
+    for order in &needs.order_tasks {
+        let rows = order_tasks
+            .query_map(
+                params![
+                    auth.tenant,
+                    auth.warehouse,
+                    order,
+                    crate::domain::staging(order)
+                ],
+                task_row,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for t in rows {
+            view.tasks.entry(t.id.clone()).or_insert(t);
+        }
+    }
+    for asn in &needs.asn_exceptions {
+        for ex in super::queries::open_exceptions_of_asn(tx, auth.tenant, auth.warehouse, asn)? {
+            view.exceptions.entry(ex.id.clone()).or_insert(ex);
+        }
+    }
     let mut staged = tx.prepare_cached(
         "SELECT sku, lot, qty FROM stock WHERE tenant_id = ?1 AND warehouse_id = ?2 AND location = ?3",
     )?;
@@ -540,6 +567,20 @@ fn write_plan(
             auth.warehouse,
             line.asn,
             line.line
+        ])?;
+    }
+    let mut closure = tx.prepare_cached(
+        "UPDATE asn_lines SET closed_received_qty = ?1, closed_damaged_qty = ?2 \
+         WHERE tenant_id = ?3 AND warehouse_id = ?4 AND asn = ?5 AND line = ?6",
+    )?;
+    for c in &plan.asn_closures {
+        closure.execute(params![
+            c.received_qty,
+            c.damaged_qty,
+            auth.tenant,
+            auth.warehouse,
+            c.asn,
+            c.line
         ])?;
     }
     let mut exception = tx.prepare_cached(

@@ -135,7 +135,101 @@ pub fn verify(conn: &Connection, tenant: i64) -> Result<Vec<Discrepancy>> {
     for row in rows {
         out.push(row?);
     }
+    out.extend(crate::storage::invariants::check(&business_facts(
+        conn, tenant,
+    )?));
     Ok(out)
+}
+
+/// The rows of `verify`'s business invariants
+/// ([`crate::storage::invariants`]).
+fn business_facts(
+    conn: &Connection,
+    tenant: i64,
+) -> Result<crate::storage::invariants::BusinessFacts> {
+    use crate::storage::invariants::{AsnArrivals, ClosedOrder, OpenTask, Staged};
+    let closed_orders = conn
+        .prepare(
+            "SELECT w.code, o.order_no, MIN(o.status) FROM order_lines o JOIN warehouses w ON w.id = o.warehouse_id \
+             WHERE o.tenant_id = ?1 GROUP BY o.warehouse_id, o.order_no HAVING MIN(o.status) IN ('shipped', 'cancelled')",
+        )?
+        .query_map([tenant], |r| {
+            Ok(ClosedOrder {
+                warehouse: r.get(0)?,
+                order: r.get(1)?,
+                status: r.get(2)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let open_tasks = conn
+        .prepare(
+            "SELECT w.code, t.id, t.kind, t.order_no, t.location, COALESCE(t.sku, ''), COALESCE(t.lot, ''), t.qty - t.done_qty \
+             FROM tasks t JOIN warehouses w ON w.id = t.warehouse_id WHERE t.tenant_id = ?1 AND t.status = 'open' \
+             AND (t.location LIKE 'STAGE:%' OR EXISTS (SELECT 1 FROM order_lines o WHERE o.tenant_id = t.tenant_id \
+             AND o.warehouse_id = t.warehouse_id AND o.order_no = t.order_no AND o.status IN ('shipped', 'cancelled')))",
+        )?
+        .query_map([tenant], |r| {
+            Ok(OpenTask {
+                warehouse: r.get(0)?,
+                id: r.get(1)?,
+                kind: r.get(2)?,
+                order: r.get(3)?,
+                location: r.get(4)?,
+                sku: r.get(5)?,
+                lot: r.get(6)?,
+                remaining: r.get(7)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let staged = conn
+        .prepare(
+            "SELECT w.code, s.location, s.sku, s.lot, s.qty FROM stock s JOIN warehouses w ON w.id = s.warehouse_id \
+             WHERE s.tenant_id = ?1 AND s.location LIKE 'STAGE:%' AND s.qty <> 0",
+        )?
+        .query_map([tenant], |r| {
+            Ok(Staged {
+                warehouse: r.get(0)?,
+                location: r.get(1)?,
+                sku: r.get(2)?,
+                lot: r.get(3)?,
+                qty: r.get(4)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let arrivals = |r: &rusqlite::Row<'_>| {
+        Ok(AsnArrivals {
+            warehouse: r.get(0)?,
+            asn: r.get(1)?,
+            sku: r.get(2)?,
+            units: r.get(3)?,
+        })
+    };
+    let after_close = conn
+        .prepare(
+            "SELECT w.code, a.asn, a.sku, SUM(a.received_qty + a.damaged_qty \
+             - COALESCE(a.closed_received_qty + a.closed_damaged_qty, a.received_qty + a.damaged_qty)) \
+             FROM asn_lines a JOIN warehouses w ON w.id = a.warehouse_id WHERE a.tenant_id = ?1 AND a.closed = 1 \
+             GROUP BY a.warehouse_id, a.asn, a.sku",
+        )?
+        .query_map([tenant], arrivals)?
+        .collect::<rusqlite::Result<_>>()?;
+    let raised = conn
+        .prepare(
+            "SELECT w.code, e.asn, e.sku, SUM(COALESCE(json_extract(o.payload, '$.qty'), 0) \
+             + COALESCE(json_extract(o.payload, '$.damaged'), 0)) \
+             FROM exceptions e JOIN operations o ON o.id = e.op_id JOIN warehouses w ON w.id = e.warehouse_id \
+             WHERE e.tenant_id = ?1 AND e.kind = 'receipt_on_closed_asn' AND o.kind = 'receive' AND o.refusal_code IS NULL \
+             GROUP BY e.warehouse_id, e.asn, e.sku",
+        )?
+        .query_map([tenant], arrivals)?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(crate::storage::invariants::BusinessFacts {
+        closed_orders,
+        open_tasks,
+        staged,
+        after_close,
+        raised,
+    })
 }
 
 fn lot_suffix(lot: &str) -> String {
@@ -274,6 +368,27 @@ pub fn exception(
         Ok(e)
     })
     .transpose()
+}
+
+/// The open exceptions of an ASN (a late receipt brings them up to date).
+pub fn open_exceptions_of_asn(
+    conn: &Connection,
+    tenant: i64,
+    warehouse: i64,
+    asn: &str,
+) -> Result<Vec<ExceptionRecord>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "{EXCEPTION_COLUMNS} WHERE tenant_id = ?1 AND warehouse_id = ?2 AND asn = ?3 AND status = 'open'"
+    ))?;
+    let rows = stmt
+        .query_map(params![tenant, warehouse, asn], exception_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter()
+        .map(|(mut e, at)| {
+            e.raised_at = parse_ts(&at)?;
+            Ok(e)
+        })
+        .collect()
 }
 
 pub fn operations(

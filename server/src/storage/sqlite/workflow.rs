@@ -103,17 +103,36 @@ pub fn facts(conn: &Connection, tenant: i64, wh: i64, order: &str) -> Result<Fac
         )
         .optional()?
         .flatten();
-    let (pick_tasks, open_picks): (u32, u32) = conn.query_row(
-        "SELECT COUNT(*), COALESCE(SUM(status = 'open'), 0) FROM tasks \
+    let (pick_tasks, open_picks, cancelled_picks): (u32, u32, u32) = conn.query_row(
+        "SELECT COUNT(*), COALESCE(SUM(status = 'open'), 0), COALESCE(SUM(status = 'cancelled'), 0) FROM tasks \
          WHERE tenant_id = ?1 AND warehouse_id = ?2 AND order_no = ?3 AND kind = 'pick'",
         params![tenant, wh, order],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;
-    Ok(Facts {
+    let mut gates = conn.prepare_cached(
+        "SELECT kind, COALESCE(SUM(status = 'open'), 0), COALESCE(SUM(status = 'resolved'), 0) FROM exceptions \
+         WHERE tenant_id = ?1 AND warehouse_id = ?2 AND order_no = ?3 \
+         AND kind IN ('packed_with_open_picks', 'shipped_unpacked') GROUP BY kind",
+    )?;
+    let mut facts = Facts {
         status: status.unwrap_or_default(),
         pick_tasks,
         open_picks,
-    })
+        cancelled_picks,
+        ..Facts::default()
+    };
+    let rows = gates.query_map(params![tenant, wh, order], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, u32>(1)?,
+            r.get::<_, u32>(2)?,
+        ))
+    })?;
+    for row in rows {
+        let (kind, open, resolved) = row?;
+        facts.gate(&kind, open, resolved);
+    }
+    Ok(facts)
 }
 
 /// The reserve step: lines without a pick task get one if stock allows.
