@@ -156,7 +156,9 @@ pub(crate) fn checked(
     };
     let lot = lot.or(t.lot.clone());
     let lot_tracked = replica::item(conn, &sku)?.is_some_and(|i| i.lot_tracked);
-    if lot_tracked {
+    // A short pick reports what was not there (or not fit to take, an
+    // expired lot among them): its lot is not held to these rules.
+    if lot_tracked && short.is_none() {
         let Some(lot) = lot.as_deref() else {
             return Err(invalid(format!("--lot: {}", Wrong::LotMissing { sku })));
         };

@@ -256,6 +256,7 @@ fn payload(store: &Store, entry: &Entry) -> anyhow::Result<Payload> {
             lot,
             expiry,
             to,
+            damaged,
         } => {
             let row = Row::from_flags(&[
                 ("asn", s(asn)),
@@ -264,6 +265,7 @@ fn payload(store: &Store, entry: &Entry) -> anyhow::Result<Payload> {
                 ("lot", lot.clone()),
                 ("expiry", expiry.clone()),
                 ("to", s(to)),
+                ("damaged", damaged.clone()),
             ]);
             receive::receipt(store, &mut Resolver::new(store), &row)?
         }
@@ -290,7 +292,7 @@ fn payload(store: &Store, entry: &Entry) -> anyhow::Result<Payload> {
             qty,
             lot,
             short,
-        } => pick::checked(store, task.clone(), *qty, lot.clone(), short.clone())?.0,
+        } => pick::checked(store, task.clone(), *qty, lot.clone(), short.clone())?,
         Entry::Count {
             location,
             sku,

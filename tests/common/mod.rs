@@ -327,6 +327,12 @@ pub fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
     }
 }
 
+/// The day the demo warehouse's lots are seen from: their expiry dates are
+/// fixed in `fixtures/`, so terminals under test take this as today
+/// (`PYCK_TODAY`) rather than let the calendar expire them (L2624B expired
+/// on 2026-10-31; the others are good).
+pub const FIXTURE_TODAY: &str = "2026-12-07";
+
 /// One simulated device: its own PYCK_HOME.
 pub struct Device {
     pub home: tempfile::TempDir,
@@ -350,6 +356,7 @@ impl Device {
         let mut c = Command::new(PYCK);
         c.args(args)
             .env("PYCK_HOME", self.home.path())
+            .env("PYCK_TODAY", FIXTURE_TODAY)
             .stdin(Stdio::null());
         c
     }
