@@ -120,3 +120,35 @@ fn the_floor_is_for_supervisors() {
         "{err}"
     );
 }
+
+/// The server dies while nothing happens on the floor: the dashboard says
+/// OFFLINE within seconds (the live connection's loss is the sign), not at
+/// the next event, which will never come; and ONLINE again once it is back.
+#[test]
+fn the_floor_says_offline_when_the_server_dies_and_online_when_it_returns() {
+    let wh = Warehouse::new();
+    let server = Server::start(&wh.db, None);
+    let desk = Device::new();
+    desk.enrol(&server.url(), &wh.token_named("desk-1"), "3001");
+    let exit_file = desk.path("floor-exit");
+    let command = format!(
+        "sh -c \"PYCK_HOME='{}' '{}' floor; echo EXIT=$? > '{}'\"",
+        desk.home.path().display(),
+        PYCK,
+        exit_file.display()
+    );
+    let tmux = Tmux::start(120, 40, &command);
+    tmux.wait_for(&["ONLINE", "live"]);
+
+    let addr = server.kill();
+    // `wait_for` polls the screen with a deadline; it asserts no speed.
+    let screen = tmux.wait_for(&["OFFLINE", "feed down"]);
+    assert!(!screen.contains("ONLINE"), "{screen}");
+
+    // Back on the same address: the subscription reconnects on its own and
+    // the snapshot it asks for says ONLINE.
+    let _server = Server::start(&wh.db, Some(&addr));
+    tmux.wait_for(&["ONLINE", "live"]);
+    tmux.key("q");
+    assert_eq!(wait_for_file(&exit_file).trim(), "EXIT=0");
+}

@@ -155,8 +155,17 @@ fn server(floor: &mut Floor, msg: Msg) -> Vec<Effect> {
         Msg::Live(up) => {
             let was = floor.live;
             floor.live = up;
-            // Events may have been missed while the subscription was down.
             if up && !was {
+                // Events may have been missed while the subscription was down.
+                vec![Effect::Refresh]
+            } else if was && !up {
+                // The feed is the one connection held open: its loss (a
+                // close, or no answer to its keep-alive ping) is the first
+                // sign of a server gone. Nothing else would ask the server
+                // before the next event, which will not come; so OFFLINE at
+                // once, and a snapshot says ONLINE again if it still answers.
+                floor.online = Some(false);
+                floor.last_error = Some("lost the live connection to the server".into());
                 vec![Effect::Refresh]
             } else {
                 vec![]

@@ -30,9 +30,16 @@ pub enum LiveError {
     Lost(String),
 }
 
+/// How long a subscription waits in silence before it pings the server,
+/// and then for any answer: a server that vanished without closing the
+/// connection (its process stopped, its host or the network gone) is
+/// noticed within two of these, where TCP alone could take minutes.
+pub const KEEPALIVE: Duration = Duration::from_secs(3);
+
 /// One open subscription.
 pub struct Subscription {
     ws: Socket,
+    quiet: Duration,
 }
 
 /// `http://host:port` → `ws://host:port/graphql/ws` (`https` → `wss`).
@@ -52,6 +59,12 @@ impl Subscription {
     /// Connects, authenticates and subscribes; returns once the server has
     /// acknowledged the connection.
     pub async fn connect(remote: &Remote) -> Result<Subscription, LiveError> {
+        Subscription::connect_with(remote, KEEPALIVE).await
+    }
+
+    /// [`Subscription::connect`] with another keep-alive period than
+    /// [`KEEPALIVE`] (tests).
+    pub async fn connect_with(remote: &Remote, quiet: Duration) -> Result<Subscription, LiveError> {
         let lost = |e: &dyn std::fmt::Display| LiveError::Lost(format!("{e}"));
         let mut req = ws_url(&remote.server)
             .into_client_request()
@@ -82,7 +95,7 @@ impl Subscription {
             Ok(Ok(ok)) => ok,
         };
         send(&mut ws, json!({ "type": "connection_init", "payload": {} })).await?;
-        match next_message(&mut ws).await? {
+        match next_message(&mut ws, quiet).await? {
             m if m["type"] == "connection_ack" => {}
             m => return Err(LiveError::Lost(format!("unexpected message {m}"))),
         }
@@ -91,13 +104,13 @@ impl Subscription {
             json!({ "id": "1", "type": "subscribe", "payload": { "query": SUBSCRIPTION } }),
         )
         .await?;
-        Ok(Subscription { ws })
+        Ok(Subscription { ws, quiet })
     }
 
     /// The next event; an error when the connection is lost.
     pub async fn next(&mut self) -> Result<Event, LiveError> {
         loop {
-            let msg = next_message(&mut self.ws).await?;
+            let msg = next_message(&mut self.ws, self.quiet).await?;
             match msg["type"].as_str() {
                 Some("next") => {
                     let event = &msg["payload"]["data"]["events"]["event"];
@@ -128,12 +141,35 @@ async fn send(ws: &mut Socket, msg: Value) -> Result<(), LiveError> {
         .map_err(|e| LiveError::Lost(e.to_string()))
 }
 
-/// The next graphql-transport-ws message as JSON.
-async fn next_message(ws: &mut Socket) -> Result<Value, LiveError> {
+/// The next graphql-transport-ws message as JSON. After `quiet` without a
+/// frame it pings (WebSocket ping; the server's stack answers pong by
+/// itself); when another `quiet` passes without any frame, the connection
+/// is lost.
+async fn next_message(ws: &mut Socket, quiet: Duration) -> Result<Value, LiveError> {
+    let mut pinged = false;
     loop {
-        let msg = ws
-            .next()
-            .await
+        let frame = match tokio::time::timeout(quiet, ws.next()).await {
+            Ok(frame) => frame,
+            Err(_) if pinged => {
+                return Err(LiveError::Lost(format!(
+                    "no answer from the server for {} s",
+                    (quiet * 2).as_secs_f32()
+                )));
+            }
+            Err(_) => {
+                let ping = ws.send(Message::Ping(Vec::new().into()));
+                match tokio::time::timeout(quiet, ping).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => return Err(LiveError::Lost(e.to_string())),
+                    Err(_) => return Err(LiveError::Lost("the server takes no more data".into())),
+                }
+                pinged = true;
+                continue;
+            }
+        };
+        // Any frame, a pong included, shows the server is there.
+        pinged = false;
+        let msg = frame
             .ok_or_else(|| LiveError::Lost("connection closed".into()))?
             .map_err(|e| LiveError::Lost(e.to_string()))?;
         match msg {
@@ -223,6 +259,109 @@ pub fn nudges(remote: Remote) -> tokio::sync::watch::Receiver<u64> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::time::Duration;
+
+    use futures_util::{SinkExt, StreamExt};
+    use tokio::net::TcpListener;
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+
+    use super::{LiveError, Subscription};
+    use crate::sync::Remote;
+
+    /// A graphql-transport-ws server of one connection: acknowledges and
+    /// takes the subscription, then `then` decides what it does.
+    async fn server<F, Fut>(then: F) -> String
+    where
+        F: FnOnce(tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>) -> Fut
+            + Send
+            + 'static,
+        Fut: std::future::Future<Output = ()> + Send,
+    {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let protocol = |_: &Request, mut resp: Response| {
+                resp.headers_mut().insert(
+                    "sec-websocket-protocol",
+                    "graphql-transport-ws".parse().unwrap(),
+                );
+                Ok(resp)
+            };
+            let mut ws = tokio_tungstenite::accept_hdr_async(tcp, protocol)
+                .await
+                .unwrap();
+            ws.next().await.unwrap().unwrap(); // connection_init
+            ws.send(Message::text(r#"{"type":"connection_ack"}"#))
+                .await
+                .unwrap();
+            ws.next().await.unwrap().unwrap(); // subscribe
+            then(ws).await;
+        });
+        url
+    }
+
+    /// A server that stops answering without closing the connection (a
+    /// stopped process, a cut network) is lost after the keep-alive's ping
+    /// goes unanswered, not when TCP gives up minutes later.
+    #[tokio::test]
+    async fn a_silent_server_is_lost_when_its_ping_goes_unanswered() {
+        let (hold, held) = tokio::sync::oneshot::channel::<()>();
+        let url = server(|ws| async move {
+            // Holds the socket open and reads nothing: no pong.
+            let _ = held.await;
+            drop(ws);
+        })
+        .await;
+        let remote = Remote::new(&url, "token", None);
+        let mut sub = Subscription::connect_with(&remote, Duration::from_millis(100))
+            .await
+            .unwrap();
+        let lost = tokio::time::timeout(Duration::from_secs(20), sub.next())
+            .await
+            .expect("the keep-alive never gave up on a silent server");
+        match lost {
+            Err(LiveError::Lost(why)) => assert!(why.contains("no answer"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        drop(hold);
+    }
+
+    /// A server that is there answers the pings (its WebSocket stack does),
+    /// however long it has no event to send.
+    #[tokio::test]
+    async fn a_quiet_server_that_answers_pings_stays_connected() {
+        let url = server(|mut ws| async move {
+            // Reading answers pings; an event after many keep-alive periods.
+            let until = tokio::time::Instant::now() + Duration::from_millis(1500);
+            while let Ok(Some(Ok(_))) = tokio::time::timeout_at(until, ws.next()).await {}
+            let event = pyck_sync::events::Event {
+                at: chrono::Utc::now(),
+                warehouse: 1,
+                kind: pyck_sync::events::EventKind::Lagged { missed: 1 },
+                operation: None,
+                request: None,
+            };
+            let event = serde_json::json!({"id": "1", "type": "next", "payload": {"data": {"events": {
+                "type": "lagged", "event": event
+            }}}});
+            ws.send(Message::text(event.to_string())).await.unwrap();
+            while let Some(Ok(_)) = ws.next().await {}
+        })
+        .await;
+        let remote = Remote::new(&url, "token", None);
+        let mut sub = Subscription::connect_with(&remote, Duration::from_millis(100))
+            .await
+            .unwrap();
+        let got = tokio::time::timeout(Duration::from_secs(20), sub.next())
+            .await
+            .unwrap();
+        assert!(got.is_ok(), "{got:?}");
+    }
+
     #[test]
     fn websocket_address_of_a_server() {
         assert_eq!(

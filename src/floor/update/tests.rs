@@ -57,8 +57,9 @@ fn the_feed_keeps_its_newest_lines_only() {
 #[test]
 fn a_reconnected_feed_asks_for_a_snapshot_once() {
     let mut f = floor();
-    assert_eq!(update(&mut f, Msg::Live(false)), []);
+    update(&mut f, Msg::Live(false));
     assert!(!f.live);
+    assert_eq!(update(&mut f, Msg::Live(false)), []);
     assert_eq!(update(&mut f, Msg::Live(true)), [Effect::Refresh]);
     assert_eq!(update(&mut f, Msg::Live(true)), []);
 }
@@ -152,6 +153,21 @@ fn ages_follow_the_servers_clock_between_snapshots() {
     assert_eq!(stuck, ["scanner-12"]);
     // Quiet for a minute with nothing to send is not stuck.
     assert!(!snapshot().devices[1].stuck(ago(-60)));
+}
+
+#[test]
+fn a_lost_feed_shows_offline_at_once_and_asks_the_server() {
+    let mut f = floor();
+    update(&mut f, Msg::Live(true));
+    update(&mut f, Msg::Snapshot(Ok(snapshot()), now()));
+    assert_eq!(f.online, Some(true));
+    assert_eq!(update(&mut f, Msg::Live(false)), [Effect::Refresh]);
+    assert_eq!(f.online, Some(false));
+    // Further failed reconnections ask nothing more.
+    assert_eq!(update(&mut f, Msg::Live(false)), []);
+    // A server that still answers says so.
+    update(&mut f, Msg::Snapshot(Ok(snapshot()), now()));
+    assert_eq!(f.online, Some(true));
 }
 
 #[test]
