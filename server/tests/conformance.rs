@@ -279,7 +279,7 @@ macro_rules! conformance {
                     at: chrono::Utc::now(),
                     payload: pyck_sync::operation::Payload::Receive(pyck_sync::operation::Receive {
                         asn: "ASN-1".into(), sku: "SKU-2".into(), qty: 30, lot: Some("L0".into()),
-                        expiry: Some(early), to: "DOCK-1".into(), damaged: 0,
+                        expiry: Some(early), to: "DOCK-1".into(), damaged: 0, damaged_reason: None,
                     }),
                 };
                 db.store.push(&s.device, vec![arrive], 0).await.unwrap();
@@ -597,6 +597,23 @@ macro_rules! conformance {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn a_stale_pack_and_ship_hold_the_workflow_and_leave_nothing_staged() {
+                super::a_stale_pack_and_ship_hold_the_workflow_and_leave_nothing_staged(&db().await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn a_receipt_on_a_closed_asn_raises_and_restates_the_shortfall() {
+                super::a_receipt_on_a_closed_asn_raises_and_restates_the_shortfall(&db().await).await;
+            }
+
+            #[test]
+            fn random_operations_from_stale_devices_keep_every_invariant() {
+                // Fewer cases on PostgreSQL: each costs a tenant's import.
+                let cases = if stringify!($backend) == "sqlite" { 16 } else { 8 };
+                super::random_operations_keep_every_invariant(|| Box::pin(db()), cases);
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn revoked_tokens_stop_authenticating() {
                 let db = db().await;
                 let s = site(&*db.store, "acme").await;
@@ -724,6 +741,7 @@ async fn reports_match_a_scripted_shift(db: &common::TestDb) {
             expiry: chrono::NaiveDate::from_ymd_opt(2027, 2, 1),
             to: "DOCK-1".into(),
             damaged,
+            damaged_reason: None,
         })
     };
     let short = task("SO-2", 2);
@@ -1295,4 +1313,576 @@ async fn photos_link_to_exceptions_directly_or_through_receipts(db: &common::Tes
         .await
         .unwrap();
     assert!(theirs.is_empty());
+}
+
+/// A payload from its wire form (`kind` and fields), so these tests name
+/// only the fields they use.
+fn payload(kind: &str, fields: serde_json::Value) -> pyck_sync::operation::Payload {
+    serde_json::from_value(serde_json::json!({"kind": kind, "payload": fields})).unwrap()
+}
+
+fn op_of(
+    device: &pyck_server::storage::DeviceAuth,
+    seq: u64,
+    payload: pyck_sync::operation::Payload,
+) -> pyck_sync::operation::Operation {
+    pyck_sync::operation::Operation {
+        id: uuid::Uuid::now_v7(),
+        device: device.device,
+        seq,
+        operator: "3001".into(),
+        at: chrono::Utc::now(),
+        payload,
+    }
+}
+
+/// Runs SQL on the test database directly: to break an invariant on
+/// purpose and see `verify` find it.
+async fn raw_sql(db: &common::TestDb, sql: &str) {
+    if db.url.starts_with("postgres") {
+        let (client, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        client.batch_execute(sql).await.unwrap();
+    } else {
+        rusqlite::Connection::open(&db.url)
+            .unwrap()
+            .execute_batch(sql)
+            .unwrap();
+    }
+}
+
+fn checks(found: &[pyck_server::storage::Discrepancy]) -> Vec<&'static str> {
+    found.iter().map(|d| d.check).collect()
+}
+
+/// Issue 18's floor report: an order packed and shipped with 1 of 4 picks
+/// done completed its workflow, its open tasks were still handed out, and a
+/// later pick left units staged for a shipped order. Now the pick step
+/// waits, the ship cancels what is open, the late pick goes back to stock.
+async fn a_stale_pack_and_ship_hold_the_workflow_and_leave_nothing_staged(db: &common::TestDb) {
+    use pyck_server::workflow::machine::{self, Step, Workflow};
+    use pyck_server::workflow::policy::Policy;
+    use pyck_sync::records::{TaskKind, TaskStatus};
+    use serde_json::json;
+    let s = common::site(&*db.store, "acme").await;
+    let lines: Vec<_> = (1..=4)
+        .map(|line| pyck_server::import::OrderLine {
+            order: "SO-5001".into(),
+            line,
+            sku: "SKU-1".into(),
+            qty: 30,
+            customer: "Shop".into(),
+        })
+        .collect();
+    let tasks = db
+        .store
+        .create_order(s.tenant, s.warehouse, &lines)
+        .await
+        .unwrap();
+    assert_eq!(tasks.len(), 4);
+    let pick = |seq, t: &pyck_sync::records::TaskRecord| {
+        op_of(
+            &s.device,
+            seq,
+            payload(
+                "pick",
+                json!({"task": t.id, "order": "SO-5001", "sku": "SKU-1", "location": t.location, "qty": t.qty}),
+            ),
+        )
+    };
+    let order = |seq, kind| op_of(&s.device, seq, payload(kind, json!({"order": "SO-5001"})));
+    // One pick, then pack and ship from a device that did not know better.
+    let pushed = db
+        .store
+        .push(
+            &s.device,
+            vec![pick(1, &tasks[0]), order(2, "pack"), order(3, "ship")],
+            0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        pushed
+            .results
+            .iter()
+            .map(|r| r.outcome.clone())
+            .collect::<Vec<_>>(),
+        vec![
+            pyck_sync::protocol::PushOutcome::Applied { exceptions: 0 },
+            pyck_sync::protocol::PushOutcome::Applied { exceptions: 1 },
+            pyck_sync::protocol::PushOutcome::Applied { exceptions: 1 },
+        ],
+        "facts are applied"
+    );
+    let exceptions = db.store.exceptions(s.tenant, s.warehouse).await.unwrap();
+    let raised: Vec<_> = exceptions
+        .iter()
+        .filter(|e| e.kind == "packed_with_open_picks")
+        .map(|e| e.message.as_str())
+        .collect();
+    assert_eq!(
+        raised,
+        vec![
+            "order SO-5001 packed with 3 of 4 picks open; its workflow waits until they are picked or this is resolved",
+            "order SO-5001 shipped with 3 of 4 picks open: they are cancelled and their 90 units did not ship; its workflow waits until this is resolved",
+        ]
+    );
+    // The open picks are cancelled: no longer handed to pickers.
+    let floor = db
+        .store
+        .floor_facts(s.tenant, s.warehouse, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert!(
+        floor
+            .open_tasks
+            .iter()
+            .all(|t| t.order.as_deref() != Some("SO-5001")),
+        "{:?}",
+        floor.open_tasks
+    );
+    // The workflow at its pick step does not move on.
+    let wf = Workflow {
+        tenant: s.tenant,
+        warehouse: s.warehouse,
+        order: "SO-5001".into(),
+        state: machine::State::Running,
+        step: Step::Pick,
+        attempt: 1,
+        step_started_at: chrono::Utc::now(),
+        cancel_requested: false,
+        pick_overdue_raised: false,
+    };
+    let facts = db
+        .store
+        .order_facts(s.tenant, s.warehouse, "SO-5001")
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            facts.status.as_str(),
+            facts.pick_tasks,
+            facts.open_picks,
+            facts.cancelled_picks
+        ),
+        ("shipped", 4, 0, 3)
+    );
+    assert_eq!(
+        (
+            facts.packed_with_open_picks.open,
+            facts.packed_with_open_picks.resolved
+        ),
+        (2, 0)
+    );
+    let now = chrono::Utc::now();
+    let next = |f: &machine::Facts| machine::next(&wf, f, None, now, &Policy::default(), 0.5).step;
+    assert_eq!(
+        next(&facts),
+        Step::Pick,
+        "a ship with picks open is no pick"
+    );
+
+    // A second device, offline all along, picks on a task the ship cancelled.
+    let stale = common::new_device(&*db.store, s.tenant, s.warehouse).await;
+    let late = op_of(
+        &stale,
+        1,
+        payload(
+            "pick",
+            json!({"task": tasks[1].id, "order": "SO-5001", "sku": "SKU-1", "location": tasks[1].location, "qty": 30}),
+        ),
+    );
+    db.store.push(&stale, vec![late], 0).await.unwrap();
+    let exceptions = db.store.exceptions(s.tenant, s.warehouse).await.unwrap();
+    assert!(
+        exceptions.iter().any(|e| e.kind == "picked_after_ship"),
+        "{exceptions:?}"
+    );
+    let floor = db
+        .store
+        .floor_facts(s.tenant, s.warehouse, chrono::Utc::now())
+        .await
+        .unwrap();
+    let back: Vec<_> = floor
+        .open_tasks
+        .iter()
+        .filter(|t| t.kind == TaskKind::Putaway && t.location == "STAGE:SO-5001")
+        .collect();
+    assert_eq!(back.len(), 1, "{:?}", floor.open_tasks);
+    assert_eq!((back[0].to.as_deref(), back[0].qty), (Some("A-01"), 30));
+    assert_eq!(
+        common::qty(&*db.store, &s, "STAGE:SO-5001", "SKU-1").await,
+        30
+    );
+    // Staged with a task to take it back: accounted for.
+    assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
+
+    // verify finds what the rules now prevent: the return task forgotten,
+    // a pick of the shipped order open again.
+    raw_sql(
+        db,
+        &format!(
+            "UPDATE tasks SET status = 'cancelled' WHERE id = '{}'; UPDATE tasks SET status = 'open' WHERE id = '{}'",
+            back[0].id, tasks[2].id
+        ),
+    )
+    .await;
+    assert_eq!(
+        checks(&db.store.verify(s.tenant).await.unwrap()),
+        vec![
+            "closed_order_has_no_open_task",
+            "closed_order_nothing_staged"
+        ]
+    );
+    raw_sql(
+        db,
+        &format!(
+            "UPDATE tasks SET status = 'open' WHERE id = '{}'; UPDATE tasks SET status = 'cancelled' WHERE id = '{}'",
+            back[0].id, tasks[2].id
+        ),
+    )
+    .await;
+    assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
+
+    // The supervisor resolves both: the workflow proceeds.
+    for e in exceptions
+        .iter()
+        .filter(|e| e.kind == "packed_with_open_picks")
+    {
+        db.store
+            .resolve_exception(s.tenant, s.warehouse, &e.id, "customer told: 90 short")
+            .await
+            .unwrap();
+    }
+    let facts = db
+        .store
+        .order_facts(s.tenant, s.warehouse, "SO-5001")
+        .await
+        .unwrap();
+    assert_eq!(next(&facts), Step::Pack);
+    let pulled = db.store.pull(&s.device, 0, 100_000).await.unwrap();
+    let cancelled = pulled
+        .changes
+        .iter()
+        .filter(|c| c.entity == pyck_sync::protocol::Entity::Task)
+        .filter_map(|c| c.data.clone())
+        .map(|d| serde_json::from_value::<pyck_sync::records::TaskRecord>(d).unwrap())
+        .filter(|t| t.order.as_deref() == Some("SO-5001") && t.status == TaskStatus::Cancelled)
+        .count();
+    assert_eq!(cancelled, 3, "devices pull the cancellations");
+}
+
+/// A receipt from a stale device on an ASN already closed: applied, raised,
+/// and the close's `under_receipt` brought up to what arrived.
+async fn a_receipt_on_a_closed_asn_raises_and_restates_the_shortfall(db: &common::TestDb) {
+    use serde_json::json;
+    let s = common::site(&*db.store, "acme").await;
+    let receive = |seq, qty: i64, damaged: i64| {
+        op_of(
+            &s.device,
+            seq,
+            payload(
+                "receive",
+                json!({"asn": "ASN-1", "sku": "SKU-2", "qty": qty, "lot": "L9", "expiry": "2027-02-01",
+                       "to": "DOCK-1", "damaged": damaged}),
+            ),
+        )
+    };
+    let close = |seq| {
+        op_of(
+            &s.device,
+            seq,
+            payload("close_asn", json!({"asn": "ASN-1"})),
+        )
+    };
+    db.store
+        .push(&s.device, vec![receive(1, 70, 0), close(2)], 0)
+        .await
+        .unwrap();
+    let open = |kind: &'static str| {
+        let store = db.store.clone();
+        async move {
+            store
+                .exceptions(s.tenant, s.warehouse)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|e| e.kind == kind && e.status == "open")
+                .map(|e| e.message)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        open("under_receipt").await,
+        vec!["ASN ASN-1 line 1 (SKU-2): received 70, expected 100"]
+    );
+    // 20 more, then (in one batch with a second close) the last 10.
+    let pushed = db
+        .store
+        .push(&s.device, vec![receive(3, 20, 0)], 0)
+        .await
+        .unwrap();
+    assert_eq!(
+        pushed.results[0].outcome,
+        pyck_sync::protocol::PushOutcome::Applied { exceptions: 2 }
+    );
+    assert_eq!(
+        common::qty(&*db.store, &s, "DOCK-1", "SKU-2").await,
+        90,
+        "a fact"
+    );
+    assert_eq!(
+        open("receipt_on_closed_asn").await,
+        vec!["20 of SKU-2 received into DOCK-1 on ASN ASN-1 line 1, which was already closed"]
+    );
+    assert_eq!(
+        open("under_receipt").await,
+        vec!["ASN ASN-1 line 1 (SKU-2): received 90, expected 100"]
+    );
+    assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
+    db.store
+        .push(&s.device, vec![close(4), receive(5, 8, 2)], 0)
+        .await
+        .unwrap();
+    assert_eq!(open("under_receipt").await, Vec::<String>::new(), "filled");
+    assert_eq!(
+        open("damaged_receipt").await,
+        vec!["ASN ASN-1 line 1 (SKU-2): 2 arrived damaged"]
+    );
+    assert_eq!(open("receipt_on_closed_asn").await.len(), 2);
+    let all = db.store.exceptions(s.tenant, s.warehouse).await.unwrap();
+    let under: Vec<_> = all
+        .iter()
+        .filter(|e| e.kind == "under_receipt")
+        .map(|e| e.status.as_str())
+        .collect();
+    assert_eq!(
+        under,
+        vec!["resolved", "resolved"],
+        "the close's, then the restated one"
+    );
+    assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
+    // A receipt after the close that raised nothing is what verify finds.
+    raw_sql(
+        db,
+        "UPDATE asn_lines SET closed_received_qty = closed_received_qty - 5",
+    )
+    .await;
+    assert_eq!(
+        checks(&db.store.verify(s.tenant).await.unwrap()),
+        vec!["receipt_on_closed_asn_raised"]
+    );
+}
+
+/// One thing a device does, or a sync; indices pick among what the device
+/// knows (its tasks as of its last sync, the orders).
+#[derive(Debug, Clone)]
+enum Action {
+    Pick { dev: usize, task: usize, part: i64 },
+    Short { dev: usize, task: usize, found: i64 },
+    Pack { dev: usize, order: usize },
+    Ship { dev: usize, order: usize },
+    Receive { dev: usize, qty: i64, damaged: i64 },
+    Close { dev: usize },
+    Move { dev: usize, qty: i64, back: bool },
+    Cancel { order: usize },
+    Sync { dev: usize },
+}
+
+fn action() -> impl proptest::strategy::Strategy<Value = Action> {
+    use proptest::prelude::*;
+    let dev = 0..3usize;
+    prop_oneof![
+        4 => (dev.clone(), 0..8usize, 1..=4i64).prop_map(|(dev, task, part)| Action::Pick { dev, task, part }),
+        1 => (dev.clone(), 0..8usize, 0..=3i64).prop_map(|(dev, task, found)| Action::Short { dev, task, found }),
+        2 => (dev.clone(), 0..4usize).prop_map(|(dev, order)| Action::Pack { dev, order }),
+        2 => (dev.clone(), 0..4usize).prop_map(|(dev, order)| Action::Ship { dev, order }),
+        2 => (dev.clone(), 1..40i64, 0..3i64).prop_map(|(dev, qty, damaged)| Action::Receive { dev, qty, damaged }),
+        1 => dev.clone().prop_map(|dev| Action::Close { dev }),
+        1 => (dev.clone(), 1..20i64, any::<bool>()).prop_map(|(dev, qty, back)| Action::Move { dev, qty, back }),
+        1 => (0..4usize).prop_map(|order| Action::Cancel { order }),
+        3 => dev.prop_map(|dev| Action::Sync { dev }),
+    ]
+}
+
+/// Random operations from three devices, each working from what it saw at
+/// its last sync and pushing when the sequence says (so facts arrive out of
+/// order: a pick after the ship, a receipt after the close), with orders
+/// cancelled in between; after every push `verify` (the ledger and the
+/// business invariants) must hold.
+fn random_operations_keep_every_invariant(
+    db: impl Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = common::TestDb>>>,
+    cases: u32,
+) {
+    use proptest::test_runner::{Config, TestCaseError, TestRunner};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let db = rt.block_on(db());
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let n = std::sync::atomic::AtomicU32::new(0);
+    let strategy = proptest::collection::vec(action(), 10..40);
+    runner
+        .run(&strategy, |actions| {
+            let tenant = format!("p{}", n.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+            rt.block_on(run_actions(&db, &tenant, &actions))
+                .map_err(TestCaseError::fail)
+        })
+        .unwrap();
+}
+
+async fn run_actions(db: &common::TestDb, tenant: &str, actions: &[Action]) -> Result<(), String> {
+    use pyck_sync::records::{TaskKind, TaskRecord};
+    use serde_json::json;
+    let store = &*db.store;
+    let s = common::site(store, tenant).await;
+    let orders = ["SO-1", "SO-2", "SO-3", "SO-4"];
+    for (i, order) in orders.iter().enumerate().skip(1) {
+        let lines: Vec<_> = (1..=2u32)
+            .map(|line| pyck_server::import::OrderLine {
+                order: (*order).into(),
+                line,
+                sku: if line == 2 && i == 3 {
+                    "SKU-2"
+                } else {
+                    "SKU-1"
+                }
+                .into(),
+                qty: 3 + i as i64 + i64::from(line),
+                customer: "Shop".into(),
+            })
+            .collect();
+        store
+            .create_order(s.tenant, s.warehouse, &lines)
+            .await
+            .unwrap();
+    }
+    let mut devices = vec![s.device.clone()];
+    for _ in 1..3 {
+        devices.push(common::new_device(store, s.tenant, s.warehouse).await);
+    }
+    let open_tasks = || async {
+        store
+            .floor_facts(s.tenant, s.warehouse, chrono::Utc::now())
+            .await
+            .unwrap()
+            .open_tasks
+            .into_iter()
+            .filter(|t| t.kind == TaskKind::Pick)
+            .collect::<Vec<TaskRecord>>()
+    };
+    // What each device knows, its queue and its next sequence number.
+    let mut seen = vec![open_tasks().await; 3];
+    let mut queued: Vec<Vec<pyck_sync::operation::Operation>> = vec![Vec::new(); 3];
+    let mut seq = [1u64; 3];
+    let mut lots = 0;
+    let sync = |dev: usize, queue: Vec<pyck_sync::operation::Operation>, devices: &Vec<_>| {
+        let device: &pyck_server::storage::DeviceAuth = &devices[dev];
+        let device = device.clone();
+        async move {
+            let pushed = store.push(&device, queue, 0).await.unwrap();
+            for r in &pushed.results {
+                if !matches!(r.outcome, pyck_sync::protocol::PushOutcome::Applied { .. }) {
+                    return Err(format!("not applied: {r:?}"));
+                }
+            }
+            let problems = store.verify(s.tenant).await.unwrap();
+            if problems.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("verify: {problems:#?}"))
+            }
+        }
+    };
+    for a in actions {
+        let mut record = |dev: usize, kind: &str, fields: serde_json::Value| {
+            let op = op_of(&devices[dev], seq[dev], payload(kind, fields));
+            seq[dev] += 1;
+            queued[dev].push(op);
+        };
+        match a {
+            Action::Pick { dev, task, part }
+            | Action::Short {
+                dev,
+                task,
+                found: part,
+            } => {
+                let Some(t) =
+                    (!seen[*dev].is_empty()).then(|| seen[*dev][task % seen[*dev].len()].clone())
+                else {
+                    continue;
+                };
+                let left = (t.qty - t.done_qty).max(1);
+                let lot = t.lot.clone();
+                let mut fields = json!({"task": t.id, "order": t.order, "sku": t.sku, "lot": lot, "location": t.location});
+                if matches!(a, Action::Pick { .. }) {
+                    fields["qty"] = ((left * part + 3) / 4).max(1).into();
+                    record(*dev, "pick", fields);
+                } else {
+                    fields["qty"] = (left * part / 4).min(left - 1).max(0).into();
+                    fields["reason"] = "bin short".into();
+                    record(*dev, "short_pick", fields);
+                }
+            }
+            Action::Pack { dev, order } => record(*dev, "pack", json!({"order": orders[*order]})),
+            Action::Ship { dev, order } => record(*dev, "ship", json!({"order": orders[*order]})),
+            Action::Receive { dev, qty, damaged } => {
+                lots += 1;
+                record(
+                    *dev,
+                    "receive",
+                    json!({"asn": "ASN-1", "sku": "SKU-2", "qty": qty, "lot": format!("R{}", lots % 3),
+                           "expiry": "2027-02-01", "to": "DOCK-1", "damaged": damaged}),
+                );
+            }
+            Action::Close { dev } => record(*dev, "close_asn", json!({"asn": "ASN-1"})),
+            Action::Move { dev, qty, back } => {
+                let (from, to) = if *back {
+                    ("A-02", "A-01")
+                } else {
+                    ("A-01", "A-02")
+                };
+                record(
+                    *dev,
+                    "move",
+                    json!({"sku": "SKU-1", "qty": qty, "from": from, "to": to}),
+                );
+            }
+            Action::Cancel { order } => {
+                // What the workflow engine does on `order cancel`.
+                let order = orders[*order];
+                let facts = store
+                    .order_facts(s.tenant, s.warehouse, order)
+                    .await
+                    .unwrap();
+                if facts.status != "shipped" {
+                    store
+                        .compensate_order(s.tenant, s.warehouse, order)
+                        .await
+                        .unwrap();
+                    let problems = store.verify(s.tenant).await.unwrap();
+                    if !problems.is_empty() {
+                        return Err(format!("verify after cancelling {order}: {problems:#?}"));
+                    }
+                }
+            }
+            Action::Sync { dev } => {
+                let queue = std::mem::take(&mut queued[*dev]);
+                sync(*dev, queue, &devices).await?;
+                seen[*dev] = open_tasks().await;
+            }
+        }
+    }
+    for (dev, queue) in queued.into_iter().enumerate() {
+        sync(dev, queue, &devices).await?;
+    }
+    Ok(())
 }

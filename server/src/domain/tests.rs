@@ -142,6 +142,7 @@ fn a_receipt_into_a_dock_creates_a_putaway_task_to_a_bin_of_its_temperature() {
             expiry: Some(d("2027-03-01")),
             to: "DOCK-1".into(),
             damaged: 2,
+            damaged_reason: None,
         })),
     )
     .unwrap();

@@ -215,6 +215,7 @@ pub fn receive(device: &DeviceAuth, seq: u64, qty: i64, lot: &str) -> Operation 
             expiry: NaiveDate::from_ymd_opt(2027, 2, 1),
             to: "DOCK-1".into(),
             damaged: 0,
+            damaged_reason: None,
         }),
     }
 }
