@@ -1,0 +1,189 @@
+//! Scanners as they really send a GS1 code: the separator (FNC1) as the
+//! byte 0x1D in keyboard mode, or as a substitute text the site configured
+//! (`pyck init --gs-substitute`). The scanner UI is driven in a real
+//! pseudo-terminal (tmux) with the real bytes; `pyck scan` reads the same
+//! codes the same way, and explains them to people without `--json`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::tmux::{Tmux, wait_for_file};
+use common::{Device, PYCK, Server, Warehouse};
+
+/// SKU-10009 (GTIN 05790000100095, lot-tracked) has lot L2644H in stock at
+/// A-01-07 and elsewhere (fixtures/stock.csv). The lot is a variable-length
+/// field, so the expiry after it is only read as an expiry if the
+/// separator arrives: without it the lot would be `L2644H17280115`.
+const BEFORE_GS: &str = "]C1010579000010009510L2644H";
+const AFTER_GS: &str = "17280115";
+
+/// The UI in tmux (80 columns, so the lookup's heading fits), logged in,
+/// on the stock lookup screen.
+fn lookup_screen(device: &Device) -> (Tmux, std::path::PathBuf) {
+    let exit_file = device.path("tui-exit");
+    let sh = format!(
+        "sh -c \"PYCK_HOME='{}' '{}' tui; echo EXIT=$? > '{}'\"",
+        device.home.path().display(),
+        PYCK,
+        exit_file.display()
+    );
+    let tmux = Tmux::start(80, 24, &sh);
+    tmux.wait_for(&["Log in", ">Badge"]);
+    tmux.scan("2001");
+    tmux.wait_for(&[">PIN"]);
+    tmux.scan("1234");
+    tmux.wait_for(&["5 Stock lookup"]);
+    tmux.key("5");
+    tmux.wait_for(&["Scan a bin"]);
+    (tmux, exit_file)
+}
+
+/// The lookup found the lot the label names, at its bins, and not a lot
+/// with the expiry glued on.
+fn assert_found_lot_l2644h(tmux: &Tmux) {
+    let screen = tmux.wait_for(&["SKU-10009 lot L2644H", "A-01-07"]);
+    assert!(!screen.contains("L2644H1728"), "{screen}");
+    assert!(!screen.contains("REFUSED"), "{screen}");
+}
+
+fn quit(tmux: &Tmux, exit_file: &std::path::Path) {
+    tmux.key("Escape");
+    tmux.wait_for(&["1 Receive"]);
+    tmux.key("q");
+    assert_eq!(wait_for_file(exit_file).trim(), "EXIT=0");
+}
+
+fn hex(bytes: &[u8]) -> Vec<String> {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A keyboard-mode scanner: the scan is one burst of bytes, GS as the raw
+/// byte 0x1D (which crossterm reads as Ctrl+'5') and a CR for Enter, sent
+/// to the terminal exactly so with `send-keys -H`.
+#[test]
+fn the_gs_byte_of_a_keyboard_mode_scanner_ends_the_lot() {
+    let wh = Warehouse::new();
+    let server = Server::start(&wh.db, None);
+    let device = Device::new();
+    device.ok(&["init", "--server", &server.url(), "--token", &wh.token()]);
+    let (tmux, exit_file) = lookup_screen(&device);
+
+    let mut burst = BEFORE_GS.as_bytes().to_vec();
+    burst.push(0x1d);
+    burst.extend_from_slice(AFTER_GS.as_bytes());
+    burst.push(b'\r');
+    let mut args = vec![
+        "send-keys".to_owned(),
+        "-t".into(),
+        "pyck".into(),
+        "-H".into(),
+    ];
+    args.extend(hex(&burst));
+    tmux.run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_found_lot_l2644h(&tmux);
+
+    // The same byte as a scanner in paste mode sends it (bracketed paste).
+    tmux.run(&["set-buffer", "A-01-07\n"]);
+    tmux.run(&["paste-buffer", "-p", "-t", "pyck"]);
+    tmux.wait_for(&["bin A-01-07"]);
+    tmux.run(&["set-buffer", &format!("{BEFORE_GS}\u{1d}{AFTER_GS}\n")]);
+    tmux.run(&["paste-buffer", "-p", "-t", "pyck"]);
+    assert_found_lot_l2644h(&tmux);
+    quit(&tmux, &exit_file);
+}
+
+/// A scanner set up to send `~` for FNC1, on a terminal told so at init:
+/// the UI reads `~` as GS in a GS1 scan, and `pyck scan` does the same.
+#[test]
+fn a_configured_substitute_ends_the_lot_in_the_ui_and_in_pyck_scan() {
+    let wh = Warehouse::new();
+    let server = Server::start(&wh.db, None);
+    let device = Device::new();
+    // An unusable substitute is a usage error, and nothing is registered.
+    let bad = device.run(&[
+        "init",
+        "--server",
+        &server.url(),
+        "--token",
+        &wh.token(),
+        "--gs-substitute",
+        "7",
+    ]);
+    assert_eq!(bad.status.code(), Some(2), "{bad:?}");
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--gs-substitute"));
+    let init = device.json(&[
+        "init",
+        "--server",
+        &server.url(),
+        "--token",
+        &wh.token(),
+        "--gs-substitute",
+        "~",
+    ]);
+    assert_eq!(init["gs_substitute"], "~");
+    let scan = format!("{BEFORE_GS}~{AFTER_GS}");
+
+    let (tmux, exit_file) = lookup_screen(&device);
+    tmux.scan(&scan);
+    assert_found_lot_l2644h(&tmux);
+    quit(&tmux, &exit_file);
+
+    let read = device.json(&["scan", &scan]);
+    assert_eq!(read["lot"], "L2644H", "{read}");
+    assert_eq!(read["expiry"], "2028-01-15", "{read}");
+
+    // Registering again without the flag keeps the site's setting; an
+    // empty value removes it, and `~` is then data (and no valid lot).
+    device.ok(&["init", "--server", &server.url(), "--token", &wh.token()]);
+    assert_eq!(device.json(&["scan", &scan])["lot"], "L2644H");
+    device.ok(&[
+        "init",
+        "--server",
+        &server.url(),
+        "--token",
+        &wh.token(),
+        "--gs-substitute",
+        "",
+    ]);
+    let out = device.run(&["scan", &scan]);
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+}
+
+/// `pyck scan` speaks to people without `--json`, one fact a line, and
+/// prints the JSON document with it.
+#[test]
+fn pyck_scan_explains_a_code_in_text_and_in_json() {
+    let wh = Warehouse::new();
+    let server = Server::start(&wh.db, None);
+    let device = Device::new();
+    device.ok(&["init", "--server", &server.url(), "--token", &wh.token()]);
+
+    let bin = device.ok(&["scan", "A-01-07"]);
+    assert!(bin.starts_with("location A-01-07 (zone "), "{bin}");
+    assert!(bin.contains("ambient)"), "{bin}");
+    let item = device.ok(&["scan", "5790000100095"]);
+    assert_eq!(
+        item,
+        "item SKU-10009 Tuna Chunks in Water 185g Can\nGTIN 5790000100095\n"
+    );
+
+    // The keyboard scanner's GS byte given on the command line.
+    let code = format!("{BEFORE_GS}\u{1d}{AFTER_GS}");
+    let text = device.ok(&["scan", &code]);
+    assert_eq!(
+        text,
+        "item SKU-10009 Tuna Chunks in Water 185g Can\n\
+         (01) GTIN 05790000100095\n\
+         (10) BATCH/LOT L2644H\n\
+         (17) USE BY OR EXPIRY 280115 = 2028-01-15\n",
+    );
+    assert!(!text.contains('{'), "{text}");
+    let json = device.json(&["scan", &code]);
+    assert_eq!(json["type"], "gs1");
+    assert_eq!(json["sku"], "SKU-10009");
+    assert_eq!(json["lot"], "L2644H");
+    assert_eq!(json["expiry"], "2028-01-15");
+    assert_eq!(json["elements"][1]["value"], "L2644H");
+    assert_eq!(device.json(&["scan", "A-01-07"])["type"], "location");
+}
