@@ -339,21 +339,31 @@ impl Form {
         }
     }
 
-    /// Clears fields from `i` on (and what the item step decided).
+    /// Clears fields from `i` on (and what the item, lot and expiry steps
+    /// decided).
     pub fn clear_from(&mut self, i: usize) {
         let item_at = self.fields.iter().position(|f| f.kind == FieldKind::Item);
         for f in self.fields.iter_mut().skip(i) {
             f.value = None;
             f.auto = false;
         }
-        if item_at.is_some_and(|at| at >= i) {
-            self.item = None;
+        // A receipt is rejected by its lot or expiry: another one typed
+        // after going back decides again.
+        let decided = self
+            .fields
+            .iter()
+            .skip(i)
+            .any(|f| matches!(f.kind, FieldKind::Item | FieldKind::Lot | FieldKind::Expiry));
+        if decided {
             self.rejected = false;
             if let Some(f) = self.field_mut("qty")
                 && f.label == REJECTED
             {
                 f.label = "Qty";
             }
+        }
+        if item_at.is_some_and(|at| at >= i) {
+            self.item = None;
             for f in self.fields.iter_mut().skip(i) {
                 f.skip = false;
                 if f.kind == FieldKind::Qty && self.task.is_none() {

@@ -151,6 +151,114 @@ impl Fake {
     }
 }
 
+impl Fake {
+    /// [`Fake::warehouse`] with the cases the property tests need around
+    /// every rule: expired lots in a pick bin and at the dock, a lot expiring
+    /// today, an empty stock row, a frozen item and bin, a lot-tracked item
+    /// without expiry, pick tasks with and without a lot (one half done),
+    /// a chilled putaway task with a lot, a closed ASN and one of two lines,
+    /// and an order in every status.
+    pub fn rich() -> Fake {
+        let mut f = Fake::warehouse();
+        f.locations = vec![
+            "DOCK-01", "DOCK-02", "A-01-01", "A-01-05", "C-01-01", "C-01-03", "F-01-01",
+        ];
+        let mut frozen = item("SKU-20001", "Peas Frozen 1kg", true);
+        frozen.temperature = Temperature::Frozen;
+        let mut batteries = item("SKU-30001", "Batteries AA 4-pack", true);
+        batteries.expiry_tracked = false;
+        f.items.push((frozen, vec!["5790000200016"]));
+        f.items.push((batteries, vec!["5790000300013"]));
+        let line = |asn: &str, line, sku: &str, expected, received, closed| AsnLineRecord {
+            asn: asn.into(),
+            line,
+            sku: sku.into(),
+            supplier: "Bakkeland Dagligvare Import AS".into(),
+            expected_qty: expected,
+            received_qty: received,
+            damaged_qty: 0,
+            closed,
+        };
+        f.asns.extend([
+            line("ASN-1004", 1, "SKU-10001", 100, 100, false),
+            line("ASN-1004", 2, "SKU-10037", 50, 20, false),
+            line("ASN-1009", 1, "SKU-10001", 10, 10, true),
+        ]);
+        f.orders = vec![
+            ("SO-5001", "allocated"),
+            ("SO-5002", "allocated"),
+            ("SO-5003", "packed"),
+            ("SO-5004", "allocated"),
+            ("SO-5005", "shipped"),
+            ("SO-5006", "cancelled"),
+            ("SO-5007", "packed"),
+            ("SO-5008", "open"),
+        ];
+        f.lots = vec![
+            ("SKU-10037", "L2631H", Some(date("2026-12-17"))),
+            ("SKU-10037", "L2634F", Some(date("2027-01-14"))),
+            ("SKU-10037", "L2601X", Some(date("2026-11-01"))),
+            ("SKU-10037", "L2611T", Some(date("2026-11-23"))),
+            ("SKU-10037", "L2699Z", Some(date("2027-03-01"))),
+            ("SKU-10048", "L2647E", Some(date("2027-01-31"))),
+            ("SKU-10048", "L2640A", Some(date("2026-11-20"))),
+            ("SKU-20001", "L2602P", Some(date("2027-06-30"))),
+            ("SKU-20001", "L2590Q", None),
+            ("SKU-30001", "B-77", None),
+        ];
+        let row = |location: &str, sku: &str, lot: Option<&str>, qty| StockRow {
+            location: location.into(),
+            sku: sku.into(),
+            lot: lot.map(Into::into),
+            expiry: lot.and_then(|l| {
+                f.lots
+                    .iter()
+                    .find(|(s, x, _)| *s == sku && *x == l)
+                    .and_then(|(_, _, e)| *e)
+            }),
+            qty,
+        };
+        f.stock = vec![
+            row("C-01-03", "SKU-10037", Some("L2631H"), 40),
+            row("C-01-03", "SKU-10037", Some("L2601X"), 10),
+            row("C-01-03", "SKU-10037", Some("L2611T"), 5),
+            row("C-01-03", "SKU-10037", Some("L2699Z"), 0),
+            row("A-01-01", "SKU-10001", None, 300),
+            row("C-01-01", "SKU-10037", Some("L2634F"), 24),
+            row("DOCK-01", "SKU-10001", None, 48),
+            row("DOCK-02", "SKU-10048", Some("L2647E"), 20),
+            row("F-01-01", "SKU-20001", Some("L2602P"), 4),
+            row("F-01-01", "SKU-20001", Some("L2590Q"), 6),
+            row("A-01-05", "SKU-30001", Some("B-77"), 10),
+        ];
+        let pick = |id: &str, at: &str, sku: &str, lot: Option<&str>, qty, order: &str| {
+            let mut t = task(id, TaskKind::Pick, at, sku, qty);
+            t.lot = lot.map(Into::into);
+            t.order = Some(order.into());
+            t
+        };
+        let mut half_done = pick("T-4", "A-01-01", "SKU-10001", None, 5, "SO-5002");
+        half_done.done_qty = 2;
+        let mut chilled_putaway = task("T-6", TaskKind::Putaway, "DOCK-02", "SKU-10048", 20);
+        chilled_putaway.lot = Some("L2647E".into());
+        chilled_putaway.to = Some("C-01-01".into());
+        let mut count_bin = task("T-7", TaskKind::Count, "C-01-03", "SKU-10037", 0);
+        count_bin.sku = None;
+        f.tasks = vec![
+            pick("T-1", "C-01-03", "SKU-10037", Some("L2631H"), 12, "SO-5001"),
+            half_done,
+            pick("T-5", "C-01-01", "SKU-10037", None, 30, "SO-5001"),
+            pick("T-8", "F-01-01", "SKU-20001", Some("L2602P"), 4, "SO-5007"),
+            pick("T-9", "A-01-05", "SKU-30001", Some("B-77"), 3, "SO-5002"),
+            task("T-2", TaskKind::Putaway, "DOCK-01", "SKU-10001", 48),
+            chilled_putaway,
+            task("T-3", TaskKind::Count, "A-01-01", "SKU-10001", 0),
+            count_bin,
+        ];
+        f
+    }
+}
+
 impl Lookup for Fake {
     fn location(&self, code: &str) -> anyhow::Result<Option<LocationRecord>> {
         Ok(self

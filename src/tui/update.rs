@@ -309,6 +309,12 @@ fn on_screen(app: &mut App, screen: Screen, key: Msg, look: &dyn Lookup) -> Outc
                 if form.current().is_some_and(|f| f.kind == FieldKind::Qty) && !typed.is_empty() {
                     match typed.parse::<i64>() {
                         Ok(n) if n >= 0 => {
+                            // A short pick took less than asked, never more.
+                            if let Some(task) = &form.task
+                                && let Err(e) = checks::within_task(n, task.qty - task.done_qty)
+                            {
+                                return (Some(Screen::Form(form)), Err(e.into()));
+                            }
                             if let Some(f) = short.field_mut("qty") {
                                 f.value = Some(n.to_string());
                             }
@@ -854,6 +860,10 @@ fn lot_rules(
             checks::not_expired(lot, expiry, today, Use::Pick)?;
             Ok(None)
         }
+        // Only an item whose expiry is tracked is rejected as expired: the
+        // receipt records that expiry, so the rejection carries its reason
+        // (a date on the label of another item is not recorded at all).
+        Flow::Receive if !item.expiry_tracked => Ok(None),
         Flow::Receive => match checks::not_expired(lot, expiry, today, Use::Receipt) {
             Ok(()) => Ok(None),
             Err(wrong) => {
@@ -929,11 +939,14 @@ fn accept_item(
         _ => None,
     };
     // A pick's lot is checked at this scan, before anything is filled in.
+    // A label's later date does not revive a lot this device knows expired:
+    // the earlier of the two decides.
     if form.flow == Flow::Pick
         && item.lot_tracked
         && let Some(l) = &lot
     {
-        lot_rules(form, look, &item, l, expiry.or(known.flatten()), app.today)?;
+        let earliest = expiry.into_iter().chain(known.flatten()).min();
+        lot_rules(form, look, &item, l, earliest, app.today)?;
     }
     if let Some(f) = form.fields.get_mut(step) {
         f.value = Some(item.sku.clone());
@@ -1277,5 +1290,7 @@ fn lookup(app: &App, code: &str, look: &dyn Lookup) -> anyhow::Result<LookupResu
     })
 }
 
+#[cfg(test)]
+mod props;
 #[cfg(test)]
 mod tests;
