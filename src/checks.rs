@@ -180,11 +180,10 @@ pub struct OrderState {
 pub fn order_ready(kind: Kind, state: &OrderState) -> Result<(), Wrong> {
     let order = state.order.clone();
     let action = if kind == Kind::Ship { "ship" } else { "pack" };
-    let done = match (kind, state.status.as_str()) {
-        (_, "shipped" | "cancelled") => true,
-        (Kind::Pack, "packed") => true,
-        _ => false,
-    };
+    let done = matches!(
+        (kind, state.status.as_str()),
+        (_, "shipped" | "cancelled") | (Kind::Pack, "packed")
+    );
     if done {
         return Err(Wrong::OrderDone {
             order,

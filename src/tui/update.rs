@@ -857,7 +857,9 @@ fn lot_rules(
                     .collect();
                 checks::lot_in_bin(lot, &task.location, &held)?;
             }
-            checks::not_expired(lot, expiry, today, Use::Pick)?;
+            if item.expiry_tracked {
+                checks::not_expired(lot, expiry, today, Use::Pick)?;
+            }
             Ok(None)
         }
         // Only an item whose expiry is tracked is rejected as expired: the
