@@ -284,6 +284,8 @@ mod tests {
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move {
             let (tcp, _) = listener.accept().await.unwrap();
+            // The handshake callback's error type is tungstenite's, large.
+            #[allow(clippy::result_large_err)]
             let protocol = |_: &Request, mut resp: Response| {
                 resp.headers_mut().insert(
                     "sec-websocket-protocol",
