@@ -95,6 +95,51 @@ fn a_corrupted_stock_row_makes_verify_exit_7_naming_it() {
 }
 
 #[test]
+fn a_shipped_order_with_open_picks_makes_verify_exit_7() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.sqlite3").display().to_string();
+    admin(&db, &["tenant", "create", "acme"]);
+    admin(
+        &db,
+        &[
+            "import",
+            "--tenant",
+            "acme",
+            "--warehouse",
+            "DC1",
+            fixtures().to_str().unwrap(),
+        ],
+    );
+    // What issue 18 found on the floor, written behind the server's back:
+    // SO-5001 shipped while its picks are open.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let changed = conn
+        .execute(
+            "UPDATE order_lines SET status = 'shipped' WHERE order_no = 'SO-5001'",
+            [],
+        )
+        .unwrap();
+    assert!(changed > 0);
+    drop(conn);
+    let verify = run(&db, &["verify", "--tenant", "acme", "--json"]);
+    assert_eq!(verify.status.code(), Some(7));
+    let out: serde_json::Value = serde_json::from_slice(&verify.stdout).unwrap();
+    assert_eq!(out["ok"], false);
+    let problems = out["problems"].as_array().unwrap();
+    assert!(
+        !problems.is_empty()
+            && problems
+                .iter()
+                .all(|p| p["check"] == "closed_order_has_no_open_task"
+                    && p["detail"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with("warehouse DC1 order SO-5001 is shipped, but its pick task")),
+        "{out}"
+    );
+}
+
+#[test]
 fn a_bad_import_row_exits_3_naming_line_and_field_and_imports_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("s.sqlite3").display().to_string();
