@@ -5,6 +5,8 @@ use std::io::Write;
 
 use serde::Serialize;
 
+use crate::error::{BadRow, CliError};
+
 /// Writes errors (a closed pipe) back to the caller instead of panicking
 /// like `println!`.
 pub fn json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
@@ -12,6 +14,33 @@ pub fn json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
     serde_json::to_writer(&mut out, value)?;
     writeln!(out)?;
     Ok(())
+}
+
+/// With `--json`, an input refused as invalid (exit 3) is also told on
+/// stdout, as the array of its bad rows `[{"line","field","message"}]`
+/// (docs/SCRIPTING.md), so a script reads one JSON document whether the run
+/// succeeded or not. The error itself goes on to `main`, which prints it on
+/// stderr and decides the exit code. Other outcomes pass through untouched.
+pub fn refused_input<T>(json: bool, result: anyhow::Result<T>) -> anyhow::Result<T> {
+    let Err(err) = &result else {
+        return result;
+    };
+    if !json {
+        return result;
+    }
+    let rows = match err.chain().find_map(|e| e.downcast_ref::<CliError>()) {
+        Some(CliError::BadRows(bad)) => bad.rows().to_vec(),
+        Some(CliError::BadRow(bad)) => vec![bad.clone()],
+        Some(CliError::Invalid(message)) => vec![BadRow {
+            line: None,
+            field: None,
+            message: message.clone(),
+        }],
+        _ => return result,
+    };
+    // A closed stdout must not hide the error that is on its way to stderr.
+    let _ = self::json(&rows);
+    result
 }
 
 /// A table with aligned columns; fits a 40-column handheld for short rows.

@@ -41,7 +41,7 @@ fn a_malformed_row_names_line_and_field_exits_3_and_records_nothing() {
         ),
         (
             "sku,lot,qty,from,to,colour\nSKU-10001,,2,A-07-11,A-01-03,red\n",
-            "unknown column(s) colour",
+            "line 1: colour: unknown column; expected sku,qty,from,to",
         ),
         (
             "{\"sku\":\"SKU-10001\",\"qty\":2,\"from\":\"A-07-11\",\"to\":\"A-01-03\"}\n{\"sku\":\"SKU-10001\",\"qty\":-1,\"from\":\"A-07-11\",\"to\":\"A-01-03\"}\n",
@@ -88,6 +88,229 @@ fn a_malformed_row_names_line_and_field_exits_3_and_records_nothing() {
         String::from_utf8_lossy(&missing.stderr).contains("--expiry: SKU-10048 is expiry-tracked")
     );
     assert!(device.journal().is_empty(), "nothing was recorded");
+}
+
+/// Runs `pyck move --file` on `content` saved as `name`, with `--json`;
+/// the rows' statuses.
+fn move_file(device: &Device, name: &str, content: &str) -> Vec<String> {
+    let file = device.path(name);
+    std::fs::write(&file, content).unwrap();
+    let rows = device.json(&["move", "--file", file.to_str().unwrap()]);
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A refused file run: its exit code, its stderr and, with `--json`, the
+/// JSON document on stdout.
+fn refused(device: &Device, args: &[&str]) -> (Option<i32>, String, serde_json::Value) {
+    let out = device.run(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let stdout = if args.contains(&"--json") {
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {:?}", out.stdout))
+    } else {
+        assert!(out.stdout.is_empty(), "{:?}", out.stdout);
+        serde_json::Value::Null
+    };
+    (out.status.code(), stderr, stdout)
+}
+
+/// A daily script writes a new file each day: Tuesday's line 3 equals
+/// Monday's, and is recorded all the same. The same rows run again, saved
+/// with CRLF or LF, record nothing.
+#[test]
+fn files_never_shadow_each_other_and_the_same_file_records_nothing_again() {
+    let (_wh, _server, device) = ready();
+    let header = "sku,lot,qty,from,to\n";
+    let same_line_3 = "SKU-10001,,2,A-07-11,A-01-03\n";
+    let monday = format!("{header}SKU-10001,,1,A-07-11,A-01-03\n{same_line_3}");
+    let tuesday = format!("{header}SKU-10001,,3,A-07-11,A-01-03\n{same_line_3}");
+    assert_eq!(move_file(&device, "monday.csv", &monday), ["recorded"; 2]);
+    assert_eq!(move_file(&device, "tuesday.csv", &tuesday), ["recorded"; 2]);
+    assert_eq!(device.journal().len(), 4);
+
+    assert_eq!(
+        move_file(&device, "monday.csv", &monday),
+        ["already_recorded"; 2]
+    );
+    let crlf = monday.replace('\n', "\r\n");
+    assert_eq!(
+        move_file(&device, "monday-crlf.csv", &crlf),
+        ["already_recorded"; 2],
+        "the same rows saved with CRLF are the same input"
+    );
+    let text = device.ok(&[
+        "move",
+        "--file",
+        device.path("monday-crlf.csv").to_str().unwrap(),
+    ]);
+    assert!(text.contains("line 3: already recorded as #2"), "{text}");
+    // Wednesday's file holds Monday's rows and one more: another input.
+    let wednesday = format!("{monday}SKU-10001,,4,A-07-11,A-01-03\n");
+    assert_eq!(
+        move_file(&device, "wednesday.csv", &wednesday),
+        ["recorded"; 3]
+    );
+    assert_eq!(device.journal().len(), 7);
+}
+
+/// Physical lines, LF or CRLF: a quoted field spanning lines and a blank
+/// line do not throw the count off.
+#[test]
+fn errors_in_crlf_files_name_the_right_line() {
+    let (_wh, _server, device) = ready();
+    let file = device.path("crlf.csv");
+    std::fs::write(
+        &file,
+        "sku,lot,qty,from,to\r\n\
+         SKU-10001,,1,A-07-11,A-01-03\r\n\
+         \r\n\
+         \"SKU-10001\",,2,A-07-11,\"A-01-03\"\r\n\
+         SKU-10001,,two,A-07-11,A-01-03\r\n",
+    )
+    .unwrap();
+    let (code, stderr, _) = refused(&device, &["move", "--file", file.to_str().unwrap()]);
+    assert_eq!(code, Some(3));
+    assert!(
+        stderr.contains("error: line 5: qty: expected a whole number"),
+        "{stderr}"
+    );
+    let jsonl = device.path("crlf.jsonl");
+    std::fs::write(
+        &jsonl,
+        "{\"sku\":\"SKU-10001\",\"qty\":1,\"from\":\"A-07-11\",\"to\":\"A-01-03\"}\r\n\
+         {\"sku\":\"SKU-10001\",\"qty\":0,\"from\":\"A-07-11\",\"to\":\"A-01-03\"}\r\n",
+    )
+    .unwrap();
+    let (code, stderr, _) = refused(&device, &["move", "--file", jsonl.to_str().unwrap()]);
+    assert_eq!(code, Some(3));
+    assert!(stderr.contains("error: line 2: qty: "), "{stderr}");
+    assert!(device.journal().is_empty());
+}
+
+#[test]
+fn every_bad_row_is_named_on_stderr_and_as_a_json_array() {
+    let (_wh, _server, device) = ready();
+    let file = device.path("moves.csv");
+    std::fs::write(
+        &file,
+        "sku,lot,qty,from,to\n\
+         SKU-10001,,1,A-07-11,A-01-03\n\
+         SKU-10001,,two,A-07-11,A-01-03\n\
+         SKU-10001,,1,A-07-11,A-01-03\n\
+         SKU-10001,,1,A-07-11,NOWHERE\n\
+         SKU-99999,,1,A-07-11,A-01-03\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let (code, stderr, _) = refused(&device, &["move", "--file", path]);
+    assert_eq!(code, Some(3));
+    assert!(
+        stderr.starts_with("error: 3 bad rows; nothing of the input was recorded\n"),
+        "{stderr}"
+    );
+    for expected in [
+        "\nline 3: qty: expected a whole number, got \"two\"\n",
+        "\nline 5: to: location NOWHERE is not known",
+        "\nline 6: sku: no item with SKU or GTIN SKU-99999",
+    ] {
+        assert!(stderr.contains(expected), "{expected:?} in {stderr}");
+    }
+
+    let (code, stderr, json) = refused(&device, &["move", "--file", path, "--json"]);
+    assert_eq!(code, Some(3));
+    assert!(
+        stderr.contains("line 6: sku: "),
+        "stderr still says it: {stderr}"
+    );
+    let rows = json.as_array().unwrap();
+    let named: Vec<(u64, &str)> = rows
+        .iter()
+        .map(|r| (r["line"].as_u64().unwrap(), r["field"].as_str().unwrap()))
+        .collect();
+    assert_eq!(named, [(3, "qty"), (5, "to"), (6, "sku")]);
+    assert_eq!(
+        rows[0],
+        serde_json::json!({"line": 3, "field": "qty", "message": "expected a whole number, got \"two\""})
+    );
+
+    // Receipts too, from JSON lines, an unknown key and a line that is not
+    // JSON among them.
+    let receipts = device.path("receipts.jsonl");
+    std::fs::write(
+        &receipts,
+        "{\"asn\":\"ASN-1001\",\"sku\":\"SKU-10001\",\"qty\":5,\"to\":\"DOCK-02\"}\n\
+         {\"asn\":\"ASN-9999\",\"sku\":\"SKU-10001\",\"qty\":5,\"to\":\"DOCK-02\"}\n\
+         {\"asn\":\"ASN-1001\",\"sku\":\"SKU-10001\",\"quantity\":5,\"to\":\"DOCK-02\"}\n\
+         {oops\n",
+    )
+    .unwrap();
+    let (code, _, json) = refused(
+        &device,
+        &["receive", "--file", receipts.to_str().unwrap(), "--json"],
+    );
+    assert_eq!(code, Some(3));
+    let named: Vec<(u64, serde_json::Value)> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["line"].as_u64().unwrap(), r["field"].clone()))
+        .collect();
+    assert_eq!(
+        named,
+        [
+            (2, "asn".into()),
+            (3, "quantity".into()),
+            (4, serde_json::Value::Null)
+        ]
+    );
+
+    // An input that cannot be read at all is one entry without a line.
+    let (code, _, json) = refused(
+        &device,
+        &[
+            "move",
+            "--file",
+            device.path("absent.csv").to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(code, Some(3));
+    assert_eq!(json[0]["line"], serde_json::Value::Null);
+    assert!(json[0]["message"].as_str().unwrap().contains("cannot read"));
+    assert!(device.journal().is_empty(), "nothing was recorded");
+}
+
+#[test]
+fn a_file_of_150_bad_rows_names_100_and_counts_the_rest() {
+    let (_wh, _server, device) = ready();
+    let mut csv = String::from("sku,lot,qty,from,to\n");
+    for _ in 0..150 {
+        csv.push_str("SKU-10001,,0,A-07-11,A-01-03\n");
+    }
+    let file = device.path("zeros.csv");
+    std::fs::write(&file, csv).unwrap();
+    let path = file.to_str().unwrap();
+    let (code, stderr, _) = refused(&device, &["move", "--file", path]);
+    assert_eq!(code, Some(3));
+    assert!(stderr.starts_with("error: 150 bad rows"), "{stderr}");
+    let named: Vec<&str> = stderr.lines().filter(|l| l.starts_with("line ")).collect();
+    assert_eq!(named.len(), 100);
+    assert!(named[0].starts_with("line 2: qty: "), "{}", named[0]);
+    assert!(named[99].starts_with("line 101: qty: "), "{}", named[99]);
+    assert!(
+        stderr.contains("… and 50 more bad rows (the first 100 are listed)"),
+        "{stderr}"
+    );
+    let (code, _, json) = refused(&device, &["move", "--file", path, "--json"]);
+    assert_eq!(code, Some(3));
+    let rows = json.as_array().unwrap();
+    assert_eq!(rows.len(), 100);
+    assert_eq!(rows[99]["line"], 101);
+    assert!(device.journal().is_empty());
 }
 
 #[test]

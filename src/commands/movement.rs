@@ -9,7 +9,6 @@ use pyck_sync::records::{TaskKind, TaskStatus};
 
 use super::Ctx;
 use super::record::{self, Resolver};
-use crate::error::invalid;
 use crate::input::{self, Columns, Row};
 use crate::store::Store;
 use crate::store::view::Snapshot;
@@ -55,8 +54,11 @@ const COLUMNS: Columns = Columns {
 pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     let mut store = ctx.store()?;
     let operator = record::operator(&store, Kind::Move)?;
-    let (rows, single) = match &args.file {
-        Some(file) => (input::read(file, &COLUMNS)?, false),
+    let (rows, mut bad, single) = match &args.file {
+        Some(file) => {
+            let input = crate::output::refused_input(args.json, input::read(file, &COLUMNS))?;
+            (input.rows, input.bad, false)
+        }
         None => (
             vec![Row::from_flags(&[
                 ("sku", args.sku.clone()),
@@ -66,19 +68,23 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
                 ("to", args.to.clone()),
                 ("task", args.task.clone()),
             ])],
+            crate::error::BadRows::default(),
             true,
         ),
     };
-    if rows.is_empty() {
-        return Err(invalid("the input has no rows"));
-    }
+    // Check every row before recording any, and name every bad one.
     let mut moves = Vec::with_capacity(rows.len());
     {
         let mut r = Resolver::new(&store);
         for row in &rows {
-            moves.push((row, checked(&store, &mut r, row)?));
+            match checked(&store, &mut r, row) {
+                Ok(m) => moves.push((row, m)),
+                Err(e) if single => return Err(e),
+                Err(e) => bad.add(row.line, e)?,
+            }
         }
     }
+    crate::output::refused_input(args.json, bad.into_result().map_err(Into::into))?;
     // Warn about moves of more than this device sees at the source.
     let keys: BTreeSet<_> = moves
         .iter()
@@ -110,7 +116,7 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         let reference = if single {
             args.reference.clone().map(|r| format!("ref:{r}"))
         } else {
-            Some(record::reference(Kind::Move, row))
+            record::reference(Kind::Move, row)
         };
         drafts.push((
             row.line,

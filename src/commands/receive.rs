@@ -87,8 +87,11 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         );
     }
     let operator = record::operator(&store, Kind::Receive)?;
-    let (rows, single) = match &args.file {
-        Some(file) => (input::read(file, &COLUMNS)?, false),
+    let (rows, mut bad, single) = match &args.file {
+        Some(file) => {
+            let input = crate::output::refused_input(args.json, input::read(file, &COLUMNS))?;
+            (input.rows, input.bad, false)
+        }
         None => {
             let row = Row::from_flags(&[
                 ("asn", args.asn.clone()),
@@ -99,26 +102,29 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
                 ("to", args.to.clone()),
                 ("damaged", args.damaged.clone()),
             ]);
-            (vec![row], true)
+            (vec![row], crate::error::BadRows::default(), true)
         }
     };
-    if rows.is_empty() {
-        return Err(invalid("the input has no rows"));
-    }
-    // Check every row before recording any.
+    // Check every row before recording any, and name every bad one.
     let mut drafts = Vec::with_capacity(rows.len());
     {
         let mut resolver = Resolver::new(&store);
         for row in &rows {
-            let payload = receipt(&store, &mut resolver, row)?;
             let reference = if single {
                 args.reference.clone().map(|r| format!("ref:{r}"))
             } else {
-                Some(record::reference(Kind::Receive, row))
+                record::reference(Kind::Receive, row)
             };
-            drafts.push((row.line, record::draft(payload, &operator, reference)?));
+            let draft = receipt(&store, &mut resolver, row)
+                .and_then(|payload| record::draft(payload, &operator, reference));
+            match draft {
+                Ok(draft) => drafts.push((row.line, draft)),
+                Err(e) if single => return Err(e),
+                Err(e) => bad.add(row.line, e)?,
+            }
         }
     }
+    crate::output::refused_input(args.json, bad.into_result().map_err(Into::into))?;
     if let (Some(path), Some((_, draft))) = (&args.photo, drafts.first_mut()) {
         draft.photo = Some(Photo::read(path, "--photo")?);
     }

@@ -10,7 +10,6 @@ use pyck_sync::operation::Payload;
 use pyck_sync::refusal::{Refusal, RefusalCode};
 use pyck_sync::validate;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::error::CliError;
 use crate::input::Row;
@@ -166,18 +165,20 @@ fn unknown_item(row: &Row, field: &str, value: &str) -> anyhow::Error {
     )
 }
 
-/// The idempotency key of a scripted row: its `ref`, or one derived from the
-/// kind, the row's position and its content.
-pub fn reference(kind: Kind, row: &Row) -> String {
-    match row.opt("ref") {
-        Some(r) => format!("ref:{r}"),
-        None => {
-            let digest = Sha256::digest(
-                format!("{kind}\u{1f}{}\u{1f}{}", row.line, row.canonical()).as_bytes(),
-            );
-            let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-            format!("auto:{hex}")
-        }
+/// The idempotency key of a scripted row: its `ref`, or one made of the
+/// digest of the whole input and the row's line in it. The same input run
+/// again (saved with CRLF or LF alike) finds every row's key and records
+/// nothing; any other input has other keys, so a row equal to one of an
+/// earlier file at the same line is still recorded (docs/SCRIPTING.md). A
+/// row of command-line flags has neither and gets no key: each command is
+/// a new fact.
+pub fn reference(kind: Kind, row: &Row) -> Option<String> {
+    match (row.opt("ref"), row.input()) {
+        (Some(r), _) => Some(format!("ref:{r}")),
+        // Keys made before issue 18 were `auto:` and 32 hex digits of the
+        // kind, line and content; these cannot be mistaken for them.
+        (None, Some(input)) => Some(format!("auto:{kind}:{input}:{}", row.line)),
+        (None, None) => None,
     }
 }
 
@@ -263,6 +264,45 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("store.sqlite3")).unwrap();
         (dir, store)
+    }
+
+    /// Monday's and Tuesday's files share line 3: each records it; the same
+    /// file again, in LF or CRLF, records nothing; `ref`s are kept as given.
+    #[test]
+    fn automatic_keys_tell_inputs_apart_and_find_the_same_one() {
+        use pyck_sync::operation::Kind;
+
+        let cols = crate::input::Columns {
+            required: &["sku", "qty"],
+            optional: &["ref"],
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let keys = |name: &str, text: &str| -> Vec<Option<String>> {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            let input = crate::input::read(path.to_str().unwrap(), &cols).unwrap();
+            assert!(input.bad.is_empty());
+            input
+                .rows
+                .iter()
+                .map(|r| super::reference(Kind::Move, r))
+                .collect()
+        };
+        let monday = keys("monday.csv", "sku,qty\nA,1\nB,2\n");
+        let tuesday = keys("tuesday.csv", "sku,qty\nC,5\nB,2\n");
+        assert_ne!(monday[1], tuesday[1], "an equal line 3 of another file");
+        assert_eq!(monday, keys("again.csv", "sku,qty\nA,1\nB,2\n"));
+        assert_eq!(monday, keys("crlf.csv", "sku,qty\r\nA,1\r\nB,2\r\n"));
+        assert!(
+            monday
+                .iter()
+                .all(|k| k.as_deref().unwrap().starts_with("auto:move:"))
+        );
+        let with_refs = keys("refs.csv", "sku,qty,ref\nA,1,r-1\nB,2,\n");
+        assert_eq!(with_refs[0].as_deref(), Some("ref:r-1"));
+        assert!(with_refs[1].as_deref().unwrap().starts_with("auto:"));
+        let flags = Row::from_flags(&[("sku", Some("A".into())), ("qty", Some("1".into()))]);
+        assert_eq!(super::reference(Kind::Move, &flags), None);
     }
 
     #[test]
