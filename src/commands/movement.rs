@@ -133,7 +133,7 @@ pub(crate) fn checked(store: &Store, r: &mut Resolver<'_>, row: &Row) -> anyhow:
     let lot = r.lot(row, &item, None)?;
     let qty = r.qty(row, "qty", false)?;
     let from = r.location(row, "from")?;
-    let to = r.location(row, "to")?;
+    let to = r.destination(row, "to", &item)?;
     if from == to {
         return Err(row.error("to", "must differ from `from`"));
     }

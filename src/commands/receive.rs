@@ -6,10 +6,11 @@ use pyck_sync::operation::{CloseAsn, Kind, Payload, Receive};
 
 use super::Ctx;
 use super::record::{self, Resolver};
+use crate::checks::{self, Use};
 use crate::error::invalid;
 use crate::input::{self, Columns, Row};
 use crate::store::attachments::Photo;
-use crate::store::{Store, replica};
+use crate::store::{Store, replica, work};
 
 #[derive(Debug, clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -131,16 +132,20 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     record::record_and_report(&mut store, Kind::Receive, drafts, single, args.json)
 }
 
-/// A receipt checked against the replica: what `pyck receive` and the
-/// scanner UI both record.
+/// A receipt checked against the local view: what `pyck receive` and the
+/// scanner UI both record. Refused on a closed ASN, into a bin of the wrong
+/// temperature, and for good units of an expired lot: expired goods are
+/// recorded as rejected (`--qty 0 --damaged N`), with the reason `expired`.
 pub(crate) fn receipt(store: &Store, r: &mut Resolver<'_>, row: &Row) -> anyhow::Result<Payload> {
     let asn = r.code(row, "asn")?;
-    if replica::asn_lines(store.conn(), &asn)?.is_empty() {
+    let lines = work::asn(store.conn(), &asn)?;
+    if lines.is_empty() {
         return Err(row.error(
             "asn",
             format!("ASN {asn} is not known on this device (sync first)"),
         ));
     }
+    checks::asn_open(&asn, &lines).map_err(|w| row.error("asn", w))?;
     let item = r.item(row, "sku")?;
     let qty = r.qty(row, "qty", true)?;
     let damaged = match row.opt("damaged") {
@@ -158,7 +163,24 @@ pub(crate) fn receipt(store: &Store, r: &mut Resolver<'_>, row: &Row) -> anyhow:
         ));
     }
     let lot = r.lot(row, &item, Some(expiry))?;
-    let to = r.location(row, "to")?;
+    let mut damaged_reason = None;
+    if let Some(lot) = &lot {
+        let expiry = match expiry {
+            Some(e) => Some(e),
+            None => replica::lot_expiry(store.conn(), &item.sku, lot)?.flatten(),
+        };
+        if let Err(wrong) = checks::not_expired(lot, expiry, checks::today(), Use::Receipt) {
+            if qty > 0 {
+                return Err(row.error("expiry", format!("{wrong} (qty 0, damaged {qty})")));
+            }
+            damaged_reason = Some("expired".to_owned());
+        }
+    }
+    let to = if qty > 0 {
+        r.destination(row, "to", &item)?
+    } else {
+        r.location(row, "to")?
+    };
     Ok(Payload::Receive(Receive {
         asn,
         sku: item.sku,
@@ -167,5 +189,6 @@ pub(crate) fn receipt(store: &Store, r: &mut Resolver<'_>, row: &Row) -> anyhow:
         expiry,
         to,
         damaged,
+        damaged_reason,
     }))
 }

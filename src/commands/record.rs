@@ -7,10 +7,12 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use pyck_sync::operation::Kind;
 use pyck_sync::operation::Payload;
+use pyck_sync::records::LocationRecord;
 use pyck_sync::refusal::{Refusal, RefusalCode};
 use pyck_sync::validate;
 use serde::Serialize;
 
+use crate::checks;
 use crate::error::CliError;
 use crate::input::Row;
 use crate::output;
@@ -40,7 +42,7 @@ pub fn operator(store: &Store, kind: Kind) -> anyhow::Result<Operator> {
 pub struct Resolver<'s> {
     store: &'s Store,
     items: HashMap<String, Option<replica::Item>>,
-    locations: HashMap<String, bool>,
+    locations: HashMap<String, Option<LocationRecord>>,
 }
 
 impl<'s> Resolver<'s> {
@@ -72,24 +74,42 @@ impl<'s> Resolver<'s> {
         found.ok_or_else(|| unknown_item(row, field, &value))
     }
 
+    /// A location known here, as stored (codes match without regard to
+    /// case).
     pub fn location(&mut self, row: &Row, field: &str) -> anyhow::Result<String> {
+        Ok(self.location_record(row, field)?.code)
+    }
+
+    pub fn location_record(&mut self, row: &Row, field: &str) -> anyhow::Result<LocationRecord> {
         let code = self.code(row, field)?;
-        let known = match self.locations.get(&code) {
-            Some(k) => *k,
+        let found = match self.locations.get(&code) {
+            Some(found) => found.clone(),
             None => {
-                let k = replica::location(self.store.conn(), &code)?.is_some();
-                self.locations.insert(code.clone(), k);
-                k
+                let found = replica::location(self.store.conn(), &code)?;
+                self.locations.insert(code.clone(), found.clone());
+                found
             }
         };
-        if known {
-            Ok(code)
-        } else {
-            Err(row.error(
+        found.ok_or_else(|| {
+            row.error(
                 field,
                 format!("location {code} is not known on this device (sync, or check the label)"),
-            ))
-        }
+            )
+        })
+    }
+
+    /// The bin goods of `item` go into: known here, and of their
+    /// temperature (a dock takes anything).
+    pub fn destination(
+        &mut self,
+        row: &Row,
+        field: &str,
+        item: &replica::Item,
+    ) -> anyhow::Result<String> {
+        let bin = self.location_record(row, field)?;
+        checks::bin_temperature(&item.sku, item.temperature, &bin.code, bin.temperature)
+            .map_err(|w| row.error(field, w))?;
+        Ok(bin.code)
     }
 
     pub fn code(&self, row: &Row, field: &str) -> anyhow::Result<String> {
