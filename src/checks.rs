@@ -82,7 +82,7 @@ fn held_lots(held: &[String]) -> String {
 }
 
 /// "a" or "an" before a word (an ambient bin, a chilled bin).
-pub fn article(word: &str) -> &'static str {
+fn article(word: &str) -> &'static str {
     match word.chars().next() {
         Some('a' | 'e' | 'i' | 'o' | 'u') => "an",
         _ => "a",
