@@ -228,8 +228,9 @@ pub fn requeue_from(conn: &Connection, seq: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// After a complete pull, the replica reflects every settled operation.
-pub fn mark_in_replica(conn: &Connection) -> anyhow::Result<()> {
+/// After a complete pull, the replica reflects every settled operation
+/// (called by `replica::apply_page` with the pull's last page).
+pub(crate) fn mark_in_replica(conn: &Connection) -> anyhow::Result<()> {
     conn.execute(
         "UPDATE journal SET in_replica = 1 WHERE status = 'synced' AND in_replica = 0",
         [],

@@ -14,7 +14,9 @@ use super::set_meta;
 
 pub const CURSOR: &str = "cursor";
 
-/// Applies one pulled page and advances the cursor, in one transaction.
+/// Applies one pulled page and advances the cursor, in one transaction;
+/// the last page of a pull also flags the settled operations as in the
+/// replica.
 pub fn apply_page(conn: &mut Connection, page: &PullPage) -> anyhow::Result<()> {
     let tx = conn.transaction()?;
     if page.reset {
@@ -30,6 +32,13 @@ pub fn apply_page(conn: &mut Connection, page: &PullPage) -> anyhow::Result<()> 
         apply(&tx, change)?;
     }
     set_meta(&tx, CURSOR, &page.cursor.to_string())?;
+    if !page.has_more {
+        // The last page: the replica now reflects every operation the
+        // server settled for us. Flagged in the same transaction, so a
+        // reader (the scanner UI's own connection) never sees an operation
+        // both in the replica and replayed on top of it.
+        super::journal::mark_in_replica(&tx)?;
+    }
     tx.commit()?;
     Ok(())
 }

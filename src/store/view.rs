@@ -112,8 +112,29 @@ fn effects(p: &Payload) -> Vec<(Key, Change, Option<NaiveDate>)> {
     }
 }
 
+/// Runs `read` in one read transaction when none is open, so the replica
+/// and the journal it replays on top are seen at one moment: a pull that
+/// commits in between would otherwise count an operation twice (in the
+/// replica and on top) or not at all.
+pub(crate) fn at_one_moment<T>(
+    conn: &Connection,
+    read: impl FnOnce() -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    if !conn.is_autocommit() {
+        return read();
+    }
+    let tx = conn.unchecked_transaction()?;
+    let out = read()?;
+    tx.commit()?;
+    Ok(out)
+}
+
 /// Stock as this device sees it now.
 pub fn stock(conn: &Connection, filter: &Filter) -> anyhow::Result<Vec<StockRow>> {
+    at_one_moment(conn, || stock_now(conn, filter))
+}
+
+fn stock_now(conn: &Connection, filter: &Filter) -> anyhow::Result<Vec<StockRow>> {
     let mut rows: BTreeMap<Key, (Option<NaiveDate>, i64)> = BTreeMap::new();
     let mut stmt = conn.prepare_cached(
         "SELECT location, sku, lot, expiry, qty FROM stock WHERE (?1 IS NULL OR location = ?1) AND (?2 IS NULL OR sku = ?2)",
@@ -168,6 +189,13 @@ pub struct Snapshot {
 impl Snapshot {
     /// Loads the local-view quantities of `keys` ((location, sku, lot)).
     pub fn load(
+        conn: &Connection,
+        keys: &std::collections::BTreeSet<Key>,
+    ) -> anyhow::Result<Snapshot> {
+        at_one_moment(conn, || Snapshot::load_now(conn, keys))
+    }
+
+    fn load_now(
         conn: &Connection,
         keys: &std::collections::BTreeSet<Key>,
     ) -> anyhow::Result<Snapshot> {

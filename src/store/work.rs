@@ -9,7 +9,7 @@ use pyck_sync::records::{
     AsnLineRecord, ExceptionRecord, TaskKind, TaskRecord, TaskStatus, walk_key,
 };
 
-use super::view::overlay;
+use super::view::{at_one_moment, overlay};
 use crate::checks::OrderState;
 use rusqlite::Connection;
 
@@ -28,6 +28,10 @@ fn records<T: serde::de::DeserializeOwned>(
 
 /// Tasks of a kind, in walking order (zone, then location code).
 pub fn tasks(conn: &Connection, kind: TaskKind) -> anyhow::Result<Vec<TaskRecord>> {
+    at_one_moment(conn, || tasks_now(conn, kind))
+}
+
+fn tasks_now(conn: &Connection, kind: TaskKind) -> anyhow::Result<Vec<TaskRecord>> {
     let mut all: HashMap<String, TaskRecord> = records::<TaskRecord>(conn, "task")?
         .into_iter()
         .map(|t| (t.id.clone(), t))
@@ -85,6 +89,10 @@ pub fn task(conn: &Connection, id: &str) -> anyhow::Result<Option<TaskRecord>> {
 
 /// Exceptions of the warehouse, with resolutions recorded here on top.
 pub fn exceptions(conn: &Connection) -> anyhow::Result<Vec<ExceptionRecord>> {
+    at_one_moment(conn, || exceptions_now(conn))
+}
+
+fn exceptions_now(conn: &Connection) -> anyhow::Result<Vec<ExceptionRecord>> {
     let mut all: Vec<ExceptionRecord> = records(conn, "exception")?;
     for p in overlay(conn)? {
         if let Payload::ResolveException(r) = p
@@ -101,6 +109,10 @@ pub fn exceptions(conn: &Connection) -> anyhow::Result<Vec<ExceptionRecord>> {
 /// last pull brought with this device's packs and ships on top, and its pick
 /// tasks still open.
 pub fn order_state(conn: &Connection, order: &str) -> anyhow::Result<Option<OrderState>> {
+    at_one_moment(conn, || order_state_now(conn, order))
+}
+
+fn order_state_now(conn: &Connection, order: &str) -> anyhow::Result<Option<OrderState>> {
     let mut stmt = conn.prepare_cached("SELECT status FROM order_lines WHERE order_no = ?1")?;
     let statuses: Vec<String> = stmt
         .query_map([order], |r| r.get(0))?
@@ -142,6 +154,10 @@ pub fn order_state(conn: &Connection, order: &str) -> anyhow::Result<Option<Orde
 /// quantities and the closed flag with this device's receipts and closes on
 /// top (a line received offline shows what is still expected).
 pub fn asn(conn: &Connection, asn: &str) -> anyhow::Result<Vec<AsnLineRecord>> {
+    at_one_moment(conn, || asn_now(conn, asn))
+}
+
+fn asn_now(conn: &Connection, asn: &str) -> anyhow::Result<Vec<AsnLineRecord>> {
     let mut lines = super::replica::asn_lines(conn, asn)?;
     if lines.is_empty() {
         return Ok(lines);

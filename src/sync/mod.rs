@@ -166,8 +166,6 @@ pub async fn pull(
             break;
         }
     }
-    // The replica now includes everything the server settled for us.
-    journal::mark_in_replica(store.conn())?;
     // Settings the local view applies like the server does.
     let threshold = client.count_threshold().await?;
     store.set_meta(
