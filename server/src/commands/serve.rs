@@ -69,6 +69,10 @@ pub struct Args {
     /// Requests a device token may make at once before the rate applies
     #[arg(long, env = "PYCK_RATE_BURST", default_value_t = 1000)]
     rate_burst: u32,
+    /// Seconds a GraphQL request body may take to arrive once its turn has
+    /// come (408 after): a slow body gives its place back
+    #[arg(long, env = "PYCK_BODY_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    body_timeout: u64,
     /// Serve HTTPS with this PEM certificate chain (the server's first)
     #[arg(long, env = "PYCK_TLS_CERT", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -138,7 +142,8 @@ pub async fn run(store: Arc<dyn Storage>, db: &str, args: Args) -> anyhow::Resul
     tracing::info!(%addr, scheme, backend = store.backend(), "serving");
     let state = AppState::with_events(store, events)
         .with_photos(photos)
-        .with_rate_limit(args.rate_limit, args.rate_burst);
+        .with_rate_limit(args.rate_limit, args.rate_burst)
+        .with_body_timeout(std::time::Duration::from_secs(args.body_timeout));
     let shutdown = state.shutdown.clone();
     {
         let shutdown = shutdown.clone();

@@ -4,6 +4,7 @@
 
 mod attachments;
 mod graphql_over_http;
+pub mod in_flight;
 pub mod rate_limit;
 pub mod request_id;
 pub mod sync_documents;
@@ -29,12 +30,6 @@ use crate::storage::{DeviceAuth, Storage};
 /// Largest request body accepted (a push of the largest batch fits well).
 pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 
-/// GraphQL requests read and worked on at once; the others wait their turn
-/// before their bodies are read. Pushes serialise on the database's write
-/// lock anyway, so more at once only hold more batches in memory: with 50
-/// devices syncing together the server peaked at 160 MB before this limit.
-pub const MAX_IN_FLIGHT: usize = 8;
-
 #[derive(Clone)]
 pub struct AppState {
     pub storage: Arc<dyn Storage>,
@@ -48,7 +43,8 @@ pub struct AppState {
     pub photos: PhotoStore,
     /// Requests per device token (off unless configured).
     pub rate_limit: Arc<rate_limit::RateLimit>,
-    in_flight: Arc<tokio::sync::Semaphore>,
+    /// GraphQL requests at once, per tenant and in all (`in_flight`).
+    in_flight: Arc<in_flight::InFlight>,
 }
 
 impl AppState {
@@ -69,7 +65,15 @@ impl AppState {
             shutdown: Shutdown::default(),
             photos: PhotoStore::in_memory(),
             rate_limit: Arc::new(rate_limit::RateLimit::new(0, 1)),
-            in_flight: Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT)),
+            in_flight: Arc::new(in_flight::InFlight::new(in_flight::BODY_TIMEOUT)),
+        }
+    }
+
+    /// Gives a request body `timeout` to arrive (408 after it).
+    pub fn with_body_timeout(self, timeout: std::time::Duration) -> Self {
+        Self {
+            in_flight: Arc::new(in_flight::InFlight::new(timeout)),
+            ..self
         }
     }
 
@@ -95,12 +99,14 @@ pub fn app(state: AppState) -> Router {
             "/graphql",
             get(graphql_over_http::handle).post(graphql_over_http::handle),
         )
-        .route_layer(middleware::from_fn_with_state(state.clone(), limit_rate))
-        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        // Outermost last: authenticate, then the device's rate, then a
+        // place among its tenant's requests (in_flight.rs).
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
-            limit_in_flight,
-        ));
+            in_flight::limit,
+        ))
+        .route_layer(middleware::from_fn_with_state(state.clone(), limit_rate))
+        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
     let photos = Router::new()
         .route(
             "/attachments/{sha}",
@@ -183,15 +189,6 @@ async fn limit_rate(State(state): State<AppState>, req: Request, next: Next) -> 
                 .into_response()
         }
     }
-}
-
-/// Waits for one of [`MAX_IN_FLIGHT`] places before the request's body is
-/// read (the handler reads it), and keeps it until the response is built.
-async fn limit_in_flight(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let Ok(_permit) = state.in_flight.acquire().await else {
-        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
-    };
-    next.run(req).await
 }
 
 pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
