@@ -219,6 +219,21 @@ fn a_photo_taken_offline_survives_a_cut_upload_and_is_stored_once() {
     let url = format!("{}/attachments/{sha}", server.url());
     let (status, served) = curl(&["-H", &format!("authorization: Bearer {token}"), &url]);
     assert_eq!((status, served == bytes), (200, true));
+    // Served as what it was declared, never sniffed into something else.
+    let (_, headers) = curl(&[
+        "-D",
+        "-",
+        "-o",
+        "/dev/null",
+        "-H",
+        &format!("authorization: Bearer {token}"),
+        &url,
+    ]);
+    let headers = String::from_utf8_lossy(&headers).to_ascii_lowercase();
+    assert!(
+        headers.contains("x-content-type-options: nosniff"),
+        "{headers}"
+    );
     admin(&wh.db, &["tenant", "create", "globex"]);
     admin(
         &wh.db,

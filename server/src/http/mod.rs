@@ -133,6 +133,7 @@ pub fn app(state: AppState) -> Router {
             count_requests,
         ))
         .layer(middleware::from_fn(request_id::trace))
+        .layer(middleware::from_fn(no_sniffing))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
@@ -189,6 +190,18 @@ async fn limit_rate(State(state): State<AppState>, req: Request, next: Next) -> 
                 .into_response()
         }
     }
+}
+
+/// Every answer is what its Content-Type says: a browser must not guess
+/// (a "photo" whose bytes start like a JPEG and go on as HTML is served as
+/// `image/jpeg`, never run as a page).
+async fn no_sniffing(req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    resp.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        header::HeaderValue::from_static("nosniff"),
+    );
+    resp
 }
 
 pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
