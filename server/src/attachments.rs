@@ -329,6 +329,27 @@ impl PhotoStore {
         })
     }
 
+    /// Removes staged chunks written more than `older_than` ago: uploads a
+    /// device gave up on (a lost handheld, a photo deleted before its
+    /// sync). A device that comes back resumes from what is left, or from
+    /// the start. Finished photos are never touched. Returns how many
+    /// chunks went.
+    pub async fn expire_staged(&self, older_than: std::time::Duration) -> anyhow::Result<usize> {
+        let cutoff = chrono::Utc::now() - chrono::Duration::from_std(older_than)?;
+        let old: Vec<Path> = self
+            .objects
+            .list(Some(&Path::from("staging")))
+            .try_filter_map(|meta| async move {
+                Ok((meta.last_modified < cutoff).then_some(meta.location))
+            })
+            .try_collect()
+            .await?;
+        for path in &old {
+            self.objects.delete(path).await?;
+        }
+        Ok(old.len())
+    }
+
     async fn drop_staged(&self, chunks: &[(u64, Path)]) {
         for (_, path) in chunks {
             if let Err(e) = self.objects.delete(path).await {
@@ -364,6 +385,34 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn abandoned_staged_chunks_expire_and_photos_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let photos = PhotoStore::open(&PhotoLocation::Dir(dir.path().into()), 1000)
+            .await
+            .unwrap();
+        let sha = "ab".repeat(32);
+        let chunk = PhotoStore::staging(1, &sha).join("00000000000000000000");
+        let photo = PhotoStore::final_path(1, &sha);
+        for key in [&chunk, &photo] {
+            photos
+                .objects
+                .put(key, PutPayload::from_static(b"bytes"))
+                .await
+                .unwrap();
+        }
+        let hour = std::time::Duration::from_secs(3600);
+        assert_eq!(photos.expire_staged(hour).await.unwrap(), 0, "too young");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let gone = photos
+            .expire_staged(std::time::Duration::from_millis(10))
+            .await
+            .unwrap();
+        assert_eq!(gone, 1);
+        assert!(photos.objects.head(&chunk).await.is_err(), "chunk removed");
+        assert!(photos.objects.head(&photo).await.is_ok(), "photo kept");
+    }
 
     #[test]
     fn an_s3_url_names_a_bucket_and_a_prefix() {

@@ -26,6 +26,39 @@ use crate::domain::{self, BatchView, Movement, NewException, StockKey};
 pub struct NewOp {
     pub op: Operation,
     pub refusal: Option<Refusal>,
+    /// The id the device sent, when the row is stored under another one:
+    /// a `duplicate_id` refusal cannot be stored under the id it collides
+    /// with, so its row gets a fresh id and keeps the device's here, for a
+    /// re-send to find (`sent_id` in `operations`).
+    pub sent_id: Option<Uuid>,
+}
+
+/// How far before the server's clock an operation's `at` may lie: a
+/// handheld may sit offline in a drawer for weeks and its facts still
+/// count; a year is far beyond any shift pattern, and nothing older can be a
+/// scan of stock the warehouse still reports on.
+pub const AT_WINDOW_PAST: chrono::TimeDelta = chrono::TimeDelta::days(366);
+/// How far after the server's clock an operation's `at` may lie: handheld
+/// clocks drift and time zones get misset by an hour or two; a day covers
+/// both, and anything later is a clock that is simply wrong.
+pub const AT_WINDOW_FUTURE: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
+/// Refuses an `at` outside the window around `now`.
+fn check_at(op: &Operation, now: chrono::DateTime<chrono::Utc>) -> Result<(), Refusal> {
+    let (earliest, latest) = (now - AT_WINDOW_PAST, now + AT_WINDOW_FUTURE);
+    if op.at < earliest || op.at > latest {
+        return Err(Refusal::new(
+            RefusalCode::AtOutOfRange,
+            format!(
+                "the operation's time {} is outside what the server accepts ({} to {}); \
+                 set the device's clock and record it again",
+                op.at.to_rfc3339(),
+                earliest.to_rfc3339(),
+                latest.to_rfc3339()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// A change-log row to write; the backend assigns its position.
@@ -218,6 +251,9 @@ pub fn plan(view: &mut BatchView, ops: Vec<Operation>) -> Plan {
     };
     // Ids settled earlier in this same batch, for re-sends within a batch.
     let mut in_batch: HashMap<u64, (Uuid, Option<Refusal>)> = HashMap::new();
+    // Ids this batch stores, so a second use of one within the batch is
+    // refused like a use of an id the tenant already holds.
+    let mut stored_ids: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
     let mut gap = false;
     for op in ops {
         let (id, seq) = (op.id, op.seq);
@@ -245,7 +281,22 @@ pub fn plan(view: &mut BatchView, ops: Vec<Operation>) -> Plan {
                 )),
             }
         } else {
-            let refusal = settle(view, &op, &mut plan).err();
+            let mut op = op;
+            let taken = view.taken_ids.contains(&id) || !stored_ids.insert(id);
+            let refusal = if taken {
+                Some(Refusal::new(
+                    RefusalCode::DuplicateId,
+                    format!(
+                        "operation id {id} is already used by another operation; \
+                         operation ids must be new for every operation"
+                    ),
+                ))
+            } else {
+                view.now
+                    .map_or(Ok(()), |now| check_at(&op, now))
+                    .and_then(|()| settle(view, &op, &mut plan))
+                    .err()
+            };
             plan.last_seq = seq;
             in_batch.insert(seq, (id, refusal.clone()));
             let outcome = match &refusal {
@@ -254,7 +305,22 @@ pub fn plan(view: &mut BatchView, ops: Vec<Operation>) -> Plan {
                     exceptions: plan.exceptions.iter().filter(|e| e.op == id).count() as u32,
                 },
             };
-            plan.ops.push(NewOp { op, refusal });
+            let code = refusal.as_ref().map(|r| r.code);
+            // What is stored must be readable by every query: an `at` out of
+            // the window is stored as the server's clock (the message keeps
+            // the one sent), and a taken id under a fresh one.
+            if let Some(now) = view.now.filter(|&now| check_at(&op, now).is_err()) {
+                op.at = now;
+            }
+            let sent_id = (code == Some(RefusalCode::DuplicateId)).then(|| {
+                op.id = Uuid::now_v7();
+                id
+            });
+            plan.ops.push(NewOp {
+                op,
+                refusal,
+                sent_id,
+            });
             outcome
         };
         plan.results.push(OpResult { id, seq, outcome });

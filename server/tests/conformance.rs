@@ -597,6 +597,16 @@ macro_rules! conformance {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn times_outside_the_window_are_refused_and_every_query_still_reads() {
+                super::times_outside_the_window_are_refused_and_every_query_still_reads(&db().await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn operation_ids_are_unique_per_tenant_and_a_taken_one_is_refused() {
+                super::operation_ids_are_unique_per_tenant_and_a_taken_one_is_refused(&db().await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn a_stale_pack_and_ship_hold_the_workflow_and_leave_nothing_staged() {
                 super::a_stale_pack_and_ship_hold_the_workflow_and_leave_nothing_staged(&db().await).await;
             }
@@ -1885,4 +1895,222 @@ async fn run_actions(db: &common::TestDb, tenant: &str, actions: &[Action]) -> R
         sync(dev, queue, &devices).await?;
     }
     Ok(())
+}
+
+fn refused_with(
+    outcome: &pyck_sync::protocol::PushOutcome,
+    code: pyck_sync::refusal::RefusalCode,
+) -> bool {
+    matches!(outcome, pyck_sync::protocol::PushOutcome::Refused(r) if r.code == code)
+}
+
+/// Issue 19, finding 5: an operation dated in year 10000 was applied and
+/// then every report failed. Times outside the window are refused, stored
+/// with a readable time, and every query still answers.
+async fn times_outside_the_window_are_refused_and_every_query_still_reads(db: &common::TestDb) {
+    use chrono::{NaiveDate, TimeDelta, Utc};
+    use pyck_sync::protocol::PushOutcome;
+    use pyck_sync::refusal::RefusalCode;
+    let s = common::site(&*db.store, "acme").await;
+    let date = |y, m, d| {
+        NaiveDate::from_ymd_opt(y, m, d)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+            .and_utc()
+    };
+    let now = Utc::now();
+    let times = [
+        date(10000, 1, 1),
+        date(1, 1, 1),
+        date(9999, 12, 31),
+        now - TimeDelta::days(400),
+        now + TimeDelta::days(2),
+        now - TimeDelta::days(30),
+        now + TimeDelta::minutes(10),
+    ];
+    let ops: Vec<_> = times
+        .iter()
+        .enumerate()
+        .map(|(i, at)| {
+            let mut op = common::mv(&s.device, i as u64 + 1, 1, "A-01", "A-02");
+            op.at = *at;
+            op
+        })
+        .collect();
+    let resp = db.store.push(&s.device, ops.clone(), 0).await.unwrap();
+    for r in &resp.results[..5] {
+        assert!(refused_with(&r.outcome, RefusalCode::AtOutOfRange), "{r:?}");
+    }
+    for r in &resp.results[5..] {
+        assert!(matches!(r.outcome, PushOutcome::Applied { .. }), "{r:?}");
+    }
+    assert_eq!(resp.last_seq, 7);
+    // A re-send gets the same refusal.
+    let again = db
+        .store
+        .push(&s.device, ops[..1].to_vec(), 0)
+        .await
+        .unwrap();
+    assert!(refused_with(
+        &again.results[0].outcome,
+        RefusalCode::AtOutOfRange
+    ));
+
+    // Everything that reads operation times still answers.
+    db.store.exceptions(s.tenant, s.warehouse).await.unwrap();
+    db.store
+        .report_facts(s.tenant, &pyck_server::storage::ReportScope::default())
+        .await
+        .unwrap();
+    db.store
+        .floor_facts(s.tenant, s.warehouse, now - TimeDelta::days(1))
+        .await
+        .unwrap();
+    let stored = db
+        .store
+        .operations(s.tenant, s.warehouse, s.device.device, 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 7);
+    for op in &stored[..5] {
+        assert!(
+            (op.at - now).abs() < TimeDelta::hours(1),
+            "a refused time is stored as the server's clock, not {}",
+            op.at
+        );
+    }
+    assert_eq!(common::qty(&*db.store, &s, "A-02", "SKU-1").await, 2);
+    assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
+}
+
+/// Issue 19, finding 6: operation ids were unique across the server, so a
+/// device of any tenant that used an id first locked the id's own device
+/// out of sync, and one id twice in a batch was an internal error. Ids are
+/// unique per tenant: a taken one is refused as `duplicate_id` (the number
+/// is consumed, the device goes on), another tenant's ids do not matter,
+/// and a re-send of the same operation is still a duplicate.
+async fn operation_ids_are_unique_per_tenant_and_a_taken_one_is_refused(db: &common::TestDb) {
+    use pyck_sync::protocol::PushOutcome;
+    use pyck_sync::refusal::RefusalCode;
+    let acme = common::site(&*db.store, "acme").await;
+    let other = common::site(&*db.store, "globex").await;
+    let (a, c) = (&acme.device, &other.device);
+    let b = &common::new_device(&*db.store, acme.tenant, acme.warehouse).await;
+    let applied = |o: &PushOutcome| matches!(o, PushOutcome::Applied { .. });
+    let with_id = |mut op: pyck_sync::operation::Operation, id| {
+        op.id = id;
+        op
+    };
+
+    let first = common::mv(a, 1, 1, "A-01", "A-02");
+    let resp = db.store.push(a, vec![first.clone()], 0).await.unwrap();
+    assert!(applied(&resp.results[0].outcome));
+
+    // One id twice in a batch: the second is refused, the batch goes on.
+    let twice = common::mv(a, 2, 1, "A-01", "A-02");
+    let batch = vec![
+        twice.clone(),
+        with_id(common::mv(a, 3, 1, "A-01", "A-02"), twice.id),
+        common::mv(a, 4, 1, "A-01", "A-02"),
+    ];
+    let resp = db.store.push(a, batch.clone(), 0).await.unwrap();
+    assert!(applied(&resp.results[0].outcome));
+    assert!(refused_with(
+        &resp.results[1].outcome,
+        RefusalCode::DuplicateId
+    ));
+    assert!(applied(&resp.results[2].outcome));
+    assert_eq!(resp.last_seq, 4);
+    // Re-sent: a duplicate, the same refusal, a duplicate.
+    let again = db.store.push(a, batch, 0).await.unwrap();
+    assert_eq!(again.results[0].outcome, PushOutcome::Duplicate);
+    assert!(refused_with(
+        &again.results[1].outcome,
+        RefusalCode::DuplicateId
+    ));
+    assert_eq!(again.results[2].outcome, PushOutcome::Duplicate);
+
+    // Another device of the tenant sending a taken id is refused, and goes on.
+    let resp = db
+        .store
+        .push(
+            b,
+            vec![
+                with_id(common::mv(b, 1, 1, "A-01", "A-02"), first.id),
+                common::mv(b, 2, 1, "A-01", "A-02"),
+            ],
+            0,
+        )
+        .await
+        .unwrap();
+    assert!(refused_with(
+        &resp.results[0].outcome,
+        RefusalCode::DuplicateId
+    ));
+    assert!(applied(&resp.results[1].outcome));
+    assert_eq!(resp.last_seq, 2);
+
+    // Another tenant's device using the same id: its own operation, applied;
+    // nothing tells it the id exists elsewhere.
+    let resp = db
+        .store
+        .push(
+            c,
+            vec![with_id(common::mv(c, 1, 1, "A-01", "A-02"), first.id)],
+            0,
+        )
+        .await
+        .unwrap();
+    assert!(applied(&resp.results[0].outcome));
+
+    // A restore: the server lost device a's next operation, and before a
+    // re-sends it another device claims its id — of the tenant (refused,
+    // a goes on) and of another tenant (no effect on a at all).
+    let lost = common::mv(a, 5, 1, "A-01", "A-02");
+    let elsewhere = common::mv(a, 6, 1, "A-01", "A-02");
+    db.store
+        .push(
+            b,
+            vec![with_id(common::mv(b, 3, 1, "A-01", "A-02"), lost.id)],
+            0,
+        )
+        .await
+        .unwrap();
+    db.store
+        .push(
+            c,
+            vec![with_id(common::mv(c, 2, 1, "A-01", "A-02"), elsewhere.id)],
+            0,
+        )
+        .await
+        .unwrap();
+    let resp = db
+        .store
+        .push(
+            a,
+            vec![lost, elsewhere, common::mv(a, 7, 1, "A-01", "A-02")],
+            0,
+        )
+        .await
+        .unwrap();
+    assert!(refused_with(
+        &resp.results[0].outcome,
+        RefusalCode::DuplicateId
+    ));
+    assert!(applied(&resp.results[1].outcome));
+    assert!(applied(&resp.results[2].outcome));
+    assert_eq!(resp.last_seq, 7);
+    // Its first operation is still its own: a re-send is a duplicate.
+    let again = db.store.push(a, vec![first], 0).await.unwrap();
+    assert_eq!(again.results[0].outcome, PushOutcome::Duplicate);
+
+    let stored = db
+        .store
+        .operations(acme.tenant, acme.warehouse, a.device, 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 7);
+    assert_eq!(db.store.verify(acme.tenant).await.unwrap(), vec![]);
+    assert_eq!(db.store.verify(other.tenant).await.unwrap(), vec![]);
 }

@@ -35,10 +35,16 @@ pub enum RefusalCode {
     ExpiryRequired,
     /// Another operation already holds this device sequence number.
     SeqConflict,
+    /// The operation's `at` lies outside the window the server accepts
+    /// (docs/PROTOCOL.md, "The time window").
+    AtOutOfRange,
+    /// Another operation of the tenant (this batch, or another device's)
+    /// already holds this operation id.
+    DuplicateId,
 }
 
 impl RefusalCode {
-    pub const ALL: [RefusalCode; 15] = [
+    pub const ALL: [RefusalCode; 17] = [
         RefusalCode::Malformed,
         RefusalCode::ProtocolVersion,
         RefusalCode::Unauthenticated,
@@ -54,6 +60,8 @@ impl RefusalCode {
         RefusalCode::LotRequired,
         RefusalCode::ExpiryRequired,
         RefusalCode::SeqConflict,
+        RefusalCode::AtOutOfRange,
+        RefusalCode::DuplicateId,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -73,6 +81,8 @@ impl RefusalCode {
             RefusalCode::LotRequired => "lot_required",
             RefusalCode::ExpiryRequired => "expiry_required",
             RefusalCode::SeqConflict => "seq_conflict",
+            RefusalCode::AtOutOfRange => "at_out_of_range",
+            RefusalCode::DuplicateId => "duplicate_id",
         }
     }
 

@@ -69,6 +69,10 @@ pub struct Args {
     /// Requests a device token may make at once before the rate applies
     #[arg(long, env = "PYCK_RATE_BURST", default_value_t = 1000)]
     rate_burst: u32,
+    /// Hours an unfinished photo upload's chunks are kept before they are
+    /// removed (a device that comes back later starts that photo again)
+    #[arg(long, env = "PYCK_STAGED_UPLOAD_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u64).range(1..=24 * 365))]
+    staged_upload_hours: u64,
     /// Seconds a GraphQL request body may take to arrive once its turn has
     /// come (408 after): a slow body gives its place back
     #[arg(long, env = "PYCK_BODY_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -145,6 +149,10 @@ pub async fn run(store: Arc<dyn Storage>, db: &str, args: Args) -> anyhow::Resul
         .with_rate_limit(args.rate_limit, args.rate_burst)
         .with_body_timeout(std::time::Duration::from_secs(args.body_timeout));
     let shutdown = state.shutdown.clone();
+    tokio::spawn(expire_staged_uploads(
+        state.photos.clone(),
+        std::time::Duration::from_secs(args.staged_upload_hours * 3600),
+    ));
     {
         let shutdown = shutdown.clone();
         tokio::spawn(async move {
@@ -240,5 +248,19 @@ async fn signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = term => {},
+    }
+}
+
+/// Every ten minutes, removes staged photo chunks older than `ttl`: one
+/// device's abandoned uploads must not fill the object store.
+async fn expire_staged_uploads(photos: PhotoStore, ttl: std::time::Duration) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        every.tick().await;
+        match photos.expire_staged(ttl).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(chunks = n, "expired abandoned photo upload chunks"),
+            Err(e) => tracing::warn!(error = %e, "expiring staged photo chunks"),
+        }
     }
 }

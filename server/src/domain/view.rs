@@ -49,6 +49,15 @@ pub struct Settled {
 #[derive(Debug, Clone, Default)]
 pub struct BatchView {
     pub today: NaiveDate,
+    /// The server's clock when the batch was loaded: the time window for an
+    /// operation's `at` is measured from it (`push::AT_WINDOW_*`). `None`
+    /// only in unit tests of rules that do not look at `at`; both backends
+    /// set it.
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
+    /// Ids of the batch's new operations (past the settled frontier) that
+    /// the tenant already holds, from any device: each is refused as
+    /// `duplicate_id`, never stored under that id again.
+    pub taken_ids: std::collections::HashSet<uuid::Uuid>,
     /// The device's highest settled sequence number.
     pub last_seq: u64,
     /// Already-settled operations at the sequence numbers the batch re-sends.
@@ -98,6 +107,9 @@ pub fn staging(order: &str) -> String {
 pub struct Needs {
     /// Sequence numbers at or below the device's last settled one.
     pub settled_seqs: Vec<u64>,
+    /// Ids of the operations past the settled frontier: which of them the
+    /// tenant already holds goes into [`BatchView::taken_ids`].
+    pub new_ids: Vec<uuid::Uuid>,
     pub badges: BTreeSet<String>,
     pub skus: BTreeSet<String>,
     pub locations: BTreeSet<String>,
@@ -129,6 +141,7 @@ impl Needs {
                 n.settled_seqs.push(op.seq);
                 continue;
             }
+            n.new_ids.push(op.id);
             n.badges.insert(op.operator.clone());
             n.add_payload(&op.payload);
         }

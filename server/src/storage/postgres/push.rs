@@ -25,7 +25,7 @@
 
 use std::pin::pin;
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::{ClientWrapper, Transaction};
 use pyck_sync::operation::Operation;
 use pyck_sync::protocol::{Entity, PROTOCOL_VERSION, PushResponse};
@@ -81,7 +81,7 @@ pub async fn push(
         .try_get(0)?;
     let last_seq = last_seq as u64;
     let needs = Needs::of(&ops, last_seq);
-    let mut view = load_view(&tx, auth, &needs, last_seq, Utc::now().date_naive()).await?;
+    let mut view = load_view(&tx, auth, &needs, last_seq, Utc::now()).await?;
     let plan = push::plan(&mut view, ops);
     write_plan(&tx, auth, &plan, &view, backlog).await?;
     tx.commit().await?;
@@ -148,14 +148,28 @@ async fn load_view(
     auth: &DeviceAuth,
     needs: &Needs,
     last_seq: u64,
-    today: NaiveDate,
+    now: DateTime<Utc>,
 ) -> Result<BatchView> {
     let mut view = BatchView {
-        today,
+        today: now.date_naive(),
+        now: Some(now),
         last_seq,
         ..BatchView::default()
     };
-    let (records, work) = try_join!(load_records(tx, auth, needs), load_work(tx, auth, needs))?;
+    let (records, work, taken) = try_join!(
+        load_records(tx, auth, needs),
+        load_work(tx, auth, needs),
+        rows(
+            tx,
+            !needs.new_ids.is_empty(),
+            "SELECT o.id FROM unnest($2::uuid[]) AS k (id), \
+             LATERAL (SELECT id FROM operations WHERE tenant_id = $1 AND id = k.id) AS o",
+            [&auth.tenant as &(dyn ToSql + Sync), &needs.new_ids],
+        )
+    )?;
+    for r in taken {
+        view.taken_ids.insert(r.try_get(0)?);
+    }
     records.fill(&mut view)?;
     work.fill(&mut view, needs)?;
     Ok(view)
@@ -193,7 +207,7 @@ async fn load_records(tx: &Transaction<'_>, auth: &DeviceAuth, needs: &Needs) ->
             !seqs.is_empty(),
             "SELECT k.seq, o.id, o.refusal_code, o.refusal_message \
              FROM unnest($3::bigint[]) AS k (seq), \
-             LATERAL (SELECT id, refusal_code, refusal_message FROM operations \
+             LATERAL (SELECT COALESCE(sent_id, id) AS id, refusal_code, refusal_message FROM operations \
                       WHERE tenant_id = $1 AND device_id = $2 AND seq = k.seq LIMIT 1) AS o",
             [tenant, device, &seqs],
         ),
@@ -865,7 +879,7 @@ async fn insert_operations(tx: &Transaction<'_>, auth: &DeviceAuth, ops: &[NewOp
     let writer = copy_in(
         tx,
         "COPY operations (id, tenant_id, warehouse_id, device_id, seq, operator, at, kind, \
-             payload, refusal_code, refusal_message) FROM STDIN (FORMAT binary)",
+             payload, refusal_code, refusal_message, sent_id) FROM STDIN (FORMAT binary)",
         &[
             Type::UUID,
             Type::INT8,
@@ -878,6 +892,7 @@ async fn insert_operations(tx: &Transaction<'_>, auth: &DeviceAuth, ops: &[NewOp
             Type::TEXT,
             Type::TEXT,
             Type::TEXT,
+            Type::UUID,
         ],
     )
     .await?;
@@ -902,6 +917,7 @@ async fn insert_operations(tx: &Transaction<'_>, auth: &DeviceAuth, ops: &[NewOp
                 &payload,
                 &new.refusal.as_ref().map(|r| r.code.as_str()),
                 &new.refusal.as_ref().map(|r| r.message.as_str()),
+                &new.sent_id,
             ])
             .await?;
     }

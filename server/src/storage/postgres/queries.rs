@@ -149,7 +149,7 @@ pub async fn verify(client: &ClientWrapper, tenant: i64) -> Result<Vec<Discrepan
             "SELECT op::text, orphan FROM ( \
                  SELECT DISTINCT m.op_id AS op, TRUE AS orphan FROM movements m \
                  WHERE m.tenant_id = $1 \
-                     AND NOT EXISTS (SELECT 1 FROM operations o WHERE o.id = m.op_id) \
+                     AND NOT EXISTS (SELECT 1 FROM operations o WHERE o.tenant_id = $1 AND o.id = m.op_id) \
                  UNION ALL \
                  SELECT o.id, FALSE FROM operations o \
                  WHERE o.tenant_id = $1 AND o.refusal_code IS NOT NULL \
@@ -267,7 +267,7 @@ async fn business_facts(
             "SELECT w.code, e.asn, e.sku, \
                  SUM(COALESCE((o.payload::jsonb ->> 'qty')::bigint, 0) \
                      + COALESCE((o.payload::jsonb ->> 'damaged')::bigint, 0))::bigint \
-             FROM exceptions e JOIN operations o ON o.id = e.op_id \
+             FROM exceptions e JOIN operations o ON o.tenant_id = e.tenant_id AND o.id = e.op_id \
              JOIN warehouses w ON w.id = e.warehouse_id \
              WHERE e.tenant_id = $1 AND e.kind = 'receipt_on_closed_asn' AND o.kind = 'receive' \
                  AND o.refusal_code IS NULL GROUP BY w.code, e.asn, e.sku",

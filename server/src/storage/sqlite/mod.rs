@@ -50,6 +50,7 @@ const MIGRATIONS_SLICE: &[M<'static>] = &[
     M::up(include_str!("migrations/0007_attachments.sql")),
     M::up(include_str!("migrations/0008_workflow_operations.sql")),
     M::up(include_str!("migrations/0009_order_and_asn_truth.sql")),
+    M::up(include_str!("migrations/0010_operation_ids_per_tenant.sql")),
 ];
 const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATIONS_SLICE);
 

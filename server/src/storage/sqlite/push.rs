@@ -1,7 +1,7 @@
 //! One device's batch in one SQLite transaction: load what it touches, plan,
 //! write, commit — and only then answer.
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use pyck_sync::operation::Operation;
 use pyck_sync::protocol::{PROTOCOL_VERSION, PushResponse};
 use pyck_sync::records::{
@@ -35,7 +35,7 @@ pub fn push(
     let last_seq =
         last_seq.ok_or_else(|| StorageError::UnknownToken(auth.device.to_string()))? as u64;
     let needs = Needs::of(&ops, last_seq);
-    let mut view = load_view(&tx, auth, &needs, last_seq, Utc::now().date_naive())?;
+    let mut view = load_view(&tx, auth, &needs, last_seq, Utc::now())?;
     let plan = push::plan(&mut view, ops);
     write_plan(&tx, auth, &plan, &view)?;
     tx.execute(
@@ -64,16 +64,27 @@ fn load_view(
     auth: &DeviceAuth,
     needs: &Needs,
     last_seq: u64,
-    today: NaiveDate,
+    now: DateTime<Utc>,
 ) -> Result<BatchView> {
     let mut view = BatchView {
-        today,
+        today: now.date_naive(),
+        now: Some(now),
         last_seq,
         ..BatchView::default()
     };
     let device = auth.device.to_string();
+    let mut taken =
+        tx.prepare_cached("SELECT 1 FROM operations WHERE tenant_id = ?1 AND id = ?2")?;
+    for id in &needs.new_ids {
+        if taken.exists(params![auth.tenant, id.to_string()])? {
+            view.taken_ids.insert(*id);
+        }
+    }
+    // A row stored under a fresh id (a `duplicate_id` refusal) keeps the id
+    // the device sent in `sent_id`: a re-send compares with that.
     let mut settled = tx.prepare_cached(
-        "SELECT id, refusal_code, refusal_message FROM operations WHERE device_id = ?1 AND seq = ?2",
+        "SELECT COALESCE(sent_id, id), refusal_code, refusal_message FROM operations \
+         WHERE device_id = ?1 AND seq = ?2",
     )?;
     for &seq in &needs.settled_seqs {
         let row = settled
@@ -481,7 +492,8 @@ fn write_plan(
     let device = auth.device.to_string();
     let mut insert_op = tx.prepare_cached(
         "INSERT INTO operations (id, tenant_id, warehouse_id, device_id, seq, operator, at, kind, payload, \
-         refusal_code, refusal_message, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+         refusal_code, refusal_message, received_at, sent_id) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?;
     for new in &plan.ops {
         let op = &new.op;
@@ -502,6 +514,7 @@ fn write_plan(
             new.refusal.as_ref().map(|r| r.code.as_str()),
             new.refusal.as_ref().map(|r| r.message.as_str()),
             received_at,
+            new.sent_id.map(|id| id.to_string()),
         ])?;
     }
     let mut movement = tx.prepare_cached(

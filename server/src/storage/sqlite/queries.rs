@@ -114,7 +114,7 @@ pub fn verify(conn: &Connection, tenant: i64) -> Result<Vec<Discrepancy>> {
     }
     let mut stmt = conn.prepare(
         "SELECT m.op_id, COUNT(*), COUNT(DISTINCT m.line), MAX(o.id IS NULL), MAX(o.refusal_code IS NOT NULL) \
-         FROM movements m LEFT JOIN operations o ON o.id = m.op_id WHERE m.tenant_id = ?1 \
+         FROM movements m LEFT JOIN operations o ON o.tenant_id = m.tenant_id AND o.id = m.op_id WHERE m.tenant_id = ?1 \
          GROUP BY m.op_id HAVING COUNT(*) <> COUNT(DISTINCT m.line) OR MAX(o.id IS NULL) OR MAX(o.refusal_code IS NOT NULL)",
     )?;
     let rows = stmt.query_map([tenant], |r| {
@@ -217,7 +217,7 @@ fn business_facts(
         .prepare(
             "SELECT w.code, e.asn, e.sku, SUM(COALESCE(json_extract(o.payload, '$.qty'), 0) \
              + COALESCE(json_extract(o.payload, '$.damaged'), 0)) \
-             FROM exceptions e JOIN operations o ON o.id = e.op_id JOIN warehouses w ON w.id = e.warehouse_id \
+             FROM exceptions e JOIN operations o ON o.tenant_id = e.tenant_id AND o.id = e.op_id JOIN warehouses w ON w.id = e.warehouse_id \
              WHERE e.tenant_id = ?1 AND e.kind = 'receipt_on_closed_asn' AND o.kind = 'receive' AND o.refusal_code IS NULL \
              GROUP BY e.warehouse_id, e.asn, e.sku",
         )?
