@@ -56,6 +56,17 @@ pub struct Config {
     /// (`init --gs-substitute`), turned into GS in GS1 scans.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gs_substitute: Option<String>,
+    /// The id of this terminal's store (`store_id` in its meta), so a store
+    /// replaced by another file is told apart from this one. Absent in a
+    /// config written before stores had ids: adopted at the next open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<Uuid>,
+    /// The highest sequence number this device is known to have used: the
+    /// last one recorded here or the last one the server settled, whichever
+    /// is higher. A store whose journal ends below it lost operations
+    /// (docs/OPERATIONS.md, "A store that lost its journal").
+    #[serde(default)]
+    pub last_seq: u64,
 }
 
 impl Config {
@@ -97,11 +108,28 @@ impl Config {
     pub fn save(&self, paths: &Paths) -> anyhow::Result<()> {
         std::fs::create_dir_all(&paths.config_dir)?;
         let file = paths.config_file();
-        let tmp = file.with_extension("json.tmp");
-        write_private(&tmp, serde_json::to_string_pretty(self)?.as_bytes())?;
-        std::fs::rename(&tmp, &file)
-            .with_context(|| format!("while writing {}", file.display()))?;
-        Ok(())
+        // A name of its own: two pyck processes saving at once must never
+        // rename the other's half-written file into place.
+        let tmp = file.with_extension(format!("json.{}.tmp", Uuid::now_v7().simple()));
+        let written = write_private(&tmp, serde_json::to_string_pretty(self)?.as_bytes())
+            .and_then(|()| Ok(std::fs::rename(&tmp, &file)?));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written.with_context(|| format!("while writing {}", file.display()))
+    }
+
+    /// Raises the remembered highest sequence to `seq` (never lowers it).
+    /// Best effort: a config left behind the store is harmless (only a
+    /// store behind the config is refused), so a full disk does not fail a
+    /// recording that is already committed.
+    pub fn note_seq(paths: &Paths, seq: u64) {
+        if let Ok(Some(mut config)) = Config::load(paths)
+            && config.last_seq < seq
+        {
+            config.last_seq = seq;
+            let _ = config.save(paths);
+        }
     }
 }
 

@@ -28,6 +28,12 @@ pub enum CliError {
     /// Exit 6: not initialised, or no operator logged in.
     #[error("{0}")]
     NotInitialised(String),
+    /// Exit 8: the terminal's store is not the one its config and the
+    /// server know (missing, emptied, replaced by another or an older
+    /// copy); nothing is read or recorded until it is restored or the
+    /// device starts over (`pyck init --start-over`).
+    #[error("{0}")]
+    StoreLost(String),
 }
 
 pub mod exit {
@@ -38,6 +44,8 @@ pub mod exit {
     pub const UNREACHABLE: u8 = 4;
     pub const REFUSED: u8 = 5;
     pub const NOT_READY: u8 = 6;
+    /// 7 is `pyck-server verify`'s "broken invariant".
+    pub const STORE_LOST: u8 = 8;
 }
 
 impl CliError {
@@ -50,6 +58,7 @@ impl CliError {
             CliError::Unreachable(_) => exit::UNREACHABLE,
             CliError::Refused(_) => exit::REFUSED,
             CliError::NotInitialised(_) => exit::NOT_READY,
+            CliError::StoreLost(_) => exit::STORE_LOST,
         }
     }
 }

@@ -29,8 +29,9 @@ fn the_floor_follows_another_device_and_resolves_an_exception() {
     );
     let tmux = Tmux::start(120, 40, &command);
     tmux.wait_for(&["pyck floor", "3001 (supervisor)", "ONLINE", "live"]);
-    // The scanner has not pushed yet.
-    tmux.wait_for(&["scanner-07", "never"]);
+    // The scanner has registered and pushed nothing: `init` is its first
+    // contact (it asks where the device's numbering stands on the server).
+    tmux.wait_for(&["scanner-07"]);
 
     // A move on the scanner: the feed shows it and the device's contact
     // updates, with no key pressed. The subscription may still be settling

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use pyck_sync::protocol::{PROTOCOL_VERSION, PushRequest};
 use uuid::Uuid;
 
 use super::{Ctx, runtime};
@@ -10,7 +11,7 @@ use crate::config::Config;
 use crate::error::CliError;
 use crate::output;
 use crate::progress;
-use crate::store::{journal, replica};
+use crate::store::{identity, journal, replica};
 use crate::sync::{self, Client, Remote, SyncReport, remote};
 
 #[derive(Debug, clap::Args)]
@@ -33,6 +34,14 @@ pub struct Args {
     /// value (`--gs-substitute ''`) removes it
     #[arg(long, value_name = "TEXT")]
     gs_substitute: Option<String>,
+    /// Start over on a store refused as lost (exit 8: missing, emptied,
+    /// replaced or an older copy): the old file is kept beside the new one
+    /// as pyck.sqlite3.lost-<time>, and new operations are numbered after
+    /// the last one the server holds of this device. Operations recorded
+    /// here and never synced stay lost (the message says which numbers).
+    /// A store that is not refused is kept as it is
+    #[arg(long)]
+    start_over: bool,
     /// Print JSON
     #[arg(long)]
     json: bool,
@@ -56,7 +65,18 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         return Err(CliError::Usage(format!("--gs-substitute: {problem}")).into());
     }
     let remote = Remote::new(&args.server, &args.token, ca.as_deref());
-    let mut store = ctx.store()?;
+    let mut started_over = false;
+    let mut store = match ctx.store() {
+        Err(e) if args.start_over && identity::is_lost(&e) => {
+            let (store, aside) = identity::start_over(&ctx.paths)?;
+            if let Some(aside) = aside {
+                eprintln!("the lost store was kept as {}", aside.display());
+            }
+            started_over = true;
+            store
+        }
+        other => other?,
+    };
     runtime()?.block_on(async {
         let mut client = Client::new(&remote, Duration::from_secs(60))?;
         let hello = client.hello().await?;
@@ -68,7 +88,7 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
             Some(s) => Some(s),
             None => previous.as_ref().and_then(|old| old.gs_substitute.clone()),
         };
-        if let Some(old) = previous
+        if let Some(old) = &previous
             && old.device != device
         {
             let (pending, _) = journal::backlog(store.conn())?;
@@ -82,7 +102,39 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
             // Another device, another replica: start from scratch.
             drop(store);
             std::fs::remove_file(ctx.paths.store_file())?;
-            store = ctx.store()?;
+            store = identity::start_over(&ctx.paths)?.0;
+        }
+        // Where this device's numbering stands on the server (an empty
+        // push, as every sync makes). A new journal continues after it, so
+        // a re-installed terminal or one started over never reuses a number
+        // the server holds; a journal behind it is refused (exit 8).
+        let (backlog, _) = journal::backlog(store.conn())?;
+        let server_seq = client
+            .push(PushRequest {
+                protocol: PROTOCOL_VERSION,
+                ops: Vec::new(),
+                backlog,
+            })
+            .await?
+            .last_seq;
+        let fresh = store
+            .conn()
+            .query_row("SELECT NOT EXISTS (SELECT 1 FROM journal)", [], |r| {
+                r.get::<_, bool>(0)
+            })?;
+        if fresh && journal::last_seq(store.conn())? < server_seq {
+            store.set_meta(journal::SEQ_BASE, &server_seq.to_string())?;
+        }
+        let remembered = previous
+            .as_ref()
+            .filter(|old| old.device == device)
+            .map_or(0, |old| old.last_seq);
+        if started_over && remembered > server_seq {
+            eprintln!(
+                "operations {}..={remembered} of this device never reached the server and are \
+                 not in the new store: record them again (they may be read from the kept file)",
+                server_seq + 1
+            );
         }
         let config = Config {
             server: args.server.trim_end_matches('/').to_owned(),
@@ -90,7 +142,10 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
             device,
             ca,
             gs_substitute,
+            store: Some(identity::ensure_id(&store)?),
+            last_seq: journal::last_seq(store.conn())?,
         };
+        identity::behind_server(&store, &config, server_seq)?;
         config.save(&ctx.paths)?;
         // The first pull; resumes from its last committed page if an earlier
         // init was interrupted.

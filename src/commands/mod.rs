@@ -104,8 +104,10 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// The terminal's own store, checked against the config
+    /// (`store::identity`).
     pub fn store(&self) -> anyhow::Result<Store> {
-        Store::open(&self.paths.store_file())
+        crate::store::identity::open(&self.paths)
     }
 
     pub fn config(&self) -> anyhow::Result<Config> {

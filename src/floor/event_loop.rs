@@ -201,7 +201,7 @@ fn refresher(
         Ok(rt) => rt,
         Err(e) => return failed(&e),
     };
-    let mut store = match Store::open(&paths.store_file()) {
+    let mut store = match crate::store::identity::open(paths) {
         Ok(s) => s,
         Err(e) => return failed(&e),
     };

@@ -38,9 +38,7 @@ pub fn record_all(store: &mut Store, drafts: &[Draft]) -> anyhow::Result<Vec<Rec
     let tx = store
         .conn_mut()
         .transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut last: u64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM journal", [], |r| {
-        r.get::<_, i64>(0)
-    })? as u64;
+    let mut last = last_seq(&tx)?;
     let mut out = Vec::with_capacity(drafts.len());
     {
         let mut by_ref = tx.prepare_cached("SELECT seq FROM journal WHERE ref = ?1")?;
@@ -79,7 +77,27 @@ pub fn record_all(store: &mut Store, drafts: &[Draft]) -> anyhow::Result<Vec<Rec
         }
     }
     tx.commit()?;
+    if let Some(home) = &store.home {
+        crate::config::Config::note_seq(home, last);
+    }
     Ok(out)
+}
+
+/// Store meta key: the sequence number this journal's numbering starts
+/// after — the server's last one for the device when a store starts over
+/// (`pyck init` on a new store), and the highest one compacted away.
+pub const SEQ_BASE: &str = "seq_base";
+
+/// The highest sequence number this journal has used (0 for none): its
+/// last entry, or the base it started after.
+pub fn last_seq(conn: &Connection) -> anyhow::Result<u64> {
+    let (max, base): (Option<i64>, Option<String>) = conn.query_row(
+        "SELECT (SELECT MAX(seq) FROM journal), (SELECT value FROM meta WHERE key = ?1)",
+        [SEQ_BASE],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let base = base.and_then(|b| b.parse::<u64>().ok()).unwrap_or(0);
+    Ok(base.max(max.map_or(0, |m| m as u64)))
 }
 
 /// A journal entry as `pyck journal` shows it.

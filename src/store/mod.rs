@@ -6,6 +6,7 @@
 //! instant leaves either the whole transaction or none of it.
 
 pub mod attachments;
+pub mod identity;
 pub mod journal;
 pub mod replica;
 pub mod session;
@@ -30,6 +31,10 @@ const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATIONS_SLICE)
 
 pub struct Store {
     conn: Connection,
+    /// Where this device's config is, when the store was opened as the
+    /// terminal's own ([`identity::open`]): recording raises the highest
+    /// sequence remembered there.
+    pub(crate) home: Option<crate::config::Paths>,
 }
 
 impl Store {
@@ -56,7 +61,7 @@ impl Store {
         MIGRATIONS
             .to_latest(&mut conn)
             .with_context(|| format!("while migrating {}", path.display()))?;
-        Ok(Store { conn })
+        Ok(Store { conn, home: None })
     }
 
     pub fn conn(&self) -> &Connection {

@@ -15,7 +15,7 @@ use pyck_sync::protocol::{PROTOCOL_VERSION, PushOutcome, PushRequest};
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::store::{Store, journal, replica};
+use crate::store::{Store, identity, journal, replica};
 pub use client::Client;
 pub use remote::Remote;
 
@@ -94,6 +94,7 @@ pub async fn push(
                     backlog: 0,
                 })
                 .await?;
+            identity::behind_server(store, config, resp.last_seq)?;
             let frontier = journal::settled_frontier(store.conn())?;
             if resp.last_seq < frontier && !requeued {
                 journal::requeue_from(store.conn(), resp.last_seq + 1)?;
@@ -112,6 +113,7 @@ pub async fn push(
                 backlog: backlog.saturating_sub(sent),
             })
             .await?;
+        identity::behind_server(store, config, resp.last_seq)?;
         let mut gap = None;
         for r in &resp.results {
             match &r.outcome {

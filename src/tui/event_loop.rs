@@ -355,7 +355,7 @@ fn sync_worker(
             return;
         }
     };
-    let mut store = match Store::open(&paths.store_file()) {
+    let mut store = match crate::store::identity::open(paths) {
         Ok(s) => s,
         Err(e) => {
             let _ = tx.send(Msg::Synced(outcome(format!("{e:#}"))));

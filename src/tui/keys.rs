@@ -202,6 +202,8 @@ mod tests {
             device: uuid::Uuid::nil(),
             ca: None,
             gs_substitute: Some(r"\F".into()),
+            store: None,
+            last_seq: 0,
         };
         let typed = r"]C1010579000010009510L2650A\F17280115";
         let mut input = String::from(typed);
