@@ -276,7 +276,8 @@ async fn wide_queries_over_the_complexity_limit_are_refused() {
             .collect::<Vec<_>>()
             .join(" ")
     };
-    // Two per alias: 100 aliases stay under the limit of 1000, 600 go over.
+    // Two per alias: 100 aliases stay under the limit of 1000; 600 are over
+    // the root-field limit of 100, refused before any complexity is counted.
     let (status, body) = gql(
         &env,
         Some(&env.token),
@@ -293,11 +294,29 @@ async fn wide_queries_over_the_complexity_limit_are_refused() {
     )
     .await;
     assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "too_many_root_fields",
+        "{body}"
+    );
+    // 1,200 aliases under one root field: async-graphql's complexity limit.
+    let ids: Vec<_> = (0..1200).map(|i| format!("a{i}: id")).collect();
+    let (status, body) = gql(
+        &env,
+        Some(&env.token),
+        &format!("{{ me {{ {} }} }}", ids.join(" ")),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
     assert!(
         body["errors"][0]["message"]
             .as_str()
             .unwrap()
             .contains("too complex"),
+        "{body}"
+    );
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "query_too_complex",
         "{body}"
     );
     let ready = reqwest::get(format!("{}/readyz", env.server.url))

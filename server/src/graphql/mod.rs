@@ -5,6 +5,7 @@
 //! warehouse. The HTTP wiring lives in `crate::http`.
 
 mod error;
+pub mod limits;
 mod mutation;
 mod query;
 mod subscription;
@@ -35,6 +36,7 @@ pub fn schema(storage: Arc<dyn Storage>, metrics: Arc<Metrics>, events: Events) 
         .data(events)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
+        .extension(limits::Limits)
         .finish()
 }
 

@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 
 use super::AppState;
 use super::sync_documents::{self, Answer};
+use crate::graphql::limits;
 use crate::storage::DeviceAuth;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -123,7 +124,7 @@ pub async fn handle(
                 )
                     .into_response();
             }
-            Some(Answer::Failed(response)) => return graphql_response(media, &response),
+            Some(Answer::Failed(response)) => return graphql_response(media, response),
             None => {}
         }
         from_body(&body)
@@ -132,10 +133,18 @@ pub async fn handle(
         Ok(p) => p,
         Err(message) => return request_error(media, message),
     };
+    // The limits before the parser, whose recursion they bound, and before
+    // validation, whose cost they bound (see `graphql::limits`).
+    if let Err(e) = limits::check_text(&params.query) {
+        return graphql_response(media, async_graphql::Response::from_errors(vec![e]));
+    }
     let document = match async_graphql::parser::parse_query(&params.query) {
         Ok(doc) => doc,
         Err(e) => return document_error(media, e.to_string()),
     };
+    if let Err(e) = limits::check_document(&document) {
+        return graphql_response(media, async_graphql::Response::from_errors(vec![e]));
+    }
     if method == Method::GET {
         let mutation = document.operations.iter().any(|(name, op)| {
             op.node.ty == OperationType::Mutation
@@ -155,14 +164,18 @@ pub async fn handle(
     }
     let mut request = async_graphql::Request::new(params.query)
         .variables(Variables::from_json(Value::Object(params.variables)));
+    // Parsed once: the schema's limits extension measures this parse again
+    // (cheap) instead of parsing the text again.
+    request.set_parsed_query(document);
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
     }
     let response = state.schema.execute(request.data(device)).await;
-    graphql_response(media, &response)
+    graphql_response(media, response)
 }
 
-fn graphql_response(media: Media, response: &async_graphql::Response) -> Response {
+fn graphql_response(media: Media, mut response: async_graphql::Response) -> Response {
+    limits::code_builtin_errors(&mut response);
     // With the new media type, a response without data (the request failed
     // validation before execution) is a 400; with legacy JSON it is a 200.
     let status = if media == Media::GraphqlResponse
@@ -173,8 +186,23 @@ fn graphql_response(media: Media, response: &async_graphql::Response) -> Respons
     } else {
         StatusCode::OK
     };
-    match serde_json::to_value(response) {
-        Ok(body) => respond(media, status, body),
+    match serde_json::to_string(&response) {
+        Ok(body) if body.len() > limits::MAX_RESPONSE_BYTES => {
+            tracing::warn!(
+                bytes = body.len(),
+                "GraphQL response over the size limit: replaced by an error"
+            );
+            let refusal = limits::refusal(
+                limits::RESPONSE_TOO_LARGE,
+                format!(
+                    "the answer is larger than {} MiB: ask for less (fewer fields, a smaller page)",
+                    limits::MAX_RESPONSE_BYTES / (1024 * 1024)
+                ),
+            );
+            let body = serde_json::json!({ "data": null, "errors": [refusal] });
+            respond(media, StatusCode::OK, body)
+        }
+        Ok(body) => (status, [(header::CONTENT_TYPE, media.content_type())], body).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "serialising a GraphQL response");
             respond(

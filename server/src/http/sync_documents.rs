@@ -31,7 +31,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::AppState;
-use crate::graphql::{ApiError, sync};
+use crate::graphql::{ApiError, limits, sync};
 use crate::storage::DeviceAuth;
 
 /// Which sync field a recognised document runs.
@@ -76,6 +76,9 @@ struct Body<'a> {
 /// Recognises the sync documents (the operation to run is the only one or
 /// the one `operation_name` names); `None` for every other document.
 pub fn recognise(query: &str, operation_name: Option<&str>) -> Option<SyncDocument> {
+    // The same bound as every other document before the parser recurses; a
+    // refused one goes to the general path, which answers the refusal.
+    limits::check_text(query).ok()?;
     let doc = async_graphql::parser::parse_query(query).ok()?;
     if !doc.fragments.is_empty() {
         return None;
@@ -171,6 +174,12 @@ pub async fn execute(state: &AppState, device: &DeviceAuth, body: &[u8]) -> Opti
         }
     };
     Some(match result {
+        Ok(body) if body.len() > limits::MAX_RESPONSE_BYTES => {
+            Answer::Failed(async_graphql::Response::from_errors(vec![limits::refusal(
+                limits::RESPONSE_TOO_LARGE,
+                "the answer is too large: ask for a smaller page",
+            )]))
+        }
         Ok(body) => Answer::Data(body),
         Err(e) => Answer::Failed(async_graphql::Response::from_errors(vec![field_error(
             &doc, &e,

@@ -59,6 +59,9 @@ pub async fn handle(
     let shutdown = state.shutdown.clone();
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        // Subscribe messages are small; the schema's limits extension then
+        // bounds the document in them as it does over HTTP.
+        .max_message_size(crate::graphql::limits::MAX_WS_MESSAGE_BYTES)
         .on_upgrade(move |socket| async move {
             // The server's stop waits for this subscription's close frame.
             let _held = shutdown.hold();
