@@ -285,8 +285,29 @@ async fn bad_tokens_are_refused() {
         "{msg:?}"
     );
 
-    // A revoked token loses the right to subscribe.
+    // A token revoked while its subscriptions are open: both are closed
+    // with 4403 (the server looks the token up again every few seconds),
+    // whether it came on the upgrade or in connection_init.
+    let mut open_ones = vec![
+        subscribe(&server, &token, true).await,
+        subscribe(&server, &token, false).await,
+    ];
     admin(&db, &["device-token", "revoke", &token]);
+    for ws in &mut open_ones {
+        let msg = loop {
+            match next(ws, Duration::from_secs(30)).await {
+                // Events committed before the revocation may still come.
+                Some(Message::Text(_)) => continue,
+                other => break other,
+            }
+        };
+        assert!(
+            matches!(&msg, Some(Message::Close(Some(f))) if f.code == CloseCode::from(4403)),
+            "{msg:?}"
+        );
+    }
+
+    // A revoked token loses the right to subscribe.
     let mut ws = open(&server, &token, false).await.unwrap();
     let msg = next(&mut ws, Duration::from_secs(10)).await.unwrap();
     assert!(
