@@ -41,7 +41,10 @@ pub fn record_all(store: &mut Store, drafts: &[Draft]) -> anyhow::Result<Vec<Rec
     let mut last = last_seq(&tx)?;
     let mut out = Vec::with_capacity(drafts.len());
     {
-        let mut by_ref = tx.prepare_cached("SELECT seq FROM journal WHERE ref = ?1")?;
+        let mut by_ref = tx.prepare_cached(
+            "SELECT seq FROM journal WHERE ref = ?1 \
+             UNION ALL SELECT seq FROM journal_refs WHERE ref = ?1 LIMIT 1",
+        )?;
         let mut insert = tx.prepare_cached(
             "INSERT INTO journal (seq, id, kind, at, operator, payload, ref, recorded_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?4)",
@@ -81,6 +84,43 @@ pub fn record_all(store: &mut Store, drafts: &[Draft]) -> anyhow::Result<Vec<Rec
         crate::config::Config::note_seq(home, last);
     }
     Ok(out)
+}
+
+/// How long synced operations stay in the journal: those recorded more than
+/// [`RETENTION_DAYS`] ago are deleted, except the last [`RETENTION_KEEP`]
+/// operations of the journal. Pending and refused ones stay until settled
+/// and read. Longer than the server's backup cycle should ever reach back:
+/// a server restored from an older backup asks for operations again, and
+/// only kept ones can be sent again.
+pub const RETENTION_DAYS: i64 = 30;
+/// See [`RETENTION_DAYS`].
+pub const RETENTION_KEEP: u64 = 10_000;
+
+/// Deletes the synced operations past the retention (ones the replica
+/// already reflects), keeping the keys of scripted rows and the numbering.
+/// Returns how many were deleted.
+pub fn compact(conn: &mut Connection, now: DateTime<Utc>) -> anyhow::Result<usize> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let top = last_seq(&tx)?;
+    let cutoff = ts(now - chrono::Duration::days(RETENTION_DAYS));
+    let below = top.saturating_sub(RETENTION_KEEP) as i64;
+    const PAST: &str = "status = 'synced' AND in_replica = 1 AND recorded_at < ?1 AND seq <= ?2";
+    tx.execute(
+        &format!(
+            "INSERT OR IGNORE INTO journal_refs (ref, seq) \
+             SELECT ref, seq FROM journal WHERE {PAST} AND ref IS NOT NULL"
+        ),
+        params![cutoff, below],
+    )?;
+    let deleted = tx.execute(
+        &format!("DELETE FROM journal WHERE {PAST}"),
+        params![cutoff, below],
+    )?;
+    if deleted > 0 {
+        super::set_meta(&tx, SEQ_BASE, &top.to_string())?;
+    }
+    tx.commit()?;
+    Ok(deleted)
 }
 
 /// Store meta key: the sequence number this journal's numbering starts
@@ -254,4 +294,78 @@ pub(crate) fn mark_in_replica(conn: &Connection) -> anyhow::Result<()> {
         [],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use pyck_sync::operation::Move;
+
+    fn draft(reference: &str) -> Draft {
+        Draft {
+            payload: Payload::Move(Move {
+                sku: "SKU-1".into(),
+                lot: None,
+                qty: 1,
+                from: "A".into(),
+                to: "B".into(),
+                task: None,
+            }),
+            operator: "1007".into(),
+            reference: Some(reference.into()),
+            photo: None,
+        }
+    }
+
+    #[test]
+    fn compaction_keeps_pending_refused_recent_keys_and_numbering() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("store.sqlite3")).unwrap();
+        let total = RETENTION_KEEP + 5;
+        let drafts: Vec<_> = (1..=total).map(|i| draft(&format!("r{i}"))).collect();
+        record_all(&mut store, &drafts).unwrap();
+        // All old; 1 refused, the last 2 pending, the rest synced and in
+        // the replica.
+        let old = ts(Utc::now() - chrono::Duration::days(RETENTION_DAYS + 1));
+        store
+            .conn()
+            .execute(
+                "UPDATE journal SET recorded_at = ?1, status = 'synced', in_replica = 1 \
+                 WHERE seq <= ?2",
+                params![old, (total - 2) as i64],
+            )
+            .unwrap();
+        store
+            .conn()
+            .execute("UPDATE journal SET status = 'refused' WHERE seq = 1", [])
+            .unwrap();
+        let deleted = compact(store.conn_mut(), Utc::now()).unwrap();
+        // Synced seqs 2..=5 are past both limits; the last 10,000 stay.
+        assert_eq!(deleted, 4);
+        let left: Vec<(i64, String)> = store
+            .conn()
+            .prepare("SELECT seq, status FROM journal WHERE seq <= 6 ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(left, vec![(1, "refused".into()), (6, "synced".into())]);
+        assert_eq!(backlog(store.conn()).unwrap().0, 2);
+        // A compacted row's key still records nothing; numbering goes on.
+        let again = record_all(&mut store, &[draft("r3"), draft("new")]).unwrap();
+        assert_eq!(
+            again,
+            vec![
+                Recorded::AlreadyRecorded { seq: 3 },
+                Recorded::Recorded { seq: total + 1 }
+            ]
+        );
+        // One more operation takes one more old synced row past the last
+        // 10,000 (seq 6), and no other.
+        assert_eq!(compact(store.conn_mut(), Utc::now()).unwrap(), 1);
+        assert_eq!(compact(store.conn_mut(), Utc::now()).unwrap(), 0);
+    }
 }

@@ -198,6 +198,9 @@ pub async fn sync(
         Ok(()) => {
             store.set_meta("last_sync", &crate::store::ts(chrono::Utc::now()))?;
             store.set_meta("last_error", "")?;
+            // Housekeeping after a whole sync: a failure (a full disk) is
+            // not the sync's, and the next one tries again.
+            let _ = journal::compact(store.conn_mut(), chrono::Utc::now());
         }
         Err(e) => store.set_meta("last_error", &format!("{e:#}"))?,
     }
