@@ -116,7 +116,7 @@ pub fn read_dir(dir: &Path) -> Result<ImportData, ImportError> {
             data.items.push(ItemRecord {
                 sku: row.code("sku")?,
                 gtins,
-                description: row.get("description").to_owned(),
+                description: row.name("description")?,
                 uom: row.code("uom")?,
                 lot_tracked: row.bool("lot_tracked")?,
                 expiry_tracked: row.bool("expiry_tracked")?,
@@ -174,7 +174,7 @@ pub fn read_dir(dir: &Path) -> Result<ImportData, ImportError> {
                 line: row.line_no("line")?,
                 sku: row.code("sku")?,
                 expected_qty: row.qty("expected_qty", false)?,
-                supplier: row.get("supplier").to_owned(),
+                supplier: row.name("supplier")?,
             });
         }
         t.no_duplicates(
@@ -195,7 +195,7 @@ pub fn read_dir(dir: &Path) -> Result<ImportData, ImportError> {
                 line: row.line_no("line")?,
                 sku: row.code("sku")?,
                 qty: row.qty("qty", false)?,
-                customer: row.get("customer").to_owned(),
+                customer: row.name("customer")?,
             });
         }
         t.no_duplicates(
@@ -343,6 +343,14 @@ impl Row<'_> {
         Ok(v.to_owned())
     }
 
+    /// A name people read (description, supplier, customer): bounded in
+    /// length, no control characters.
+    fn name(&self, column: &'static str) -> Result<String, ImportError> {
+        let v = self.get(column);
+        validate::name(column, v).map_err(|e| self.error(column, e.problem))?;
+        Ok(v.to_owned())
+    }
+
     fn optional_code(&self, column: &'static str) -> Result<Option<String>, ImportError> {
         if self.get(column).is_empty() {
             Ok(None)
@@ -433,6 +441,24 @@ mod tests {
         assert_eq!(
             err,
             "stock.csv line 3: expiry: \"2027-02-30\" is not a real date YYYY-MM-DD"
+        );
+    }
+
+    #[test]
+    fn names_are_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("orders.csv"),
+            format!(
+                "order,line,sku,qty,customer\nSO-1,1,SKU-1,5,{}\n",
+                "x".repeat(201)
+            ),
+        )
+        .unwrap();
+        let err = read_dir(dir.path()).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "orders.csv line 2: customer: longer than 200 characters"
         );
     }
 

@@ -462,6 +462,21 @@ async fn supervisors_manage_orders_counts_and_exceptions_over_graphql() {
         refused["errors"][0]["extensions"]["code"], "forbidden",
         "{refused}"
     );
+    // A customer name of a megabyte is refused, naming the field; nothing
+    // is stored (the order number stays free).
+    let huge = r#"mutation($op: String!, $c: String!) { createOrder(operator: $op, order: "SO-9001", customer: $c, lines: [{sku: "SKU-10001", qty: 5}]) { id } }"#;
+    let (_, refused) = gql(
+        &env,
+        Some(&env.token),
+        huge,
+        json!({"op": "3001", "c": "x".repeat(1024 * 1024)}),
+    )
+    .await;
+    let message = refused["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("customer") && message.contains("longer than 200"),
+        "{message}"
+    );
     let (_, body) = gql(&env, Some(&env.token), create, json!({"op": "3001"})).await;
     let tasks = body["data"]["createOrder"].as_array().unwrap();
     assert_eq!(tasks.len(), 1, "{body}");

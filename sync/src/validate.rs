@@ -93,6 +93,31 @@ fn at_most_max(field: &'static str, qty: i64) -> Result<(), FieldError> {
 }
 
 /// Free text a person typed (a reason, a note): not blank, bounded.
+/// Longest name stored (a customer, a supplier, an item's description).
+pub const MAX_NAME_LEN: usize = 200;
+
+/// A name people read on a list or a label: at most [`MAX_NAME_LEN`]
+/// characters, no control characters; may be empty (a customer not given).
+///
+/// ```
+/// use pyck_sync::validate::name;
+/// assert!(name("customer", "Nordlys Dagligvare AS").is_ok());
+/// assert!(name("customer", &"x".repeat(201)).is_err());
+/// assert!(name("customer", "a\u{0}b").is_err());
+/// ```
+pub fn name(field: &'static str, value: &str) -> Result<(), FieldError> {
+    if value.chars().count() > MAX_NAME_LEN {
+        return Err(FieldError::new(
+            field,
+            format!("longer than {MAX_NAME_LEN} characters"),
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(FieldError::new(field, "holds a control character"));
+    }
+    Ok(())
+}
+
 pub fn text(field: &'static str, value: &str) -> Result<(), FieldError> {
     if value.trim().is_empty() {
         return Err(FieldError::new(field, "must not be empty"));

@@ -33,6 +33,8 @@ pub async fn run(store: &dyn Storage, cmd: Command) -> anyhow::Result<()> {
             warehouse,
             name,
         } => {
+            pyck_sync::validate::name("name", &name)
+                .map_err(|e| super::InvalidInput(e.to_string()))?;
             let tenant = store.tenant(&tenant).await?;
             let wh = store.warehouse(tenant.id, &warehouse).await?;
             let token = new_token();

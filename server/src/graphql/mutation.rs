@@ -40,6 +40,7 @@ impl Mutation {
         let a = auth(ctx)?;
         supervisor(ctx, a.tenant, &operator).await?;
         pyck_sync::validate::code("order", &order).map_err(bad)?;
+        pyck_sync::validate::name("customer", &customer).map_err(bad)?;
         if lines.is_empty() {
             return Err(
                 ApiError::BadRequest("lines: an order needs at least one line".into()).extend(),
