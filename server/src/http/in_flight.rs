@@ -14,12 +14,12 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tokio::sync::Semaphore;
 
-use super::{AppState, MAX_BODY_BYTES};
+use super::{AppState, MAX_BODY_BYTES, json_error};
 use crate::storage::DeviceAuth;
 
 /// Requests of one tenant read and worked on at once. Pushes serialise on
@@ -86,7 +86,7 @@ pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> R
         Ok(Err(e)) => return too_large_or_broken(&e),
         Err(_) => {
             tracing::warn!(tenant, "request body not received in time: 408");
-            return error(
+            return json_error(
                 StatusCode::REQUEST_TIMEOUT,
                 "body_timeout",
                 &format!(
@@ -108,27 +108,15 @@ fn too_large_or_broken(e: &axum::Error) -> Response {
         cause = c.source();
     }
     if too_large {
-        return error(
+        return json_error(
             StatusCode::PAYLOAD_TOO_LARGE,
             "body_too_large",
             &format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
         );
     }
-    error(
+    json_error(
         StatusCode::BAD_REQUEST,
         "bad_request",
         "the request body could not be read",
     )
-}
-
-fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = serde_json::json!({
-        "errors": [{ "message": message, "extensions": { "code": code } }]
-    });
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
-        body.to_string(),
-    )
-        .into_response()
 }

@@ -170,24 +170,14 @@ async fn limit_rate(State(state): State<AppState>, req: Request, next: Next) -> 
         Err(wait) => {
             let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
             tracing::warn!(%device, retry_after = secs, "device over its rate limit: 429");
-            let body = serde_json::json!({
-                "errors": [{
-                    "message": format!("too many requests from this device: retry in {secs} s"),
-                    "extensions": { "code": "rate_limited" }
-                }]
-            });
-            (
+            let mut resp = json_error(
                 StatusCode::TOO_MANY_REQUESTS,
-                [
-                    (header::RETRY_AFTER, secs.to_string()),
-                    (
-                        header::CONTENT_TYPE,
-                        "application/json; charset=utf-8".to_owned(),
-                    ),
-                ],
-                body.to_string(),
-            )
-                .into_response()
+                "rate_limited",
+                &format!("too many requests from this device: retry in {secs} s"),
+            );
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+            resp
         }
     }
 }
@@ -214,15 +204,23 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 fn unauthorized(message: &str) -> Response {
+    let mut resp = json_error(StatusCode::UNAUTHORIZED, "unauthenticated", message);
+    resp.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer"),
+    );
+    resp
+}
+
+/// A refusal before any GraphQL runs, in GraphQL's error shape with a
+/// stable code, so clients read every refusal the same way.
+pub(crate) fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
     let body = serde_json::json!({
-        "errors": [{ "message": message, "extensions": { "code": "unauthenticated" } }]
+        "errors": [{ "message": message, "extensions": { "code": code } }]
     });
     (
-        StatusCode::UNAUTHORIZED,
-        [
-            (header::WWW_AUTHENTICATE, "Bearer"),
-            (header::CONTENT_TYPE, "application/json; charset=utf-8"),
-        ],
+        status,
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
         body.to_string(),
     )
         .into_response()
