@@ -12,6 +12,7 @@ pub mod floor;
 pub mod graphql;
 pub mod http;
 pub mod import;
+pub mod login;
 pub mod metrics;
 pub mod push;
 pub mod reports;

@@ -15,7 +15,9 @@ use std::collections::{BTreeMap, HashMap};
 use pyck_sync::events::EventKind;
 use pyck_sync::operation::Operation;
 use pyck_sync::protocol::{Entity, OpResult, PushOutcome};
-use pyck_sync::records::{AsnLineRecord, ExceptionRecord, StockRecord, TaskRecord, TaskStatus};
+use pyck_sync::records::{
+    AsnLineRecord, ExceptionRecord, OperatorRecord, Role, StockRecord, TaskRecord, TaskStatus,
+};
 use pyck_sync::refusal::{Refusal, RefusalCode};
 use uuid::Uuid;
 
@@ -77,6 +79,23 @@ impl ChangeRow {
             entity: Entity::Task,
             key: t.id.clone(),
             data: Some(to_json(t)),
+        }
+    }
+
+    /// An operator's row as devices receive it: without the PIN hash for a
+    /// role whose PIN only the server checks.
+    pub fn operator(badge: &str, role: Role, pin_hash: &str, active: bool) -> ChangeRow {
+        let pin_hash = if role.checked_online() { "" } else { pin_hash };
+        let record = OperatorRecord {
+            badge: badge.to_owned(),
+            role,
+            pin_hash: pin_hash.to_owned(),
+            active,
+        };
+        ChangeRow {
+            entity: Entity::Operator,
+            key: badge.to_owned(),
+            data: Some(to_json(&record)),
         }
     }
 

@@ -270,7 +270,10 @@ fn provision(db: &Path, root: &Path) -> anyhow::Result<String> {
             ("3001", pyck_sync::Role::Supervisor),
         ] {
             let hash = pyck_server::auth::hash_pin("1234")?;
-            match store.create_operator(tenant.id, badge, role, &hash).await {
+            match store
+                .create_operator(tenant.id, badge, role, &hash, &[])
+                .await
+            {
                 Ok(()) | Err(storage::StorageError::AlreadyExists(_)) => {}
                 Err(e) => return Err(e.into()),
             }

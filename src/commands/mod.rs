@@ -18,7 +18,7 @@ pub(crate) mod pick;
 mod putaway;
 pub(crate) mod receive;
 mod scan;
-mod session;
+pub mod session;
 mod status;
 mod stock;
 mod sync;

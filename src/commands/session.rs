@@ -1,10 +1,21 @@
 //! `pyck login`, `logout`, `whoami`: the operator on this device. Works
-//! offline for operators already pulled.
+//! offline for operators already pulled; supervisors and admins, whose PIN
+//! only the server checks, log in where the server can be reached.
+
+use std::time::Duration;
+
+use pyck_sync::{Refusal, RefusalCode};
+use rusqlite::Connection;
 
 use super::Ctx;
+use crate::config::Config;
 use crate::error::CliError;
 use crate::output;
-use crate::store::session::{self, LoginError};
+use crate::store::session::{self, LoginError, Operator};
+use crate::sync::{Client, Remote};
+
+/// How long an online PIN check may take before the login gives up.
+const ONLINE_CHECK_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, clap::Args)]
 pub struct LoginArgs {
@@ -27,23 +38,53 @@ pub struct JsonArgs {
 }
 
 pub fn login(ctx: &Ctx, args: LoginArgs) -> anyhow::Result<()> {
-    ctx.config()?;
+    let config = ctx.config()?;
     let store = ctx.store()?;
-    match session::login(store.conn(), &args.badge, &args.pin)? {
-        Ok(op) => {
-            if args.json {
-                output::json(&op)
-            } else {
-                println!("logged in: {} ({})", op.badge, op.role);
-                Ok(())
+    let op = log_in(store.conn(), &config, &args.badge, &args.pin)?;
+    if args.json {
+        output::json(&op)
+    } else {
+        println!("logged in: {} ({})", op.badge, op.role);
+        Ok(())
+    }
+}
+
+/// Logs an operator in, offline against the pulled hash or, for a badge
+/// whose PIN the server keeps, by asking the server. The errors are the
+/// CLI's: an unknown badge is invalid input (exit 2), a wrong PIN or a lock
+/// refused (exit 5), a server out of reach unreachable (exit 4).
+pub fn log_in(
+    conn: &Connection,
+    config: &Config,
+    badge: &str,
+    pin: &str,
+) -> anyhow::Result<Operator> {
+    match session::login(conn, badge, pin)? {
+        Ok(op) => Ok(op),
+        Err(e @ LoginError::UnknownBadge(_)) => Err(CliError::Invalid(e.to_string()).into()),
+        Err(LoginError::CheckedOnline { badge, role }) => {
+            let remote = Remote::of(config);
+            let checked = super::runtime()?.block_on(async {
+                Client::new(&remote, ONLINE_CHECK_TIMEOUT)?
+                    .verify_operator(&badge, pin)
+                    .await
+            });
+            match checked {
+                Ok(role) => session::open(conn, &badge, role),
+                Err(e) => Err(match e.downcast::<CliError>() {
+                    Ok(CliError::Unreachable(why)) => CliError::Unreachable(format!(
+                        "the PIN of {role} {badge} is checked by the server, which cannot be \
+                         reached ({why}); log in where there is network"
+                    ))
+                    .into(),
+                    Ok(other) => other.into(),
+                    Err(other) => other,
+                }),
             }
         }
-        Err(e @ LoginError::UnknownBadge(_)) => Err(CliError::Invalid(e.to_string()).into()),
-        Err(e) => Err(CliError::Refused(pyck_sync::Refusal::new(
-            pyck_sync::RefusalCode::Unauthenticated,
-            e.to_string(),
-        ))
-        .into()),
+        Err(e) => {
+            Err(CliError::Refused(Refusal::new(RefusalCode::Unauthenticated, e.to_string())).into())
+        }
     }
 }
 

@@ -1,6 +1,8 @@
 //! The operator logged in on this device. PINs are checked offline against
 //! the Argon2id hash pulled from the server; repeated wrong PINs lock the
-//! badge out for a while, because a PIN space is small.
+//! badge out for a while, because a PIN space is small. Supervisors' and
+//! admins' records come without a hash: the server checks their PIN online
+//! ([`LoginError::CheckedOnline`], `commands::session`).
 
 use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use chrono::{Duration, Utc};
@@ -33,6 +35,9 @@ pub enum LoginError {
     Locked { badge: String, until: String },
     #[error("badge {0} is deactivated")]
     Inactive(String),
+    /// The server keeps this badge's PIN; ask it, then [`open`].
+    #[error("the PIN of {role} {badge} is checked by the server")]
+    CheckedOnline { badge: String, role: Role },
 }
 
 pub fn current(conn: &Connection) -> anyhow::Result<Option<Operator>> {
@@ -73,6 +78,12 @@ pub fn login(
     if !active {
         return Ok(Err(LoginError::Inactive(badge.to_owned())));
     }
+    if hash.is_empty() {
+        return Ok(Err(LoginError::CheckedOnline {
+            badge: badge.to_owned(),
+            role,
+        }));
+    }
     let ok = PasswordHash::new(&hash)
         .map(|h| {
             argon2::Argon2::default()
@@ -107,15 +118,21 @@ pub fn login(
             left: MAX_FAILURES - failures,
         }));
     }
+    open(conn, badge, role).map(Ok)
+}
+
+/// Opens the session of an operator whose PIN was checked (here or by the
+/// server).
+pub fn open(conn: &Connection, badge: &str, role: Role) -> anyhow::Result<Operator> {
     conn.execute("DELETE FROM login_failures WHERE badge = ?1", [badge])?;
     conn.execute(
         "INSERT OR REPLACE INTO session (id, badge, role, since) VALUES (1, ?1, ?2, ?3)",
-        params![badge, role.as_str(), ts(now)],
+        params![badge, role.as_str(), ts(Utc::now())],
     )?;
-    Ok(Ok(Operator {
+    Ok(Operator {
         badge: badge.to_owned(),
         role,
-    }))
+    })
 }
 
 pub fn logout(conn: &Connection) -> anyhow::Result<Option<String>> {

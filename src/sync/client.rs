@@ -8,6 +8,7 @@ use std::time::Duration;
 use graphql_client::{GraphQLQuery, Response};
 use pyck_sync::attachments::{Target, UploadState};
 use pyck_sync::protocol::{self, PROTOCOL_VERSION};
+use pyck_sync::records::Role;
 use pyck_sync::refusal::{Refusal, RefusalCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -61,6 +62,14 @@ pub struct Settings;
     response_derives = "Debug"
 )]
 pub struct Floor;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "server/schema.graphql",
+    query_path = "src/sync/operations.graphql",
+    response_derives = "Debug"
+)]
+pub struct VerifyOperator;
 
 /// Attempts per request before giving up as unreachable.
 const ATTEMPTS: u32 = 4;
@@ -144,6 +153,20 @@ impl Client {
             .send(Pull::build_query(pull::Variables { request }))
             .await?;
         Ok(data.pull)
+    }
+
+    /// Asks the server to check an operator's PIN (supervisors and admins,
+    /// whose PIN hash devices never receive); their role when it matches.
+    pub async fn verify_operator(&mut self, badge: &str, pin: &str) -> anyhow::Result<Role> {
+        let data: verify_operator::ResponseData = self
+            .send(VerifyOperator::build_query(verify_operator::Variables {
+                badge: badge.to_owned(),
+                pin: pin.to_owned(),
+            }))
+            .await?;
+        let role = data.verify_operator.role;
+        Role::parse(&role)
+            .ok_or_else(|| anyhow::anyhow!("the server answered an unknown role {role:?}"))
     }
 
     /// The warehouse's count threshold, which the local view applies to

@@ -23,6 +23,7 @@ use super::lookup::StoreLookup;
 use super::update::{Effect, Msg, SyncOutcome, update};
 use super::view::view;
 use crate::commands::record::{self, Resolver};
+use crate::commands::session::log_in;
 use crate::commands::{Ctx, count, exceptions, movement, order, pick, receive};
 use crate::config::{Config, Paths};
 use crate::error::CliError;
@@ -162,7 +163,7 @@ fn event_loop(
             for effect in effects {
                 match effect {
                     Effect::Quit => return Ok(()),
-                    other => outcomes.extend(carry_out(other, store, nudge)),
+                    other => outcomes.extend(carry_out(other, store, config, nudge)),
                 }
             }
             // Outcomes, in order, come before further keystrokes.
@@ -177,7 +178,7 @@ fn event_loop(
 }
 
 /// Carries out one effect; its outcomes as messages.
-fn carry_out(effect: Effect, store: &mut Store, nudge: &Sender<()>) -> Vec<Msg> {
+fn carry_out(effect: Effect, store: &mut Store, config: &Config, nudge: &Sender<()>) -> Vec<Msg> {
     match effect {
         Effect::Bell => {
             let mut out = std::io::stdout();
@@ -185,12 +186,10 @@ fn carry_out(effect: Effect, store: &mut Store, nudge: &Sender<()>) -> Vec<Msg> 
             let _ = out.flush();
             vec![]
         }
+        // A supervisor's PIN is checked by the server: the screen waits for
+        // that answer (seconds at most), as a person at a desk expects.
         Effect::Login { badge, pin } => vec![Msg::LoggedIn(
-            match session::login(store.conn(), &badge, &pin) {
-                Ok(Ok(op)) => Ok(op),
-                Ok(Err(e)) => Err(e.to_string()),
-                Err(e) => Err(format!("{e:#}")),
-            },
+            log_in(store.conn(), config, &badge, &pin).map_err(|e| plain(&e)),
         )],
         Effect::Logout => match session::logout(store.conn()) {
             Ok(_) => vec![Msg::LoggedOut],

@@ -82,6 +82,14 @@ impl Role {
         }
     }
 
+    /// Whether the server keeps this role's PIN to itself and checks it
+    /// online. A stolen device yields the PIN hashes it holds, and a short
+    /// PIN falls to an offline brute force; the roles that may adjust stock
+    /// and resolve exceptions are not put at that risk (docs/SECURITY.md).
+    pub fn checked_online(self) -> bool {
+        matches!(self, Role::Supervisor | Role::Admin)
+    }
+
     /// The permission matrix, in one place for the terminal (which refuses
     /// before recording) and the server (which refuses on push).
     ///
@@ -158,7 +166,8 @@ impl StockRecord {
 pub struct OperatorRecord {
     pub badge: String,
     pub role: Role,
-    /// Argon2id PHC string.
+    /// Argon2id PHC string; empty for a role whose PIN only the server
+    /// checks ([`Role::checked_online`]).
     pub pin_hash: String,
     #[serde(default)]
     pub active: bool,

@@ -41,10 +41,14 @@ pub enum RefusalCode {
     /// Another operation of the tenant (this batch, or another device's)
     /// already holds this operation id.
     DuplicateId,
+    /// An online PIN check failed: the PIN did not match, or the badge is
+    /// locked after repeated wrong PINs (the message says which and until
+    /// when).
+    WrongPin,
 }
 
 impl RefusalCode {
-    pub const ALL: [RefusalCode; 17] = [
+    pub const ALL: [RefusalCode; 18] = [
         RefusalCode::Malformed,
         RefusalCode::ProtocolVersion,
         RefusalCode::Unauthenticated,
@@ -62,6 +66,7 @@ impl RefusalCode {
         RefusalCode::SeqConflict,
         RefusalCode::AtOutOfRange,
         RefusalCode::DuplicateId,
+        RefusalCode::WrongPin,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -83,6 +88,7 @@ impl RefusalCode {
             RefusalCode::SeqConflict => "seq_conflict",
             RefusalCode::AtOutOfRange => "at_out_of_range",
             RefusalCode::DuplicateId => "duplicate_id",
+            RefusalCode::WrongPin => "wrong_pin",
         }
     }
 

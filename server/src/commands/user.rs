@@ -21,6 +21,11 @@ pub enum Command {
         /// picker, receiver, supervisor or admin
         #[arg(long)]
         role: String,
+        /// A warehouse the operator works in (repeat for several); devices
+        /// of other warehouses never receive them. Without it, every
+        /// warehouse of the tenant.
+        #[arg(long = "warehouse", value_name = "CODE")]
+        warehouses: Vec<String>,
     },
 }
 
@@ -30,6 +35,7 @@ pub async fn run(store: &dyn Storage, cmd: Command) -> anyhow::Result<()> {
         badge,
         pin,
         role,
+        warehouses,
     } = cmd;
     pyck_sync::validate::code("badge", &badge).map_err(|e| InvalidInput(e.to_string()))?;
     crate::auth::check_pin(&pin).map_err(|e| InvalidInput(format!("pin: {e}")))?;
@@ -39,10 +45,21 @@ pub async fn run(store: &dyn Storage, cmd: Command) -> anyhow::Result<()> {
         ))
     })?;
     let tenant = store.tenant(&tenant).await?;
+    let mut ids = Vec::with_capacity(warehouses.len());
+    for code in &warehouses {
+        ids.push(store.warehouse(tenant.id, code).await?.id);
+    }
+    ids.sort_unstable();
+    ids.dedup();
     let hash = crate::auth::hash_pin(&pin)?;
     store
-        .create_operator(tenant.id, &badge, role, &hash)
+        .create_operator(tenant.id, &badge, role, &hash, &ids)
         .await?;
-    println!("created {role} {badge} in {}", tenant.name);
+    let scope = if warehouses.is_empty() {
+        "every warehouse".to_owned()
+    } else {
+        format!("warehouse {}", warehouses.join(", "))
+    };
+    println!("created {role} {badge} in {} ({scope})", tenant.name);
     Ok(())
 }

@@ -6,8 +6,9 @@ use async_graphql::{Context, ID, Object, Result};
 use pyck_sync::records::Role;
 use pyck_sync::refusal::RefusalCode;
 
-use super::types::{Exception, PushRequest, PushResponse, SettingChange, Task};
+use super::types::{Exception, PushRequest, PushResponse, SettingChange, Task, VerifiedOperator};
 use super::{ApiError, auth, events, storage, storage_error, sync};
+use crate::login::{self, Verdict};
 use crate::metrics::Metrics;
 use async_graphql::ErrorExtensions;
 use pyck_sync::events::EventKind;
@@ -25,6 +26,69 @@ impl Mutation {
             .await
             .map(PushResponse)
             .map_err(|e| e.extend())
+    }
+
+    /// Checks the PIN of an operator of the caller's warehouse, for a login
+    /// on the calling device: the only way to log in a supervisor or admin,
+    /// whose PIN hash never leaves the server. Wrong PINs in a row are
+    /// counted per badge across devices; the fifth locks the badge for 15
+    /// minutes (`wrong_pin`). An unknown or deactivated badge, or one of
+    /// another warehouse, is `unknown_operator`.
+    async fn verify_operator(
+        &self,
+        ctx: &Context<'_>,
+        badge: String,
+        pin: String,
+    ) -> Result<VerifiedOperator> {
+        let a = auth(ctx)?;
+        let store = storage(ctx);
+        let unknown = || {
+            ApiError::Refused {
+                code: RefusalCode::UnknownOperator,
+                message: format!("no active operator with badge {badge} in this warehouse"),
+            }
+            .extend()
+        };
+        let op = store
+            .operator_login(a.tenant, a.warehouse, &badge)
+            .await
+            .map_err(storage_error)?
+            .ok_or_else(unknown)?;
+        let now = chrono::Utc::now();
+        if let Some(until) = login::locked(&op, now) {
+            return Err(locked(&badge, until));
+        }
+        // A PIN no operator could have costs no hashing (and no megabyte
+        // of "PIN" reaches Argon2); it still counts as a wrong guess.
+        let matched = if crate::auth::check_pin(&pin).is_ok() {
+            // Argon2 is tens of milliseconds of CPU: off the async workers.
+            let hash = op.pin_hash.clone();
+            tokio::task::spawn_blocking(move || crate::auth::verify_pin(&pin, &hash))
+                .await
+                .map_err(|_| ApiError::Internal.extend())?
+        } else {
+            false
+        };
+        let (verdict, failures) = login::decide(&op, matched, now);
+        store
+            .set_login_failures(a.tenant, &badge, failures)
+            .await
+            .map_err(storage_error)?;
+        match verdict {
+            Verdict::Accepted(role) => Ok(VerifiedOperator {
+                badge,
+                role: role.as_str().to_owned(),
+            }),
+            Verdict::WrongPin { left } => Err(ApiError::Refused {
+                code: RefusalCode::WrongPin,
+                message: format!(
+                    "wrong PIN for badge {badge} ({left} tries left before a {}-minute lock-out)",
+                    login::LOCKOUT.num_minutes()
+                ),
+            }
+            .extend()),
+            Verdict::Locked { until } => Err(locked(&badge, until)),
+        }
     }
 
     /// A new order for the caller's warehouse, allocated at once (FEFO);
@@ -161,6 +225,18 @@ impl Mutation {
 pub struct OrderLineInput {
     pub sku: String,
     pub qty: i64,
+}
+
+fn locked(badge: &str, until: chrono::DateTime<chrono::Utc>) -> async_graphql::Error {
+    ApiError::Refused {
+        code: RefusalCode::WrongPin,
+        message: format!(
+            "badge {badge} is locked after {} wrong PINs; try again after {}",
+            login::MAX_FAILURES,
+            until.format("%H:%M:%S UTC")
+        ),
+    }
+    .extend()
 }
 
 fn bad(e: pyck_sync::validate::FieldError) -> async_graphql::Error {

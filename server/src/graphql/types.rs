@@ -55,6 +55,14 @@ pub struct ServerInfo {
     pub min_protocol: u32,
 }
 
+/// An operator whose PIN the server has just checked.
+#[derive(Debug, SimpleObject)]
+pub struct VerifiedOperator {
+    pub badge: String,
+    /// `picker`, `receiver`, `supervisor` or `admin`.
+    pub role: String,
+}
+
 /// The calling device, as its token identifies it.
 #[derive(Debug, SimpleObject)]
 pub struct Device {

@@ -26,6 +26,7 @@ use thiserror::Error;
 use uuid::Uuid;
 
 use crate::import::ImportData;
+use crate::login::{Failures, OperatorLogin};
 use crate::settings::{
     Change as SettingChange, Key as SettingKey, Settings, Value as SettingValue,
 };
@@ -92,14 +93,28 @@ pub trait Storage: Send + Sync + 'static {
     /// Every warehouse of a tenant, by code.
     async fn warehouses(&self, tenant: i64) -> Result<Vec<Warehouse>>;
 
-    /// Creates an operator; their PIN arrives already hashed.
+    /// Creates an operator; their PIN arrives already hashed. Devices of
+    /// `warehouses` pull them; of every warehouse of the tenant when empty.
     async fn create_operator(
         &self,
         tenant: i64,
         badge: &str,
         role: Role,
         pin_hash: &str,
+        warehouses: &[i64],
     ) -> Result<()>;
+
+    /// An active operator who may work in `warehouse`, with what an online
+    /// PIN check needs (docs/SECURITY.md, "Operators' PINs").
+    async fn operator_login(
+        &self,
+        tenant: i64,
+        warehouse: i64,
+        badge: &str,
+    ) -> Result<Option<OperatorLogin>>;
+
+    /// Stores the failure count and lock an online PIN check decided.
+    async fn set_login_failures(&self, tenant: i64, badge: &str, failures: Failures) -> Result<()>;
 
     /// Registers a device in a warehouse with the hash of its token.
     async fn create_device(

@@ -160,7 +160,7 @@ pub async fn site(store: &dyn Storage, tenant_name: &str) -> Site {
         ("3001", Role::Supervisor),
     ] {
         store
-            .create_operator(tenant.id, badge, role, "$argon2id$test")
+            .create_operator(tenant.id, badge, role, "$argon2id$test", &[])
             .await
             .unwrap();
     }

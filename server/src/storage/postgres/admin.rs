@@ -12,8 +12,8 @@ use chrono::{NaiveDate, Utc};
 use deadpool_postgres::{ClientWrapper, Transaction};
 use pyck_sync::protocol::Entity;
 use pyck_sync::records::{
-    AsnLineRecord, ExceptionRecord, ItemRecord, LocationRecord, OperatorRecord, OrderLineRecord,
-    Role, StockRecord, TaskKind, TaskRecord, TaskStatus,
+    AsnLineRecord, ExceptionRecord, ItemRecord, LocationRecord, OrderLineRecord, Role, StockRecord,
+    TaskKind, TaskRecord, TaskStatus,
 };
 use tokio::try_join;
 use tokio_postgres::IsolationLevel;
@@ -30,6 +30,7 @@ use crate::domain::allocation::Candidate;
 use crate::domain::orders::allocate_lines;
 use crate::domain::{Movement, StockKey};
 use crate::import::{AsnLine, ImportData, OrderLine};
+use crate::login::{Failures, OperatorLogin};
 use crate::push::{ChangeRow, to_json};
 use crate::storage::{DeviceAuth, ImportSummary, Result, StorageError, Tenant, Warehouse};
 
@@ -117,6 +118,7 @@ pub async fn create_operator(
     badge: &str,
     role: Role,
     pin_hash: &str,
+    warehouses: &[i64],
 ) -> Result<()> {
     let tx = start(client).await?;
     if !lock_tenant(&tx, tenant).await? {
@@ -139,24 +141,67 @@ pub async fn create_operator(
         }
         Err(e) => return Err(e.into()),
     }
-    let record = OperatorRecord {
-        badge: badge.to_owned(),
-        role,
-        pin_hash: pin_hash.to_owned(),
-        active: true,
-    };
-    write_changes(
-        &tx,
-        tenant,
-        0,
-        &[ChangeRow {
-            entity: Entity::Operator,
-            key: badge.to_owned(),
-            data: Some(to_json(&record)),
-        }],
-    )
-    .await?;
+    let row = ChangeRow::operator(badge, role, pin_hash, true);
+    if warehouses.is_empty() {
+        write_changes(&tx, tenant, 0, std::slice::from_ref(&row)).await?;
+    }
+    for warehouse in warehouses {
+        tx.execute(
+            "INSERT INTO operator_warehouses (tenant_id, badge, warehouse_id) VALUES ($1, $2, $3)",
+            &[&tenant, &badge, warehouse],
+        )
+        .await?;
+        write_changes(&tx, tenant, *warehouse, std::slice::from_ref(&row)).await?;
+    }
     tx.commit().await?;
+    Ok(())
+}
+
+/// An active operator who may work in `warehouse`, for an online PIN check.
+pub async fn operator_login(
+    client: &ClientWrapper,
+    tenant: i64,
+    warehouse: i64,
+    badge: &str,
+) -> Result<Option<OperatorLogin>> {
+    let stmt = client
+        .prepare_cached(
+            "SELECT role, pin_hash, failed_logins, locked_until FROM operators o \
+             WHERE tenant_id = $1 AND badge = $2 AND active AND ( \
+               NOT EXISTS (SELECT 1 FROM operator_warehouses w WHERE w.tenant_id = o.tenant_id AND w.badge = o.badge) \
+               OR EXISTS (SELECT 1 FROM operator_warehouses w WHERE w.tenant_id = o.tenant_id AND w.badge = o.badge AND w.warehouse_id = $3))",
+        )
+        .await?;
+    let Some(row) = client
+        .query_opt(&stmt, &[&tenant, &badge, &warehouse])
+        .await?
+    else {
+        return Ok(None);
+    };
+    let role: &str = row.try_get(0)?;
+    let role = Role::parse(role)
+        .ok_or_else(|| StorageError::Backend(format!("operator {badge}: unknown role {role:?}")))?;
+    Ok(Some(OperatorLogin {
+        role,
+        pin_hash: row.try_get(1)?,
+        failed_logins: row.try_get(2)?,
+        locked_until: row.try_get(3)?,
+    }))
+}
+
+/// Stores the outcome of an online PIN check.
+pub async fn set_login_failures(
+    client: &ClientWrapper,
+    tenant: i64,
+    badge: &str,
+    failures: Failures,
+) -> Result<()> {
+    client
+        .execute(
+            "UPDATE operators SET failed_logins = $3, locked_until = $4 WHERE tenant_id = $1 AND badge = $2",
+            &[&tenant, &badge, &failures.count, &failures.locked_until],
+        )
+        .await?;
     Ok(())
 }
 

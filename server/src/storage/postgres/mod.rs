@@ -41,6 +41,7 @@ use super::{
     StoredOperation, Tenant, Warehouse,
 };
 use crate::import::{ImportData, OrderLine};
+use crate::login::{Failures, OperatorLogin};
 use crate::settings::{
     Change as SettingChange, Key as SettingKey, Settings, Value as SettingValue,
 };
@@ -158,8 +159,23 @@ impl Storage for PgStorage {
         badge: &str,
         role: Role,
         pin_hash: &str,
+        warehouses: &[i64],
     ) -> Result<()> {
-        admin::create_operator(&mut *self.client().await?, tenant, badge, role, pin_hash).await
+        let mut client = self.client().await?;
+        admin::create_operator(&mut client, tenant, badge, role, pin_hash, warehouses).await
+    }
+
+    async fn operator_login(
+        &self,
+        tenant: i64,
+        warehouse: i64,
+        badge: &str,
+    ) -> Result<Option<OperatorLogin>> {
+        admin::operator_login(&*self.client().await?, tenant, warehouse, badge).await
+    }
+
+    async fn set_login_failures(&self, tenant: i64, badge: &str, failures: Failures) -> Result<()> {
+        admin::set_login_failures(&*self.client().await?, tenant, badge, failures).await
     }
 
     async fn create_device(

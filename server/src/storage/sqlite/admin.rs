@@ -3,13 +3,15 @@
 use pyck_sync::protocol::Entity;
 use std::collections::HashMap;
 
-use pyck_sync::records::{AsnLineRecord, OperatorRecord, OrderLineRecord, Role, TaskRecord};
+use chrono::{DateTime, Utc};
+use pyck_sync::records::{AsnLineRecord, OrderLineRecord, Role, TaskRecord};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use uuid::Uuid;
 
 use super::now;
 use super::push::write_changes;
 use crate::import::ImportData;
+use crate::login::{Failures, OperatorLogin};
 use crate::push::{ChangeRow, to_json};
 use crate::storage::{DeviceAuth, ImportSummary, Result, StorageError, Tenant, Warehouse};
 
@@ -96,6 +98,7 @@ pub fn create_operator(
     badge: &str,
     role: Role,
     pin_hash: &str,
+    warehouses: &[i64],
 ) -> Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     match tx.execute(
@@ -110,23 +113,75 @@ pub fn create_operator(
         }
         Err(e) => return Err(e.into()),
     }
-    let record = OperatorRecord {
-        badge: badge.to_owned(),
-        role,
-        pin_hash: pin_hash.to_owned(),
-        active: true,
-    };
-    write_changes(
-        &tx,
-        tenant,
-        0,
-        &[ChangeRow {
-            entity: Entity::Operator,
-            key: badge.to_owned(),
-            data: Some(to_json(&record)),
-        }],
-    )?;
+    let row = ChangeRow::operator(badge, role, pin_hash, true);
+    if warehouses.is_empty() {
+        write_changes(&tx, tenant, 0, std::slice::from_ref(&row))?;
+    }
+    for &warehouse in warehouses {
+        tx.execute(
+            "INSERT INTO operator_warehouses (tenant_id, badge, warehouse_id) VALUES (?1, ?2, ?3)",
+            params![tenant, badge, warehouse],
+        )?;
+        write_changes(&tx, tenant, warehouse, std::slice::from_ref(&row))?;
+    }
     tx.commit()?;
+    Ok(())
+}
+
+/// An active operator who may work in `warehouse`, for an online PIN check.
+pub fn operator_login(
+    conn: &Connection,
+    tenant: i64,
+    warehouse: i64,
+    badge: &str,
+) -> Result<Option<OperatorLogin>> {
+    let row: Option<(String, String, i64, Option<String>)> = conn
+        .prepare_cached(
+            "SELECT role, pin_hash, failed_logins, locked_until FROM operators o \
+             WHERE tenant_id = ?1 AND badge = ?2 AND active = 1 AND ( \
+               NOT EXISTS (SELECT 1 FROM operator_warehouses w WHERE w.tenant_id = o.tenant_id AND w.badge = o.badge) \
+               OR EXISTS (SELECT 1 FROM operator_warehouses w WHERE w.tenant_id = o.tenant_id AND w.badge = o.badge AND w.warehouse_id = ?3))",
+        )?
+        .query_row(params![tenant, badge, warehouse], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .optional()?;
+    let Some((role, pin_hash, failed_logins, locked_until)) = row else {
+        return Ok(None);
+    };
+    let role = Role::parse(&role)
+        .ok_or_else(|| StorageError::Backend(format!("operator {badge}: unknown role {role:?}")))?;
+    let locked_until = locked_until
+        .map(|t| {
+            DateTime::parse_from_rfc3339(&t)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|e| StorageError::Backend(format!("operator {badge}: locked_until: {e}")))
+        })
+        .transpose()?;
+    Ok(Some(OperatorLogin {
+        role,
+        pin_hash,
+        failed_logins,
+        locked_until,
+    }))
+}
+
+/// Stores the outcome of an online PIN check.
+pub fn set_login_failures(
+    conn: &Connection,
+    tenant: i64,
+    badge: &str,
+    failures: Failures,
+) -> Result<()> {
+    conn.execute(
+        "UPDATE operators SET failed_logins = ?3, locked_until = ?4 WHERE tenant_id = ?1 AND badge = ?2",
+        params![
+            tenant,
+            badge,
+            failures.count,
+            failures.locked_until.map(|t| t.to_rfc3339())
+        ],
+    )?;
     Ok(())
 }
 

@@ -34,6 +34,7 @@ use super::{
     StoredOperation, Tenant, Warehouse,
 };
 use crate::import::ImportData;
+use crate::login::{Failures, OperatorLogin};
 use crate::settings::{
     Change as SettingChange, Key as SettingKey, Settings, Value as SettingValue,
 };
@@ -51,6 +52,7 @@ const MIGRATIONS_SLICE: &[M<'static>] = &[
     M::up(include_str!("migrations/0008_workflow_operations.sql")),
     M::up(include_str!("migrations/0009_order_and_asn_truth.sql")),
     M::up(include_str!("migrations/0010_operation_ids_per_tenant.sql")),
+    M::up(include_str!("migrations/0011_operators_per_warehouse.sql")),
 ];
 const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATIONS_SLICE);
 
@@ -200,9 +202,28 @@ impl Storage for SqliteStorage {
         badge: &str,
         role: Role,
         pin_hash: &str,
+        warehouses: &[i64],
     ) -> Result<()> {
         let (badge, pin_hash) = (badge.to_owned(), pin_hash.to_owned());
-        self.write(move |c| admin::create_operator(c, tenant, &badge, role, &pin_hash))
+        let warehouses = warehouses.to_vec();
+        self.write(move |c| admin::create_operator(c, tenant, &badge, role, &pin_hash, &warehouses))
+            .await
+    }
+
+    async fn operator_login(
+        &self,
+        tenant: i64,
+        warehouse: i64,
+        badge: &str,
+    ) -> Result<Option<OperatorLogin>> {
+        let badge = badge.to_owned();
+        self.read(move |c| admin::operator_login(c, tenant, warehouse, &badge))
+            .await
+    }
+
+    async fn set_login_failures(&self, tenant: i64, badge: &str, failures: Failures) -> Result<()> {
+        let badge = badge.to_owned();
+        self.write(move |c| admin::set_login_failures(c, tenant, &badge, failures))
             .await
     }
 
@@ -511,5 +532,59 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         MIGRATIONS.validate().unwrap();
+    }
+
+    /// Version 11 sends supervisors' and admins' records again without the
+    /// PIN hash, after everything devices already pulled.
+    #[test]
+    fn version_11_takes_power_roles_hashes_off_devices() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        MIGRATIONS.to_version(&mut conn, 10).unwrap();
+        conn.execute_batch(
+            r#"INSERT INTO tenants (id, name, created_at, change_position) VALUES (1, 'acme', '', 3);
+               INSERT INTO operators (tenant_id, badge, role, pin_hash) VALUES
+                   (1, '1007', 'picker', '$argon2id$p'), (1, '3001', 'supervisor', '$argon2id$s'),
+                   (1, '4001', 'admin', '$argon2id$a');
+               INSERT INTO changes (tenant_id, warehouse_id, entity, key, position, data) VALUES
+                   (1, 0, 'operator', '1007', 1, '{"badge":"1007","role":"picker","pin_hash":"$argon2id$p","active":true}'),
+                   (1, 0, 'operator', '3001', 2, '{"badge":"3001","role":"supervisor","pin_hash":"$argon2id$s","active":true}'),
+                   (1, 0, 'operator', '4001', 3, '{"badge":"4001","role":"admin","pin_hash":"$argon2id$a","active":true}');"#,
+        )
+        .unwrap();
+        MIGRATIONS.to_latest(&mut conn).unwrap();
+        let rows: Vec<(String, i64, String)> = conn
+            .prepare(
+                "SELECT key, position, json_extract(data, '$.pin_hash') FROM changes ORDER BY key",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            [
+                ("1007".to_owned(), 1, "$argon2id$p".to_owned()),
+                ("3001".to_owned(), 4, String::new()),
+                ("4001".to_owned(), 5, String::new()),
+            ]
+        );
+        let position: i64 = conn
+            .query_row(
+                "SELECT change_position FROM tenants WHERE id = 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(position, 5);
+        // The server keeps the hash for its online check.
+        let kept: String = conn
+            .query_row(
+                "SELECT pin_hash FROM operators WHERE badge = '3001'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(kept, "$argon2id$s");
     }
 }
