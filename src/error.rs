@@ -75,13 +75,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
 /// recorded (each recording is one transaction) and that everything before
 /// is kept. Other errors pass through. Still exit 1 (docs/SCRIPTING.md).
 pub fn explain_storage_failure(err: anyhow::Error, store: &std::path::Path) -> anyhow::Error {
-    use rusqlite::ErrorCode::{DiskFull, SystemIoFailure};
-    let failed = err
-        .chain()
-        .filter_map(|e| e.downcast_ref::<rusqlite::Error>())
-        .filter_map(rusqlite::Error::sqlite_error_code)
-        .any(|code| matches!(code, DiskFull | SystemIoFailure));
-    if !failed {
+    if !is_disk_full(&err) {
         return err;
     }
     anyhow::anyhow!(
@@ -90,6 +84,15 @@ pub fn explain_storage_failure(err: anyhow::Error, store: &std::path::Path) -> a
          (`pyck journal`). Free some space and run it again.",
         store.display()
     )
+}
+
+/// Whether SQLite failed for want of room (or of a working disk).
+pub fn is_disk_full(err: &anyhow::Error) -> bool {
+    use rusqlite::ErrorCode::{DiskFull, SystemIoFailure};
+    err.chain()
+        .filter_map(|e| e.downcast_ref::<rusqlite::Error>())
+        .filter_map(rusqlite::Error::sqlite_error_code)
+        .any(|code| matches!(code, DiskFull | SystemIoFailure))
 }
 
 /// One problem with one line of an input file, as a script is told it:

@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::error::CliError;
 use crate::output;
 use crate::progress;
-use crate::store::{identity, journal, replica};
+use crate::store::{identity, journal, replica, reserve};
 use crate::sync::{self, Client, Remote, SyncReport, remote};
 
 #[derive(Debug, clap::Args)]
@@ -154,6 +154,7 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         sync::pull(&mut store, &mut client, &mut report, &bar).await?;
         bar.finish();
         store.set_meta("last_sync", &crate::store::ts(chrono::Utc::now()))?;
+        reserve::ensure(&ctx.paths);
         let counts = replica::counts(store.conn())?;
         if args.json {
             output::json(&serde_json::json!({

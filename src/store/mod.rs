@@ -9,6 +9,7 @@ pub mod attachments;
 pub mod identity;
 pub mod journal;
 pub mod replica;
+pub mod reserve;
 pub mod session;
 pub mod view;
 pub mod work;

@@ -15,7 +15,7 @@ use pyck_sync::protocol::{PROTOCOL_VERSION, PushOutcome, PushRequest};
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::store::{Store, identity, journal, replica};
+use crate::store::{Store, identity, journal, replica, reserve};
 pub use client::Client;
 pub use remote::Remote;
 
@@ -49,6 +49,10 @@ pub struct SyncReport {
     pub photo_bytes: u64,
     pub bytes_sent: u64,
     pub bytes_received: u64,
+    /// The disk was full and the room kept for syncing was used
+    /// (`store::reserve`): free some space.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub reserve_used: bool,
 }
 
 /// Something to tell a person while a long sync runs.
@@ -177,6 +181,20 @@ pub async fn pull(
     Ok(())
 }
 
+/// Push, pull, photos: one pass.
+async fn exchange(
+    store: &mut Store,
+    client: &mut Client,
+    config: &Config,
+    report: &mut SyncReport,
+    progress: &dyn Progress,
+) -> anyhow::Result<()> {
+    push(store, client, config, report, progress).await?;
+    pull(store, client, report, progress).await?;
+    // After the push: a photo's link may name an operation just pushed.
+    photos::upload(store, client, report).await
+}
+
 /// A full sync: push, then pull. Records the outcome for `pyck status`.
 pub async fn sync(
     store: &mut Store,
@@ -185,13 +203,18 @@ pub async fn sync(
     progress: &dyn Progress,
 ) -> anyhow::Result<SyncReport> {
     let mut report = SyncReport::default();
-    let result = async {
-        push(store, client, config, &mut report, progress).await?;
-        pull(store, client, &mut report, progress).await?;
-        // After the push: a photo's link may name an operation just pushed.
-        photos::upload(store, client, &mut report).await
+    let mut result = exchange(store, client, config, &mut report, progress).await;
+    // A full disk can stop the terminal writing down what the server
+    // already holds: give back the room kept for this and go once more
+    // (the server answers a re-sent batch as duplicates).
+    if let Err(e) = &result
+        && crate::error::is_disk_full(e)
+        && let Some(paths) = &store.home
+        && reserve::release(paths)
+    {
+        report.reserve_used = true;
+        result = exchange(store, client, config, &mut report, progress).await;
     }
-    .await;
     report.bytes_sent = client.bytes_sent;
     report.bytes_received = client.bytes_received;
     match &result {
@@ -201,6 +224,9 @@ pub async fn sync(
             // Housekeeping after a whole sync: a failure (a full disk) is
             // not the sync's, and the next one tries again.
             let _ = journal::compact(store.conn_mut(), chrono::Utc::now());
+            if let Some(paths) = &store.home {
+                reserve::ensure(paths);
+            }
         }
         Err(e) => store.set_meta("last_error", &format!("{e:#}"))?,
     }
