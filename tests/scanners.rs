@@ -176,7 +176,7 @@ fn pyck_scan_explains_a_code_in_text_and_in_json() {
         "item SKU-10009 Tuna Chunks in Water 185g Can\n\
          (01) GTIN 05790000100095\n\
          (10) BATCH/LOT L2644H\n\
-         (17) USE BY OR EXPIRY 280115 = 2028-01-15\n",
+         (17) USE BY or EXPIRY 280115 = 2028-01-15\n",
     );
     assert!(!text.contains('{'), "{text}");
     let json = device.json(&["scan", &code]);

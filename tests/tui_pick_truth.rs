@@ -90,16 +90,17 @@ fn a_wrong_lot_is_refused_at_the_scan_and_the_right_one_recorded() {
     tmux.wait_for(&[">Item"]);
 
     // A lot that is not in the bin: refused at the scan, nothing recorded.
-    scan_with_gs(&tmux, &[&format!("]C101{gtin}10L9999X"), "371"]);
+    scan_with_gs(&tmux, &[&format!("]C101{gtin}10L9999X"), "301"]);
     tmux.wait_for(&["REFUSED", "L9999X"]);
     tmux.key("Enter");
     tmux.wait_for(&[">Item"]);
     assert!(device.journal().is_empty(), "{:?}", device.journal());
 
-    // The task's lot, its GS ending the lot, then a count (AI 37): had the
-    // GS been lost, the lot would read "{lot}371" and be refused. Enter
+    // The task's lot, its GS ending the lot, then a count (AI 30, the one
+    // that goes with a GTIN): had the GS been lost, the lot would read
+    // "{lot}301" and be refused. Enter
     // takes what the task asks for, and records.
-    scan_with_gs(&tmux, &[&format!("]C101{gtin}10{lot}"), "371"]);
+    scan_with_gs(&tmux, &[&format!("]C101{gtin}10{lot}"), "301"]);
     tmux.wait_for(&[">Qty", &format!("Enter = {qty}")]);
     tmux.key("Enter");
     tmux.wait_for(&["recorded pick"]);

@@ -45,7 +45,7 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
 /// location A-01-01 (zone A, ambient)
 /// item SKU-10009 Tuna Chunks in Water 185g Can
 /// (01) GTIN 05790000100095
-/// (17) USE BY OR EXPIRY 280115 = 2028-01-15
+/// (17) USE BY or EXPIRY 280115 = 2028-01-15
 /// ```
 fn text(meaning: &Value) -> String {
     let s = |v: &Value| v.as_str().unwrap_or_default().to_owned();
@@ -114,9 +114,10 @@ pub fn interpret(conn: &rusqlite::Connection, code: &str) -> anyhow::Result<Valu
             "GTIN {code} belongs to no item known on this device"
         )));
     }
-    if pyck_sync::gs1::looks_like_gs1(code) {
-        let gs1 = pyck_sync::gs1::parse(code, chrono::Local::now().date_naive())
-            .map_err(|e| invalid(format!("not a valid GS1 code: {e}")))?;
+    // After the location, SKU and GTIN look-ups, so that a bin or SKU that
+    // happens to read as an element string stays what it is.
+    if let Some(read) = pyck_sync::gs1::read_scan(code, chrono::Local::now().date_naive()) {
+        let gs1 = read.map_err(|e| invalid(format!("not a valid GS1 code: {e}")))?;
         let sku = match gs1.gtin() {
             Some(g) => replica::sku_by_gtin(conn, g)?,
             None => None,
@@ -156,11 +157,11 @@ mod tests {
         "elements": [
             {"ai": "01", "title": "GTIN", "value": "05790000100095"},
             {"ai": "10", "title": "BATCH/LOT", "value": "L2650A"},
-            {"ai": "17", "title": "USE BY OR EXPIRY", "value": "280115", "date": "2028-01-15"},
+            {"ai": "17", "title": "USE BY or EXPIRY", "value": "280115", "date": "2028-01-15"},
         ]});
         assert_eq!(
             text(&gs1),
-            "item SKU-10009 Tuna\n(01) GTIN 05790000100095\n(10) BATCH/LOT L2650A\n(17) USE BY OR EXPIRY 280115 = 2028-01-15\n"
+            "item SKU-10009 Tuna\n(01) GTIN 05790000100095\n(10) BATCH/LOT L2650A\n(17) USE BY or EXPIRY 280115 = 2028-01-15\n"
         );
         let unknown =
             json!({"type": "gs1", "elements": [{"ai": "00", "title": "SSCC", "value": "1"}]});

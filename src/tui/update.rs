@@ -824,9 +824,9 @@ fn form_enter(app: &mut App, form: &mut Form, look: &dyn Lookup) -> anyhow::Resu
 /// it (`YYMMDD`, day 00 the month's last day).
 fn expiry_date(value: &str, today: NaiveDate) -> anyhow::Result<NaiveDate> {
     if value.len() == 6 && value.bytes().all(|b| b.is_ascii_digit()) {
-        return pyck_sync::gs1::parse(&format!("(17){value}"), today)
+        return pyck_sync::gs1::Element::new("17", value, today)
             .ok()
-            .and_then(|g| g.expiry())
+            .and_then(|e| e.date())
             .ok_or_else(|| anyhow::anyhow!("{value} is no real date (YYMMDD or YYYY-MM-DD)"));
     }
     pyck_sync::validate::date("expiry", value).map_err(|e| anyhow::anyhow!(e.problem))
@@ -901,9 +901,12 @@ fn accept_item(
     look: &dyn Lookup,
 ) -> anyhow::Result<Option<String>> {
     let mut gs1 = None;
-    let item = if pyck_sync::gs1::looks_like_gs1(code) && look.item(code)?.is_none() {
-        let parsed = pyck_sync::gs1::parse(code, app.today)
-            .map_err(|e| anyhow::anyhow!("unreadable GS1 code: {e}"))?;
+    let read = match look.item(code)? {
+        Some(_) => None,
+        None => pyck_sync::gs1::read_scan(code, app.today),
+    };
+    let item = if let Some(read) = read {
+        let parsed = read.map_err(|e| anyhow::anyhow!("unreadable GS1 code: {e}"))?;
         let Some(gtin) = parsed.gtin().map(str::to_owned) else {
             anyhow::bail!("this GS1 label names no item (no GTIN): scan the item's label");
         };
@@ -1256,9 +1259,13 @@ fn lookup(app: &App, code: &str, look: &dyn Lookup) -> anyhow::Result<LookupResu
     }
     let (item, lot) = match look.item(code)? {
         Some(item) => (item, None),
-        None if pyck_sync::gs1::looks_like_gs1(code) => {
-            let gs1 = pyck_sync::gs1::parse(code, app.today)
-                .map_err(|e| anyhow::anyhow!("unreadable GS1 code: {e}"))?;
+        None => {
+            let Some(read) = pyck_sync::gs1::read_scan(code, app.today) else {
+                anyhow::bail!(
+                    "unknown code {code}: no bin, SKU, GTIN or GS1 label known on this device"
+                );
+            };
+            let gs1 = read.map_err(|e| anyhow::anyhow!("unreadable GS1 code: {e}"))?;
             let gtin = gs1
                 .gtin()
                 .ok_or_else(|| anyhow::anyhow!("this GS1 label names no item (no GTIN)"))?;
@@ -1267,9 +1274,6 @@ fn lookup(app: &App, code: &str, look: &dyn Lookup) -> anyhow::Result<LookupResu
                 .ok_or_else(|| anyhow::anyhow!("GTIN {gtin} belongs to no item known here"))?;
             (item, gs1.lot().map(str::to_owned))
         }
-        None => anyhow::bail!(
-            "unknown code {code}: no bin, SKU, GTIN or GS1 label known on this device"
-        ),
     };
     let rows = look
         .stock(&Filter {

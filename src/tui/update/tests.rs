@@ -780,8 +780,8 @@ fn a_gs1_digital_link_and_a_case_count_fill_the_steps() {
     send(&mut app, &look, [Msg::Escape]);
     assert_eq!(step_name(&app), "sku");
     assert_eq!(form(&app).get("lot"), None);
-    // A case label with a count (AI 37): Enter at the quantity takes it.
-    send(&mut app, &look, scan("(01)05790000100019(37)24"));
+    // A case label with a count (AI 30): Enter at the quantity takes it.
+    send(&mut app, &look, scan("(01)05790000100019(30)24"));
     assert_eq!(step_name(&app), "qty");
     send(&mut app, &look, [Msg::Enter]);
     assert_eq!(form(&app).get("qty"), Some("24"));

@@ -1,135 +1,26 @@
-//! The table of application identifiers this parser knows, and the checks a
-//! value must pass for its AI.
+//! Application identifiers: a handle on one AI of the GS1 Barcode Syntax
+//! Dictionary ([`super::dictionary`]) and the checks a value must pass for
+//! it.
 //!
-//! Everything about an AI lives in one row of [`TABLE`]; the parsers and
-//! renderers only ask the row questions (how long, which characters, does a
-//! separator follow), so supporting another AI is one more row.
+//! Nothing about an AI is written here by hand: its components, lengths,
+//! character sets, linters, pair rules and Digital Link role all come from
+//! the dictionary's data file. The only rule coded here is one the
+//! dictionary does not state per AI: for measures and amounts (AIs 31nn to
+//! 36nn and 39nn) the last digit of the AI is the number of decimals.
 
 use std::fmt;
+use std::sync::LazyLock;
 
 use chrono::NaiveDate;
 use serde::{Serialize, Serializer};
 
 use super::Gs1Error;
-use super::check_digit::gtin_check_digit;
 use super::date;
+use super::dictionary::{self, AiDef, Cset, Dictionary};
+use super::lint::{self, Lint};
 
-/// Which characters a value may hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(super) enum Charset {
-    /// `0`–`9` only.
-    Numeric,
-    /// GS1 AI encodable character set 82 (see [`is_cset82`]).
-    Cset82,
-}
-
-/// How long a value is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(super) enum Length {
-    /// Exactly this many characters.
-    Fixed(usize),
-    /// One up to this many characters.
-    UpTo(usize),
-}
-
-/// What a value means beyond its characters, i.e. the extra check it gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(super) enum Content {
-    /// Nothing more to check.
-    Plain,
-    /// The last digit is a GS1 mod-10 check digit over the others.
-    CheckDigit,
-    /// `YYMMDD`, `DD` may be `00` (see [`super::date`]).
-    Date,
-}
-
-/// One row of the AI table.
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub(super) struct AiDef {
-    /// The AI itself, 2 to 4 digits.
-    pub(super) code: &'static str,
-    /// The GS1 data title, as printed under barcodes.
-    pub(super) title: &'static str,
-    /// Plain words for error messages ("expiry", "batch/lot").
-    pub(super) name: &'static str,
-    pub(super) charset: Charset,
-    pub(super) length: Length,
-    pub(super) content: Content,
-    /// Whether an FNC1 (GS) must follow the value when another element
-    /// comes after it. True for every AI whose first two digits are not in
-    /// the predefined-length table (General Specifications 7.8.5), even a
-    /// fixed-length one, because a parser that does not know the AI must
-    /// still be able to find the end of the value.
-    pub(super) fnc1: bool,
-}
-
-use Charset::{Cset82, Numeric};
-use Content::{CheckDigit, Date, Plain};
-use Length::{Fixed, UpTo};
-
-const fn row(
-    code: &'static str,
-    title: &'static str,
-    name: &'static str,
-    charset: Charset,
-    length: Length,
-    content: Content,
-    fnc1: bool,
-) -> AiDef {
-    AiDef {
-        code,
-        title,
-        name,
-        charset,
-        length,
-        content,
-        fnc1,
-    }
-}
-
-/// The supported AIs. Like the full GS1 table, no code here is a prefix of
-/// another, so reading 2, 3 or 4 digits finds at most one row.
-#[rustfmt::skip]
-pub(super) static TABLE: &[AiDef] = &[
-    row("00",   "SSCC",                   "SSCC",                   Numeric, Fixed(18), CheckDigit, false),
-    row("01",   "GTIN",                   "GTIN",                   Numeric, Fixed(14), CheckDigit, false),
-    row("02",   "CONTENT",                "contained GTIN",         Numeric, Fixed(14), CheckDigit, false),
-    row("10",   "BATCH/LOT",              "batch/lot",              Cset82,  UpTo(20),  Plain,      true),
-    row("11",   "PROD DATE",              "production date",        Numeric, Fixed(6),  Date,       false),
-    row("12",   "DUE DATE",               "due date",               Numeric, Fixed(6),  Date,       false),
-    row("13",   "PACK DATE",              "packaging date",         Numeric, Fixed(6),  Date,       false),
-    row("15",   "BEST BEFORE or BEST BY", "best before",            Numeric, Fixed(6),  Date,       false),
-    row("16",   "SELL BY",                "sell by",                Numeric, Fixed(6),  Date,       false),
-    row("17",   "USE BY OR EXPIRY",       "expiry",                 Numeric, Fixed(6),  Date,       false),
-    row("20",   "VARIANT",                "variant",                Numeric, Fixed(2),  Plain,      false),
-    row("21",   "SERIAL",                 "serial",                 Cset82,  UpTo(20),  Plain,      true),
-    row("240",  "ADDITIONAL ID",          "additional product id",  Cset82,  UpTo(30),  Plain,      true),
-    row("30",   "VAR. COUNT",             "variable count",         Numeric, UpTo(8),   Plain,      true),
-    // Net weight in kg; the fourth digit is the number of decimals. Common
-    // on variable-measure labels (meat, cheese), so worth knowing.
-    row("3100", "NET WEIGHT (kg)",        "net weight (kg)",        Numeric, Fixed(6),  Plain,      false),
-    row("3101", "NET WEIGHT (kg)",        "net weight (kg)",        Numeric, Fixed(6),  Plain,      false),
-    row("3102", "NET WEIGHT (kg)",        "net weight (kg)",        Numeric, Fixed(6),  Plain,      false),
-    row("3103", "NET WEIGHT (kg)",        "net weight (kg)",        Numeric, Fixed(6),  Plain,      false),
-    row("3104", "NET WEIGHT (kg)",        "net weight (kg)",        Numeric, Fixed(6),  Plain,      false),
-    row("3105", "NET WEIGHT (kg)",        "net weight (kg)",        Numeric, Fixed(6),  Plain,      false),
-    row("37",   "COUNT",                  "count",                  Numeric, UpTo(8),   Plain,      true),
-    row("400",  "ORDER NUMBER",           "customer order number",  Cset82,  UpTo(30),  Plain,      true),
-    row("410",  "SHIP TO LOC",            "ship-to GLN",            Numeric, Fixed(13), CheckDigit, false),
-    row("414",  "LOC No.",                "location GLN",           Numeric, Fixed(13), CheckDigit, false),
-];
-
-/// How many digits a GS1 AI starting with these two digits has. Only used
-/// to quote an unknown AI in an error message, so an approximation of the
-/// GS1 table is enough.
-pub(super) fn ai_length_guess(first_two: &str) -> usize {
-    match first_two {
-        "23" | "24" | "25" | "40" | "41" | "42" => 3,
-        "31" | "32" | "33" | "34" | "35" | "36" | "39" | "43" | "70" | "71" | "72" | "80"
-        | "81" | "82" => 4,
-        _ => 2,
-    }
-}
+/// The dictionary, read on first use.
+pub(super) static DICTIONARY: LazyLock<Dictionary> = LazyLock::new(dictionary::load);
 
 /// Whether `c` is in GS1 AI encodable character set 82: digits, letters,
 /// and `! " % & ' ( ) * + , - . / : ; < = > ? _`. No space, no `#`, no
@@ -138,58 +29,117 @@ pub(super) fn is_cset82(c: char) -> bool {
     c.is_ascii_alphanumeric() || "!\"%&'()*+,-./:;<=>?_".contains(c)
 }
 
-/// An application identifier this parser knows: a handle on its row of the
-/// table. Serializes as its code, e.g. `"01"`. Displays as `AI (01) GTIN`,
-/// the form error messages use.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+/// Whether `c` may stand in a component of character set `cset`.
+/// Character set 64 also allows `=` padding (General Specifications 7.11).
+fn allowed(cset: Cset, c: char) -> bool {
+    match cset {
+        Cset::Numeric => c.is_ascii_digit(),
+        Cset::Cset82 => is_cset82(c),
+        Cset::Cset39 => c.is_ascii_digit() || c.is_ascii_uppercase() || "#-/".contains(c),
+        Cset::Cset64 => c.is_ascii_alphanumeric() || "-_=".contains(c),
+    }
+}
+
+/// The number of digits of a GS1 AI starting with these two digits, as the
+/// dictionary has it (every AI with the same first two digits has the same
+/// length); used to quote an unassigned AI in an error message.
+pub(super) fn ai_length_for(first_two: &str) -> usize {
+    DICTIONARY
+        .ais
+        .iter()
+        .find(|def| def.code.starts_with(first_two))
+        .map_or(2, |def| def.code.len())
+}
+
+/// An application identifier of the GS1 table: a handle on its entry in
+/// the syntax dictionary. Serializes as its code, e.g. `"01"`. Displays as
+/// `AI (01) GTIN`, the form error messages use.
+#[derive(Clone, Copy)]
 pub struct Ai(&'static AiDef);
 
+impl PartialEq for Ai {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.0, other.0)
+    }
+}
+
+impl Eq for Ai {}
+
+impl std::hash::Hash for Ai {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.code.hash(state);
+    }
+}
+
 impl Ai {
-    /// The supported AI with this code (`"01"`, `"3103"`), if any.
+    /// The AI with this code (`"01"`, `"3103"`), if GS1 has assigned it.
     pub fn lookup(code: &str) -> Option<Ai> {
-        TABLE.iter().find(|def| def.code == code).map(Ai)
+        let dict: &'static Dictionary = &DICTIONARY;
+        dict.by_code.get(code).map(|&i| Ai(&dict.ais[i]))
     }
 
-    /// Every supported AI, in table order.
+    /// Every AI of the table, in the dictionary's order.
     pub fn all() -> impl Iterator<Item = Ai> {
-        TABLE.iter().map(Ai)
+        let dict: &'static Dictionary = &DICTIONARY;
+        dict.ais.iter().map(Ai)
     }
 
     /// The AI's digits, e.g. `"17"`.
     pub fn code(self) -> &'static str {
-        self.0.code
+        &self.0.code
     }
 
     /// The GS1 data title, e.g. `"USE BY OR EXPIRY"`.
     pub fn title(self) -> &'static str {
-        self.0.title
+        &self.0.title
     }
 
-    /// Plain words for people, e.g. `"expiry"`.
+    /// Words for people: the data title.
     pub fn name(self) -> &'static str {
-        self.0.name
+        self.title()
     }
 
     /// Whether the value is digits only.
     pub fn is_numeric(self) -> bool {
-        self.0.charset == Numeric
+        self.0.parts.iter().all(|p| p.cset == Cset::Numeric)
     }
 
     /// Whether the value always has [`Ai::max_length`] characters.
     pub fn is_fixed_length(self) -> bool {
-        matches!(self.0.length, Fixed(_))
+        self.0.parts.iter().all(|p| p.min == p.max && !p.optional)
     }
 
     /// The longest value allowed (the only length, for fixed-length AIs).
     pub fn max_length(self) -> usize {
-        match self.0.length {
-            Fixed(n) | UpTo(n) => n,
-        }
+        self.0.parts.iter().map(|p| p.max).sum()
     }
 
-    /// Whether the value is a `YYMMDD` date.
+    /// The shortest value allowed.
+    pub fn min_length(self) -> usize {
+        self.0
+            .parts
+            .iter()
+            .filter(|p| !p.optional)
+            .map(|p| p.min)
+            .sum()
+    }
+
+    /// Whether the value starts with a `YYMMDD` date, which
+    /// [`super::Element::date`] then resolves.
     pub fn is_date(self) -> bool {
-        self.0.content == Date
+        self.0
+            .parts
+            .first()
+            .is_some_and(|p| p.min == 6 && p.linters.iter().any(|l| l == "yymmdd" || l == "yymmd0"))
+    }
+
+    /// For measures and amounts (AIs 31nn–36nn, 39nn), how many of the
+    /// value's last digits are decimals: the AI's fourth digit.
+    pub fn decimals(self) -> Option<u32> {
+        let code = self.code();
+        let measure =
+            code.len() == 4 && matches!(&code[..2], "31" | "32" | "33" | "34" | "35" | "36" | "39");
+        measure.then(|| code[3..].parse().ok()).flatten()
     }
 
     /// Whether an FNC1 (GS) must follow the value in a raw element string
@@ -198,80 +148,107 @@ impl Ai {
         self.0.fnc1
     }
 
-    #[cfg(test)]
+    /// Whether this AI is a GS1 Digital Link primary key (`01`, `00`,
+    /// `414`, …).
+    pub fn is_primary_key(self) -> bool {
+        self.0.dl_qualifiers.is_some()
+    }
+
     pub(super) fn def(self) -> &'static AiDef {
         self.0
     }
 
-    /// Checks `value` against this AI's format and meaning, and resolves it
-    /// to a date for date AIs.
+    /// Checks `value` against this AI's components (character set, length,
+    /// linters), and resolves it to a date where it starts with one.
     pub(super) fn validate(
         self,
         value: &str,
         today: NaiveDate,
     ) -> Result<Option<NaiveDate>, Gs1Error> {
         let def = self.0;
+        if value.is_empty() {
+            return Err(Gs1Error::EmptyValue { ai: self });
+        }
         // Characters first: "only digits are allowed, found 'O'" explains a
-        // misread better than a length complaint would.
-        for c in value.chars() {
-            let ok = match def.charset {
-                Numeric => c.is_ascii_digit(),
-                Cset82 => is_cset82(c),
-            };
-            if !ok {
-                return Err(match def.charset {
-                    Numeric => Gs1Error::NotNumeric { ai: self, found: c },
-                    Cset82 => Gs1Error::InvalidCharacter { ai: self, found: c },
+        // misread better than a length complaint would. A character beyond
+        // the last component is judged by the last component's set.
+        let spans = self.spans(value.chars().count());
+        for (i, c) in value.chars().enumerate() {
+            let part = spans
+                .iter()
+                .find(|(_, range)| range.contains(&i))
+                .or(spans.last())
+                .map(|(p, _)| *p);
+            let Some(part) = part else { continue };
+            let cset = def.parts[part].cset;
+            if !allowed(cset, c) {
+                return Err(match cset {
+                    Cset::Numeric => Gs1Error::NotNumeric { ai: self, found: c },
+                    _ => Gs1Error::InvalidCharacter { ai: self, found: c },
                 });
             }
         }
         // From here on the value is ASCII, so bytes are characters.
         let len = value.len();
-        if len == 0 {
-            return Err(Gs1Error::EmptyValue { ai: self });
+        let (min, max) = (self.min_length(), self.max_length());
+        if self.is_fixed_length() && len != max {
+            return Err(Gs1Error::WrongLength {
+                ai: self,
+                expected: max,
+                found: len,
+            });
         }
-        match def.length {
-            Fixed(expected) if len != expected => {
-                return Err(Gs1Error::WrongLength {
-                    ai: self,
-                    expected,
-                    found: len,
-                });
-            }
-            UpTo(max) if len > max => return Err(Gs1Error::ValueTooLong { ai: self, max }),
-            _ => {}
+        if len > max {
+            return Err(Gs1Error::ValueTooLong { ai: self, max });
         }
-        match def.content {
-            Plain => Ok(None),
-            CheckDigit => {
-                let (body, last) = value.split_at(len - 1);
-                let found = last.bytes().next().map_or(0, |b| b - b'0');
-                match gtin_check_digit(body) {
-                    Some(expected) if expected == found => Ok(None),
-                    Some(expected) => Err(Gs1Error::CheckDigit {
+        if len < min || spans.iter().any(|(p, r)| r.len() < def.parts[*p].min) {
+            return Err(Gs1Error::TooShort { ai: self, min });
+        }
+        for (p, range) in &spans {
+            let text = &value[range.clone()];
+            for linter in &def.parts[*p].linters {
+                lint::run(&DICTIONARY, linter, text, today).map_err(|l| match l {
+                    Lint::CheckDigit(found, expected) => Gs1Error::CheckDigit {
                         ai: self,
                         found,
                         expected,
-                    }),
-                    // Unreachable: the body is one or more digits.
-                    None => Err(Gs1Error::EmptyValue { ai: self }),
-                }
-            }
-            Date => {
-                date::resolve_yymmdd(value, today)
-                    .map(Some)
-                    .ok_or_else(|| Gs1Error::InvalidDate {
+                    },
+                    Lint::Date => Gs1Error::InvalidDate {
                         ai: self,
-                        value: value.to_owned(),
-                    })
+                        value: text.to_owned(),
+                    },
+                    Lint::Problem(problem) => Gs1Error::Invalid { ai: self, problem },
+                })?;
             }
         }
+        if self.is_date() {
+            return Ok(date::resolve_yymmdd(&value[..6], today));
+        }
+        Ok(None)
+    }
+
+    /// Where each component lies in a value of `len` characters: each takes
+    /// as many characters as it may, an optional one none when nothing is
+    /// left (the reading of the GS1 Barcode Syntax Engine).
+    fn spans(self, len: usize) -> Vec<(usize, std::ops::Range<usize>)> {
+        let mut out = Vec::new();
+        let mut at = 0;
+        for (i, part) in self.0.parts.iter().enumerate() {
+            let left = len - at;
+            if left == 0 && part.optional {
+                break;
+            }
+            let take = left.min(part.max);
+            out.push((i, at..at + take));
+            at += take;
+        }
+        out
     }
 }
 
 impl fmt::Display for Ai {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "AI ({}) {}", self.0.code, self.0.name)
+        write!(f, "AI ({}) {}", self.0.code, self.0.title)
     }
 }
 
@@ -283,6 +260,6 @@ impl fmt::Debug for Ai {
 
 impl Serialize for Ai {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.0.code)
+        serializer.serialize_str(&self.0.code)
     }
 }

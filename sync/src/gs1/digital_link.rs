@@ -1,17 +1,17 @@
 //! GS1 Digital Link URIs: GS1 data as a web address, as printed in QR codes
-//! on consumer packaging.
+//! on consumer packaging, read by the GS1 Digital Link URI syntax standard
+//! (1.4, section 4): a path that ends in a primary key and its key
+//! qualifiers, data attributes in the query.
 //!
 //! `https://id.gs1.org/01/09501101530003/10/L2710?17=270120` carries a
 //! GTIN and a lot in the path and an expiry date in the query string. The
-//! host and any path before the key are the brand's business and are
-//! ignored.
+//! host and any path before the key (the "stem") are the brand's business
+//! and are ignored; where the stem itself holds something that looks like a
+//! key, the rightmost key is the one (section 4.11).
 
 use chrono::NaiveDate;
 
 use super::{Ai, Element, Gs1Error};
-
-/// AIs that may start the GS1 part of the path (the primary keys we know).
-const PRIMARY_KEYS: &[&str] = &["00", "01", "414"];
 
 /// Whether `s` starts with `http://` or `https://`, in any case (QR codes
 /// often carry addresses in capitals, which encode more compactly).
@@ -28,46 +28,110 @@ fn strip_scheme(s: &str) -> Option<&str> {
     })
 }
 
-/// Reads a Digital Link URI into elements: path pairs first, in order, then
-/// query parameters whose names are known AIs. Unknown or non-AI query
-/// parameters (`linkType=…`, AIs we do not support) are ignored; an unknown
-/// AI in the path is an error, since the path identifies the item.
+const NO_KEY: Gs1Error = problem("no primary key (/01/, /00/, /414/, …) ends the path");
+
+const fn problem(problem: &'static str) -> Gs1Error {
+    Gs1Error::DigitalLink { problem }
+}
+
+/// Reads a Digital Link URI into elements: the key and its qualifiers from
+/// the path, in order, then the data attributes of the query.
 ///
-/// In the path, AI (01) may be a GTIN-8, -12 or -13; it is padded to 14.
+/// - The path's segments are read from the right in pairs; the first pair
+///   whose AI is a primary key is the key, and the pairs after it must be
+///   that key's qualifiers in their order (for a GTIN: 22, 10, 21; an SSCC
+///   has none). An empty segment (`//`, a trailing `/`) is an error.
+/// - Query parameters whose name is numeric are AIs and must be known and
+///   allowed as data attributes; others (`linkType=…`) are ignored.
+/// - Segments and parameters are percent-decoded; in the query `+` is a
+///   space (and so refused in any AI value, as GS1 character sets have no
+///   space).
+/// - In the path, AI (01) may be a GTIN-8, -12 or -13; it is padded to 14.
 pub(super) fn parse(url: &str, today: NaiveDate) -> Result<Vec<Element>, Gs1Error> {
-    let rest = strip_scheme(url).ok_or(Gs1Error::DigitalLink {
-        problem: "not a web address",
-    })?;
+    let rest = strip_scheme(url).ok_or(problem("not a web address"))?;
     let rest = rest.split_once('#').map_or(rest, |(before, _)| before);
     let (address, query) = rest.split_once('?').unwrap_or((rest, ""));
-    let path = address.find('/').map_or("", |i| &address[i..]);
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-
-    // The GS1 part is a key and its value, then AI/value pairs to the end.
-    let start = (0..segments.len())
-        .find(|&i| PRIMARY_KEYS.contains(&segments[i]) && (segments.len() - i).is_multiple_of(2))
-        .ok_or(Gs1Error::DigitalLink {
-            problem: "no /00/, /01/ or /414/ key in the address",
-        })?;
-
-    let mut elements = Vec::new();
-    for pair in segments[start..].chunks_exact(2) {
-        let [code, value] = pair else { continue };
-        let code = percent_decode(code)?;
-        let ai = Ai::lookup(&code).ok_or(Gs1Error::UnknownAiCode { ai: code })?;
-        elements.push(element(ai, &percent_decode(value)?, today)?);
+    let (host, path) = address.split_once('/').unwrap_or((address, ""));
+    if host.is_empty() {
+        return Err(problem("no host"));
     }
-    for param in query.split('&') {
-        let Some((key, value)) = param.split_once('=') else {
+    if path.is_empty() {
+        return Err(NO_KEY);
+    }
+    let segments: Vec<&str> = path.split('/').collect();
+    if segments.iter().any(|s| s.is_empty()) {
+        return Err(problem("empty path segment (a '//' or a '/' at the end)"));
+    }
+    let segments = segments
+        .iter()
+        .map(|s| percent_decode(s, false))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    // From the right, pair by pair, to the rightmost primary key.
+    let mut key_at = None;
+    let mut i = segments.len();
+    while i >= 2 {
+        i -= 2;
+        match Ai::lookup(&segments[i]) {
+            Some(ai) if ai.is_primary_key() => {
+                key_at = Some(i);
+                break;
+            }
+            Some(_) => {}
+            None => break,
+        }
+    }
+    let key_at = key_at.ok_or(problem(
+        "no primary key (/01/, /00/, /414/, …) ends the path",
+    ))?;
+    let mut pairs = segments[key_at..].chunks_exact(2);
+    let mut elements = Vec::new();
+    let mut qualifiers = Vec::new();
+    let mut key = None;
+    for pair in pairs.by_ref() {
+        let [code, value] = pair else { continue };
+        let ai = Ai::lookup(code).ok_or_else(|| Gs1Error::UnknownAiCode { ai: code.clone() })?;
+        match key {
+            None => key = Some(ai),
+            Some(key) => {
+                qualifiers.push(ai);
+                if !qualifiers_in_order(key, &qualifiers) {
+                    return Err(Gs1Error::NotAQualifier { ai, key });
+                }
+            }
+        }
+        elements.push(element(ai, value, today)?);
+    }
+
+    for param in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = param.split_once('=').unwrap_or((param, ""));
+        let name = percent_decode(name, true)?;
+        // Not an AI at all is no error here: other parameters are the
+        // brand's business.
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_digit()) {
             continue;
-        };
-        // Not being an AI we know is no error here, whatever the name is.
-        let Some(ai) = percent_decode(key).ok().and_then(|key| Ai::lookup(&key)) else {
-            continue;
-        };
-        elements.push(element(ai, &percent_decode(value)?, today)?);
+        }
+        let ai = Ai::lookup(&name).ok_or(Gs1Error::UnknownAiCode { ai: name })?;
+        if ai.is_primary_key() || !ai.def().dl_attribute {
+            return Err(Gs1Error::NotAnAttribute { ai });
+        }
+        elements.push(element(ai, &percent_decode(value, true)?, today)?);
     }
     Ok(elements)
+}
+
+/// Whether `qualifiers` (in path order) are one of `key`'s qualifier
+/// sequences with some left out, the rest in order.
+fn qualifiers_in_order(key: Ai, qualifiers: &[Ai]) -> bool {
+    let Some(sequences) = &key.def().dl_qualifiers else {
+        return false;
+    };
+    sequences.iter().any(|sequence| {
+        let mut allowed = sequence.iter();
+        qualifiers
+            .iter()
+            .all(|q| allowed.any(|code| code == q.code()))
+    })
 }
 
 fn element(ai: Ai, value: &str, today: NaiveDate) -> Result<Element, Gs1Error> {
@@ -80,12 +144,11 @@ fn element(ai: Ai, value: &str, today: NaiveDate) -> Result<Element, Gs1Error> {
     }
 }
 
-/// Decodes `%XX` escapes. `+` stays `+`: it is a GS1 data character, and a
-/// space (what it means in HTML forms) could not be data anyway.
-fn percent_decode(s: &str) -> Result<String, Gs1Error> {
-    const BAD: Gs1Error = Gs1Error::DigitalLink {
-        problem: "broken %-escape in the address",
-    };
+/// Decodes `%XX` escapes, and in a query (`plus_is_space`) `+` as a space
+/// (RFC 3986 leaves `+` alone in a path; HTML forms, and so the query
+/// strings GS1 Digital Link follows, write a space as `+`).
+fn percent_decode(s: &str, plus_is_space: bool) -> Result<String, Gs1Error> {
+    const BAD: Gs1Error = problem("broken %-escape in the address");
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -99,7 +162,7 @@ fn percent_decode(s: &str) -> Result<String, Gs1Error> {
             out.push(hi << 4 | lo);
             i += 3;
         } else {
-            out.push(b);
+            out.push(if plus_is_space && b == b'+' { b' ' } else { b });
             i += 1;
         }
     }

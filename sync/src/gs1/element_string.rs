@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 
-use super::ai::ai_length_guess;
+use super::ai::ai_length_for;
 use super::{Ai, Element, Gs1Error};
 
 /// FNC1 as keyboard-wedge scanners send it: ASCII GS (group separator).
@@ -195,7 +195,7 @@ fn unknown_ai(chars: &[Ch]) -> Gs1Error {
             problem: "expected an application identifier (digits)",
         };
     }
-    let len = ai_length_guess(&digits[..2]).min(digits.len());
+    let len = ai_length_for(&digits[..2]).min(digits.len());
     Gs1Error::UnknownAi {
         position,
         ai: digits[..len].to_owned(),

@@ -59,6 +59,10 @@ pub enum Gs1Error {
         found: usize,
     },
 
+    /// A value shorter than its AI allows (a component left out or cut).
+    #[error("{ai}: needs at least {min} characters")]
+    TooShort { ai: Ai, min: usize },
+
     /// A variable-length value over its maximum. In a raw scan this usually
     /// means the separator after it is missing.
     #[error("{ai}: longer than {max} characters")]
@@ -81,6 +85,25 @@ pub enum Gs1Error {
     #[error("{ai}: {value} is not a real date")]
     InvalidDate { ai: Ai, value: String },
 
+    /// A value that fails one of the GS1 Barcode Syntax Tests its AI
+    /// names (a country code, a time, check characters).
+    #[error("{ai}: {problem}")]
+    Invalid { ai: Ai, problem: &'static str },
+
+    /// Two AIs that GS1 forbids together (General Specifications 4.14.1),
+    /// such as a GTIN (01) and a contained GTIN (02).
+    #[error("{ai} may not appear together with {other}")]
+    Excluded { ai: Ai, other: Ai },
+
+    /// An AI without an AI it needs (General Specifications 4.14.2), such
+    /// as a count (37) without a contained GTIN (02).
+    #[error("{ai} needs {needs} in the same scan")]
+    Requires {
+        ai: Ai,
+        /// The alternatives, e.g. `(01) or (02)`.
+        needs: String,
+    },
+
     /// The same AI twice with different values: GS1 forbids it, and we
     /// could not tell which one is meant.
     #[error("{ai}: scanned twice with different values, {first} and {second}")]
@@ -93,4 +116,23 @@ pub enum Gs1Error {
     /// A web address that is not a GS1 Digital Link we can read.
     #[error("not a GS1 Digital Link: {problem}")]
     DigitalLink { problem: &'static str },
+
+    /// An AI in a Digital Link path where only the key's qualifiers may
+    /// stand, in their order (GS1 Digital Link URI syntax 1.4).
+    #[error(
+        "not a GS1 Digital Link: {ai} cannot follow {key} in the path (only its qualifiers, in order; data attributes go in the query)"
+    )]
+    NotAQualifier { ai: Ai, key: Ai },
+
+    /// An AI in a Digital Link query that may not be a data attribute (a
+    /// primary key, or an AI the dictionary keeps out of the query).
+    #[error("not a GS1 Digital Link: {ai} cannot be a query parameter")]
+    NotAnAttribute { ai: Ai },
+
+    /// A web address in a barcode type that carries only element strings
+    /// (`]C1` GS1-128, `]e0` GS1 DataBar, and the GS1 modes of 2D codes).
+    #[error(
+        "a GS1 Digital Link cannot be carried in a {symbology} barcode, which holds element strings only"
+    )]
+    LinkInElementStringSymbology { symbology: String },
 }

@@ -76,9 +76,12 @@
 mod ai;
 mod check_digit;
 mod date;
+mod dictionary;
 mod digital_link;
 mod element_string;
 mod error;
+mod lint;
+mod rules;
 mod separators;
 #[cfg(test)]
 mod tests;
@@ -95,9 +98,9 @@ pub use separators::{MAX_SUBSTITUTE_CHARS, normalize_separators, substitute_prob
 
 use element_string::{Ch, GS};
 
-/// Longest input [`parse`] reads. The largest GS1 symbols hold a few
-/// hundred characters; anything longer is not a scan.
-pub const MAX_INPUT_CHARS: usize = 512;
+/// Longest input [`parse`] reads: the most a QR code carries (7,089
+/// digits), so that no scan a 2D code can hold is refused for its length.
+pub const MAX_INPUT_CHARS: usize = 7_089;
 
 /// Symbology identifiers of barcodes whose data is a GS1 element string.
 const GS1_SYMBOLOGIES: &[&str] = &["]C1", "]d2", "]Q3", "]e0", "]J1"];
@@ -146,12 +149,16 @@ pub fn parse(input: &str, today: NaiveDate) -> Result<Gs1, Gs1Error> {
     }
 
     let text: String = chars.iter().map(|ch| ch.c).collect();
+    let element_string_symbology = symbology
+        .as_deref()
+        .is_some_and(|s| GS1_SYMBOLOGIES.contains(&s));
     let elements = if digital_link::is_web_address(&text) {
+        if let Some(symbology) = symbology.filter(|_| element_string_symbology) {
+            return Err(Gs1Error::LinkInElementStringSymbology { symbology });
+        }
         digital_link::parse(&text, today)?
     } else {
-        if let Some(symbology) = symbology
-            && !GS1_SYMBOLOGIES.contains(&symbology.as_str())
-        {
+        if let Some(symbology) = symbology.filter(|_| !element_string_symbology) {
             return Err(Gs1Error::NotGs1 { symbology });
         }
         // A leading FNC1 is how GS1 symbols start; skip it and any like it.
@@ -165,9 +172,32 @@ pub fn parse(input: &str, today: NaiveDate) -> Result<Gs1, Gs1Error> {
     if elements.is_empty() {
         return Err(Gs1Error::Empty);
     }
-    Ok(Gs1 {
-        elements: dedupe(elements)?,
-    })
+    let elements = dedupe(elements)?;
+    rules::check(&elements)?;
+    Ok(Gs1 { elements })
+}
+
+/// What a scan that is no location, SKU or GTIN of this device means as
+/// GS1 data: `None` when it is not GS1 data at all, else the parse.
+///
+/// A scan marked as GS1 ([`looks_like_gs1`]: brackets, a GS1 symbology
+/// identifier, an FNC1, a Digital Link) is GS1 data, and an error in it
+/// is worth showing. A bare string of digits and letters (what a scanner
+/// set up without symbology identifiers sends for a GS1-128 label) is GS1
+/// data only if it reads as a whole, every AI known, every check digit,
+/// date and pair rule holding; otherwise it is some other code and `None`.
+/// Callers ask this after their location, SKU and GTIN look-ups, so that a
+/// bin or SKU that happens to read as an element string stays what it is.
+pub fn read_scan(input: &str, today: NaiveDate) -> Option<Result<Gs1, Gs1Error>> {
+    if looks_like_gs1(input) {
+        return Some(parse(input, today));
+    }
+    let bare = input.trim();
+    let starts_with_ai = bare.len() >= 2 && bare.as_bytes()[..2].iter().all(u8::is_ascii_digit);
+    if !starts_with_ai {
+        return None;
+    }
+    parse(bare, today).ok().map(Ok)
 }
 
 /// Whether a scan should be read as GS1 data rather than as a plain code:
@@ -285,9 +315,10 @@ impl Gs1 {
     /// the number of decimals (`3103` `000189` is 0.189 kg).
     pub fn net_weight_kg(&self) -> Option<f64> {
         self.elements.iter().find_map(|e| {
-            let decimals = e.ai.code().strip_prefix("310")?.parse::<i32>().ok()?;
-            let raw: u32 = e.value.parse().ok()?;
-            Some(f64::from(raw) / 10f64.powi(decimals))
+            e.ai.code().strip_prefix("310")?;
+            let (raw, decimals) = e.decimal()?;
+            let raw = u32::try_from(raw).ok()?;
+            Some(f64::from(raw) / 10f64.powi(i32::try_from(decimals).ok()?))
         })
     }
 
@@ -352,9 +383,33 @@ impl Element {
         &self.value
     }
 
-    /// For date AIs, the date the value stands for.
+    /// For AIs whose value starts with a `YYMMDD` date, that date.
     pub fn date(&self) -> Option<NaiveDate> {
         self.date
+    }
+
+    /// For measures and amounts (AIs 31nn–36nn, 39nn), the number as an
+    /// integer and how many of its last digits are decimals: `3103`
+    /// `000189` is `(189, 3)`, 0.189. An amount with a currency (391n,
+    /// 393n) is the digits after the three-digit ISO 4217 code.
+    pub fn decimal(&self) -> Option<(u64, u32)> {
+        let decimals = self.ai.decimals()?;
+        let digits = match self.ai.def().parts.as_slice() {
+            [_currency, _amount] => self.value.get(3..)?,
+            _ => &self.value,
+        };
+        Some((digits.parse().ok()?, decimals))
+    }
+}
+
+/// `189` with 3 decimals as `"0.189"`: exact, no floating point.
+fn decimal_text(raw: u64, decimals: u32) -> String {
+    let digits = format!("{raw:0>width$}", width = decimals as usize + 1);
+    let (whole, fraction) = digits.split_at(digits.len() - decimals as usize);
+    if fraction.is_empty() {
+        whole.to_owned()
+    } else {
+        format!("{whole}.{fraction}")
     }
 }
 
@@ -369,12 +424,15 @@ impl Serialize for Element {
             value: &'a str,
             #[serde(skip_serializing_if = "Option::is_none")]
             date: Option<NaiveDate>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            decimal: Option<String>,
         }
         Json {
             ai: self.ai.code(),
             title: self.ai.title(),
             value: &self.value,
             date: self.date,
+            decimal: self.decimal().map(|(raw, d)| decimal_text(raw, d)),
         }
         .serialize(serializer)
     }

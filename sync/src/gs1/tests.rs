@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use proptest::prelude::*;
 use proptest::sample::{select, subsequence};
 
-use super::ai::{Charset, Content, Length, TABLE, is_cset82};
+use super::ai::is_cset82;
 use super::*;
 
 /// Every test parses as if today were 2026-03-01.
@@ -77,56 +77,58 @@ const PREDEFINED_LENGTHS: &[(&str, usize)] = &[
 
 #[test]
 fn table_separator_column_follows_the_predefined_length_table() {
-    for def in TABLE {
+    for ai in Ai::all() {
+        let code = ai.code();
         let predefined = PREDEFINED_LENGTHS
             .iter()
-            .find(|(prefix, _)| def.code.starts_with(prefix));
+            .find(|(prefix, _)| code.starts_with(prefix));
         match predefined {
             Some((_, total)) => {
-                assert!(!def.fnc1, "{} has a predefined length", def.code);
-                assert_eq!(
-                    def.length,
-                    Length::Fixed(total - def.code.len()),
-                    "{}",
-                    def.code
-                );
+                assert!(!ai.needs_separator(), "{code} has a predefined length");
+                assert!(ai.is_fixed_length(), "{code}");
+                assert_eq!(ai.max_length(), total - code.len(), "{code}");
             }
-            None => assert!(def.fnc1, "{} needs a separator", def.code),
+            None => assert!(ai.needs_separator(), "{code} needs a separator"),
         }
     }
 }
 
 #[test]
 fn table_is_prefix_free_and_well_formed() {
-    for a in TABLE {
-        assert!((2..=4).contains(&a.code.len()), "{}", a.code);
-        assert!(a.code.bytes().all(|b| b.is_ascii_digit()), "{}", a.code);
-        for b in TABLE {
-            if !std::ptr::eq(a, b) {
+    let all: Vec<Ai> = Ai::all().collect();
+    for a in &all {
+        assert!((2..=4).contains(&a.code().len()), "{}", a.code());
+        assert!(a.code().bytes().all(|b| b.is_ascii_digit()), "{}", a.code());
+        assert!(!a.title().is_empty(), "{}", a.code());
+        assert!(a.min_length() >= 1 && a.min_length() <= a.max_length());
+        for b in &all {
+            if a != b {
                 assert!(
-                    !b.code.starts_with(a.code),
+                    !b.code().starts_with(a.code()),
                     "{} is a prefix of {}",
-                    a.code,
-                    b.code
+                    a.code(),
+                    b.code()
                 );
             }
         }
-        // Error messages say "digits" for fixed lengths.
-        if let Length::Fixed(_) = a.length {
-            assert_eq!(a.charset, Charset::Numeric, "{}", a.code);
-        }
-        if a.content != Content::Plain {
-            assert_eq!(a.charset, Charset::Numeric, "{}", a.code);
-        }
     }
-    assert_eq!(Ai::all().count(), TABLE.len());
-    assert_eq!(ai("17").title(), "USE BY OR EXPIRY");
-    assert_eq!(ai("17").to_string(), "AI (17) expiry");
+    // The issue's list of AIs pyck refused, each known now.
+    for code in [
+        "90", "91", "99", "240", "241", "250", "251", "253", "254", "3103", "3203", "3303", "3403",
+        "3500", "3600", "3900", "3912", "410", "411", "412", "413", "414", "415", "416", "417",
+        "422", "423", "424", "425", "426", "427", "7003", "8003", "8004", "8006", "8018", "8020",
+    ] {
+        assert!(Ai::lookup(code).is_some(), "{code}");
+    }
+    assert_eq!(ai("17").title(), "USE BY or EXPIRY");
+    assert_eq!(ai("17").to_string(), "AI (17) USE BY or EXPIRY");
     assert!(ai("17").is_date() && ai("17").is_fixed_length() && ai("17").is_numeric());
     assert!(!ai("10").is_fixed_length() && !ai("10").is_numeric());
     assert_eq!(ai("10").max_length(), 20);
     assert!(ai("10").needs_separator() && !ai("01").needs_separator());
-    assert_eq!(Ai::lookup("99"), None);
+    assert_eq!(ai("3103").decimals(), Some(3));
+    assert_eq!(ai("01").decimals(), None);
+    assert_eq!(Ai::lookup("23"), None);
     assert_eq!(Ai::lookup(""), None);
 }
 
@@ -220,7 +222,7 @@ fn century_rule() {
     assert_eq!(date::full_year(51, 2000), 1951);
     assert_eq!(date::full_year(0, 1999), 2000);
 
-    let gs1 = ok("(17)760101(15)770101(11)000229");
+    let gs1 = ok("(01)09501101530003(17)760101(15)770101(11)000229");
     assert_eq!(gs1.expiry(), Some(ymd(2076, 1, 1)));
     assert_eq!(gs1.best_before(), Some(ymd(1977, 1, 1)));
     assert_eq!(gs1.production_date(), Some(ymd(2000, 2, 29)));
@@ -228,11 +230,13 @@ fn century_rule() {
 
 #[test]
 fn day_zero_is_the_last_day_of_the_month() {
-    let gs1 = ok("(17)270200(15)280200(11)261200(12)270400(13)270100");
+    let gs1 = ok("(01)09501101530003(17)270200(15)280200(11)261200(13)270100");
     assert_eq!(gs1.expiry(), Some(ymd(2027, 2, 28)));
     assert_eq!(gs1.best_before(), Some(ymd(2028, 2, 29)));
     assert_eq!(gs1.production_date(), Some(ymd(2026, 12, 31)));
-    assert_eq!(gs1.get("12").unwrap().date(), Some(ymd(2027, 4, 30)));
+    // A due date (12) goes with a payment slip reference (8020).
+    let slip = ok("(415)9501101530003(8020)REF1(12)270400");
+    assert_eq!(slip.get("12").unwrap().date(), Some(ymd(2027, 4, 30)));
     assert_eq!(gs1.get("13").unwrap().date(), Some(ymd(2027, 1, 31)));
     // The value stays as scanned.
     assert_eq!(gs1.get("17").unwrap().value(), "270200");
@@ -242,23 +246,23 @@ fn day_zero_is_the_last_day_of_the_month() {
 fn impossible_dates_name_the_ai() {
     assert_eq!(
         msg("(17)270230"),
-        "AI (17) expiry: 270230 is not a real date"
+        "AI (17) USE BY or EXPIRY: 270230 is not a real date"
     );
     assert_eq!(
         msg("(15)271301"),
-        "AI (15) best before: 271301 is not a real date"
+        "AI (15) BEST BEFORE or BEST BY: 271301 is not a real date"
     );
     assert_eq!(
         msg("(11)270001"),
-        "AI (11) production date: 270001 is not a real date"
+        "AI (11) PROD DATE: 270001 is not a real date"
     );
     assert_eq!(
         msg("(16)270229"),
-        "AI (16) sell by: 270229 is not a real date"
+        "AI (16) SELL BY: 270229 is not a real date"
     );
     assert_eq!(
         msg("(17)271300"),
-        "AI (17) expiry: 271300 is not a real date"
+        "AI (17) USE BY or EXPIRY: 271300 is not a real date"
     );
     assert!(matches!(err("(17)270132"), Gs1Error::InvalidDate { .. }));
     // Years beyond what chrono can represent fail cleanly.
@@ -314,7 +318,10 @@ fn separator_spellings() {
         assert_eq!(gs1.expiry(), Some(ymd(2027, 1, 20)), "{scan:?}");
     }
     // Known limitation: the text <GS> inside a lot is read as a separator.
-    assert_eq!(ok("10A<GS>21B").lot(), Some("A"));
+    assert_eq!(
+        ok("0109501101530003 10A<GS>21B".replace(' ', "").as_str()).lot(),
+        Some("A")
+    );
 }
 
 #[test]
@@ -358,16 +365,19 @@ fn real_labels() {
 
 #[test]
 fn every_ai() {
-    let scan = "(00)106141411234567897(02)09501101530003(10)!\"%&'()*+,-./:;<=>?_\
-                (11)260101(12)260102(13)260103(15)260104(16)260105(17)260106(20)07\
-                (21)Az09(240)XYZ-1(30)123(3100)000005(37)99999999(400)PO/2026/77\
-                (410)9501101530003(414)9501101530003(01)09501101530003";
+    // (02) and (37) may not stand with (01), nor (410) and (414) without
+    // an SSCC: every other pair here is allowed (General Specifications
+    // 4.14).
+    let scan = "(00)106141411234567897(10)!\"%&'()*+,-./:;<=>?_\
+                (11)260101(13)260103(15)260104(16)260105(17)260106(20)07\
+                (21)Az09(240)XYZ-1(30)123(3100)000005(400)PO/2026/77\
+                (410)9501101530003(01)09501101530003";
     let gs1 = ok(scan);
     assert_eq!(
         codes(&gs1),
         [
-            "00", "02", "10", "11", "12", "13", "15", "16", "17", "20", "21", "240", "30", "3100",
-            "37", "400", "410", "414", "01"
+            "00", "10", "11", "13", "15", "16", "17", "20", "21", "240", "30", "3100", "400",
+            "410", "01"
         ]
     );
     assert_eq!(gs1.lot(), Some("!\"%&'()*+,-./:;<=>?_"));
@@ -376,7 +386,7 @@ fn every_ai() {
     assert_eq!(gs1.get("20").unwrap().value(), "07");
     assert_eq!(gs1.get("400").unwrap().value(), "PO/2026/77");
     assert_eq!(gs1.get("410").unwrap().value(), "9501101530003");
-    assert_eq!(gs1.count(), Some(99_999_999));
+    assert_eq!(gs1.count(), Some(123));
     assert_eq!(gs1.net_weight_kg(), Some(5.0));
     assert_eq!(gs1.production_date(), Some(ymd(2026, 1, 1)));
     assert_eq!(gs1.best_before(), Some(ymd(2026, 1, 4)));
@@ -387,10 +397,16 @@ fn every_ai() {
 
 #[test]
 fn count_prefers_37_over_30() {
-    assert_eq!(ok("(30)5(37)7").count(), Some(7));
-    assert_eq!(ok("(30)00000005").count(), Some(5));
+    assert_eq!(
+        ok("(00)106141411234567897(02)09501101530003(30)5(37)7").count(),
+        Some(7)
+    );
+    assert_eq!(ok("(01)09501101530003(30)00000005").count(), Some(5));
     assert_eq!(ok("(01)09501101530003").count(), None);
-    assert_eq!(ok("(3105)123456").net_weight_kg(), Some(1.23456));
+    assert_eq!(
+        ok("(01)09501101530003(3105)123456").net_weight_kg(),
+        Some(1.23456)
+    );
 }
 
 // --------------------------------------------------------------- errors
@@ -411,45 +427,46 @@ fn check_digit_errors() {
     );
     assert_eq!(
         msg("(02)09501101530005(37)1"),
-        "AI (02) contained GTIN: check digit is 5, expected 3"
+        "AI (02) CONTENT: check digit is 5, expected 3"
     );
     assert_eq!(
         msg("(414)9501101530004"),
-        "AI (414) location GLN: check digit is 4, expected 3"
+        "AI (414) LOC No.: check digit is 4, expected 3"
     );
 }
 
 #[test]
 fn unknown_ais() {
+    // 27 is no AI; 3960 is none of the amounts (3900–3955); 428 no origin.
     assert_eq!(
-        msg("010950110153000399ABC"),
-        "unknown application identifier at position 17: \"99\""
+        msg("010950110153000327ABC"),
+        "unknown application identifier at position 17: \"27\""
     );
     assert_eq!(
-        msg("(01)09501101530003(99)ABC"),
-        "unknown application identifier at position 20: \"99\""
+        msg("(01)09501101530003(27)ABC"),
+        "unknown application identifier at position 20: \"27\""
     );
     // Positions count from the start of the scan as received.
     assert_eq!(
-        err("]C1\x1d010950110153000399ABC"),
+        err("]C1\x1d010950110153000327ABC"),
         Gs1Error::UnknownAi {
             position: 21,
-            ai: "99".into()
+            ai: "27".into()
         }
     );
     // The quoted AI has as many digits as GS1 AIs with that start have.
     assert_eq!(
-        err("01095011015300033922001234"),
+        err("01095011015300033960001234"),
         Gs1Error::UnknownAi {
             position: 17,
-            ai: "3922".into()
+            ai: "3960".into()
         }
     );
     assert_eq!(
-        err("4221234"),
+        err("4281234"),
         Gs1Error::UnknownAi {
             position: 1,
-            ai: "422".into()
+            ai: "428".into()
         }
     );
     assert_eq!(
@@ -462,12 +479,12 @@ fn unknown_ais() {
 fn length_errors() {
     assert_eq!(
         msg("(10)ABCDEFGHIJKLMNOPQRSTU"),
-        "AI (10) batch/lot: longer than 20 characters"
+        "AI (10) BATCH/LOT: longer than 20 characters"
     );
     // A forgotten separator in a raw scan shows up the same way.
     assert_eq!(
         msg("0109501101530003\x1d10ABCDEF17270120ABCDEFG"),
-        "AI (10) batch/lot: longer than 20 characters"
+        "AI (10) BATCH/LOT: longer than 20 characters"
     );
     assert_eq!(
         msg("(01)0950110153000"),
@@ -483,11 +500,11 @@ fn length_errors() {
     );
     assert_eq!(
         msg("(37)123456789"),
-        "AI (37) count: longer than 8 characters"
+        "AI (37) COUNT: longer than 8 characters"
     );
-    assert_eq!(msg("(10)"), "AI (10) batch/lot: no data");
-    assert_eq!(msg("(10)(17)270101"), "AI (10) batch/lot: no data");
-    assert_eq!(msg("10\x1d17270101"), "AI (10) batch/lot: no data");
+    assert_eq!(msg("(10)"), "AI (10) BATCH/LOT: no data");
+    assert_eq!(msg("(10)(17)270101"), "AI (10) BATCH/LOT: no data");
+    assert_eq!(msg("10\x1d17270101"), "AI (10) BATCH/LOT: no data");
 }
 
 #[test]
@@ -498,19 +515,19 @@ fn character_errors() {
     );
     assert_eq!(
         msg("(10)CAFÉ"),
-        "AI (10) batch/lot: the character 'É' is not allowed"
+        "AI (10) BATCH/LOT: the character 'É' is not allowed"
     );
     assert_eq!(
         msg("(10)A B"),
-        "AI (10) batch/lot: the character ' ' is not allowed"
+        "AI (10) BATCH/LOT: the character ' ' is not allowed"
     );
     assert_eq!(
         msg("(21)#1"),
-        "AI (21) serial: the character '#' is not allowed"
+        "AI (21) SERIAL: the character '#' is not allowed"
     );
     assert_eq!(
         msg("(37)1.5"),
-        "AI (37) count: only digits are allowed, found '.'"
+        "AI (37) COUNT: only digits are allowed, found '.'"
     );
 }
 
@@ -523,7 +540,7 @@ fn empty_and_oversized_scans() {
     }
     assert_eq!(msg(""), "empty scan");
     let huge = "1".repeat(MAX_INPUT_CHARS + 1);
-    assert_eq!(msg(&huge), "scan is too long: more than 512 characters");
+    assert_eq!(msg(&huge), "scan is too long: more than 7089 characters");
     assert_eq!(err(&"é".repeat(100_000)), Gs1Error::TooLong);
     // At the limit the scan is read (and here found wanting for other reasons).
     assert_ne!(err(&"9".repeat(MAX_INPUT_CHARS)), Gs1Error::TooLong);
@@ -563,20 +580,23 @@ fn repeated_ais() {
     assert_eq!(codes(&gs1), ["01", "10"]);
     assert_eq!(
         msg("(10)A(10)B"),
-        "AI (10) batch/lot: scanned twice with different values, A and B"
+        "AI (10) BATCH/LOT: scanned twice with different values, A and B"
     );
 }
 
 #[test]
 fn parentheses_inside_bracketed_values() {
-    assert_eq!(ok("(10)A(B)C").lot(), Some("A(B)C"));
-    assert_eq!(ok("(10)A(1)C(21)X").lot(), Some("A(1)C"));
-    assert_eq!(ok("(10)A\\(12)C").lot(), Some("A(12)C"));
-    assert_eq!(ok("(10)A((17)270101").lot(), Some("A("));
+    assert_eq!(ok("(01)09501101530003(10)A(B)C").lot(), Some("A(B)C"));
+    assert_eq!(ok("(01)09501101530003(10)A(1)C(21)X").lot(), Some("A(1)C"));
+    assert_eq!(ok("(01)09501101530003(10)A\\(12)C").lot(), Some("A(12)C"));
+    assert_eq!(ok("(01)09501101530003(10)A((17)270101").lot(), Some("A("));
     let gs1 = Gs1 {
-        elements: vec![Element::new("10", "A(12)C", today()).unwrap()],
+        elements: vec![
+            Element::new("01", "09501101530003", today()).unwrap(),
+            Element::new("10", "A(12)C", today()).unwrap(),
+        ],
     };
-    assert_eq!(gs1.render_bracketed(), "(10)A\\(12)C");
+    assert_eq!(gs1.render_bracketed(), "(01)09501101530003(10)A\\(12)C");
     assert_eq!(ok(&gs1.render_bracketed()), gs1);
 }
 
@@ -590,10 +610,20 @@ fn digital_link() {
     assert_eq!(codes(&gs1), ["01", "21", "17", "3103"]);
     assert_eq!(gs1.serial(), Some("ABC"));
     assert_eq!(gs1.net_weight_kg(), Some(0.189));
-    // Unknown AIs and other parameters in the query are ignored.
-    let gs1 =
-        ok("https://example.com/01/09501101530003?99=x&linkType=gs1:pip&17&=1&%zz=1&17=270120");
+    // Parameters that are no AI are the brand's business, and ignored.
+    let gs1 = ok("https://example.com/01/09501101530003?linkType=gs1:pip&x&=1&17=270120");
     assert_eq!(codes(&gs1), ["01", "17"]);
+    // `+` in a query value is a space (and so no valid lot).
+    assert!(matches!(
+        err("https://example.com/01/09501101530003?99=A+B"),
+        Gs1Error::InvalidCharacter { found: ' ', .. }
+    ));
+    assert_eq!(
+        ok("https://example.com/01/09501101530003?99=A%2BB")
+            .get("99")
+            .map(Element::value),
+        Some("A+B")
+    );
 }
 
 #[test]
@@ -611,13 +641,14 @@ fn digital_link_variants() {
         ok("https://d.example/01/96385074").gtin(),
         Some("00000096385074")
     );
-    // Capitals (QR alphanumeric mode), a path prefix, a trailing slash, a
-    // fragment, a plain-QR symbology identifier, percent-escapes.
-    let gs1 = ok("HTTPS://EXAMPLE.COM/SHOP/P/01/09501101530003/10/L%2F27%25/#top");
+    // Capitals (QR alphanumeric mode), a path prefix, a fragment, a
+    // plain-QR symbology identifier, percent-escapes.
+    let gs1 = ok("HTTPS://EXAMPLE.COM/SHOP/P/01/09501101530003/10/L%2F27%25#top");
     assert_eq!(gs1.lot(), Some("L/27%"));
-    let gs1 = ok("]Q1http://example.com/00/106141411234567897?10=A%26B");
+    let gs1 = ok("]Q1http://example.com/00/106141411234567897");
     assert_eq!(gs1.sscc(), Some("106141411234567897"));
-    assert_eq!(gs1.lot(), Some("A&B"));
+    let gs1 = ok("]Q1http://example.com/01/09501101530003?99=A%26B");
+    assert_eq!(gs1.get("99").map(Element::value), Some("A&B"));
     assert_eq!(
         ok("https://x.example/414/9501101530003")
             .get("414")
@@ -630,15 +661,15 @@ fn digital_link_variants() {
 fn digital_link_errors() {
     assert_eq!(
         msg("https://example.com/products/123"),
-        "not a GS1 Digital Link: no /00/, /01/ or /414/ key in the address"
+        "not a GS1 Digital Link: no primary key (/01/, /00/, /414/, …) ends the path"
     );
     assert_eq!(
         msg("https://example.com"),
         msg("https://example.com/products/123")
     );
     assert_eq!(
-        msg("https://example.com/01/09501101530003/22/ABC"),
-        "unknown application identifier \"22\""
+        msg("https://example.com/01/09501101530003/27/ABC"),
+        msg("https://example.com/products/123")
     );
     assert_eq!(
         msg("https://example.com/01/09501101530004"),
@@ -646,7 +677,7 @@ fn digital_link_errors() {
     );
     assert_eq!(
         msg("https://example.com/01/09501101530003?17=270230"),
-        "AI (17) expiry: 270230 is not a real date"
+        "AI (17) USE BY or EXPIRY: 270230 is not a real date"
     );
     assert_eq!(
         msg("https://example.com/01/09501101530003/10/A%2"),
@@ -673,21 +704,21 @@ fn json_shape() {
     let gs1 = ok("(01)09501101530003(17)270100(10)L2710");
     assert_eq!(
         serde_json::to_string(&gs1).unwrap(),
-        r#"{"elements":[{"ai":"01","title":"GTIN","value":"09501101530003"},{"ai":"17","title":"USE BY OR EXPIRY","value":"270100","date":"2027-01-31"},{"ai":"10","title":"BATCH/LOT","value":"L2710"}]}"#
+        r#"{"elements":[{"ai":"01","title":"GTIN","value":"09501101530003"},{"ai":"17","title":"USE BY or EXPIRY","value":"270100","date":"2027-01-31"},{"ai":"10","title":"BATCH/LOT","value":"L2710"}]}"#
     );
 }
 
 #[test]
 fn rendering() {
-    let gs1 = ok("(10)L2710(01)09501101530003(21)S1(17)270120(37)5");
+    let gs1 = ok("(10)L2710(01)09501101530003(21)S1(17)270120(30)5");
     assert_eq!(
         gs1.render_bracketed(),
-        "(10)L2710(01)09501101530003(21)S1(17)270120(37)5"
+        "(10)L2710(01)09501101530003(21)S1(17)270120(30)5"
     );
     assert_eq!(gs1.to_string(), gs1.render_bracketed());
     assert_eq!(
         gs1.render_raw(),
-        "10L2710\x1d010950110153000321S1\x1d17270120375"
+        "10L2710\x1d010950110153000321S1\x1d17270120305"
     );
     assert_eq!(Gs1::default().render_raw(), "");
 }
@@ -699,8 +730,8 @@ fn element_constructor() {
     assert_eq!(e.value(), "270120");
     assert_eq!(e.date(), Some(ymd(2027, 1, 20)));
     assert_eq!(
-        Element::new("99", "x", today()),
-        Err(Gs1Error::UnknownAiCode { ai: "99".into() })
+        Element::new("27", "x", today()),
+        Err(Gs1Error::UnknownAiCode { ai: "27".into() })
     );
     assert!(matches!(
         Element::new("01", "123", today()),
@@ -741,59 +772,142 @@ fn detecting_gs1_scans() {
 
 // ------------------------------------------------------------ properties
 
-fn length_range(length: Length) -> std::ops::RangeInclusive<usize> {
-    match length {
-        Length::Fixed(n) => n..=n,
-        Length::UpTo(n) => 1..=n,
-    }
+fn digits(len: usize) -> BoxedStrategy<String> {
+    proptest::collection::vec(0u8..10, len)
+        .prop_map(|ds| ds.iter().map(|d| char::from(b'0' + d)).collect())
+        .boxed()
 }
 
-/// Any valid value for `ai`.
-fn value_for(ai: Ai) -> BoxedStrategy<String> {
-    let def = ai.def();
-    let digits = |len: std::ops::RangeInclusive<usize>| proptest::collection::vec(0u8..10, len);
-    let as_text = |ds: Vec<u8>| ds.iter().map(|d| char::from(b'0' + d)).collect::<String>();
-    match (def.content, def.charset) {
-        (Content::CheckDigit, _) => digits(ai.max_length() - 1..=ai.max_length() - 1)
-            .prop_map(move |ds| {
-                let body = as_text(ds);
-                let check = gtin_check_digit(&body).unwrap();
-                format!("{body}{check}")
-            })
-            .boxed(),
-        (Content::Date, _) => (0u32..100, 1u32..=12, 0u32..=31)
-            .prop_filter_map("no such day", |(y, m, d)| {
-                let value = format!("{y:02}{m:02}{d:02}");
-                date::resolve_yymmdd(&value, today()).map(|_| value)
-            })
-            .boxed(),
-        (Content::Plain, Charset::Numeric) => {
-            digits(length_range(def.length)).prop_map(as_text).boxed()
+fn from_list(list: &'static str) -> BoxedStrategy<String> {
+    select(ai::DICTIONARY.lists[list].clone()).boxed()
+}
+
+/// Any valid text for one component, or `None` for a linter whose valid
+/// values this test does not know how to make (the AI is then left out).
+fn component(part: &dictionary::Part) -> Option<BoxedStrategy<String>> {
+    let chars: Vec<char> = match part.cset {
+        dictionary::Cset::Numeric => "0123456789".chars().collect(),
+        dictionary::Cset::Cset82 => CSET82.chars().collect(),
+        dictionary::Cset::Cset39 => "#-/0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ".chars().collect(),
+        dictionary::Cset::Cset64 => {
+            "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
+                .chars()
+                .collect()
         }
-        (Content::Plain, Charset::Cset82) => {
-            let chars: Vec<char> = CSET82.chars().collect();
-            proptest::collection::vec(select(chars), length_range(def.length))
+    };
+    let (min, max) = (part.min.max(1), part.max);
+    let fixed =
+        |len: usize, v: BoxedStrategy<String>| (part.min == len && part.max == len).then_some(v);
+    match part
+        .linters
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [] | ["gcppos1"] | ["gcppos2"] => Some(
+            proptest::collection::vec(select(chars), min..=max)
                 .prop_map(|cs| cs.into_iter().collect())
-                .boxed()
+                .boxed(),
+        ),
+        ["csum"] | ["csum", "gcppos1"] | ["csum", "gcppos2"] => Some(
+            digits(part.max - 1)
+                .prop_map(|body| {
+                    let check = gtin_check_digit(&body).unwrap();
+                    format!("{body}{check}")
+                })
+                .boxed(),
+        ),
+        ["yymmd0"] | ["yymmdd"] => fixed(
+            6,
+            (0u32..100, 1u32..=12, 1u32..=28)
+                .prop_map(|(y, m, d)| format!("{y:02}{m:02}{d:02}"))
+                .boxed(),
+        ),
+        ["hhmi"] => fixed(
+            4,
+            (0u32..24, 0u32..60)
+                .prop_map(|(h, m)| format!("{h:02}{m:02}"))
+                .boxed(),
+        ),
+        ["pieceoftotal"] => fixed(
+            4,
+            (1u32..100)
+                .prop_flat_map(|total| (1..=total, Just(total)))
+                .prop_map(|(p, t)| format!("{p:02}{t:02}"))
+                .boxed(),
+        ),
+        ["iso3166"] => fixed(3, from_list("iso3166")),
+        ["iso4217"] => fixed(3, from_list("iso4217")),
+        _ => None,
+    }
+}
+
+/// Any valid value for `ai`, if this test can make one.
+fn value_for(ai: Ai) -> Option<BoxedStrategy<String>> {
+    let parts: Vec<BoxedStrategy<String>> = ai
+        .def()
+        .parts
+        .iter()
+        .map(component)
+        .collect::<Option<_>>()?;
+    Some(parts.prop_map(|ps| ps.concat()).boxed())
+}
+
+/// The AIs whose values this test can make.
+fn makeable() -> Vec<Ai> {
+    Ai::all().filter(|&ai| value_for(ai).is_some()).collect()
+}
+
+/// Keeps the elements that may stand together: drops an element excluded
+/// by one kept before it, then, one at a time, any whose requisite AIs are
+/// missing.
+fn allowed_together(elements: Vec<Element>) -> Vec<Element> {
+    let mut kept: Vec<Element> = Vec::new();
+    for e in elements {
+        let mut with: Vec<Ai> = kept.iter().map(Element::ai).collect();
+        with.push(e.ai());
+        if rules::exclusions(&with).is_ok() {
+            kept.push(e);
+        }
+    }
+    loop {
+        let present: Vec<Ai> = kept.iter().map(Element::ai).collect();
+        match rules::requisites(&present) {
+            Err(Gs1Error::Requires { ai, .. }) => kept.retain(|e| e.ai() != ai),
+            _ => return kept,
         }
     }
 }
 
-/// Up to eight distinct AIs in any order, each with a valid value.
+/// A key (so that most AIs' requisites are met) and up to eight other
+/// distinct AIs of the table in any order, each with a valid value, less
+/// those the pair rules keep out.
 fn elements() -> impl Strategy<Value = Vec<Element>> {
-    let all: Vec<Ai> = Ai::all().collect();
-    subsequence(all, 1..=8)
+    let keys: Vec<Ai> = ["01", "00", "02", "414", "8006", "8018", "253", "8004"]
+        .iter()
+        .map(|c| ai(c))
+        .collect();
+    (select(keys), subsequence(makeable(), 0..=8))
+        .prop_map(|(key, mut ais)| {
+            ais.retain(|&a| a != key);
+            ais.insert(0, key);
+            ais
+        })
         .prop_shuffle()
         .prop_flat_map(|ais| {
-            let values: Vec<_> = ais.iter().map(|&ai| value_for(ai)).collect();
+            let values: Vec<_> = ais.iter().map(|&ai| value_for(ai).unwrap()).collect();
             (Just(ais), values)
         })
         .prop_map(|(ais, values)| {
-            ais.into_iter()
+            let elements = ais
+                .into_iter()
                 .zip(values)
-                .map(|(ai, value)| Element::new_with_ai(ai, &value, today()).unwrap())
-                .collect()
+                .filter_map(|(ai, value)| Element::new_with_ai(ai, &value, today()).ok())
+                .collect();
+            allowed_together(elements)
         })
+        .prop_filter("nothing left", |e| !e.is_empty())
 }
 
 /// Whether a value holds the text `<GS>`, which scans cannot carry (it
@@ -804,9 +918,10 @@ fn has_gs_text(gs1: &Gs1) -> bool {
         .any(|e| e.value().to_ascii_lowercase().contains("<gs>"))
 }
 
-/// Test-only Digital Link writer: the first key in the path, then lot and
-/// serial, everything else in the query; every non-alphanumeric character
-/// percent-escaped.
+/// Test-only Digital Link writer: the first primary key in the path with
+/// those of its qualifiers present, in order; everything else in the
+/// query; every non-alphanumeric character percent-escaped. `None` where
+/// the scan cannot be one link (two keys, an AI kept out of queries).
 fn render_digital_link(gs1: &Gs1) -> Option<String> {
     let escape = |v: &str| {
         v.bytes()
@@ -819,25 +934,34 @@ fn render_digital_link(gs1: &Gs1) -> Option<String> {
             })
             .collect::<String>()
     };
-    let key = gs1
-        .elements
-        .iter()
-        .find(|e| ["00", "01", "414"].contains(&e.ai().code()))?;
+    let key = gs1.elements.iter().find(|e| e.ai().is_primary_key())?;
     let mut path = format!(
         "https://example.com/a/{}/{}",
         key.ai().code(),
         escape(key.value())
     );
+    let sequences = key.ai().def().dl_qualifiers.clone().unwrap_or_default();
+    let sequence = sequences.iter().find(|s| {
+        gs1.elements
+            .iter()
+            .any(|e| s.iter().any(|q| q == e.ai().code()))
+    });
+    let mut in_path = vec![key.ai()];
+    for q in sequence.into_iter().flatten() {
+        if let Some(e) = gs1.get(q) {
+            path.push_str(&format!("/{q}/{}", escape(e.value())));
+            in_path.push(e.ai());
+        }
+    }
     let mut query = Vec::new();
     for e in &gs1.elements {
-        if std::ptr::eq(e, key) {
+        if in_path.contains(&e.ai()) {
             continue;
         }
-        if ["10", "21"].contains(&e.ai().code()) {
-            path.push_str(&format!("/{}/{}", e.ai().code(), escape(e.value())));
-        } else {
-            query.push(format!("{}={}", e.ai().code(), escape(e.value())));
+        if e.ai().is_primary_key() || !e.ai().def().dl_attribute {
+            return None;
         }
+        query.push(format!("{}={}", e.ai().code(), escape(e.value())));
     }
     Some(format!("{path}?{}", query.join("&")))
 }
