@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{Device, Server, Warehouse};
+use common::{Device, Server, Warehouse, admin};
 
 /// The PIN hashes in the device's own store, by badge.
 fn hashes_on_device(device: &Device) -> Vec<(String, String)> {
@@ -65,4 +65,60 @@ fn a_supervisor_logs_in_online_and_a_picker_offline() {
         "{err}"
     );
     assert_eq!(device.ok(&["whoami"]).trim(), "1007 (picker)");
+}
+
+#[test]
+fn a_disabled_operator_cannot_log_in_after_the_next_sync() {
+    let wh = Warehouse::new();
+    let server = Server::start(&wh.db, None);
+    let device = Device::new();
+    device.enrol(&server.url(), &wh.token(), "1007");
+    // Recorded while still employed: it counts, whatever comes next.
+    device.ok(&[
+        "move",
+        "--sku",
+        "SKU-10001",
+        "--qty",
+        "1",
+        "--from",
+        "A-07-11",
+        "--to",
+        "A-01-03",
+    ]);
+    admin(
+        &wh.db,
+        &["user", "disable", "--tenant", "acme", "--badge", "1007"],
+    );
+    let report = device.json(&["sync"]);
+    assert_eq!(
+        (report["applied"].as_u64(), report["refused"].as_u64()),
+        (Some(1), Some(0)),
+        "{report}"
+    );
+    // The leaver's session ended with that sync.
+    assert_eq!(device.run(&["whoami"]).status.code(), Some(6));
+    let out = device.run(&["login", "--badge", "1007", "--pin", "1234"]);
+    assert_eq!(out.status.code(), Some(5));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("badge 1007 is deactivated"), "{err}");
+    // Enabled again, with a new PIN: the old one is gone.
+    admin(
+        &wh.db,
+        &["user", "enable", "--tenant", "acme", "--badge", "1007"],
+    );
+    admin(
+        &wh.db,
+        &[
+            "user", "set-pin", "--tenant", "acme", "--badge", "1007", "--pin", "246810",
+        ],
+    );
+    device.ok(&["sync"]);
+    assert_eq!(
+        device
+            .run(&["login", "--badge", "1007", "--pin", "1234"])
+            .status
+            .code(),
+        Some(5)
+    );
+    device.ok(&["login", "--badge", "1007", "--pin", "246810"]);
 }

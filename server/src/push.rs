@@ -99,6 +99,17 @@ impl ChangeRow {
         }
     }
 
+    /// The change-log scopes an operator's row is written to: each of their
+    /// warehouses, or warehouse 0 (every device of the tenant) when they
+    /// have none.
+    pub fn operator_scopes(warehouses: &[i64]) -> Vec<i64> {
+        if warehouses.is_empty() {
+            vec![0]
+        } else {
+            warehouses.to_vec()
+        }
+    }
+
     /// An exception's row: raised or resolved.
     pub fn exception(e: &ExceptionRecord) -> ChangeRow {
         ChangeRow {

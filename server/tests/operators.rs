@@ -191,6 +191,230 @@ async fn operators_and_pins(db: &str) {
     );
 }
 
+/// The administrator's people commands, each reaching the devices.
+async fn people(db: &str) {
+    let (dc1, dc2) = provision(db);
+    let server = TestServer::start(db);
+    let list: Value =
+        serde_json::from_str(&admin(db, &["user", "list", "--tenant", "acme", "--json"])).unwrap();
+    let summary: Vec<(String, String, bool, Value)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["badge"].as_str().unwrap().to_owned(),
+                o["role"].as_str().unwrap().to_owned(),
+                o["active"].as_bool().unwrap(),
+                o["warehouses"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("1007".into(), "picker".into(), true, json!(["DC1"])),
+            ("2001".into(), "receiver".into(), true, json!([])),
+            ("3001".into(), "supervisor".into(), true, json!(["DC1"])),
+            ("4001".into(), "admin".into(), true, json!([])),
+            ("5007".into(), "picker".into(), true, json!(["DC2"])),
+        ]
+    );
+
+    // A picker made supervisor: DC1's devices lose the hash.
+    let changed: Value = serde_json::from_str(&admin(
+        db,
+        &[
+            "user",
+            "set-role",
+            "--tenant",
+            "acme",
+            "--badge",
+            "1007",
+            "--role",
+            "supervisor",
+            "--json",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(changed["role"], "supervisor");
+    let one = pulled_operators(&server, &dc1).await;
+    assert_eq!(
+        (
+            one["1007"]["role"].as_str(),
+            one["1007"]["pin_hash"].as_str()
+        ),
+        (Some("supervisor"), Some(""))
+    );
+    assert_eq!(
+        verify(&server, &dc1, "1007", "1234").await.unwrap(),
+        "supervisor"
+    );
+
+    // A forgotten PIN after a lock-out: the new PIN works at once.
+    for _ in 0..5 {
+        let _ = verify(&server, &dc2, "4001", "0000").await;
+    }
+    let (_, message) = verify(&server, &dc2, "4001", "1234").await.unwrap_err();
+    assert!(message.contains("locked"), "{message}");
+    admin(
+        db,
+        &[
+            "user", "set-pin", "--tenant", "acme", "--badge", "4001", "--pin", "567890",
+        ],
+    );
+    assert_eq!(
+        verify(&server, &dc2, "4001", "567890").await.unwrap(),
+        "admin"
+    );
+    assert_eq!(
+        verify(&server, &dc2, "4001", "1234").await.unwrap_err().0,
+        "wrong_pin"
+    );
+
+    // A leaver: every device holding them learns it; online checks refuse.
+    admin(
+        db,
+        &["user", "disable", "--tenant", "acme", "--badge", "2001"],
+    );
+    admin(
+        db,
+        &["user", "disable", "--tenant", "acme", "--badge", "3001"],
+    );
+    for token in [&dc1, &dc2] {
+        assert_eq!(
+            pulled_operators(&server, token).await["2001"]["active"],
+            false
+        );
+    }
+    assert_eq!(
+        verify(&server, &dc1, "3001", "1234").await.unwrap_err().0,
+        "unknown_operator"
+    );
+    let listed = admin(db, &["user", "list", "--tenant", "acme"]);
+    assert!(
+        listed.contains("2001\treceiver\tdisabled\tevery warehouse"),
+        "{listed}"
+    );
+    admin(
+        db,
+        &["user", "enable", "--tenant", "acme", "--badge", "3001"],
+    );
+    assert_eq!(
+        verify(&server, &dc1, "3001", "1234").await.unwrap(),
+        "supervisor"
+    );
+
+    // Mistakes are named and change nothing (exit 3).
+    for (args, says) in [
+        (
+            vec!["user", "disable", "--tenant", "acme", "--badge", "9999"],
+            "no operator with badge \"9999\"",
+        ),
+        (
+            vec![
+                "user", "set-role", "--tenant", "acme", "--badge", "5007", "--role", "boss",
+            ],
+            "--role",
+        ),
+        (
+            vec![
+                "user", "set-pin", "--tenant", "acme", "--badge", "5007", "--pin", "12",
+            ],
+            "--pin",
+        ),
+        (
+            vec![
+                "user", "create", "--tenant", "acme", "--badge", "5007", "--pin", "1234", "--role",
+                "picker",
+            ],
+            "already exists",
+        ),
+        (
+            vec![
+                "user",
+                "create",
+                "--tenant",
+                "acme",
+                "--badge",
+                "6007",
+                "--pin",
+                "1234",
+                "--role",
+                "picker",
+                "--warehouse",
+                "DC9",
+            ],
+            "warehouse \"DC9\" does not exist",
+        ),
+    ] {
+        let out = std::process::Command::new(common::server::BIN)
+            .args(["--db", db])
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+
+    // Devices: both warehouses', with their state.
+    admin(db, &["device-token", "revoke", &dc2]);
+    let devices: Value = serde_json::from_str(&admin(
+        db,
+        &["device-token", "list", "--tenant", "acme", "--json"],
+    ))
+    .unwrap();
+    let devices: Vec<(String, bool)> = devices
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["warehouse"].as_str().unwrap().to_owned(),
+                d["revoked_at"].is_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        devices,
+        [("DC1".to_owned(), false), ("DC2".to_owned(), true)]
+    );
+    let created: Value = serde_json::from_str(&admin(
+        db,
+        &[
+            "device-token",
+            "create",
+            "--tenant",
+            "acme",
+            "--warehouse",
+            "DC2",
+            "--name",
+            "dock 2",
+            "--json",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(
+        (created["warehouse"].as_str(), created["name"].as_str()),
+        (Some("DC2"), Some("dock 2"))
+    );
+    assert!(created["token"].as_str().unwrap().starts_with("pyck_"));
+}
+
+#[tokio::test]
+async fn people_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.sqlite3").display().to_string();
+    people(&db).await;
+}
+
+#[tokio::test]
+async fn people_on_postgres() {
+    let db = common::postgres().await;
+    people(&db.url).await;
+}
+
 #[tokio::test]
 async fn operators_and_pins_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();

@@ -40,13 +40,21 @@ pub enum LoginError {
     CheckedOnline { badge: String, role: Role },
 }
 
+/// The operator logged in, unless a sync has since brought word that they
+/// were disabled: a leaver's session ends at the device's next sync.
 pub fn current(conn: &Connection) -> anyhow::Result<Option<Operator>> {
     let row: Option<(String, String)> = conn
         .query_row("SELECT badge, role FROM session WHERE id = 1", [], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })
         .optional()?;
-    Ok(row.and_then(|(badge, role)| Role::parse(&role).map(|role| Operator { badge, role })))
+    let Some((badge, role)) = row else {
+        return Ok(None);
+    };
+    if let Some((_, _, false)) = replica::operator(conn, &badge)? {
+        return Ok(None);
+    }
+    Ok(Role::parse(&role).map(|role| Operator { badge, role }))
 }
 
 /// Checks the PIN and opens the session; a failure is counted and reported.

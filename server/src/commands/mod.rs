@@ -120,7 +120,8 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
             | StorageError::UnknownTenant(_)
             | StorageError::UnknownWarehouse(_)
             | StorageError::AlreadyExists(_)
-            | StorageError::UnknownToken(_),
+            | StorageError::UnknownToken(_)
+            | StorageError::UnknownOperator(_),
         ) => exit::INVALID_INPUT,
         Some(StorageError::Unsupported(_)) => exit::USAGE,
         _ => exit::INTERNAL,

@@ -8,6 +8,9 @@ pub enum Command {
     Create {
         /// The tenant's name, used by every other admin command
         name: String,
+        /// Print JSON: {id, name}
+        #[arg(long)]
+        json: bool,
     },
     /// List tenants
     List {
@@ -19,11 +22,15 @@ pub enum Command {
 
 pub async fn run(store: &dyn Storage, cmd: Command) -> anyhow::Result<()> {
     match cmd {
-        Command::Create { name } => {
+        Command::Create { name, json } => {
             pyck_sync::validate::code("name", &name)
                 .map_err(|e| super::InvalidInput(e.to_string()))?;
             let t = store.create_tenant(&name).await?;
-            println!("created tenant {} (id {})", t.name, t.id);
+            if json {
+                println!("{}", serde_json::to_string(&t)?);
+            } else {
+                println!("created tenant {} (id {})", t.name, t.id);
+            }
         }
         Command::List { json } => {
             let tenants = store.tenants().await?;

@@ -49,6 +49,8 @@ pub enum StorageError {
     InvalidImport(String),
     #[error("no device token or device matches {0:?}")]
     UnknownToken(String),
+    #[error("no operator with badge {0:?} in this tenant; `pyck-server user list` shows them")]
+    UnknownOperator(String),
     #[error(
         "the database schema is version {found}, newer than this build ({supported}); upgrade pyck-server"
     )]
@@ -115,6 +117,21 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Stores the failure count and lock an online PIN check decided.
     async fn set_login_failures(&self, tenant: i64, badge: &str, failures: Failures) -> Result<()>;
+
+    /// Every operator of a tenant, by badge.
+    async fn operators(&self, tenant: i64) -> Result<Vec<OperatorInfo>>;
+
+    /// Changes an operator and sends the change to the devices that hold
+    /// them (`UnknownOperator` if the badge is not the tenant's).
+    async fn update_operator(
+        &self,
+        tenant: i64,
+        badge: &str,
+        update: &OperatorUpdate,
+    ) -> Result<OperatorInfo>;
+
+    /// Every device of a tenant, revoked ones included, by warehouse and name.
+    async fn devices(&self, tenant: i64) -> Result<Vec<DeviceInfo>>;
 
     /// Registers a device in a warehouse with the hash of its token.
     async fn create_device(

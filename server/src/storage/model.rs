@@ -18,6 +18,42 @@ pub struct Warehouse {
     pub code: String,
 }
 
+/// An operator as `pyck-server user list` shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OperatorInfo {
+    pub badge: String,
+    pub role: pyck_sync::records::Role,
+    pub active: bool,
+    /// Codes of the warehouses whose devices receive the operator; empty
+    /// for every warehouse of the tenant.
+    pub warehouses: Vec<String>,
+    /// Set while the badge is locked after wrong PINs checked online.
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+/// What `user set-pin|set-role|disable|enable` changes; `None` keeps.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OperatorUpdate {
+    /// A new PIN's hash; also clears a lock-out.
+    pub pin_hash: Option<String>,
+    pub role: Option<pyck_sync::records::Role>,
+    pub active: Option<bool>,
+}
+
+/// A registered device as `pyck-server device-token list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceInfo {
+    pub id: Uuid,
+    pub name: String,
+    pub warehouse: String,
+    pub created_at: DateTime<Utc>,
+    /// When it last pushed; `None` before its first push.
+    pub last_contact: Option<DateTime<Utc>>,
+    /// Operations it still had to send, as it reported at its last push.
+    pub backlog: u64,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
 /// Who is calling: what a device token resolves to. Every request is scoped
 /// by it.
 #[derive(Debug, Clone, PartialEq, Eq)]

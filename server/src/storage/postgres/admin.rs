@@ -32,7 +32,10 @@ use crate::domain::{Movement, StockKey};
 use crate::import::{AsnLine, ImportData, OrderLine};
 use crate::login::{Failures, OperatorLogin};
 use crate::push::{ChangeRow, to_json};
-use crate::storage::{DeviceAuth, ImportSummary, Result, StorageError, Tenant, Warehouse};
+use crate::storage::{
+    DeviceAuth, DeviceInfo, ImportSummary, OperatorInfo, OperatorUpdate, Result, StorageError,
+    Tenant, Warehouse,
+};
 
 pub async fn create_tenant(client: &ClientWrapper, name: &str) -> Result<Tenant> {
     let stmt = client
@@ -141,17 +144,16 @@ pub async fn create_operator(
         }
         Err(e) => return Err(e.into()),
     }
-    let row = ChangeRow::operator(badge, role, pin_hash, true);
-    if warehouses.is_empty() {
-        write_changes(&tx, tenant, 0, std::slice::from_ref(&row)).await?;
-    }
     for warehouse in warehouses {
         tx.execute(
             "INSERT INTO operator_warehouses (tenant_id, badge, warehouse_id) VALUES ($1, $2, $3)",
             &[&tenant, &badge, warehouse],
         )
         .await?;
-        write_changes(&tx, tenant, *warehouse, std::slice::from_ref(&row)).await?;
+    }
+    let row = ChangeRow::operator(badge, role, pin_hash, true);
+    for scope in ChangeRow::operator_scopes(warehouses) {
+        write_changes(&tx, tenant, scope, std::slice::from_ref(&row)).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -203,6 +205,119 @@ pub async fn set_login_failures(
         )
         .await?;
     Ok(())
+}
+
+/// Every operator of a tenant, by badge, with the codes of their warehouses.
+pub async fn operators(client: &ClientWrapper, tenant: i64) -> Result<Vec<OperatorInfo>> {
+    let stmt = client
+        .prepare_cached(
+            "SELECT o.badge, o.role, o.active, o.locked_until, \
+                    ARRAY(SELECT w.code FROM operator_warehouses ow JOIN warehouses w ON w.id = ow.warehouse_id \
+                          WHERE ow.tenant_id = o.tenant_id AND ow.badge = o.badge ORDER BY w.code) \
+             FROM operators o WHERE o.tenant_id = $1 ORDER BY o.badge",
+        )
+        .await?;
+    client
+        .query(&stmt, &[&tenant])
+        .await?
+        .iter()
+        .map(|row| {
+            let badge: String = row.try_get(0)?;
+            let role: &str = row.try_get(1)?;
+            Ok(OperatorInfo {
+                role: Role::parse(role).ok_or_else(|| {
+                    StorageError::Backend(format!("operator {badge}: unknown role {role:?}"))
+                })?,
+                badge,
+                active: row.try_get(2)?,
+                locked_until: row.try_get(3)?,
+                warehouses: row.try_get(4)?,
+            })
+        })
+        .collect()
+}
+
+/// Changes an operator and writes their record again wherever devices
+/// receive it.
+pub async fn update_operator(
+    client: &mut ClientWrapper,
+    tenant: i64,
+    badge: &str,
+    update: &OperatorUpdate,
+) -> Result<OperatorInfo> {
+    let tx = start(client).await?;
+    if !lock_tenant(&tx, tenant).await? {
+        return Err(StorageError::UnknownTenant(tenant.to_string()));
+    }
+    let row = tx
+        .query_opt(
+            "UPDATE operators SET pin_hash = COALESCE($3, pin_hash), role = COALESCE($4, role), \
+                 active = COALESCE($5, active), \
+                 failed_logins = CASE WHEN $3::text IS NULL THEN failed_logins ELSE 0 END, \
+                 locked_until = CASE WHEN $3::text IS NULL THEN locked_until ELSE NULL END \
+             WHERE tenant_id = $1 AND badge = $2 RETURNING role, pin_hash, active",
+            &[
+                &tenant,
+                &badge,
+                &update.pin_hash,
+                &update.role.map(Role::as_str),
+                &update.active,
+            ],
+        )
+        .await?
+        .ok_or_else(|| StorageError::UnknownOperator(badge.to_owned()))?;
+    let role: &str = row.try_get(0)?;
+    let role = Role::parse(role)
+        .ok_or_else(|| StorageError::Backend(format!("operator {badge}: unknown role {role:?}")))?;
+    let pin_hash: String = row.try_get(1)?;
+    let active: bool = row.try_get(2)?;
+    let scopes: Vec<i64> = tx
+        .query(
+            "SELECT warehouse_id FROM operator_warehouses WHERE tenant_id = $1 AND badge = $2",
+            &[&tenant, &badge],
+        )
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()?;
+    let change = ChangeRow::operator(badge, role, &pin_hash, active);
+    for scope in ChangeRow::operator_scopes(&scopes) {
+        write_changes(&tx, tenant, scope, std::slice::from_ref(&change)).await?;
+    }
+    tx.commit().await?;
+    operators(client, tenant)
+        .await?
+        .into_iter()
+        .find(|o| o.badge == badge)
+        .ok_or_else(|| StorageError::UnknownOperator(badge.to_owned()))
+}
+
+/// Every device of a tenant, by warehouse and name.
+pub async fn devices(client: &ClientWrapper, tenant: i64) -> Result<Vec<DeviceInfo>> {
+    let stmt = client
+        .prepare_cached(
+            "SELECT d.id, d.name, w.code, d.created_at, d.last_contact, d.backlog, d.revoked_at \
+             FROM devices d JOIN warehouses w ON w.id = d.warehouse_id \
+             WHERE d.tenant_id = $1 ORDER BY w.code, d.name, d.id",
+        )
+        .await?;
+    client
+        .query(&stmt, &[&tenant])
+        .await?
+        .iter()
+        .map(|row| {
+            let backlog: i64 = row.try_get(5)?;
+            Ok(DeviceInfo {
+                id: row.try_get(0)?,
+                name: row.try_get(1)?,
+                warehouse: row.try_get(2)?,
+                created_at: row.try_get(3)?,
+                last_contact: row.try_get(4)?,
+                backlog: u64::try_from(backlog).unwrap_or(0),
+                revoked_at: row.try_get(6)?,
+            })
+        })
+        .collect()
 }
 
 pub async fn create_device(

@@ -37,8 +37,8 @@ use tokio_postgres::error::SqlState;
 use uuid::Uuid;
 
 use super::{
-    DeviceAuth, Discrepancy, ImportSummary, Pushed, Result, StockFilter, Storage, StorageError,
-    StoredOperation, Tenant, Warehouse,
+    DeviceAuth, DeviceInfo, Discrepancy, ImportSummary, OperatorInfo, OperatorUpdate, Pushed,
+    Result, StockFilter, Storage, StorageError, StoredOperation, Tenant, Warehouse,
 };
 use crate::import::{ImportData, OrderLine};
 use crate::login::{Failures, OperatorLogin};
@@ -176,6 +176,23 @@ impl Storage for PgStorage {
 
     async fn set_login_failures(&self, tenant: i64, badge: &str, failures: Failures) -> Result<()> {
         admin::set_login_failures(&*self.client().await?, tenant, badge, failures).await
+    }
+
+    async fn operators(&self, tenant: i64) -> Result<Vec<OperatorInfo>> {
+        admin::operators(&*self.client().await?, tenant).await
+    }
+
+    async fn update_operator(
+        &self,
+        tenant: i64,
+        badge: &str,
+        update: &OperatorUpdate,
+    ) -> Result<OperatorInfo> {
+        admin::update_operator(&mut *self.client().await?, tenant, badge, update).await
+    }
+
+    async fn devices(&self, tenant: i64) -> Result<Vec<DeviceInfo>> {
+        admin::devices(&*self.client().await?, tenant).await
     }
 
     async fn create_device(

@@ -214,9 +214,11 @@ async fn load_records(tx: &Transaction<'_>, auth: &DeviceAuth, needs: &Needs) ->
         rows(
             tx,
             !badges.is_empty(),
+            // Disabled operators too: what they recorded before their
+            // device learnt of it physically happened.
             "SELECT k.badge, o.role FROM unnest($2::text[]) AS k (badge), \
              LATERAL (SELECT role FROM operators \
-                      WHERE tenant_id = $1 AND badge = k.badge AND active LIMIT 1) AS o",
+                      WHERE tenant_id = $1 AND badge = k.badge LIMIT 1) AS o",
             [tenant, &badges],
         ),
         rows(tx, !skus.is_empty(), ITEMS_OF_SKUS, [tenant, &skus]),

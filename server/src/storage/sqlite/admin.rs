@@ -3,17 +3,19 @@
 use pyck_sync::protocol::Entity;
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
 use pyck_sync::records::{AsnLineRecord, OrderLineRecord, Role, TaskRecord};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use uuid::Uuid;
 
-use super::now;
 use super::push::write_changes;
+use super::{now, parse_ts, ts};
 use crate::import::ImportData;
 use crate::login::{Failures, OperatorLogin};
 use crate::push::{ChangeRow, to_json};
-use crate::storage::{DeviceAuth, ImportSummary, Result, StorageError, Tenant, Warehouse};
+use crate::storage::{
+    DeviceAuth, DeviceInfo, ImportSummary, OperatorInfo, OperatorUpdate, Result, StorageError,
+    Tenant, Warehouse,
+};
 
 fn is_unique_violation(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
@@ -113,16 +115,15 @@ pub fn create_operator(
         }
         Err(e) => return Err(e.into()),
     }
-    let row = ChangeRow::operator(badge, role, pin_hash, true);
-    if warehouses.is_empty() {
-        write_changes(&tx, tenant, 0, std::slice::from_ref(&row))?;
-    }
     for &warehouse in warehouses {
         tx.execute(
             "INSERT INTO operator_warehouses (tenant_id, badge, warehouse_id) VALUES (?1, ?2, ?3)",
             params![tenant, badge, warehouse],
         )?;
-        write_changes(&tx, tenant, warehouse, std::slice::from_ref(&row))?;
+    }
+    let row = ChangeRow::operator(badge, role, pin_hash, true);
+    for scope in ChangeRow::operator_scopes(warehouses) {
+        write_changes(&tx, tenant, scope, std::slice::from_ref(&row))?;
     }
     tx.commit()?;
     Ok(())
@@ -151,13 +152,7 @@ pub fn operator_login(
     };
     let role = Role::parse(&role)
         .ok_or_else(|| StorageError::Backend(format!("operator {badge}: unknown role {role:?}")))?;
-    let locked_until = locked_until
-        .map(|t| {
-            DateTime::parse_from_rfc3339(&t)
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|e| StorageError::Backend(format!("operator {badge}: locked_until: {e}")))
-        })
-        .transpose()?;
+    let locked_until = locked_until.as_deref().map(parse_ts).transpose()?;
     Ok(Some(OperatorLogin {
         role,
         pin_hash,
@@ -179,10 +174,144 @@ pub fn set_login_failures(
             tenant,
             badge,
             failures.count,
-            failures.locked_until.map(|t| t.to_rfc3339())
+            failures.locked_until.map(ts)
         ],
     )?;
     Ok(())
+}
+
+/// Every operator of a tenant, by badge, with the codes of their warehouses.
+pub fn operators(conn: &Connection, tenant: i64) -> Result<Vec<OperatorInfo>> {
+    let rows = conn
+        .prepare_cached(
+            "SELECT o.badge, o.role, o.active, o.locked_until, \
+                    (SELECT group_concat(code, char(31)) FROM ( \
+                        SELECT w.code FROM operator_warehouses ow JOIN warehouses w ON w.id = ow.warehouse_id \
+                        WHERE ow.tenant_id = o.tenant_id AND ow.badge = o.badge ORDER BY w.code)) \
+             FROM operators o WHERE o.tenant_id = ?1 ORDER BY o.badge",
+        )?
+        .query_map([tenant], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, bool>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, Option<String>>(4)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter()
+        .map(|(badge, role, active, locked_until, warehouses)| {
+            Ok(OperatorInfo {
+                role: Role::parse(&role).ok_or_else(|| {
+                    StorageError::Backend(format!("operator {badge}: unknown role {role:?}"))
+                })?,
+                badge,
+                active,
+                warehouses: warehouses
+                    .map(|w| w.split('\u{1f}').map(str::to_owned).collect())
+                    .unwrap_or_default(),
+                locked_until: locked_until.as_deref().map(parse_ts).transpose()?,
+            })
+        })
+        .collect()
+}
+
+/// Changes an operator and writes their record again wherever devices
+/// receive it.
+pub fn update_operator(
+    conn: &mut Connection,
+    tenant: i64,
+    badge: &str,
+    update: &OperatorUpdate,
+) -> Result<OperatorInfo> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let changed = tx.execute(
+        "UPDATE operators SET pin_hash = COALESCE(?3, pin_hash), role = COALESCE(?4, role), \
+             active = COALESCE(?5, active), \
+             failed_logins = CASE WHEN ?3 IS NULL THEN failed_logins ELSE 0 END, \
+             locked_until = CASE WHEN ?3 IS NULL THEN locked_until ELSE NULL END \
+         WHERE tenant_id = ?1 AND badge = ?2",
+        params![
+            tenant,
+            badge,
+            update.pin_hash,
+            update.role.map(Role::as_str),
+            update.active
+        ],
+    )?;
+    if changed == 0 {
+        return Err(StorageError::UnknownOperator(badge.to_owned()));
+    }
+    let (role, pin_hash, active): (String, String, bool) = tx.query_row(
+        "SELECT role, pin_hash, active FROM operators WHERE tenant_id = ?1 AND badge = ?2",
+        params![tenant, badge],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    let role = Role::parse(&role)
+        .ok_or_else(|| StorageError::Backend(format!("operator {badge}: unknown role {role:?}")))?;
+    let scopes: Vec<i64> = tx
+        .prepare_cached(
+            "SELECT warehouse_id FROM operator_warehouses WHERE tenant_id = ?1 AND badge = ?2",
+        )?
+        .query_map(params![tenant, badge], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let row = ChangeRow::operator(badge, role, &pin_hash, active);
+    for scope in ChangeRow::operator_scopes(&scopes) {
+        write_changes(&tx, tenant, scope, std::slice::from_ref(&row))?;
+    }
+    tx.commit()?;
+    operators(conn, tenant)?
+        .into_iter()
+        .find(|o| o.badge == badge)
+        .ok_or_else(|| StorageError::UnknownOperator(badge.to_owned()))
+}
+
+/// Every device of a tenant, by warehouse and name.
+pub fn devices(conn: &Connection, tenant: i64) -> Result<Vec<DeviceInfo>> {
+    type Row = (
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        i64,
+        Option<String>,
+    );
+    let rows: Vec<Row> = conn
+        .prepare_cached(
+            "SELECT d.id, d.name, w.code, d.created_at, d.last_contact, d.backlog, d.revoked_at \
+             FROM devices d JOIN warehouses w ON w.id = d.warehouse_id \
+             WHERE d.tenant_id = ?1 ORDER BY w.code, d.name, d.id",
+        )?
+        .query_map([tenant], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    rows.into_iter()
+        .map(
+            |(id, name, warehouse, created_at, last_contact, backlog, revoked_at)| {
+                Ok(DeviceInfo {
+                    id: Uuid::parse_str(&id)
+                        .map_err(|e| StorageError::Backend(format!("bad device id {id:?}: {e}")))?,
+                    name,
+                    warehouse,
+                    created_at: parse_ts(&created_at)?,
+                    last_contact: last_contact.as_deref().map(parse_ts).transpose()?,
+                    backlog: u64::try_from(backlog).unwrap_or(0),
+                    revoked_at: revoked_at.as_deref().map(parse_ts).transpose()?,
+                })
+            },
+        )
+        .collect()
 }
 
 pub fn create_device(

@@ -30,8 +30,8 @@ use rusqlite_migration::{M, Migrations};
 use uuid::Uuid;
 
 use super::{
-    DeviceAuth, Discrepancy, ImportSummary, Pushed, Result, StockFilter, Storage, StorageError,
-    StoredOperation, Tenant, Warehouse,
+    DeviceAuth, DeviceInfo, Discrepancy, ImportSummary, OperatorInfo, OperatorUpdate, Pushed,
+    Result, StockFilter, Storage, StorageError, StoredOperation, Tenant, Warehouse,
 };
 use crate::import::ImportData;
 use crate::login::{Failures, OperatorLogin};
@@ -225,6 +225,25 @@ impl Storage for SqliteStorage {
         let badge = badge.to_owned();
         self.write(move |c| admin::set_login_failures(c, tenant, &badge, failures))
             .await
+    }
+
+    async fn operators(&self, tenant: i64) -> Result<Vec<OperatorInfo>> {
+        self.read(move |c| admin::operators(c, tenant)).await
+    }
+
+    async fn update_operator(
+        &self,
+        tenant: i64,
+        badge: &str,
+        update: &OperatorUpdate,
+    ) -> Result<OperatorInfo> {
+        let (badge, update) = (badge.to_owned(), update.clone());
+        self.write(move |c| admin::update_operator(c, tenant, &badge, &update))
+            .await
+    }
+
+    async fn devices(&self, tenant: i64) -> Result<Vec<DeviceInfo>> {
+        self.read(move |c| admin::devices(c, tenant)).await
     }
 
     async fn create_device(

@@ -107,9 +107,10 @@ fn load_view(
             view.settled.insert(seq, Settled { id, refusal });
         }
     }
-    let mut operator = tx.prepare_cached(
-        "SELECT role FROM operators WHERE tenant_id = ?1 AND badge = ?2 AND active = 1",
-    )?;
+    // Disabled operators too: what they recorded before their device
+    // learnt of it physically happened (a disabled badge cannot log in).
+    let mut operator =
+        tx.prepare_cached("SELECT role FROM operators WHERE tenant_id = ?1 AND badge = ?2")?;
     for badge in &needs.badges {
         let role: Option<String> = operator
             .query_row(params![auth.tenant, badge], |r| r.get(0))
