@@ -5,6 +5,8 @@
 // Test helpers panic on failure by design: a failed set-up is a failed test.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod disk;
+pub mod photos;
 pub mod proxy;
 pub mod s3;
 pub mod tmux;
@@ -60,6 +62,14 @@ pub struct Warehouse {
 impl Warehouse {
     pub fn new() -> Warehouse {
         let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("server.sqlite3").display().to_string();
+        Warehouse::provision(dir, db)
+    }
+
+    /// The same warehouse in a SQLite file under `parent` (a small file
+    /// system under test).
+    pub fn new_in(parent: &Path) -> Warehouse {
+        let dir = tempfile::tempdir_in(parent).unwrap();
         let db = dir.path().join("server.sqlite3").display().to_string();
         Warehouse::provision(dir, db)
     }
@@ -274,6 +284,31 @@ impl Server {
             .lines()
             .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
             .map(|n| n.trim().parse().unwrap())
+    }
+
+    /// `GET path` on this plain-http server: the status and the body. One
+    /// raw request, no process spawned: quick enough to poll.
+    pub fn get(&self, path: &str) -> (u16, String) {
+        assert_eq!(self.scheme, "http", "get() speaks plain http only");
+        let mut stream = TcpStream::connect(&self.addr).unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nhost: {}\r\nconnection: close\r\n\r\n",
+            self.addr
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let status = response
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("not an HTTP answer: {response:?}"));
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default();
+        (status, body)
     }
 
     /// SIGTERM, then waits for the process to exit (at most a minute);
