@@ -17,24 +17,13 @@ use common::s3::S3Server;
 use common::{Device, Server, Warehouse, admin, fixtures};
 use sha2::{Digest, Sha256};
 
-/// A JPEG-shaped file of `len` bytes (the server checks the type by its
-/// first bytes), different for each `seed`.
+/// A real JPEG of `len` bytes (the server and the terminal walk its whole
+/// structure), different for each `seed`.
 fn photo(dir: &Path, name: &str, len: usize, seed: u64) -> (PathBuf, Vec<u8>, String) {
-    let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0];
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    while bytes.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        bytes.extend_from_slice(&x.to_le_bytes());
-    }
-    bytes.truncate(len);
+    let bytes = common::photos::jpeg(len, seed);
     let path = dir.join(name);
     std::fs::write(&path, &bytes).unwrap();
-    let sha = Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let sha = sha256(&bytes);
     (path, bytes, sha)
 }
 
@@ -111,6 +100,13 @@ fn objects(dir: &Path) -> Vec<String> {
     files(dir)
         .into_iter()
         .filter(|f| !f.rsplit('/').next().unwrap().starts_with('.'))
+        .collect()
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
         .collect()
 }
 
@@ -292,12 +288,21 @@ fn photos_over_the_limit_or_not_photos_are_refused() {
         ])
     };
 
-    // On the device: not a photo, too large, missing — exit 3, nothing kept.
+    // On the device: not a photo, a page behind a JPEG's first bytes, too
+    // large, missing — exit 3, nothing kept.
     let text = dir.path().join("notes.txt");
     std::fs::write(&text, "not a photo").unwrap();
+    let page = [
+        &[0xFF, 0xD8, 0xFF, 0xE0][..],
+        b"<html><script>alert(1)</script></html>",
+    ]
+    .concat();
+    let fake = dir.path().join("page.jpg");
+    std::fs::write(&fake, &page).unwrap();
     let (huge, _, _) = photo(dir.path(), "huge.jpg", 11 * 1024 * 1024, 1);
     for (file, why) in [
         (text.as_path(), "is not a photo"),
+        (fake.as_path(), "is not a whole JPEG photo: expected"),
         (huge.as_path(), "at most 10485760"),
         (Path::new("/no/such.jpg"), "cannot read"),
     ] {
@@ -317,6 +322,64 @@ fn photos_over_the_limit_or_not_photos_are_refused() {
     assert!(!out.status.success(), "{err}");
     assert!(err.contains("the limit is 100000 bytes"), "{err}");
     assert_eq!(receiver.json(&["status"])["pending"], 0);
+
+    // Straight to the server, past the terminal's check: the page behind a
+    // JPEG's first bytes is refused naming what was expected, and nothing
+    // of it is kept; a real JPEG of the same size is stored and served.
+    let token = wh.token();
+    let auth = format!("authorization: Bearer {token}");
+    let put = |bytes: &[u8]| {
+        let sha = sha256(bytes);
+        let file = dir.path().join(&sha);
+        std::fs::write(&file, bytes).unwrap();
+        let (status, body) = curl(&[
+            "-X",
+            "PUT",
+            "-H",
+            &auth,
+            "-H",
+            "x-pyck-offset: 0",
+            "-H",
+            &format!("x-pyck-size: {}", bytes.len()),
+            "--data-binary",
+            &format!("@{}", file.display()),
+            &format!("{}/attachments/{sha}", server.url()),
+        ]);
+        (sha, status, String::from_utf8_lossy(&body).into_owned())
+    };
+    let (sha, status, body) = put(&page);
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body.contains(&format!("photo {sha} is not a whole JPEG photo: expected"))
+            && body.contains("at byte 4"),
+        "{body}"
+    );
+    let state = |sha: &str| {
+        let url = format!("{}/attachments/{sha}/upload", server.url());
+        let (status, body) = curl(&["-H", &auth, &url]);
+        assert_eq!(status, 200);
+        serde_json::from_slice::<serde_json::Value>(&body).unwrap()
+    };
+    assert_eq!(
+        state(&sha),
+        serde_json::json!({"received": 0, "complete": false})
+    );
+    let staged = PathBuf::from(format!("{}.photos", wh.db))
+        .join("staging/t1")
+        .join(&sha);
+    assert!(files(&staged).is_empty(), "its chunk was dropped");
+    let url = format!("{}/attachments/{sha}", server.url());
+    assert_eq!(curl(&["-H", &auth, &url]).0, 404);
+
+    let real = common::photos::jpeg(page.len().max(200), 3);
+    let (sha, status, body) = put(&real);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(state(&sha)["complete"], true);
+    let url = format!("{}/attachments/{sha}", server.url());
+    let (_, headers) = curl(&["-D", "-", "-o", "/dev/null", "-H", &auth, &url]);
+    let headers = String::from_utf8_lossy(&headers).to_ascii_lowercase();
+    assert!(headers.contains("content-type: image/jpeg"), "{headers}");
+    assert_eq!(curl(&["-H", &auth, &url]), (200, real));
 }
 
 #[test]

@@ -50,12 +50,8 @@ fn every_command_under_every_role() {
     let device = Device::new();
     device.enrol(&server.url(), &wh.token(), "1007");
     let exceptions = two_exceptions(&wh, &server, &device);
-    let photo = device.path("damage.png");
-    std::fs::write(
-        &photo,
-        b"\x89PNG\r\n\x1a\n not really a picture, but typed as one",
-    )
-    .unwrap();
+    let photo = device.path("damage.jpg");
+    std::fs::write(&photo, common::photos::jpeg(1_000, 1)).unwrap();
     // One order per role that may be packed and shipped as far as the
     // order's state goes (its picks short-picked here first), and one ASN
     // per role still open: then only the role decides each outcome.

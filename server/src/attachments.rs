@@ -16,7 +16,7 @@ use std::sync::Arc;
 use futures_util::TryStreamExt;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
-use pyck_sync::attachments::{MAX_CHUNK_BYTES, UploadState, content_type, is_sha256};
+use pyck_sync::attachments::{MAX_CHUNK_BYTES, UploadState, check_photo, is_sha256};
 use sha2::{Digest, Sha256};
 
 use crate::storage::{Attachment, Storage, StorageError};
@@ -293,22 +293,25 @@ impl PhotoStore {
             bytes.extend_from_slice(&self.objects.get(path).await?.bytes().await?);
         }
         let digest = hex(&Sha256::digest(&bytes));
-        let kind = content_type(&bytes);
+        // The whole container is walked (linear, no pixels decoded), not
+        // just its first bytes: a JPEG's magic number followed by a page
+        // is no photo.
         let verdict = if received != size || bytes.len() as u64 != size {
             Err(format!("received {received} bytes of {size}"))
         } else if digest != sha {
             Err(format!(
                 "the bytes hash to {digest}, not to the name {sha}: upload it again"
             ))
-        } else if kind.is_none() {
-            Err("not a photo (JPEG, PNG, WebP or HEIC)".into())
         } else {
-            Ok(())
+            check_photo(&bytes).map_err(|e| format!("photo {sha} is {e}"))
         };
-        if let Err(why) = verdict {
-            self.drop_staged(&chunks).await;
-            return Err(UploadError::Rejected(why));
-        }
+        let kind = match verdict {
+            Ok(kind) => kind,
+            Err(why) => {
+                self.drop_staged(&chunks).await;
+                return Err(UploadError::Rejected(why));
+            }
+        };
         self.objects
             .put(&Self::final_path(tenant, sha), PutPayload::from(bytes))
             .await?;
@@ -318,7 +321,7 @@ impl PhotoStore {
                 &Attachment {
                     sha256: sha.to_owned(),
                     size,
-                    content_type: kind.unwrap_or("application/octet-stream").to_owned(),
+                    content_type: kind.content_type().to_owned(),
                 },
             )
             .await?;

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use pyck_sync::attachments::{MAX_PHOTO_BYTES, Target, content_type};
+use pyck_sync::attachments::{MAX_PHOTO_BYTES, Target, check_photo};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -21,7 +21,8 @@ pub struct Photo {
 
 impl Photo {
     /// Reads `path` for the flag or argument `field`: it must exist, be a
-    /// photo (JPEG, PNG, WebP, HEIC) and be no larger than the limit.
+    /// photo (a whole JPEG, PNG, WebP or HEIC file, `check_photo`) and be
+    /// no larger than the limit.
     pub fn read(path: &Path, field: &str) -> anyhow::Result<Photo> {
         let meta = std::fs::metadata(path)
             .map_err(|e| invalid(format!("{field}: cannot read {}: {e}", path.display())))?;
@@ -34,12 +35,11 @@ impl Photo {
         }
         let bytes = std::fs::read(path)
             .map_err(|e| invalid(format!("{field}: cannot read {}: {e}", path.display())))?;
-        let Some(content_type) = content_type(&bytes) else {
-            return Err(invalid(format!(
-                "{field}: {} is not a photo (JPEG, PNG, WebP or HEIC)",
-                path.display()
-            )));
-        };
+        // The same structural check the server makes, so a photo the
+        // server would refuse is refused here, before anything is recorded.
+        let content_type = check_photo(&bytes)
+            .map_err(|e| invalid(format!("{field}: {} is {e}", path.display())))?
+            .content_type();
         let sha256 = Sha256::digest(&bytes)
             .iter()
             .map(|b| format!("{b:02x}"))
