@@ -187,3 +187,53 @@ fn pyck_scan_explains_a_code_in_text_and_in_json() {
     assert_eq!(json["elements"][1]["value"], "L2644H");
     assert_eq!(device.json(&["scan", "A-01-07"])["type"], "location");
 }
+
+/// A scanner set up without symbology identifiers sends a GS1-128 label of
+/// fixed-length fields with nothing to mark it as GS1: a bare element
+/// string. The UI, `pyck scan` and a recording command read it, as they do
+/// a weighed case (net weight, AI 3103), while a bin code stays a bin.
+#[test]
+fn a_bare_element_string_and_a_weighed_case_are_read_everywhere() {
+    // GTIN, expiry, then the lot last: no separator needed.
+    const BARE: &str = "01057900001000951728011510L2644H";
+    // The same case weighed: 1.234 kg net, then the lot.
+    const WEIGHED: &str = "0105790000100095310300123410L2644H";
+    let wh = Warehouse::new();
+    let server = Server::start(&wh.db, None);
+    let device = Device::new();
+    device.ok(&["init", "--server", &server.url(), "--token", &wh.token()]);
+
+    let (tmux, exit_file) = lookup_screen(&device);
+    tmux.scan(BARE);
+    assert_found_lot_l2644h(&tmux);
+    tmux.scan("A-01-07");
+    tmux.wait_for(&["bin A-01-07"]);
+    tmux.scan(WEIGHED);
+    assert_found_lot_l2644h(&tmux);
+    quit(&tmux, &exit_file);
+
+    let bare = device.json(&["scan", BARE]);
+    assert_eq!(bare["type"], "gs1", "{bare}");
+    assert_eq!(bare["sku"], "SKU-10009");
+    assert_eq!(bare["lot"], "L2644H");
+    assert_eq!(bare["expiry"], "2028-01-15");
+    let weighed = device.json(&["scan", WEIGHED]);
+    assert_eq!(weighed["elements"][1]["ai"], "3103", "{weighed}");
+    assert_eq!(weighed["elements"][1]["decimal"], "1.234", "{weighed}");
+    let text = device.ok(&["scan", WEIGHED]);
+    assert!(text.contains("(3103) NET WEIGHT (kg) 001234"), "{text}");
+    // A code that is no valid element string is not taken for one.
+    let not_gs1 = device.run(&["scan", "10L2644H"]);
+    assert_eq!(not_gs1.status.code(), Some(3), "{not_gs1:?}");
+    assert!(
+        String::from_utf8_lossy(&not_gs1.stderr).contains("is no location, SKU, GTIN or GS1 code")
+    );
+
+    // The label scanned into --sku of a move names the item.
+    device.ok(&["login", "--badge", "2001", "--pin", "1234"]);
+    device.ok(&[
+        "move", "--sku", BARE, "--lot", "L2644H", "--qty", "2", "--from", "A-01-07", "--to",
+        "A-01-01",
+    ]);
+    assert_eq!(device.qty("A-01-01", "SKU-10009"), 2);
+}

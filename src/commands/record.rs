@@ -70,6 +70,20 @@ impl<'s> Resolver<'s> {
         {
             found = replica::item(conn, &sku)?;
         }
+        // Then a GS1 code (bracketed, bare, Digital Link) naming the item by
+        // its GTIN: what a scanner sends into the field. Its lot and dates
+        // are not taken from it; the row gives those (docs/GS1.md).
+        if found.is_none()
+            && let Some(read) = pyck_sync::gs1::read_scan(&value, crate::checks::today())
+        {
+            let gs1 = read.map_err(|e| row.error(field, format!("not a valid GS1 code: {e}")))?;
+            if let Some(sku) = match gs1.gtin() {
+                Some(gtin) => replica::sku_by_gtin(conn, gtin)?,
+                None => None,
+            } {
+                found = replica::item(conn, &sku)?;
+            }
+        }
         self.items.insert(value.clone(), found.clone());
         found.ok_or_else(|| unknown_item(row, field, &value))
     }

@@ -20,31 +20,40 @@
 //!   A `(` inside a value is written `\(` when it would otherwise look like
 //!   the start of an AI; blanks between elements are tolerated.
 //! - **Raw**: `01095011015300031727012010L2710`: AIs and values back to
-//!   back, with a GS after each variable-length value that is not last. GS may also arrive as the text `<GS>` (any case) or as `␝`
-//!   (U+241D); a leading FNC1 and surplus GSs are skipped. A GS after a
-//!   fixed-length value is allowed but not needed.
+//!   back, with a GS after each variable-length value that is not last. GS
+//!   may also arrive as the text `<GS>` (any case) or as `␝` (U+241D); a
+//!   leading FNC1 and surplus GSs are skipped. A GS after a fixed-length
+//!   value is allowed but not needed. A raw string with no symbology
+//!   identifier and no GS (a *bare* element string, as a scanner set up
+//!   without identifiers sends a GS1-128 label) reads the same; whether a
+//!   scan is one at all is [`read_scan`]'s question.
 //! - **Symbology identifier** prefixes `]C1` (GS1-128), `]d2` (GS1
 //!   DataMatrix), `]Q3` (GS1 QR), `]e0` (GS1 DataBar) and `]J1` (GS1
-//!   DotCode) are stripped. Any other identifier (`]C0`, `]E0`, …) is an
-//!   error unless a web address follows it.
-//! - **GS1 Digital Link** URIs: `https://id.gs1.org/01/09501101530003/10/L2710?17=270120`.
-//!   Any host and any path before the `/00/`, `/01/` or `/414/` key; path
-//!   segments are percent-decoded; a GTIN-8, -12 or -13 in `/01/` is padded
-//!   to 14 digits; query parameters that are not known AIs are ignored.
+//!   DotCode) are stripped; these carry element strings only, so a web
+//!   address behind them is an error. Any other identifier (`]C0`, `]E0`,
+//!   …) is an error unless a web address follows it.
+//! - **GS1 Digital Link** URIs: `https://id.gs1.org/01/09501101530003/10/L2710?17=270120`,
+//!   read by the Digital Link URI syntax: see `digital_link.rs` and docs/GS1.md.
 //!
 //! Surrounding blanks (the scanner's Enter) are trimmed. Input over
-//! [`MAX_INPUT_CHARS`] characters is refused unread. Parsing never panics.
+//! [`MAX_INPUT_CHARS`] characters (what a QR code holds at most) is refused
+//! unread. Parsing never panics.
 //!
-//! # Supported AIs
+//! # AIs and the rules between them
 //!
-//! `00` SSCC, `01` GTIN, `02` contained GTIN (all three check-digit
-//! verified), `10` batch/lot, `11` production, `12` due, `13` packaging,
-//! `15` best-before, `16` sell-by and `17` expiry dates, `20` variant, `21`
-//! serial, `240` additional product id, `30` variable count, `3100`–`3105`
-//! net weight in kg, `37` count, `400` customer order number, `410` ship-to
-//! GLN and `414` location GLN (check-digit verified). An unknown AI stops
-//! parsing with an error, because its length, and so where the next
-//! element starts, is unknown.
+//! Every AI of the GS1 General Specifications is known, from the GS1
+//! Barcode Syntax Dictionary (see `dictionary.rs` and `data/README.md`):
+//! its components, their character sets and lengths, and the syntax tests
+//! each must pass (check digits, dates, times, code lists; see `lint.rs`).
+//! An AI GS1 has not assigned stops parsing with an error, because its
+//! length, and so where the next element starts, is unknown.
+//!
+//! A whole scan must also keep the pair rules of General Specifications
+//! 4.14 (`rules.rs`): no AI with one it excludes (`(01)` with `(02)` or
+//! `(37)`), every AI with the AIs it requires (a lot with a GTIN).
+//!
+//! Measures and amounts (AIs 31nn–36nn, 39nn) carry their number of
+//! decimals in the AI's last digit: [`Element::decimal`].
 //!
 //! # Dates
 //!
