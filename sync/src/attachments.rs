@@ -183,6 +183,36 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Whatever follows a kind's first bytes, the walk answers and never
+        /// panics: every length in it comes from whoever sent the file.
+        #[test]
+        fn any_bytes_behind_any_magic_get_an_answer(
+            magic in 0..5usize,
+            rest in proptest::collection::vec(proptest::num::u8::ANY, 0..600),
+        ) {
+            let magic: &[u8] = match magic {
+                0 => &[0xFF, 0xD8, 0xFF],
+                1 => &png::SIGNATURE,
+                2 => b"RIFF\0\0\0\0WEBP",
+                3 => b"\0\0\0\x14ftypheic",
+                _ => b"",
+            };
+            let mut bytes = magic.to_vec();
+            bytes.extend(rest);
+            let _ = check_photo(&bytes);
+        }
+
+        /// One byte changed anywhere in a real JPEG: an answer, no panic.
+        #[test]
+        fn a_real_jpeg_with_any_byte_changed_gets_an_answer(at in 0..200usize, to in proptest::num::u8::ANY) {
+            let mut bytes = jpeg::tests::tiny();
+            let at = at % bytes.len();
+            bytes[at] = to;
+            let _ = check_photo(&bytes);
+        }
+    }
+
     #[test]
     fn targets_on_the_wire() {
         assert_eq!(
