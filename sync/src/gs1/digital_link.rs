@@ -13,20 +13,26 @@ use chrono::NaiveDate;
 
 use super::{Ai, Element, Gs1Error};
 
-/// Whether `s` starts with `http://` or `https://`, in any case (QR codes
-/// often carry addresses in capitals, which encode more compactly).
+/// Whether `s` starts with `http://` or `https://`, in lower case or in
+/// capitals (QR codes often carry addresses in capitals, which encode more
+/// compactly; a mixed-case scheme is no Digital Link).
 pub(super) fn is_web_address(s: &str) -> bool {
     strip_scheme(s).is_some()
 }
 
 fn strip_scheme(s: &str) -> Option<&str> {
-    ["https://", "http://"].iter().find_map(|scheme| {
-        let head = s.get(..scheme.len())?;
-        head.eq_ignore_ascii_case(scheme)
-            .then(|| s.get(scheme.len()..))
-            .flatten()
-    })
+    ["https://", "http://", "HTTPS://", "HTTP://"]
+        .iter()
+        .find_map(|scheme| s.strip_prefix(scheme))
 }
+
+/// Characters a URI may hold (RFC 3986: unreserved, reserved and `%`).
+fn is_uri_character(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "-._~:/?#[]@!$&'()*+,;=%".contains(c)
+}
+
+/// Characters of [`is_uri_character`] that cannot stand in a host name.
+const BAD_IN_HOST: &str = "_~?#@!$&'()*+,;=%";
 
 const NO_KEY: Gs1Error = problem("no primary key (/01/, /00/, /414/, …) ends the path");
 
@@ -41,19 +47,24 @@ const fn problem(problem: &'static str) -> Gs1Error {
 ///   whose AI is a primary key is the key, and the pairs after it must be
 ///   that key's qualifiers in their order (for a GTIN: 22, 10, 21; an SSCC
 ///   has none). An empty segment (`//`, a trailing `/`) is an error.
-/// - Query parameters whose name is numeric are AIs and must be known and
-///   allowed as data attributes; others (`linkType=…`) are ignored.
+/// - Query parameters whose name is numeric are AIs and must be known,
+///   allowed as data attributes, and not a qualifier of the key (those go
+///   in the path); others (`linkType=…`, a parameter without `=`) are
+///   ignored. An AI may stand only once in a link.
 /// - Segments and parameters are percent-decoded; in the query `+` is a
 ///   space (and so refused in any AI value, as GS1 character sets have no
 ///   space).
 /// - In the path, AI (01) may be a GTIN-8, -12 or -13; it is padded to 14.
 pub(super) fn parse(url: &str, today: NaiveDate) -> Result<Vec<Element>, Gs1Error> {
+    if !url.chars().all(is_uri_character) {
+        return Err(problem("a character that cannot stand in a web address"));
+    }
     let rest = strip_scheme(url).ok_or(problem("not a web address"))?;
     let rest = rest.split_once('#').map_or(rest, |(before, _)| before);
     let (address, query) = rest.split_once('?').unwrap_or((rest, ""));
     let (host, path) = address.split_once('/').unwrap_or((address, ""));
-    if host.is_empty() {
-        return Err(problem("no host"));
+    if host.is_empty() || host.contains(|c| BAD_IN_HOST.contains(c)) {
+        return Err(problem("no valid host"));
     }
     if path.is_empty() {
         return Err(NO_KEY);
@@ -91,6 +102,9 @@ pub(super) fn parse(url: &str, today: NaiveDate) -> Result<Vec<Element>, Gs1Erro
     for pair in pairs.by_ref() {
         let [code, value] = pair else { continue };
         let ai = Ai::lookup(code).ok_or_else(|| Gs1Error::UnknownAiCode { ai: code.clone() })?;
+        if elements.iter().any(|e: &Element| e.ai() == ai) {
+            return Err(Gs1Error::RepeatedInLink { ai });
+        }
         match key {
             None => key = Some(ai),
             Some(key) => {
@@ -103,17 +117,35 @@ pub(super) fn parse(url: &str, today: NaiveDate) -> Result<Vec<Element>, Gs1Erro
         elements.push(element(ai, value, today)?);
     }
 
+    let path_ais: Vec<Ai> = elements.iter().map(Element::ai).collect();
     for param in query.split('&').filter(|p| !p.is_empty()) {
-        let (name, value) = param.split_once('=').unwrap_or((param, ""));
+        // A parameter without `=` is no attribute; one whose name is not
+        // numeric is the brand's business. Both are ignored.
+        let Some((name, value)) = param.split_once('=') else {
+            continue;
+        };
         let name = percent_decode(name, true)?;
-        // Not an AI at all is no error here: other parameters are the
-        // brand's business.
         if name.is_empty() || !name.bytes().all(|b| b.is_ascii_digit()) {
             continue;
         }
         let ai = Ai::lookup(&name).ok_or(Gs1Error::UnknownAiCode { ai: name })?;
-        if ai.is_primary_key() || !ai.def().dl_attribute {
+        if !ai.def().dl_attribute {
             return Err(Gs1Error::NotAnAttribute { ai });
+        }
+        // A qualifier of the key belongs in the path, at its place.
+        if let Some((&key, qualifiers)) = path_ais.split_first() {
+            let fits_in_path = (0..=qualifiers.len()).any(|at| {
+                let mut with = qualifiers.to_vec();
+                with.insert(at, ai);
+                qualifiers_in_order(key, &with)
+            });
+            if fits_in_path {
+                return Err(Gs1Error::QualifierInQuery { ai, key });
+            }
+        }
+        // In a link each AI stands once, even with the same value.
+        if elements.iter().any(|e| e.ai() == ai) {
+            return Err(Gs1Error::RepeatedInLink { ai });
         }
         elements.push(element(ai, &percent_decode(value, true)?, today)?);
     }

@@ -135,9 +135,9 @@ pub(super) fn parse_bracketed(chars: &[Ch], today: NaiveDate) -> Result<Vec<Elem
 /// AI, value, AI, value, …, with a GS after every variable-length value
 /// that is not last.
 ///
-/// The AI's table row says how long its value is; a fixed-length value
-/// may be followed by a GS even where none is needed, and stray GSs are
-/// skipped.
+/// An AI of the predefined-length table has its value cut at its length
+/// (a GS after it is allowed but not needed); every other value runs to the
+/// next GS or the end. Stray GSs are skipped.
 pub(super) fn parse_raw(chars: &[Ch], today: NaiveDate) -> Result<Vec<Element>, Gs1Error> {
     let mut elements = Vec::new();
     let mut i = 0;
@@ -148,12 +148,15 @@ pub(super) fn parse_raw(chars: &[Ch], today: NaiveDate) -> Result<Vec<Element>, 
         }
         let (ai, ai_len) = match_ai(&chars[i..]).ok_or_else(|| unknown_ai(&chars[i..]))?;
         i += ai_len;
-        // A value stops at a GS; a fixed-length one also after its length.
-        // Any shortfall or overrun is then reported by validation.
-        let limit = if ai.is_fixed_length() {
-            ai.max_length()
-        } else {
+        // A value stops at a GS; one of the predefined-length table also
+        // after its length. Every other AI needs the GS after it, even a
+        // fixed-length one (General Specifications 7.8.5: a reader that does
+        // not know the AI must still find its end), so it runs to the GS
+        // and validation reports a value too long where the GS is missing.
+        let limit = if ai.needs_separator() {
             usize::MAX
+        } else {
+            ai.max_length()
         };
         let value: String = chars[i..]
             .iter()

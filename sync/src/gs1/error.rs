@@ -124,10 +124,21 @@ pub enum Gs1Error {
     )]
     NotAQualifier { ai: Ai, key: Ai },
 
-    /// An AI in a Digital Link query that may not be a data attribute (a
-    /// primary key, or an AI the dictionary keeps out of the query).
+    /// An AI in a Digital Link query that the dictionary keeps out of
+    /// queries.
     #[error("not a GS1 Digital Link: {ai} cannot be a query parameter")]
     NotAnAttribute { ai: Ai },
+
+    /// A qualifier of the link's key given in the query: GS1 puts it in the
+    /// path, after the key.
+    #[error(
+        "not a GS1 Digital Link: {ai} is a qualifier of {key} and belongs in the path, not the query"
+    )]
+    QualifierInQuery { ai: Ai, key: Ai },
+
+    /// The same AI twice in one Digital Link.
+    #[error("not a GS1 Digital Link: {ai} stands twice in the address")]
+    RepeatedInLink { ai: Ai },
 
     /// A web address in a barcode type that carries only element strings
     /// (`]C1` GS1-128, `]e0` GS1 DataBar, and the GS1 modes of 2D codes).

@@ -693,7 +693,15 @@ fn digital_link_errors() {
     ));
     assert!(matches!(
         err("https://example.com/01/09501101530003/10/A?10=B"),
-        Gs1Error::Conflict { .. }
+        Gs1Error::RepeatedInLink { .. } | Gs1Error::QualifierInQuery { .. }
+    ));
+    assert!(matches!(
+        err("https://example.com/01/09501101530003?10=B"),
+        Gs1Error::QualifierInQuery { .. }
+    ));
+    assert!(matches!(
+        err("https://example.com/01/09501101530003?99=A&99=A"),
+        Gs1Error::RepeatedInLink { .. }
     ));
 }
 
