@@ -124,3 +124,155 @@ fn tokens_and_pins_are_never_stored_in_clear_nor_logged() {
         }
     }
 }
+
+/// The server's database (with its WAL and shared memory), a backup of it
+/// and the terminal's store hold PIN hashes and every ledger: owner-only,
+/// whatever the umask. (The terminal's WAL exists only while a command
+/// runs; SQLite gives it the store's mode.)
+#[test]
+fn databases_stores_and_backups_are_owner_only() {
+    let wh = Warehouse::new();
+    let server = Server::start(&wh.db, None);
+    let device = Device::new();
+    device.enrol(&server.url(), &wh.token(), "1007");
+    device.ok(&[
+        "move",
+        "--sku",
+        "SKU-10001",
+        "--qty",
+        "1",
+        "--from",
+        "A-07-11",
+        "--to",
+        "A-01-03",
+    ]);
+    device.ok(&["sync"]);
+    let backup = wh.dir.path().join("nightly.sqlite3");
+    admin(&wh.db, &["backup", backup.to_str().unwrap()]);
+    let mut checked = Vec::new();
+    for file in files(wh.dir.path())
+        .into_iter()
+        .chain(files(device.home.path()))
+    {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        if name.contains(".sqlite3") {
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+            assert_eq!(
+                mode & 0o077,
+                0,
+                "{} is mode {:o}",
+                file.display(),
+                mode & 0o777
+            );
+            checked.push(name);
+        }
+    }
+    checked.sort();
+    for expected in [
+        "server.sqlite3",
+        "server.sqlite3-wal",
+        "server.sqlite3-shm",
+        "nightly.sqlite3",
+        "pyck.sqlite3",
+    ] {
+        assert!(
+            checked.iter().any(|c| c == expected),
+            "{expected} not found in {checked:?}"
+        );
+    }
+}
+
+/// A password inside a URL given by environment (database, collector,
+/// NATS, webhook) is never printed: not by `--help`, which shows where an
+/// option comes from, and not in the log of a server that used every one of
+/// them — including while the webhook fails and is retried.
+#[test]
+fn passwords_in_urls_are_never_printed() {
+    const SECRET: &str = "s3cretXyZ";
+    let wh = Warehouse::postgres();
+    let db = wh.db.replacen(
+        "postgres://postgres@",
+        &format!("postgres://postgres:{SECRET}@"),
+        1,
+    );
+    assert_ne!(
+        db, wh.db,
+        "the test database URL has the form the test expects"
+    );
+    // A port nothing listens on: every webhook call fails.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let nats = common::nats_url().replacen("nats://", &format!("nats://pyck:{SECRET}@"), 1);
+    let env = [
+        ("PYCK_DB", db.clone()),
+        ("PYCK_OTLP", format!("http://pyck:{SECRET}@{closed}")),
+        ("PYCK_NATS", nats),
+        (
+            "PYCK_NOTIFY_URL",
+            format!("http://pyck:{SECRET}@{closed}/hook"),
+        ),
+    ];
+    for args in [
+        &["--help"][..],
+        &["serve", "--help"],
+        &["migrate", "--help"],
+    ] {
+        let out = std::process::Command::new(common::server_bin())
+            .args(args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("PYCK_DB"),
+            "{args:?} names its variables:\n{text}"
+        );
+        assert!(
+            !text.contains(SECRET),
+            "{args:?} prints a password:\n{text}"
+        );
+    }
+
+    let log = wh.dir.path().join("server.log");
+    let file = std::fs::File::create(&log).unwrap();
+    let mut server = std::process::Command::new(common::server_bin())
+        .args([
+            "--log-format",
+            "json",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--retry-base-ms",
+            "50",
+        ])
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdout(std::process::Stdio::piped())
+        .stderr(file)
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("pyck-server listening on ")
+        .unwrap()
+        .to_owned();
+    let picker = Device::new();
+    picker.enrol(&url, &wh.token(), "1007");
+    common::record_fulfilment(&picker, "SO-5004");
+    picker.ok(&["sync"]);
+    common::wait_for("the webhook's failure in the log", || {
+        let text = std::fs::read_to_string(&log).unwrap();
+        text.contains("notify").then_some(())
+    });
+    let _ = server.kill();
+    let _ = server.wait();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!text.contains(SECRET), "the log holds a password:\n{text}");
+}

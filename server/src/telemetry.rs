@@ -57,7 +57,7 @@ pub fn init(format: LogFormat, otlp: Option<&str>) -> anyhow::Result<Telemetry> 
     registry
         .with(tracing_opentelemetry::layer().with_tracer(tracer))
         .init();
-    tracing::info!(%endpoint, "exporting traces over OTLP/HTTP");
+    tracing::info!(endpoint = %crate::commands::redact(&endpoint), "exporting traces over OTLP/HTTP");
     Ok(Telemetry {
         provider: Some(provider),
     })

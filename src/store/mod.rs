@@ -45,6 +45,9 @@ impl Store {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("while creating {}", dir.display()))?;
         }
+        // Operators' PIN hashes and the journal: the owner's alone.
+        pyck_sync::private_file::make_private(path)
+            .with_context(|| format!("while creating {}", path.display()))?;
         let mut conn =
             Connection::open(path).with_context(|| format!("while opening {}", path.display()))?;
         // Another pyck process may hold the write lock for a moment (two

@@ -10,6 +10,7 @@ pub mod attachments;
 pub mod events;
 pub mod gs1;
 pub mod operation;
+pub mod private_file;
 pub mod protocol;
 pub mod records;
 pub mod refusal;

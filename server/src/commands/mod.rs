@@ -37,7 +37,7 @@ pub mod exit {
 pub struct Cli {
     /// Database: a SQLite file path or a postgres:// URL [default: a SQLite
     /// file in the platform data directory]
-    #[arg(long, env = "PYCK_DB", global = true)]
+    #[arg(long, env = "PYCK_DB", global = true, hide_env_values = true)]
     pub db: Option<String>,
 
     /// Log lines on stderr: `text`, or `json` (one object per line, with
@@ -47,7 +47,7 @@ pub struct Cli {
 
     /// Export traces (a span per request, with its request id) to this
     /// OpenTelemetry collector over OTLP/HTTP, e.g. `http://collector:4318`
-    #[arg(long, env = "PYCK_OTLP", global = true)]
+    #[arg(long, env = "PYCK_OTLP", global = true, hide_env_values = true)]
     pub otlp: Option<String>,
 
     #[command(subcommand)]

@@ -29,11 +29,11 @@ pub struct Args {
     /// events are published to JetStream and every replica delivers every
     /// replica's events to its subscribers. Without it, events stay in this
     /// process (fine for a single server)
-    #[arg(long, env = "PYCK_NATS")]
+    #[arg(long, env = "PYCK_NATS", hide_env_values = true)]
     nats: Option<String>,
     /// Where the fulfilment workflow POSTs each order's outcome (its
     /// `notify` step); without it the step completes without a call
-    #[arg(long, env = "PYCK_NOTIFY_URL")]
+    #[arg(long, env = "PYCK_NOTIFY_URL", hide_env_values = true)]
     notify_url: Option<String>,
     /// Seconds an order's picks may take before a `pick_overdue` exception
     #[arg(long, env = "PYCK_PICK_DEADLINE", default_value_t = 4 * 3600)]
@@ -57,7 +57,7 @@ pub struct Args {
     /// [default: beside the SQLite file (`<db>.photos/`), or `photos/` in
     /// the platform data directory for PostgreSQL]; every replica must see
     /// the same one
-    #[arg(long, env = "PYCK_OBJECT_STORE")]
+    #[arg(long, env = "PYCK_OBJECT_STORE", hide_env_values = true)]
     object_store: Option<PhotoLocation>,
     /// Largest photo accepted, in bytes
     #[arg(long, env = "PYCK_MAX_PHOTO_BYTES", default_value_t = pyck_sync::attachments::MAX_PHOTO_BYTES)]
@@ -109,7 +109,7 @@ pub async fn run(store: Arc<dyn Storage>, db: &str, args: Args) -> anyhow::Resul
     let events = match &args.nats {
         Some(url) => {
             let events = Events::nats(url).await?;
-            tracing::info!(url = %url, "live events through NATS JetStream");
+            tracing::info!(url = %super::redact(url), "live events through NATS JetStream");
             events
         }
         None => Events::in_process(),

@@ -40,6 +40,8 @@ pub fn backup(from: &Connection, dest: &Path) -> Result<BackupSummary> {
 }
 
 fn copy(from: &Connection, partial: &Path) -> Result<BackupSummary> {
+    pyck_sync::private_file::make_private(partial)
+        .map_err(|e| io(&format!("creating {}", partial.display()), &e))?;
     let mut to = Connection::open(partial)?;
     let pages = {
         let backup = Backup::new(from, &mut to)?;

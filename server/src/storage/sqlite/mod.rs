@@ -82,6 +82,9 @@ impl SqliteStorage {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
+        // Every tenant's PIN hashes and ledger: the owner's alone.
+        pyck_sync::private_file::make_private(path)
+            .map_err(|e| anyhow::anyhow!("while creating {}: {e}", path.display()))?;
         let mut conn = Connection::open(path)?;
         configure(&conn)?;
         let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
