@@ -126,6 +126,13 @@ pub fn interpret(conn: &rusqlite::Connection, code: &str) -> anyhow::Result<Valu
         if let Some(sku) = sku {
             if let Some(item) = replica::item(conn, &sku)? {
                 v["description"] = json!(item.description);
+                // Catch weight: what a receipt or pick of this weighed case
+                // records as its quantity, in the item's unit.
+                if let Some(Ok(qty)) = pyck_sync::gs1::WeightUnit::from_uom(&item.uom)
+                    .and_then(|unit| gs1.weight_in(unit))
+                {
+                    v["weight"] = json!({"qty": qty, "uom": item.uom});
+                }
             }
             v["sku"] = json!(sku);
         }

@@ -787,6 +787,43 @@ fn a_gs1_digital_link_and_a_case_count_fill_the_steps() {
     assert_eq!(form(&app).get("qty"), Some("24"));
 }
 
+/// Catch weight: an item stocked in grams, received from a weighed case's
+/// label (net weight 1.234 kg, AI 3103), takes the weight as its quantity;
+/// a label too fine for an item stocked in kilograms is refused.
+#[test]
+fn a_weighed_case_gives_its_weight_as_the_quantity() {
+    let mut look = Fake::warehouse();
+    let mut cheese = crate::tui::testing::item("SKU-20001", "Cheese by weight", false);
+    cheese.uom = "G".into();
+    look.items.push((cheese, vec!["9501101530003"]));
+    let mut kilos = crate::tui::testing::item("SKU-20002", "Ham by weight", false);
+    kilos.uom = "KG".into();
+    look.items.push((kilos, vec!["4006381333931"]));
+    let mut app = receiver();
+    send(&mut app, &look, [Msg::Char('1')]);
+    send(&mut app, &look, scan("ASN-1003"));
+    // A bare element string, as a scanner without identifiers sends it.
+    send(&mut app, &look, scan("01095011015300033103001234"));
+    assert_eq!(form(&app).get("sku"), Some("SKU-20001"));
+    assert_eq!(step_name(&app), "qty");
+    send(&mut app, &look, [Msg::Enter]);
+    assert_eq!(form(&app).get("qty"), Some("1234"));
+
+    let mut app = receiver();
+    send(&mut app, &look, [Msg::Char('1')]);
+    send(&mut app, &look, scan("ASN-1003"));
+    let fx = send(&mut app, &look, scan("(01)04006381333931(3103)001234"));
+    assert!(effects_ring(&fx));
+    assert!(
+        app.error
+            .as_ref()
+            .is_some_and(|e| e.reason.contains("whole number of kg")),
+        "{:?}",
+        app.error
+    );
+    assert_eq!(form(&app).get("sku"), None);
+}
+
 #[test]
 fn a_gs1_code_for_an_unknown_gtin_is_refused() {
     let look = Fake::warehouse();

@@ -90,6 +90,11 @@ pub enum Gs1Error {
     #[error("{ai}: {problem}")]
     Invalid { ai: Ai, problem: &'static str },
 
+    /// A weighed case whose weight is not a whole number of the unit the
+    /// item is stocked in (1.234 kg for an item counted in kg).
+    #[error("{ai}: the weight is not a whole number of {unit}, the unit this item is stocked in")]
+    WeightNotWhole { ai: Ai, unit: &'static str },
+
     /// Two AIs that GS1 forbids together (General Specifications 4.14.1),
     /// such as a GTIN (01) and a contained GTIN (02).
     #[error("{ai} may not appear together with {other}")]

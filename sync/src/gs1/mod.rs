@@ -90,6 +90,7 @@ mod digital_link;
 mod element_string;
 mod error;
 mod lint;
+mod measure;
 mod rules;
 mod separators;
 #[cfg(test)]
@@ -103,6 +104,7 @@ use serde::{Serialize, Serializer};
 pub use ai::Ai;
 pub use check_digit::{gtin_check_digit, is_valid_gtin, normalize_gtin};
 pub use error::Gs1Error;
+pub use measure::WeightUnit;
 pub use separators::{MAX_SUBSTITUTE_CHARS, normalize_separators, substitute_problem};
 
 use element_string::{Ch, GS};
