@@ -3,8 +3,7 @@
 //!
 //! Each returns why a component fails, or nothing. A linter the dictionary
 //! names but this module does not implement passes (see docs/GS1.md for the
-//! list and why each is left out: they concern the issuing of keys, not
-//! the reading of a label).
+//! list and why each is left out).
 
 use chrono::NaiveDate;
 
@@ -118,7 +117,35 @@ pub(super) fn run(dict: &Dictionary, name: &str, text: &str, today: NaiveDate) -
         "latitude" => range10(text, 1_800_000_000, "latitude out of range"),
         "longitude" => range10(text, 3_600_000_000, "longitude out of range"),
         "iban" => iban(text),
+        "gcppos1" => company_prefix_at(text, 0),
+        "gcppos2" => company_prefix_at(text, 1),
+        "importeridx" => {
+            let ok = text.len() == 1
+                && text
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if ok {
+                Ok(())
+            } else {
+                Err(Lint::Problem(
+                    "the importer index is one letter, digit, - or _",
+                ))
+            }
+        }
         _ => Ok(()),
+    }
+}
+
+/// Whether a GS1 Company Prefix can start at `offset`: the shortest ones
+/// are four digits, so at least four digits must stand there. (Which
+/// prefixes GS1 has actually issued is not known offline.)
+fn company_prefix_at(text: &str, offset: usize) -> Result<(), Lint> {
+    match text.get(offset..offset + 4) {
+        None => Err(Lint::Problem("too short to hold a GS1 Company Prefix")),
+        Some(p) if p.bytes().all(|b| b.is_ascii_digit()) => Ok(()),
+        Some(_) => Err(Lint::Problem(
+            "does not start with a GS1 Company Prefix (four digits)",
+        )),
     }
 }
 
@@ -237,6 +264,18 @@ mod tests {
             Ok(())
         );
         assert!(run(&d, "csumalpha", "1987654Ad4X4bL5ttr2310c2L", today()).is_err());
+    }
+
+    #[test]
+    fn company_prefixes_and_importer_indexes() {
+        let d = dict();
+        assert_eq!(run(&d, "gcppos1", "9501ABC", today()), Ok(()));
+        assert!(run(&d, "gcppos1", "950A1", today()).is_err());
+        assert!(run(&d, "gcppos1", "950", today()).is_err());
+        assert_eq!(run(&d, "gcppos2", "X9501", today()), Ok(()));
+        assert!(run(&d, "gcppos2", "9501", today()).is_err());
+        assert_eq!(run(&d, "importeridx", "_", today()), Ok(()));
+        assert!(run(&d, "importeridx", "!", today()).is_err());
     }
 
     #[test]
