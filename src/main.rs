@@ -32,10 +32,14 @@ fn main() -> ExitCode {
     }
 }
 
-/// `pyck journal | head` closing the pipe is not a failure.
+/// `pyck journal | head` closing the pipe is not a failure. The error may
+/// be the write's own or JSON's, which carries the write's kind.
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
     err.chain().any(|e| {
         e.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            .is_some_and(|io| io.kind() == BrokenPipe)
+            || e.downcast_ref::<serde_json::Error>()
+                .is_some_and(|json| json.io_error_kind() == Some(BrokenPipe))
     })
 }

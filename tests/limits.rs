@@ -43,3 +43,41 @@ fn a_sync_over_the_rate_limit_waits_and_completes() {
     );
     assert!(wh.verify().status.success());
 }
+
+/// A server (or a proxy) that takes the connection and never answers: a
+/// sync gives up after `--timeout` with exit 4 instead of waiting out every
+/// retry of every request, and a later sync to the real server goes on.
+#[test]
+fn a_server_that_never_answers_is_given_up_on_after_the_timeout() {
+    let wh = Warehouse::new();
+    let server = Server::start(&wh.db, None);
+    let device = Device::new();
+    device.enrol(&server.url(), &wh.token(), "1007");
+    device.ok(&[
+        "move",
+        "--sku",
+        "SKU-10001",
+        "--qty",
+        "1",
+        "--from",
+        "A-07-11",
+        "--to",
+        "A-01-03",
+    ]);
+    // Accepts every connection and keeps it open, silent.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", silent.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in silent.incoming() {
+            held.push(conn);
+        }
+    });
+    let out = device.run(&["sync", "--server", &address, "--timeout", "2"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(err.contains("did not finish a sync within 2 s"), "{err}");
+    assert_eq!(device.json(&["status"])["pending"], 1);
+    let report = device.json(&["sync"]);
+    assert_eq!(report["applied"], 1, "{report}");
+}

@@ -519,6 +519,65 @@ fn completions_and_man_page_come_from_the_cli_definitions() {
     assert!(bash.contains("receive") && bash.contains("--file"));
     let man = device.ok(&["man"]);
     assert!(man.contains(".TH pyck") && man.contains("sync"));
+    let page = device.ok(&["man", "pick", "confirm"]);
+    assert!(
+        page.contains(".TH pyck-pick-confirm") && page.contains("short"),
+        "{page}"
+    );
+    assert_eq!(device.run(&["man", "no-such"]).status.code(), Some(2));
+
+    // Both binaries write every page, and every page a page names exists.
+    let dir = device.path("man");
+    device.ok(&["man", "--dir", dir.to_str().unwrap()]);
+    let server = std::process::Command::new(common::server_bin())
+        .args(["man", "--dir", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(server.status.success(), "{server:?}");
+    let pages: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    for must in [
+        "pyck.1",
+        "pyck-move.1",
+        "pyck-server.1",
+        "pyck-server-user-set-pin.1",
+    ] {
+        assert!(
+            pages.iter().any(|p| p == must),
+            "{must} missing from {pages:?}"
+        );
+    }
+    let mut named = 0;
+    for page in &pages {
+        let text = std::fs::read_to_string(dir.join(page)).unwrap();
+        for (i, _) in text.match_indices("(1)") {
+            let start = text[..i]
+                .rfind(|c: char| c.is_whitespace() || c == ',')
+                .map_or(0, |s| s + 1);
+            let name = text[start..i]
+                .replace("\\-", "-")
+                .replace("\\fB", "")
+                .replace("\\fR", "");
+            assert!(
+                pages.contains(&format!("{name}.1")),
+                "{page} names {name}(1), which is not there"
+            );
+            named += 1;
+        }
+    }
+    assert!(named > 30, "the top pages name their commands ({named})");
+
+    let completions = std::process::Command::new(common::server_bin())
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    let bash = String::from_utf8_lossy(&completions.stdout);
+    assert!(
+        bash.contains("pyck-server") && bash.contains("set-pin"),
+        "{bash}"
+    );
 }
 
 #[test]
@@ -541,4 +600,47 @@ fn the_demo_runs_with_nothing_set_up() {
         !stdout.contains("pyck_"),
         "the demo must not print its token"
     );
+}
+
+/// `pyck stock --json | head -c1`: the reader has what it wanted and closed
+/// the pipe before pyck wrote. That is not an error: exit 0, nothing on
+/// stderr, for JSON and for people's tables alike.
+#[test]
+fn a_reader_that_closes_the_pipe_first_is_not_an_error() {
+    let wh = Warehouse::new();
+    let server = Server::start(&wh.db, None);
+    let device = Device::new();
+    device.enrol(&server.url(), &wh.token(), "1007");
+    device.ok(&[
+        "move",
+        "--sku",
+        "SKU-10001",
+        "--qty",
+        "1",
+        "--from",
+        "A-07-11",
+        "--to",
+        "A-01-03",
+    ]);
+    for args in [
+        &["stock", "--json"][..],
+        &["journal", "--json"],
+        &["exceptions", "--json"],
+        &["stock"],
+        &["journal"],
+        &["pick", "list"],
+    ] {
+        let mut child = device
+            .cmd(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The only read end: closed before pyck has opened its store.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?}: {err}");
+    }
 }

@@ -91,8 +91,8 @@ pub enum Command {
     Tui,
     /// Shell completions
     Completions(completions::Args),
-    /// The man page (roff) on stdout
-    Man,
+    /// Manual pages (roff): this one, a command's, or all into a directory
+    Man(man::Args),
     /// A short scripted shift on the demo warehouse, with nothing to set up
     #[cfg(feature = "demo")]
     Demo(demo::Args),
@@ -165,7 +165,7 @@ pub fn run_command(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
         Command::Scan(a) => scan::run(ctx, a),
         Command::Tui => crate::tui::run(ctx),
         Command::Completions(a) => completions::run(a),
-        Command::Man => man::run(),
+        Command::Man(a) => man::run(a),
         #[cfg(feature = "demo")]
         Command::Demo(args) => demo::run(args),
     }

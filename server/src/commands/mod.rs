@@ -5,6 +5,7 @@ mod backup;
 mod device_token;
 mod exceptions;
 mod import;
+mod manual;
 mod order;
 mod report;
 mod serve;
@@ -71,10 +72,10 @@ pub enum Command {
     Tenant(tenant::Command),
     /// Import master data and opening stock from CSV files in a directory
     Import(import::Args),
-    /// Create operators
+    /// Operators: create, list, set PIN or role, disable and enable
     #[command(subcommand)]
     User(user::Command),
-    /// Create and revoke device tokens
+    /// Create, list and revoke device tokens
     #[command(subcommand, name = "device-token")]
     DeviceToken(device_token::Command),
     /// Check every invariant of a tenant (exit 7 when one fails)
@@ -95,6 +96,10 @@ pub enum Command {
     Report(report::Args),
     /// Copy the SQLite database to a new file while the server runs
     Backup(backup::Args),
+    /// Manual pages (roff): this one, a command's, or all into a directory
+    Man(manual::ManArgs),
+    /// Shell completions
+    Completions(manual::CompletionsArgs),
 }
 
 /// A failed `verify`: the differences were printed; exit 7.
@@ -157,12 +162,18 @@ pub fn redact(db: &str) -> String {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    // Documentation needs no database.
+    let command = match cli.command {
+        Command::Man(args) => return manual::man(args),
+        Command::Completions(args) => return manual::completions(args),
+        other => other,
+    };
     let db = match cli.db {
         Some(db) => db,
         None => default_db()?,
     };
     let store = open(&db).await?;
-    match cli.command {
+    match command {
         Command::Serve(args) => serve::run(store, &db, args).await,
         Command::Migrate => {
             println!("schema is current ({})", store.backend());
@@ -179,6 +190,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Workflow(cmd) => workflow::run(&*store, cmd).await,
         Command::Report(args) => report::run(&*store, args).await,
         Command::Backup(args) => backup::run(&*store, args).await,
+        // Answered above, before the database was opened.
+        Command::Man(_) | Command::Completions(_) => Ok(()),
     }
 }
 
