@@ -197,6 +197,8 @@ pub fn parse(input: &str, today: NaiveDate) -> Result<Gs1, Gs1Error> {
 /// set up without symbology identifiers sends for a GS1-128 label) is GS1
 /// data only if it reads as a whole, every AI known, every check digit,
 /// date and pair rule holding; otherwise it is some other code and `None`.
+/// An EAN-13 or EAN-8 with its symbology identifier (`]E0…`, `]E4…`) reads
+/// as its GTIN in AI (01).
 /// Callers ask this after their location, SKU and GTIN look-ups, so that a
 /// bin or SKU that happens to read as an element string stays what it is.
 pub fn read_scan(input: &str, today: NaiveDate) -> Option<Result<Gs1, Gs1Error>> {
@@ -204,6 +206,15 @@ pub fn read_scan(input: &str, today: NaiveDate) -> Option<Result<Gs1, Gs1Error>>
         return Some(parse(input, today));
     }
     let bare = input.trim();
+    // An EAN/UPC read with its symbology identifier (`]E0` and 13 digits,
+    // `]E4` and 8): a GTIN, the same as AI (01) padded to 14 digits.
+    let ean = bare
+        .strip_prefix("]E0")
+        .filter(|d| d.len() == 13)
+        .or_else(|| bare.strip_prefix("]E4").filter(|d| d.len() == 8));
+    if let Some(gtin) = ean.and_then(normalize_gtin) {
+        return Some(Element::new("01", &gtin, today).map(|e| Gs1 { elements: vec![e] }));
+    }
     let starts_with_ai = bare.len() >= 2 && bare.as_bytes()[..2].iter().all(u8::is_ascii_digit);
     if !starts_with_ai {
         return None;
@@ -227,10 +238,12 @@ pub fn looks_like_gs1(input: &str) -> bool {
         .strip_prefix(']')
         .and_then(|rest| rest.get(2..))
         .unwrap_or(s);
+    // Any path segment that is a Digital Link key (`/01/`, `/00/`,
+    // `/414/`, `/8004/`, …) makes an address a link to read.
     let digital_link = digital_link::is_web_address(url)
-        && ["/00/", "/01/", "/414/"]
-            .iter()
-            .any(|key| url.contains(key));
+        && url
+            .split(['/', '?', '#'])
+            .any(|segment| Ai::lookup(segment).is_some_and(Ai::is_primary_key));
     bracketed || symbology || separator || digital_link
 }
 

@@ -1143,3 +1143,36 @@ fn the_round_trip_can_make_values_for_most_ais() {
         .collect();
     assert!(made * 10 >= all * 9, "{made} of {all}; missing {missing:?}");
 }
+
+#[test]
+fn what_a_scan_means() {
+    // Marked GS1 data: read, errors shown.
+    assert!(read_scan("(01)09501101530003", today()).unwrap().is_ok());
+    assert!(read_scan("(01)09501101530004", today()).unwrap().is_err());
+    assert!(
+        read_scan("https://x.example/8004/9501ABC", today())
+            .unwrap()
+            .is_ok()
+    );
+    // A bare element string only when it reads as a whole.
+    let bare = read_scan("0109501101530003172701203103000189", today());
+    assert_eq!(bare.unwrap().unwrap().net_weight_kg(), Some(0.189));
+    for other in [
+        "10ABC",
+        "11230101",
+        "BIN-01",
+        "A-01-07",
+        "0109501101530004",
+        "99",
+    ] {
+        assert_eq!(read_scan(other, today()), None, "{other}");
+    }
+    // An EAN-13 or EAN-8 behind its symbology identifier is its GTIN.
+    let ean = read_scan("]E05901234123457", today()).unwrap().unwrap();
+    assert_eq!(ean.gtin(), Some("05901234123457"));
+    let ean8 = read_scan("]E496385074", today()).unwrap().unwrap();
+    assert_eq!(ean8.gtin(), Some("00000096385074"));
+    assert_eq!(read_scan("]E05901234123458", today()), None);
+    // A web page that is no Digital Link is some other code.
+    assert_eq!(read_scan("https://example.com/products/123", today()), None);
+}
