@@ -1,5 +1,5 @@
 //! Reading master data and opening state from the CSV files of an import
-//! directory (formats in CLI.md). Parsing and validation only: the whole
+//! directory (formats in docs/IMPORT.md). Parsing and validation only: the whole
 //! directory is read and checked before storage sees any of it, so a bad row
 //! imports nothing.
 
