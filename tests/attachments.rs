@@ -156,7 +156,7 @@ fn a_photo_taken_offline_survives_a_cut_upload_and_is_stored_once() {
     assert_eq!(std::fs::read(photos.join("t1").join(&sha)).unwrap(), bytes);
     // Nothing was sent twice: the server took exactly the photo's bytes.
     assert_eq!(
-        server.metric("pyck_photo_bytes_received_total"),
+        server.metric("pyck_photo_received_bytes_total"),
         Some(bytes.len() as u64),
         "resumed, not restarted"
     );
@@ -418,7 +418,7 @@ fn photos_kept_in_an_s3_bucket_survive_a_cut_upload_and_a_restart() {
     );
     assert_eq!(std::fs::read(prefix.join("t1").join(&sha)).unwrap(), bytes);
     assert_eq!(
-        server.metric("pyck_photo_bytes_received_total"),
+        server.metric("pyck_photo_received_bytes_total"),
         Some(bytes.len() as u64),
         "resumed, not restarted"
     );

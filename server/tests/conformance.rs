@@ -416,6 +416,38 @@ macro_rules! conformance {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn workflows_due_count_steps_due_whether_claimed_or_not() {
+                use pyck_server::workflow::machine::{self, Outcome, Step};
+                use pyck_server::workflow::policy::Policy;
+                let db = db().await;
+                let s = site(&*db.store, "acme").await;
+                let now = chrono::Utc::now();
+                let lease = now + chrono::Duration::seconds(30);
+                // The import's order has a workflow, due at once.
+                let due = db.store.workflows_due(now).await.unwrap();
+                assert!(due >= 1, "{due}");
+                assert_eq!(db.store.workflows_due(now - chrono::Duration::days(1)).await.unwrap(), 0);
+                let a = db.store.claim_workflows("a", now, lease, 16).await.unwrap();
+                let wf = a.iter().find(|w| w.order == "SO-1").cloned().unwrap();
+                assert_eq!(db.store.workflows_due(now).await.unwrap(), due, "a claimed step is still due");
+                // Reserved, the pick step is due at once.
+                db.store.reserve_order(s.tenant, s.warehouse, "SO-1").await.unwrap();
+                let facts = db.store.order_facts(s.tenant, s.warehouse, "SO-1").await.unwrap();
+                let t = machine::next(&wf, &facts, Some(&Outcome::Done), now, &Policy::default(), 0.5);
+                assert!(db.store.advance_workflow("a", &wf, &t).await.unwrap());
+                assert_eq!(db.store.workflows_due(now).await.unwrap(), due);
+                // The pick step waits for the floor: due again at the next poll.
+                let a = db.store.claim_workflows("a", now, lease, 16).await.unwrap();
+                let wf = a.iter().find(|w| w.order == "SO-1").cloned().unwrap();
+                assert_eq!(wf.step, Step::Pick);
+                let t = machine::next(&wf, &facts, None, now, &Policy::default(), 0.5);
+                assert!(db.store.advance_workflow("a", &wf, &t).await.unwrap());
+                assert_eq!(db.store.workflows_due(now).await.unwrap(), due - 1);
+                let later = now + chrono::Duration::days(1);
+                assert_eq!(db.store.workflows_due(later).await.unwrap(), due);
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn workflows_lease_to_one_replica_and_compensate_idempotently() {
                 use pyck_server::workflow::machine::{self, Outcome, Step};
                 use pyck_server::workflow::policy::Policy;

@@ -219,6 +219,16 @@ impl Server {
         Server::spawn(db, None, &options, Stdio::from(file))
     }
 
+    /// A server writing its text log (the default format) into `log`, with
+    /// `NO_COLOR` taken out of its environment: only the file not being a
+    /// terminal may turn the colours off.
+    pub fn start_text_logged(db: &str, log: &Path) -> Server {
+        let file = std::fs::File::create(log).unwrap();
+        let mut cmd = Command::new(server_bin());
+        cmd.env_remove("NO_COLOR");
+        Server::spawn_with(cmd, db, None, &["--log-format", "text"], Stdio::from(file))
+    }
+
     /// A server logging everything down to debug level into `log`.
     pub fn start_debug_logged(db: &str, log: &Path) -> Server {
         let file = std::fs::File::create(log).unwrap();

@@ -164,6 +164,7 @@ pub async fn run(store: Arc<dyn Storage>, db: &str, args: Args) -> anyhow::Resul
             shutdown.trigger();
         });
     }
+    let engine = engine.with_metrics(Arc::clone(&state.metrics));
     let workflows = tokio::spawn(engine.run({
         let shutdown = shutdown.clone();
         async move { shutdown.triggered().await }

@@ -226,9 +226,22 @@ pub(crate) fn json_error(status: StatusCode, code: &str, message: &str) -> Respo
         .into_response()
 }
 
+/// Counts and times every request by its route's template (`MatchedPath`,
+/// set by the router before this layer runs).
 async fn count_requests(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_owned());
+    let started = std::time::Instant::now();
     let resp = next.run(req).await;
-    state.metrics.record_request(resp.status().as_u16());
+    state.metrics.record_request(
+        &method,
+        route.as_deref(),
+        resp.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
     resp
 }
 
@@ -248,10 +261,7 @@ async fn ready(State(state): State<AppState>) -> Response {
 
 async fn metrics(State(state): State<AppState>) -> Response {
     (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         state.metrics.render(),
     )
         .into_response()

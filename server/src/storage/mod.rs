@@ -252,6 +252,10 @@ pub trait Storage: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<Workflow>>;
 
+    /// How many workflows have a step due at `now` (claimed or not): the
+    /// engine's backlog, for `/metrics`. Reads an index; never locks.
+    async fn workflows_due(&self, now: DateTime<Utc>) -> Result<u64>;
+
     /// The order's status and pick tasks, for the workflow's waiting steps.
     async fn order_facts(&self, tenant: i64, warehouse: i64, order: &str) -> Result<Facts>;
 

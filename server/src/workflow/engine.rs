@@ -11,10 +11,15 @@ use super::machine::{self, Outcome, Step, Workflow};
 use super::notify::Notifier;
 use super::policy::Policy;
 use crate::events::Events;
+use crate::metrics::Metrics;
 use crate::storage::{Result, Storage};
 
 /// Workflows claimed in one round.
 const CLAIM: u32 = 16;
+
+/// How often the backlog gauge is read from the storage: often enough for
+/// an alert, rare enough to cost nothing while the engine is busy.
+const BACKLOG_EVERY: Duration = Duration::from_secs(5);
 
 pub struct Engine {
     storage: Arc<dyn Storage>,
@@ -31,6 +36,8 @@ pub struct Engine {
     /// On stop, how long the step under way may take to finish before it is
     /// dropped (its effects are idempotent; another replica retries it).
     drain: Duration,
+    /// Where step attempts are counted and the backlog shown (`/metrics`).
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl Engine {
@@ -49,6 +56,7 @@ impl Engine {
             nudge: Arc::new(Notify::new()),
             events: None,
             drain: Duration::from_secs(5),
+            metrics: None,
         }
     }
 
@@ -66,6 +74,31 @@ impl Engine {
         }
     }
 
+    /// Counts step attempts and shows the workflows due in `metrics`.
+    pub fn with_metrics(self, metrics: Arc<Metrics>) -> Self {
+        Self {
+            metrics: Some(metrics),
+            ..self
+        }
+    }
+
+    /// Reads how many workflows are due into the gauge, at most every
+    /// [`BACKLOG_EVERY`] (also while every round finds work: a backlog that
+    /// keeps the engine busy is what the gauge is for).
+    async fn show_backlog(&self, last: &mut Option<std::time::Instant>) {
+        let Some(metrics) = &self.metrics else {
+            return;
+        };
+        if last.is_some_and(|at| at.elapsed() < BACKLOG_EVERY) {
+            return;
+        }
+        *last = Some(std::time::Instant::now());
+        match self.storage.workflows_due(Utc::now()).await {
+            Ok(n) => metrics.set_workflows_due(n),
+            Err(e) => tracing::warn!(error = %e, "counting the workflows due"),
+        }
+    }
+
     pub fn nudge(&self) -> Arc<Notify> {
         Arc::clone(&self.nudge)
     }
@@ -74,7 +107,9 @@ impl Engine {
     /// replica takes over at once.
     pub async fn run(self, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
+        let mut backlog_read = None;
         loop {
+            self.show_backlog(&mut backlog_read).await;
             let round = self.round();
             tokio::pin!(round);
             let result = tokio::select! {
@@ -177,6 +212,9 @@ impl Engine {
         let stored = self.storage.advance_workflow(&self.owner, wf, &t).await?;
         if stored {
             for a in &t.history {
+                if let Some(metrics) = &self.metrics {
+                    metrics.record_workflow_step(a.step.as_str(), a.status.as_str());
+                }
                 tracing::info!(order = %wf.order, step = a.step.as_str(), status = a.status.as_str(), attempt = a.attempt, "workflow step");
                 if let Some(events) = &self.events {
                     let kind = pyck_sync::events::EventKind::WorkflowStep {

@@ -315,6 +315,10 @@ impl Storage for PgStorage {
         workflow::claim(&*self.client().await?, owner, now, until, limit).await
     }
 
+    async fn workflows_due(&self, now: DateTime<Utc>) -> Result<u64> {
+        workflow::due(&*self.client().await?, now).await
+    }
+
     async fn order_facts(&self, tenant: i64, warehouse: i64, order: &str) -> Result<Facts> {
         workflow::facts(&*self.client().await?, tenant, warehouse, order).await
     }

@@ -311,6 +311,17 @@ pub async fn advance(
     Ok(true)
 }
 
+/// Workflows whose step is due at `now`, taken by a replica or not.
+pub async fn due(client: &ClientWrapper, now: DateTime<Utc>) -> Result<u64> {
+    let stmt = client
+        .prepare_cached(
+            "SELECT COUNT(*) FROM workflows WHERE next_run_at IS NOT NULL AND next_run_at <= $1",
+        )
+        .await?;
+    let n: i64 = client.query_one(&stmt, &[&now]).await?.get(0);
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
 pub async fn release(client: &ClientWrapper, owner: &str) -> Result<()> {
     let stmt = client
         .prepare_cached(

@@ -397,6 +397,10 @@ impl Storage for SqliteStorage {
             .await
     }
 
+    async fn workflows_due(&self, now: DateTime<Utc>) -> Result<u64> {
+        self.read(move |c| workflow::due(c, now)).await
+    }
+
     async fn order_facts(&self, tenant: i64, warehouse: i64, order: &str) -> Result<Facts> {
         let order = order.to_owned();
         self.read(move |c| workflow::facts(c, tenant, warehouse, &order))

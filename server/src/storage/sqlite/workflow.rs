@@ -93,6 +93,16 @@ pub fn claim(
     rows.into_iter().map(workflow).collect()
 }
 
+/// Workflows whose step is due at `now`, taken by a replica or not.
+pub fn due(conn: &Connection, now: DateTime<Utc>) -> Result<u64> {
+    let n: i64 = conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM workflows WHERE next_run_at IS NOT NULL AND next_run_at <= ?1",
+        )?
+        .query_row(params![ts(now)], |r| r.get(0))?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
 /// The order's status and its pick tasks.
 pub fn facts(conn: &Connection, tenant: i64, wh: i64, order: &str) -> Result<Facts> {
     let status: Option<String> = conn
