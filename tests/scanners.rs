@@ -221,7 +221,10 @@ fn a_bare_element_string_and_a_weighed_case_are_read_everywhere() {
     assert_eq!(weighed["elements"][1]["ai"], "3103", "{weighed}");
     assert_eq!(weighed["elements"][1]["decimal"], "1.234", "{weighed}");
     let text = device.ok(&["scan", WEIGHED]);
-    assert!(text.contains("(3103) NET WEIGHT (kg) 001234"), "{text}");
+    assert!(
+        text.contains("(3103) NET WEIGHT (kg) 001234 = 1.234"),
+        "{text}"
+    );
     // A code that is no valid element string is not taken for one.
     let not_gs1 = device.run(&["scan", "10L2644H"]);
     assert_eq!(not_gs1.status.code(), Some(3), "{not_gs1:?}");

@@ -74,6 +74,9 @@ fn text(meaning: &Value) -> String {
                 if let Some(date) = e["date"].as_str() {
                     line.push_str(&format!(" = {date}"));
                 }
+                if let Some(decimal) = e["decimal"].as_str() {
+                    line.push_str(&format!(" = {decimal}"));
+                }
                 lines.push(line);
             }
         }
@@ -170,6 +173,10 @@ mod tests {
             text(&gs1),
             "item SKU-10009 Tuna\n(01) GTIN 05790000100095\n(10) BATCH/LOT L2650A\n(17) USE BY or EXPIRY 280115 = 2028-01-15\n"
         );
+        let weighed = json!({"type": "gs1", "elements": [
+            {"ai": "3103", "title": "NET WEIGHT (kg)", "value": "000189", "decimal": "0.189"},
+        ]});
+        assert!(text(&weighed).ends_with("(3103) NET WEIGHT (kg) 000189 = 0.189\n"));
         let unknown =
             json!({"type": "gs1", "elements": [{"ai": "00", "title": "SSCC", "value": "1"}]});
         assert!(text(&unknown).starts_with("GS1 code of no item known"));
