@@ -77,7 +77,9 @@ pub(super) struct Dictionary {
 }
 
 /// What the dictionary file holds, parsed. Panics only on a file of the
-/// wrong shape, which `the_dictionary_reads` catches in the unit tests.
+/// wrong shape: the files are compiled in, so that is a defect of the build,
+/// never of a scan, and `the_dictionary_reads` fails on it first. Going on
+/// with an empty table instead would refuse every scan as unknown AIs.
 pub(super) fn load() -> Dictionary {
     #[allow(clippy::expect_used)]
     let dictionary =
