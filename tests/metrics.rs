@@ -1,8 +1,8 @@
 //! `/metrics` as Prometheus reads it: a real server's scrape goes through
 //! the reference client's parser, picked by the response's Content-Type as
 //! a Prometheus server picks it (tests/prometheus/parse.py), and every
-//! family comes out with its type, unit and values. Then the counters
-//! that follow the workflows.
+//! family comes out with its type, unit and values. Then the gauges and
+//! counters that follow the live feed and the workflows.
 
 #![allow(clippy::unwrap_used)]
 
@@ -183,21 +183,45 @@ fn a_scrape_reads_as_typed_families_in_the_reference_parser() {
 }
 
 #[test]
-fn a_failed_workflow_step_is_counted_by_step_and_status() {
+fn failed_workflow_steps_and_a_workflow_given_up_are_counted() {
     let wh = Warehouse::new();
-    // The order's webhook answers 500: the notify step fails and is retried.
+    // The order's webhook answers 500: the notify step fails, is retried
+    // once, and the workflow is given up (an operator's turn).
     let hook = Webhook::start(500);
-    let server = Server::start_with(&wh.db, None, &["--notify-url", &hook.url]);
+    let server = Server::start_with(
+        &wh.db,
+        None,
+        &[
+            "--notify-url",
+            &hook.url,
+            "--step-attempts",
+            "2",
+            "--retry-base-ms",
+            "10",
+        ],
+    );
     let failed = "pyck_workflow_steps_total{step=\"notify\",status=\"failed\"}";
+    let given_up = "pyck_workflows_finished_total{state=\"failed\"}";
     assert_eq!(server.metric(failed), None);
+    assert_eq!(server.metric(given_up), None);
     let picker = Device::new();
     picker.enrol(&server.url(), &wh.token(), "1007");
     picker.ok(&["sync"]);
     record_fulfilment(&picker, "SO-5004");
     picker.ok(&["sync"]);
-    let n = wait_for("a failed notify step", || {
-        server.metric(failed).filter(|n| *n >= 1)
-    });
-    assert!(!hook.calls().is_empty(), "the step failed on the webhook");
-    assert!(n >= 1);
+    wait_for("the workflow to be given up", || server.metric(given_up));
+    assert_eq!(server.metric(given_up), Some(1));
+    assert_eq!(server.metric(failed), Some(2), "two attempts, both failed");
+    let calls = hook.calls();
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|c| c.body["order"] == "SO-5004")
+            .count(),
+        2
+    );
+    assert_eq!(
+        server.metric("pyck_workflows_finished_total{state=\"completed\"}"),
+        None
+    );
 }

@@ -49,6 +49,11 @@ struct StepLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabel {
+    state: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: &'static str,
 }
@@ -68,6 +73,7 @@ pub struct Metrics {
     subscriptions: Gauge,
     workflow_steps: Family<StepLabels, Counter>,
     workflows_due: Gauge,
+    workflows_finished: Family<StateLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -138,6 +144,12 @@ impl Metrics {
             "Workflows with a step due now, claimed by a replica or not (read every 5 s by each replica's engine)",
             workflows_due.clone(),
         );
+        let workflows_finished = Family::<StateLabel, Counter>::default();
+        registry.register(
+            "workflows_finished",
+            "Workflows this replica finished, by their last state (completed, compensated, failed: given up, an operator's turn)",
+            workflows_finished.clone(),
+        );
         Self {
             registry,
             operations,
@@ -148,6 +160,7 @@ impl Metrics {
             subscriptions,
             workflow_steps,
             workflows_due,
+            workflows_finished,
         }
     }
 
@@ -197,6 +210,13 @@ impl Metrics {
     pub fn record_workflow_step(&self, step: &'static str, status: &'static str) {
         self.workflow_steps
             .get_or_create(&StepLabels { step, status })
+            .inc();
+    }
+
+    /// A workflow that reached `state`, a finished one.
+    pub fn record_workflow_finished(&self, state: &'static str) {
+        self.workflows_finished
+            .get_or_create(&StateLabel { state })
             .inc();
     }
 

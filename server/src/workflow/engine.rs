@@ -211,6 +211,12 @@ impl Engine {
         }
         let stored = self.storage.advance_workflow(&self.owner, wf, &t).await?;
         if stored {
+            if let Some(metrics) = &self.metrics
+                && t.state.is_finished()
+                && !wf.state.is_finished()
+            {
+                metrics.record_workflow_finished(t.state.as_str());
+            }
             for a in &t.history {
                 if let Some(metrics) = &self.metrics {
                     metrics.record_workflow_step(a.step.as_str(), a.status.as_str());
