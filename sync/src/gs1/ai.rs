@@ -40,6 +40,14 @@ fn allowed(cset: Cset, c: char) -> bool {
     }
 }
 
+/// Character set 64 (file-safe base64) pads with `=`: only at the end, at
+/// most two, and only to fill a group of three characters.
+pub(super) fn cset64_padding_ok(text: &str) -> bool {
+    let data = text.trim_end_matches('=');
+    let pads = text.len() - data.len();
+    !data.contains('=') && pads <= 2 && (pads == 0 || text.len() % 3 == 0)
+}
+
 /// The number of digits of a GS1 AI starting with these two digits, as the
 /// dictionary has it (every AI with the same first two digits has the same
 /// length); used to quote an unassigned AI in an error message.
@@ -206,6 +214,12 @@ impl Ai {
         }
         for (p, range) in &spans {
             let text = &value[range.clone()];
+            if def.parts[*p].cset == Cset::Cset64 && !cset64_padding_ok(text) {
+                return Err(Gs1Error::Invalid {
+                    ai: self,
+                    problem: "= is padding: at most two, at the end, filling a group of three",
+                });
+            }
             for linter in &def.parts[*p].linters {
                 lint::run(&DICTIONARY, linter, text, today).map_err(|l| match l {
                     Lint::CheckDigit(found, expected) => Gs1Error::CheckDigit {

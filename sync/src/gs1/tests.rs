@@ -1176,3 +1176,13 @@ fn what_a_scan_means() {
     // A web page that is no Digital Link is some other code.
     assert_eq!(read_scan("https://example.com/products/123", today()), None);
 }
+
+#[test]
+fn base64_padding() {
+    for ok_value in ["123", "12", "12=", "1=="] {
+        assert!(ai::cset64_padding_ok(ok_value), "{ok_value}");
+    }
+    for bad in ["123=", "12==", "1===", "1234=", "===", "1=2"] {
+        assert!(!ai::cset64_padding_ok(bad), "{bad}");
+    }
+}
