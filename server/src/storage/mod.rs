@@ -85,8 +85,17 @@ pub trait Storage: Send + Sync + 'static {
     /// Which backend this is, for logs and `/readyz`.
     fn backend(&self) -> &'static str;
 
-    /// Cheap round trip to the database, for `/readyz`.
-    async fn ping(&self) -> Result<()>;
+    /// Commits one small write (the single row of `readiness_probe`) and
+    /// returns once it is committed: an error when the database takes no
+    /// writes (read-only, a standby, a full disk, unreachable). `/readyz`
+    /// calls it at most once every few seconds.
+    async fn probe_write(&self) -> Result<()>;
+
+    /// [`Storage::probe_write`] under its former name, for `/readyz` until
+    /// it calls the throttled check of `http::readiness`.
+    async fn ping(&self) -> Result<()> {
+        self.probe_write().await
+    }
 
     async fn create_tenant(&self, name: &str) -> Result<Tenant>;
     async fn tenants(&self) -> Result<Vec<Tenant>>;

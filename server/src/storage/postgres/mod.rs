@@ -128,8 +128,16 @@ impl Storage for PgStorage {
         "postgres"
     }
 
-    async fn ping(&self) -> Result<()> {
-        self.client().await?.batch_execute("SELECT 1").await?;
+    async fn probe_write(&self) -> Result<()> {
+        // One statement, so it commits on its own; a read-only database or
+        // a standby refuses it.
+        self.client()
+            .await?
+            .batch_execute(
+                "INSERT INTO readiness_probe (id, probed_at) VALUES (1, now()) \
+                 ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at",
+            )
+            .await?;
         Ok(())
     }
 

@@ -53,6 +53,7 @@ const MIGRATIONS_SLICE: &[M<'static>] = &[
     M::up(include_str!("migrations/0009_order_and_asn_truth.sql")),
     M::up(include_str!("migrations/0010_operation_ids_per_tenant.sql")),
     M::up(include_str!("migrations/0011_operators_per_warehouse.sql")),
+    M::up(include_str!("migrations/0012_readiness_probe.sql")),
 ];
 const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATIONS_SLICE);
 
@@ -171,9 +172,17 @@ impl Storage for SqliteStorage {
         "sqlite"
     }
 
-    async fn ping(&self) -> Result<()> {
-        self.read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
-            .await
+    async fn probe_write(&self) -> Result<()> {
+        let now = ts(Utc::now());
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO readiness_probe (id, probed_at) VALUES (1, ?1) \
+                 ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at",
+                [now],
+            )?;
+            Ok(())
+        })
+        .await
     }
 
     async fn create_tenant(&self, name: &str) -> Result<Tenant> {
