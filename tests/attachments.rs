@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::s3::S3Server;
-use common::{Device, Server, Warehouse, admin, fixtures};
+use common::{Device, Server, Warehouse};
 use sha2::{Digest, Sha256};
 
 /// A real JPEG of `len` bytes (the server and the terminal walk its whole
@@ -230,30 +230,7 @@ fn a_photo_taken_offline_survives_a_cut_upload_and_is_stored_once() {
         headers.contains("x-content-type-options: nosniff"),
         "{headers}"
     );
-    admin(&wh.db, &["tenant", "create", "globex"]);
-    admin(
-        &wh.db,
-        &[
-            "import",
-            "--tenant",
-            "globex",
-            "--warehouse",
-            "DC1",
-            fixtures().to_str().unwrap(),
-        ],
-    );
-    let theirs = admin(
-        &wh.db,
-        &[
-            "device-token",
-            "create",
-            "--tenant",
-            "globex",
-            "--warehouse",
-            "DC1",
-        ],
-    );
-    let theirs = theirs.lines().last().unwrap();
+    let theirs = wh.other_tenant("globex");
     let (status, _) = curl(&["-H", &format!("authorization: Bearer {theirs}"), &url]);
     assert_eq!(status, 404, "another tenant does not get the photo");
     let (status, _) = curl(&[&url]);

@@ -265,37 +265,9 @@ fn a_revoked_or_foreign_token_gets_nothing() {
 
     // Another tenant's device sees its own tenant only: none of acme's
     // operators (acme's badges do not log in there), none of acme's stock.
-    admin(&wh.db, &["tenant", "create", "globex"]);
-    admin(
-        &wh.db,
-        &[
-            "import",
-            "--tenant",
-            "globex",
-            "--warehouse",
-            "DC1",
-            common::fixtures().to_str().unwrap(),
-        ],
-    );
-    let globex = admin(
-        &wh.db,
-        &[
-            "device-token",
-            "create",
-            "--tenant",
-            "globex",
-            "--warehouse",
-            "DC1",
-        ],
-    );
+    let globex = wh.other_tenant("globex");
     let theirs = Device::new();
-    theirs.ok(&[
-        "init",
-        "--server",
-        &server.url(),
-        "--token",
-        globex.lines().last().unwrap(),
-    ]);
+    theirs.ok(&["init", "--server", &server.url(), "--token", &globex]);
     let out = theirs.run(&["login", "--badge", "1007", "--pin", "1234"]);
     assert_eq!(out.status.code(), Some(3), "{out:?}");
     assert!(

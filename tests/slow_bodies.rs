@@ -13,7 +13,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use common::{Server, Warehouse, admin};
+use common::{Server, Warehouse};
 
 /// A POST to /graphql announcing a 100 KB body and sending one byte of it.
 fn slow_body(addr: &str, token: &str) -> TcpStream {
@@ -48,35 +48,7 @@ fn query(addr: &str, token: &str) -> String {
 #[test]
 fn slow_bodies_of_one_tenant_never_starve_another() {
     let wh = Warehouse::new();
-    admin(&wh.db, &["tenant", "create", "globex"]);
-    // An import of nothing creates the warehouse.
-    let empty = tempfile::tempdir().unwrap();
-    admin(
-        &wh.db,
-        &[
-            "import",
-            "--tenant",
-            "globex",
-            "--warehouse",
-            "W1",
-            empty.path().to_str().unwrap(),
-        ],
-    );
-    let theirs = admin(
-        &wh.db,
-        &[
-            "device-token",
-            "create",
-            "--tenant",
-            "globex",
-            "--warehouse",
-            "W1",
-        ],
-    )
-    .lines()
-    .last()
-    .unwrap()
-    .to_owned();
+    let theirs = wh.other_tenant("globex");
     let attacker = wh.token();
     let server = Server::start_with(&wh.db, None, &["--body-timeout", "3"]);
     let addr = server.url().trim_start_matches("http://").to_owned();

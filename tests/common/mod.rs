@@ -136,6 +136,38 @@ impl Warehouse {
         self.token_named("scanner")
     }
 
+    /// Another tenant in the same database, `name`, with the fixtures in
+    /// its own warehouse DC1 and no operators; a device token of it.
+    pub fn other_tenant(&self, name: &str) -> String {
+        admin(&self.db, &["tenant", "create", name]);
+        admin(
+            &self.db,
+            &[
+                "import",
+                "--tenant",
+                name,
+                "--warehouse",
+                "DC1",
+                fixtures().to_str().unwrap(),
+            ],
+        );
+        admin(
+            &self.db,
+            &[
+                "device-token",
+                "create",
+                "--tenant",
+                name,
+                "--warehouse",
+                "DC1",
+            ],
+        )
+        .lines()
+        .last()
+        .unwrap()
+        .to_owned()
+    }
+
     /// A device token for a device the supervisor will know by `name`.
     pub fn token_named(&self, name: &str) -> String {
         admin(
