@@ -251,7 +251,9 @@ impl Client {
         let mut asked = Duration::ZERO;
         for attempt in 0..ATTEMPTS {
             if attempt > 0 {
-                let jitter = Duration::from_millis(u64::from(rand_jitter()) % 100);
+                // From the operating system's random source: devices that
+                // failed together (a server restart) must not retry together.
+                let jitter = Duration::from_millis(rand::random_range(0..100));
                 let backoff = BACKOFF * 2u32.pow(attempt - 1) + jitter;
                 tokio::time::sleep(backoff.max(asked.min(MAX_RETRY_AFTER))).await;
             }
@@ -398,12 +400,4 @@ fn describe(e: &reqwest::Error) -> String {
         source = s.source();
     }
     msg
-}
-
-/// A little jitter without a RNG dependency: the clock's nanoseconds.
-fn rand_jitter() -> u32 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0)
 }

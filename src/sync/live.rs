@@ -200,20 +200,35 @@ pub enum Status<'a> {
     Lost(&'a LiveError, Duration),
 }
 
+/// The first reconnect's window; it doubles with each failed try.
+const FIRST_WAIT: Duration = Duration::from_millis(500);
+
+/// The largest reconnect window.
+const LONGEST_WAIT: Duration = Duration::from_secs(30);
+
+/// A wait drawn uniformly from zero to `window` ("full jitter"), from the
+/// operating system's random source: after a server restart every
+/// terminal's feed loses its connection at the same instant, and waits
+/// drawn from the clock or the same fixed backoff would bring them all back
+/// at the same instant too.
+pub fn full_jitter(window: Duration) -> Duration {
+    window.mul_f64(rand::random::<f64>())
+}
+
 /// Follows the live events until the token is refused: `on_event` gets every
 /// event, `on_status` every (re)connection and lost connection. Reconnects
-/// with exponential backoff (0.5 s up to 30 s), reset by a successful
-/// connection.
+/// after a [`full_jitter`] wait in a window that doubles from 0.5 s up to
+/// 30 s, reset by a successful connection.
 pub async fn follow(
     remote: &Remote,
     mut on_event: impl FnMut(Event) -> anyhow::Result<()>,
     mut on_status: impl FnMut(Status<'_>),
 ) -> anyhow::Result<()> {
-    let mut wait = Duration::from_millis(500);
+    let mut window = FIRST_WAIT;
     loop {
         let err = match Subscription::connect(remote).await {
             Ok(mut sub) => {
-                wait = Duration::from_millis(500);
+                window = FIRST_WAIT;
                 on_status(Status::Connected);
                 loop {
                     match sub.next().await {
@@ -227,9 +242,10 @@ pub async fn follow(
         if let LiveError::Unauthorised(_) = err {
             return Err(err.into());
         }
+        let wait = full_jitter(window);
         on_status(Status::Lost(&err, wait));
         tokio::time::sleep(wait).await;
-        wait = (wait * 2).min(Duration::from_secs(30));
+        window = (window * 2).min(LONGEST_WAIT);
     }
 }
 
@@ -362,6 +378,20 @@ mod tests {
             .await
             .unwrap();
         assert!(got.is_ok(), "{got:?}");
+    }
+
+    /// Waits fall anywhere in the window, differently each time: a fixed
+    /// or clock-derived wait would fail (many draws, few distinct values).
+    #[test]
+    fn reconnect_waits_are_spread_over_the_whole_window() {
+        let window = Duration::from_secs(30);
+        let waits: Vec<Duration> = (0..1000).map(|_| super::full_jitter(window)).collect();
+        assert!(waits.iter().all(|w| *w <= window));
+        let distinct: std::collections::BTreeSet<_> = waits.iter().collect();
+        assert!(distinct.len() > 900, "{} distinct waits", distinct.len());
+        // Both halves of the window are used.
+        assert!(waits.iter().any(|w| *w < window / 4));
+        assert!(waits.iter().any(|w| *w > window * 3 / 4));
     }
 
     #[test]
