@@ -438,6 +438,31 @@ async fn graphql_over_http_audit_passes_every_must() {
     assert!(summary["must_total"].as_u64().unwrap() >= 10);
 }
 
+/// GraphQL over HTTP: a request that executed is a 2xx even when its
+/// `data` came out null (a non-null field failed); one that never executed
+/// (it did not parse or validate) is a 400 without a `data` entry.
+#[tokio::test]
+async fn null_data_is_200_and_a_request_that_never_ran_is_400_without_data() {
+    let env = env();
+    // accuracyReport is a non-null list: its error nulls the whole data.
+    let (status, body) = gql(
+        &env,
+        Some(&env.token),
+        r#"{ accuracyReport(to: "soon") { counts } }"#,
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.get("data").is_some_and(Value::is_null), "{body}");
+    assert_eq!(body["errors"][0]["path"][0], "accuracyReport", "{body}");
+    for never_ran in ["{ me { id }", "{ me { noSuchField } }"] {
+        let (status, body) = gql(&env, Some(&env.token), never_ran, json!({})).await;
+        assert_eq!(status, 400, "{never_ran}: {body}");
+        assert!(body.get("data").is_none(), "{never_ran}: {body}");
+        assert!(body["errors"][0]["message"].is_string(), "{body}");
+    }
+}
+
 #[tokio::test]
 async fn supervisors_manage_orders_counts_and_exceptions_over_graphql() {
     let env = env();

@@ -176,17 +176,25 @@ pub async fn handle(
 
 fn graphql_response(media: Media, mut response: async_graphql::Response) -> Response {
     limits::code_builtin_errors(&mut response);
-    // With the new media type, a response without data (the request failed
-    // validation before execution) is a 400; with legacy JSON it is a 200.
-    let status = if media == Media::GraphqlResponse
-        && response.is_err()
+    // A request that never executed (it did not parse, validate or pass
+    // the limits) has no `data` entry and, with the new media type, is a
+    // 400. One that executed is a 2xx even when `data` came out null (a
+    // non-null field failed): its errors carry the field's path.
+    let never_ran = response.is_err()
         && response.data == async_graphql::Value::Null
-    {
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let status = if media == Media::GraphqlResponse && never_ran {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
-    match serde_json::to_string(&response) {
+    let body = serde_json::to_value(&response).map(|mut body| {
+        if let (true, Some(body)) = (never_ran, body.as_object_mut()) {
+            body.remove("data");
+        }
+        body.to_string()
+    });
+    match body {
         Ok(body) if body.len() > limits::MAX_RESPONSE_BYTES => {
             tracing::warn!(
                 bytes = body.len(),
