@@ -77,6 +77,22 @@ pub struct Args {
     /// come (408 after): a slow body gives its place back
     #[arg(long, env = "PYCK_BODY_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     body_timeout: u64,
+    /// Seconds a live-event socket has to send `connection_init` before it
+    /// is closed with 4408
+    #[arg(long, env = "PYCK_WS_INIT_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    ws_init_timeout: u64,
+    /// Seconds between the server's pings on each live-event socket; one
+    /// from which nothing came in two of these is dropped
+    #[arg(long, env = "PYCK_WS_KEEPALIVE", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=300))]
+    ws_keepalive: u64,
+    /// Live-event connections one tenant may have open; beyond, 429
+    /// (token on the upgrade) or close 1013 (token in connection_init)
+    #[arg(long, env = "PYCK_WS_CONNECTIONS_PER_TENANT", default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    ws_connections_per_tenant: u64,
+    /// Live-event subscriptions one tenant may have open; beyond, a
+    /// subscribe is answered with an error coded too_many_subscriptions
+    #[arg(long, env = "PYCK_WS_SUBSCRIPTIONS_PER_TENANT", default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    ws_subscriptions_per_tenant: u64,
     /// Serve HTTPS with this PEM certificate chain (the server's first)
     #[arg(long, env = "PYCK_TLS_CERT", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -147,7 +163,13 @@ pub async fn run(store: Arc<dyn Storage>, db: &str, args: Args) -> anyhow::Resul
     let state = AppState::with_events(store, events)
         .with_photos(photos)
         .with_rate_limit(args.rate_limit, args.rate_burst)
-        .with_body_timeout(std::time::Duration::from_secs(args.body_timeout));
+        .with_body_timeout(std::time::Duration::from_secs(args.body_timeout))
+        .with_live_events(crate::http::ws::places::Settings {
+            init_timeout: Duration::from_secs(args.ws_init_timeout),
+            keepalive: Duration::from_secs(args.ws_keepalive),
+            connections_per_tenant: args.ws_connections_per_tenant as usize,
+            subscriptions_per_tenant: args.ws_subscriptions_per_tenant as usize,
+        });
     let shutdown = state.shutdown.clone();
     tokio::spawn(expire_staged_uploads(
         state.photos.clone(),

@@ -8,7 +8,7 @@ pub mod in_flight;
 pub mod rate_limit;
 pub mod request_id;
 pub mod sync_documents;
-mod ws;
+pub mod ws;
 
 use std::sync::Arc;
 
@@ -45,6 +45,8 @@ pub struct AppState {
     pub rate_limit: Arc<rate_limit::RateLimit>,
     /// GraphQL requests at once, per tenant and in all (`in_flight`).
     in_flight: Arc<in_flight::InFlight>,
+    /// Live-event connections and subscriptions open, and their times.
+    ws: Arc<ws::places::Places>,
 }
 
 impl AppState {
@@ -66,6 +68,15 @@ impl AppState {
             photos: PhotoStore::in_memory(),
             rate_limit: Arc::new(rate_limit::RateLimit::new(0, 1)),
             in_flight: Arc::new(in_flight::InFlight::new(in_flight::BODY_TIMEOUT)),
+            ws: Arc::new(ws::places::Places::new(ws::places::Settings::default())),
+        }
+    }
+
+    /// The live-event route's times and bounds (`ws::places`).
+    pub fn with_live_events(self, settings: ws::places::Settings) -> Self {
+        Self {
+            ws: Arc::new(ws::places::Places::new(settings)),
+            ..self
         }
     }
 
@@ -119,12 +130,24 @@ pub fn app(state: AppState) -> Router {
         )
         .route_layer(middleware::from_fn_with_state(state.clone(), limit_rate))
         .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
+    // A token on the upgrade is authenticated and counted like a GraphQL
+    // request's; without one it comes in `connection_init`, as browsers
+    // cannot set headers on WebSockets (ws.rs).
+    let live = Router::new()
+        .route("/graphql/ws", get(ws::handle))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            in_flight::limit,
+        ))
+        .route_layer(middleware::from_fn_with_state(state.clone(), limit_rate))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            ws::authenticate_if_given,
+        ));
     Router::new()
         .merge(graphql)
         .merge(photos)
-        // Authenticated in the handler: on the upgrade's header or in
-        // `connection_init`, as browsers cannot set headers on WebSockets.
-        .route("/graphql/ws", get(ws::handle))
+        .merge(live)
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
