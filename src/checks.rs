@@ -14,6 +14,8 @@ use chrono::NaiveDate;
 use pyck_sync::operation::Kind;
 use pyck_sync::records::{AsnLineRecord, Temperature};
 
+use crate::store::view::StockRow;
+
 /// Something the device knows is wrong with what is about to be recorded.
 /// The messages are shown full screen on a scanner and as the error of a
 /// command: each says what is wrong and what to do.
@@ -89,20 +91,20 @@ fn article(word: &str) -> &'static str {
     }
 }
 
-/// A pick of `lot` at `bin`, where the local view holds `held`: the lots of
-/// the item with stock there. A lot not among them is not on that shelf.
-pub fn lot_in_bin(lot: &str, bin: &str, held: &[(String, i64)]) -> Result<(), Wrong> {
-    if held.iter().any(|(l, qty)| l == lot && *qty > 0) {
+/// A pick of `lot` at `bin`, where the local view holds `rows`: the item's
+/// stock there. A lot without stock among them is not on that shelf.
+pub fn lot_in_bin(lot: &str, bin: &str, rows: &[StockRow]) -> Result<(), Wrong> {
+    let held = rows
+        .iter()
+        .filter(|r| r.qty > 0)
+        .filter_map(|r| r.lot.as_deref());
+    if held.clone().any(|l| l == lot) {
         return Ok(());
     }
     Err(Wrong::LotNotInBin {
         lot: lot.to_owned(),
         bin: bin.to_owned(),
-        held: held
-            .iter()
-            .filter(|(_, qty)| *qty > 0)
-            .map(|(l, _)| l.clone())
-            .collect(),
+        held: held.map(str::to_owned).collect(),
     })
 }
 
@@ -223,7 +225,14 @@ mod tests {
 
     #[test]
     fn a_lot_must_be_in_the_bin_with_stock() {
-        let held = vec![("L2644H".to_owned(), 30), ("L1".to_owned(), 0)];
+        let row = |lot: &str, qty| StockRow {
+            location: "C-01-03".into(),
+            sku: "SKU-10040".into(),
+            lot: Some(lot.into()),
+            expiry: None,
+            qty,
+        };
+        let held = vec![row("L2644H", 30), row("L1", 0)];
         assert!(lot_in_bin("L2644H", "C-01-03", &held).is_ok());
         let e = lot_in_bin("L9999X", "C-01-03", &held).unwrap_err();
         assert_eq!(

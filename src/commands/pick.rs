@@ -162,7 +162,11 @@ pub(crate) fn checked(
         let Some(lot) = lot.as_deref() else {
             return Err(invalid(format!("--lot: {}", Wrong::LotMissing { sku })));
         };
-        checks::lot_in_bin(lot, &t.location, &lots_at(store, &t.location, &sku)?)
+        let filter = Filter {
+            location: Some(t.location.clone()),
+            sku: Some(sku.clone()),
+        };
+        checks::lot_in_bin(lot, &t.location, &view::stock(conn, &filter)?)
             .map_err(|w| invalid(format!("--lot: {w}")))?;
         let expiry = replica::lot_expiry(conn, &sku, lot)?.flatten();
         checks::not_expired(lot, expiry, checks::today(), Use::Pick)
@@ -188,16 +192,4 @@ pub(crate) fn checked(
             qty,
         }),
     })
-}
-
-/// The lots of an item in a bin with what the local view holds of each.
-pub(crate) fn lots_at(store: &Store, bin: &str, sku: &str) -> anyhow::Result<Vec<(String, i64)>> {
-    let filter = Filter {
-        location: Some(bin.to_owned()),
-        sku: Some(sku.to_owned()),
-    };
-    Ok(view::stock(store.conn(), &filter)?
-        .into_iter()
-        .filter_map(|r| r.lot.map(|l| (l, r.qty)))
-        .collect())
 }

@@ -847,14 +847,10 @@ fn lot_rules(
     match form.flow {
         Flow::Pick => {
             if let Some(task) = &form.task {
-                let held: Vec<(String, i64)> = look
-                    .stock(&Filter {
-                        location: Some(task.location.clone()),
-                        sku: Some(item.sku.clone()),
-                    })?
-                    .into_iter()
-                    .filter_map(|r| r.lot.map(|l| (l, r.qty)))
-                    .collect();
+                let held = look.stock(&Filter {
+                    location: Some(task.location.clone()),
+                    sku: Some(item.sku.clone()),
+                })?;
                 checks::lot_in_bin(lot, &task.location, &held)?;
             }
             if item.expiry_tracked {
