@@ -183,6 +183,29 @@ fn a_scrape_reads_as_typed_families_in_the_reference_parser() {
 }
 
 #[test]
+fn the_subscriptions_gauge_follows_the_live_feed() {
+    let wh = Warehouse::new();
+    let server = Server::start(&wh.db, None);
+    let watcher = Device::new();
+    watcher.enrol(&server.url(), &wh.token(), "3001");
+    assert_eq!(server.metric("pyck_subscriptions_open"), Some(0));
+    let mut feed = watcher
+        .cmd(&["feed", "--json"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the feed's subscription", || {
+        (server.metric("pyck_subscriptions_open") == Some(1)).then_some(())
+    });
+    let _ = feed.kill();
+    let _ = feed.wait();
+    wait_for("the subscription to close", || {
+        (server.metric("pyck_subscriptions_open") == Some(0)).then_some(())
+    });
+}
+
+#[test]
 fn failed_workflow_steps_and_a_workflow_given_up_are_counted() {
     let wh = Warehouse::new();
     // The order's webhook answers 500: the notify step fails, is retried
