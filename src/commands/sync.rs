@@ -43,18 +43,16 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         // hold a script (or a person) for the retries' whole length. Every
         // step of a sync is its own transaction, so stopping between two
         // loses nothing.
-        let report = tokio::time::timeout(
-            limit,
-            sync::sync(&mut store, &mut client, &config, &bar),
-        )
-        .await
-        .unwrap_or_else(|_| {
-            Err(CliError::Unreachable(format!(
+        let report =
+            tokio::time::timeout(limit, sync::sync(&mut store, &mut client, &config, &bar))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(CliError::Unreachable(format!(
                 "{} did not finish a sync within {} s (--timeout); what was settled stays settled",
                 remote.server, args.timeout
             ))
             .into())
-        });
+                });
         bar.finish();
         report
     })?;
