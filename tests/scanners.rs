@@ -232,11 +232,22 @@ fn a_bare_element_string_and_a_weighed_case_are_read_everywhere() {
         String::from_utf8_lossy(&not_gs1.stderr).contains("is no location, SKU, GTIN or GS1 code")
     );
 
-    // The label scanned into --sku of a move names the item.
+    // The label scanned into --sku of a move names the item and its lot; a
+    // --lot that contradicts the label is refused, naming both.
     device.ok(&["login", "--badge", "2001", "--pin", "1234"]);
-    device.ok(&[
-        "move", "--sku", BARE, "--lot", "L2644H", "--qty", "2", "--from", "A-01-07", "--to",
+    let wrong = device.run(&[
+        "move", "--sku", BARE, "--lot", "L9999X", "--qty", "2", "--from", "A-01-07", "--to",
         "A-01-01",
     ]);
-    assert_eq!(device.qty("A-01-01", "SKU-10009"), 2);
+    assert_eq!(wrong.status.code(), Some(3), "{wrong:?}");
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr)
+            .contains("the label given as the SKU says lot L2644H")
+    );
+    device.ok(&[
+        "move", "--sku", BARE, "--qty", "2", "--from", "A-01-07", "--to", "A-01-01",
+    ]);
+    let moved = device.json(&["stock", "--location", "A-01-01", "--sku", "SKU-10009"]);
+    assert_eq!(moved[0]["lot"], "L2644H", "{moved}");
+    assert_eq!(moved[0]["qty"], 2, "{moved}");
 }

@@ -155,7 +155,7 @@ pub(crate) fn receipt(store: &Store, r: &mut Resolver<'_>, row: &Row) -> anyhow:
     if qty == 0 && damaged == 0 {
         return Err(row.error("qty", "a receipt needs at least 1 unit, good or damaged"));
     }
-    let expiry = r.date(row, "expiry")?;
+    let expiry = r.expiry(row, &item)?;
     if expiry.is_some() && !item.expiry_tracked {
         return Err(row.error(
             "expiry",

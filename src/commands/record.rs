@@ -71,8 +71,8 @@ impl<'s> Resolver<'s> {
             found = replica::item(conn, &sku)?;
         }
         // Then a GS1 code (bracketed, bare, Digital Link) naming the item by
-        // its GTIN: what a scanner sends into the field. Its lot and dates
-        // are not taken from it; the row gives those (docs/GS1.md).
+        // its GTIN: what a scanner sends into the field. Its lot and expiry
+        // stand in for the row's where the row gives none (`lot`, `date`).
         if found.is_none()
             && let Some(read) = pyck_sync::gs1::read_scan(&value, crate::checks::today())
         {
@@ -155,6 +155,16 @@ impl<'s> Resolver<'s> {
         }
     }
 
+    /// The expiry to record: the row's, else, for an expiry-tracked item,
+    /// the one on a GS1 label given as the SKU.
+    pub fn expiry(&self, row: &Row, item: &replica::Item) -> anyhow::Result<Option<NaiveDate>> {
+        Ok(match self.date(row, "expiry")? {
+            Some(given) => Some(given),
+            None if item.expiry_tracked => label(row).and_then(|g| g.expiry()),
+            None => None,
+        })
+    }
+
     /// The lot to record: required for lot-tracked items, refused for others;
     /// a new lot of an expiry-tracked item needs `expiry` (when the row may
     /// carry one).
@@ -164,7 +174,20 @@ impl<'s> Resolver<'s> {
         item: &replica::Item,
         expiry: Option<Option<NaiveDate>>,
     ) -> anyhow::Result<Option<String>> {
-        let lot = row.opt("lot");
+        // A lot not given is the one on a GS1 label given as the SKU; one
+        // given must be the label's.
+        let labelled = label(row).and_then(|g| g.lot().map(str::to_owned));
+        if let (Some(given), Some(on_label)) = (row.opt("lot"), &labelled)
+            && given != on_label
+        {
+            return Err(row.error(
+                "lot",
+                format!("lot {given}, but the label given as the SKU says lot {on_label}"),
+            ));
+        }
+        let lot = row
+            .opt("lot")
+            .or(labelled.as_deref().filter(|_| item.lot_tracked));
         match (item.lot_tracked, lot) {
             (true, None) => {
                 Err(row.error("lot", format!("{} is lot-tracked: give its lot", item.sku)))
@@ -190,6 +213,11 @@ impl<'s> Resolver<'s> {
             }
         }
     }
+}
+
+/// The GS1 label given as the row's SKU, if it is one that reads.
+fn label(row: &Row) -> Option<pyck_sync::gs1::Gs1> {
+    pyck_sync::gs1::read_scan(row.opt("sku")?, crate::checks::today())?.ok()
 }
 
 fn unknown_item(row: &Row, field: &str, value: &str) -> anyhow::Error {
