@@ -45,7 +45,7 @@ fn allowed(cset: Cset, c: char) -> bool {
 pub(super) fn cset64_padding_ok(text: &str) -> bool {
     let data = text.trim_end_matches('=');
     let pads = text.len() - data.len();
-    !data.contains('=') && pads <= 2 && (pads == 0 || text.len() % 3 == 0)
+    !data.contains('=') && pads <= 2 && (pads == 0 || text.len().is_multiple_of(3))
 }
 
 /// The number of digits of a GS1 AI starting with these two digits, as the
