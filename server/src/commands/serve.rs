@@ -12,6 +12,7 @@ use axum::serve::Listener;
 
 use crate::attachments::{PhotoLocation, PhotoStore};
 use crate::events::Events;
+use crate::http::readiness::DiskFloor;
 use crate::http::{AppState, app};
 use crate::shutdown::Shutdown;
 use crate::storage::Storage;
@@ -93,6 +94,11 @@ pub struct Args {
     /// subscribe is answered with an error coded too_many_subscriptions
     #[arg(long, env = "PYCK_WS_SUBSCRIPTIONS_PER_TENANT", default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     ws_subscriptions_per_tenant: u64,
+    /// Free space, in MiB, the SQLite database's file system must keep for
+    /// `/readyz` to answer 200 (503 disk_nearly_full under it); 0 turns
+    /// the check off. Not used with PostgreSQL
+    #[arg(long, env = "PYCK_MIN_FREE_DISK_MB", default_value_t = 64)]
+    min_free_disk_mb: u64,
     /// Serve HTTPS with this PEM certificate chain (the server's first)
     #[arg(long, env = "PYCK_TLS_CERT", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -170,6 +176,16 @@ pub async fn run(store: Arc<dyn Storage>, db: &str, args: Args) -> anyhow::Resul
             connections_per_tenant: args.ws_connections_per_tenant as usize,
             subscriptions_per_tenant: args.ws_subscriptions_per_tenant as usize,
         });
+    // The disk that matters for readiness is the embedded database's; a
+    // PostgreSQL server watches its own.
+    let state = if state.storage.backend() == "sqlite" {
+        state.with_disk_floor(DiskFloor {
+            path: PathBuf::from(db),
+            min_free_mib: args.min_free_disk_mb,
+        })
+    } else {
+        state
+    };
     let shutdown = state.shutdown.clone();
     tokio::spawn(expire_staged_uploads(
         state.photos.clone(),

@@ -6,6 +6,7 @@ mod attachments;
 mod graphql_over_http;
 pub mod in_flight;
 pub mod rate_limit;
+pub mod readiness;
 pub mod request_id;
 pub mod sync_documents;
 pub mod ws;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub rate_limit: Arc<rate_limit::RateLimit>,
     /// GraphQL requests at once, per tenant and in all (`in_flight`).
     in_flight: Arc<in_flight::InFlight>,
+    /// Whether this replica can commit a write (`/readyz`).
+    readiness: Arc<readiness::Readiness>,
     /// Live-event connections and subscriptions open, and their times.
     ws: Arc<ws::places::Places>,
 }
@@ -59,6 +62,7 @@ impl AppState {
     pub fn with_events(storage: Arc<dyn Storage>, events: Events) -> Self {
         let metrics = Arc::new(Metrics::new());
         let schema = graphql::schema(Arc::clone(&storage), Arc::clone(&metrics), events.clone());
+        let readiness = Arc::new(readiness::Readiness::new(Arc::clone(&storage), None));
         Self {
             storage,
             schema,
@@ -68,6 +72,7 @@ impl AppState {
             photos: PhotoStore::in_memory(),
             rate_limit: Arc::new(rate_limit::RateLimit::new(0, 1)),
             in_flight: Arc::new(in_flight::InFlight::new(in_flight::BODY_TIMEOUT)),
+            readiness,
             ws: Arc::new(ws::places::Places::new(ws::places::Settings::default())),
         }
     }
@@ -93,6 +98,18 @@ impl AppState {
     pub fn with_rate_limit(self, rate: u32, burst: u32) -> Self {
         Self {
             rate_limit: Arc::new(rate_limit::RateLimit::new(rate, burst)),
+            ..self
+        }
+    }
+
+    /// Not ready while the file system of the embedded database has less
+    /// free space than `disk` asks for.
+    pub fn with_disk_floor(self, disk: readiness::DiskFloor) -> Self {
+        Self {
+            readiness: Arc::new(readiness::Readiness::new(
+                Arc::clone(&self.storage),
+                Some(disk),
+            )),
             ..self
         }
     }
@@ -268,17 +285,15 @@ async fn count_requests(State(state): State<AppState>, req: Request, next: Next)
     resp
 }
 
+/// Ready means this replica can commit a write (`readiness`).
 async fn ready(State(state): State<AppState>) -> Response {
-    match state.storage.ping().await {
+    match state.readiness.check().await {
         Ok(()) => (
             StatusCode::OK,
             format!("ready ({})\n", state.storage.backend()),
         )
             .into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "not ready");
-            (StatusCode::SERVICE_UNAVAILABLE, "storage unavailable\n").into_response()
-        }
+        Err(e) => json_error(StatusCode::SERVICE_UNAVAILABLE, e.code(), &e.to_string()),
     }
 }
 

@@ -91,12 +91,6 @@ pub trait Storage: Send + Sync + 'static {
     /// calls it at most once every few seconds.
     async fn probe_write(&self) -> Result<()>;
 
-    /// [`Storage::probe_write`] under its former name, for `/readyz` until
-    /// it calls the throttled check of `http::readiness`.
-    async fn ping(&self) -> Result<()> {
-        self.probe_write().await
-    }
-
     async fn create_tenant(&self, name: &str) -> Result<Tenant>;
     async fn tenants(&self) -> Result<Vec<Tenant>>;
     async fn tenant(&self, name: &str) -> Result<Tenant>;
