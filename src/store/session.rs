@@ -57,6 +57,21 @@ pub fn current(conn: &Connection) -> anyhow::Result<Option<Operator>> {
     Ok(Role::parse(&role).map(|role| Operator { badge, role }))
 }
 
+/// The badge of the open session when its operator has since been
+/// disabled (a sync brought the word); None while it stands.
+pub fn disabled(conn: &Connection) -> anyhow::Result<Option<String>> {
+    let badge: Option<String> = conn
+        .query_row("SELECT badge FROM session WHERE id = 1", [], |r| r.get(0))
+        .optional()?;
+    let Some(badge) = badge else {
+        return Ok(None);
+    };
+    Ok(match replica::operator(conn, &badge)? {
+        Some((_, _, false)) => Some(badge),
+        _ => None,
+    })
+}
+
 /// Checks the PIN and opens the session; a failure is counted and reported.
 pub fn login(
     conn: &Connection,

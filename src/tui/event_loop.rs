@@ -346,6 +346,7 @@ fn sync_worker(
         error: Some(e),
         refused: 0,
         report: None,
+        disabled: None,
     };
     let rt = match crate::commands::runtime() {
         Ok(rt) => rt,
@@ -388,6 +389,7 @@ async fn sync_once(store: &mut Store, config: &Config) -> SyncOutcome {
             error: Some(format!("server {} unreachable", config.server)),
             refused: 0,
             report: None,
+            disabled: None,
         };
     }
     let result = async {
@@ -410,6 +412,7 @@ async fn sync_once(store: &mut Store, config: &Config) -> SyncOutcome {
             } else {
                 format!("pushed {}, pulled {}", r.pushed, r.pulled)
             }),
+            disabled: session::disabled(store.conn()).ok().flatten(),
         },
         Err(e) => SyncOutcome {
             online: remote.healthy().await,
@@ -418,6 +421,7 @@ async fn sync_once(store: &mut Store, config: &Config) -> SyncOutcome {
             error: Some(format!("{e:#}")),
             refused: 0,
             report: None,
+            disabled: None,
         },
     }
 }

@@ -97,6 +97,9 @@ pub struct SyncOutcome {
     pub refused: u64,
     /// "pushed 2, pulled 5".
     pub report: Option<String>,
+    /// The badge of this device's session, when the sync brought word that
+    /// a supervisor disabled it: the session ends now, not at a restart.
+    pub disabled: Option<String>,
 }
 
 /// What update asks the event loop to do.
@@ -144,6 +147,9 @@ pub fn update(app: &mut App, msg: Msg, look: &dyn Lookup) -> Vec<Effect> {
             app.link.last_error = o.error;
             if o.report.is_some() {
                 app.link.last_report = o.report;
+            }
+            if let Some(effects) = session_disabled(app, o.disabled.as_deref()) {
+                return effects;
             }
             if let Some(effects) = task_gone(app, look) {
                 return effects;
@@ -570,6 +576,19 @@ fn next_pick(app: &App, look: &dyn Lookup) -> anyhow::Result<Screen> {
 /// After a sync: the pick task on screen was cancelled (or taken by someone
 /// else) meanwhile. Said at once, with what to put back if the item was
 /// already taken, and on to the next task.
+/// A leaver's session ends at the sync that brings word of it, whatever
+/// screen they are on: what they typed is dropped, what they recorded stays.
+fn session_disabled(app: &mut App, disabled: Option<&str>) -> Option<Vec<Effect>> {
+    let badge = disabled.filter(|b| app.operator.as_ref().is_some_and(|op| op.badge == *b))?;
+    let reason = format!("badge {badge} was disabled by a supervisor: logged out");
+    app.operator = None;
+    app.back.clear();
+    app.screen = Screen::Login(Form::login());
+    let mut effects = vec![Effect::Logout];
+    effects.extend(refuse(app, reason));
+    Some(effects)
+}
+
 fn task_gone(app: &mut App, look: &dyn Lookup) -> Option<Vec<Effect>> {
     let Screen::Form(form) = &app.screen else {
         return None;

@@ -78,6 +78,7 @@ fn act() -> impl Strategy<Value = Act> {
             error: None,
             refused: 0,
             report: None,
+            disabled: None,
         })),
     ];
     prop_oneof![

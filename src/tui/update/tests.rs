@@ -682,6 +682,7 @@ fn background_sync_updates_the_status_bar_and_a_nudge_syncs() {
             error: Some("server unreachable".into()),
             refused: 0,
             report: None,
+            disabled: None,
         })],
     );
     assert_eq!(app.link.online, Some(false));
@@ -707,6 +708,7 @@ fn background_sync_updates_the_status_bar_and_a_nudge_syncs() {
             error: None,
             refused: 1,
             report: Some("pushed 3 (1 refused), pulled 4".into()),
+            disabled: None,
         })],
     );
     assert_eq!(fx, vec![Effect::Bell]);
@@ -1008,6 +1010,7 @@ fn a_task_cancelled_under_the_picker_is_announced_with_what_to_put_back() {
             error: None,
             refused: 0,
             report: None,
+            disabled: None,
         })],
     );
     assert_refused(
@@ -1016,4 +1019,33 @@ fn a_task_cancelled_under_the_picker_is_announced_with_what_to_put_back() {
         "TASK T-1 CANCELLED: put back 12 of SKU-10037 lot L2631H at C-01-03",
     );
     assert!(matches!(app.screen, Screen::Idle { .. }));
+}
+
+#[test]
+fn a_sync_that_disables_the_operator_ends_the_session_mid_task() {
+    let look = Fake::warehouse();
+    let mut app = picker();
+    send(&mut app, &look, [Msg::Char('4')]);
+    let step = step_name(&app).to_owned();
+    let synced = |badge: &str| {
+        Msg::Synced(SyncOutcome {
+            online: true,
+            pending: 0,
+            last_sync: None,
+            error: None,
+            refused: 0,
+            report: Some("pushed 0, pulled 1".into()),
+            disabled: Some(badge.into()),
+        })
+    };
+    // Word of someone else's badge changes nothing here.
+    assert_eq!(send(&mut app, &look, [synced("2002")]), vec![]);
+    assert!(app.operator.is_some());
+    assert_eq!(step_name(&app), step);
+    let fx = send(&mut app, &look, [synced("1007")]);
+    assert_eq!(fx, vec![Effect::Logout, Effect::Bell]);
+    assert!(app.operator.is_none());
+    assert!(matches!(app.screen, Screen::Login(_)));
+    let error = app.error.as_ref().expect("said loudly").reason.clone();
+    assert!(error.contains("1007 was disabled"), "{error}");
 }

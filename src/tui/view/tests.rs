@@ -217,6 +217,7 @@ fn status() {
                 error: Some("server http://127.0.0.1:8080 unreachable".into()),
                 refused: 0,
                 report: None,
+                disabled: None,
             }),
         ],
     );
