@@ -3,7 +3,9 @@
 //! through the other; one device's batch pushed through both replicas at
 //! once is applied exactly once, and so is a batch whose replica is killed
 //! (`kill -9`) mid-push and re-sent through the survivor: stock exact,
-//! `verify` exits 0.
+//! `verify` exits 0. Live events leave through the transactional outbox:
+//! a move committed while NATS is down, through a replica then killed,
+//! still reaches the other replica's feed once NATS is back.
 //!
 //! Needs `PYCK_TEST_POSTGRES_URL` and `PYCK_TEST_NATS_URL` (scripts/test
 //! starts both); fails without them, never skips.
@@ -103,6 +105,70 @@ impl Drop for Feed {
     }
 }
 
+/// Two replicas with NATS at `nats`, a device enrolled on the first and a
+/// feed following the second, already seeing the first's moves: the count
+/// of single moves it took (see [`probe`]).
+struct Pair {
+    one: Server,
+    two: Server,
+    device: Device,
+    _watcher: Device,
+    feed: Feed,
+    probes: i64,
+}
+
+impl Pair {
+    fn start(wh: &Warehouse, nats: &str) -> Pair {
+        let one = Server::start_with(&wh.db, None, &["--nats", nats]);
+        let two = Server::start_with(&wh.db, None, &["--nats", nats]);
+        let device = Device::new();
+        device.enrol(&one.url(), &wh.token(), "1007");
+        let watcher = Device::new();
+        watcher.enrol(&two.url(), &wh.token(), "1007");
+        let feed = Feed::start(&watcher);
+        feed.wait_following();
+        let mut pair = Pair {
+            one,
+            two,
+            device,
+            _watcher: watcher,
+            feed,
+            probes: 0,
+        };
+        // The subscription is registered shortly after the feed follows;
+        // probe with single moves until one shows up (each is counted).
+        let mut seen = false;
+        while !seen && pair.probes < 10 {
+            pair.move_one();
+            seen = pair
+                .feed
+                .saw_stock("A-01-03", pair.probes, Duration::from_secs(5));
+        }
+        assert!(
+            seen,
+            "a feed on replica two never saw a move pushed through replica one"
+        );
+        pair
+    }
+
+    /// One unit from A-07-11 to A-01-03, synced through replica one.
+    fn move_one(&mut self) {
+        self.device.ok(&[
+            "move",
+            "--sku",
+            "SKU-10001",
+            "--qty",
+            "1",
+            "--from",
+            "A-07-11",
+            "--to",
+            "A-01-03",
+        ]);
+        self.device.ok(&["sync", "--server", &self.one.url()]);
+        self.probes += 1;
+    }
+}
+
 /// Server-side quantity, as a freshly initialised device pulls it.
 fn server_qty(server: &Server, wh: &Warehouse, location: &str) -> i64 {
     let fresh = Device::new();
@@ -114,41 +180,14 @@ fn server_qty(server: &Server, wh: &Warehouse, location: &str) -> i64 {
 fn two_replicas_share_events_and_apply_a_batch_once() {
     let nats = nats_url();
     let wh = Warehouse::postgres();
-    let one = Server::start_with(&wh.db, None, &["--nats", &nats]);
-    let two = Server::start_with(&wh.db, None, &["--nats", &nats]);
-
-    let device = Device::new();
-    device.enrol(&one.url(), &wh.token(), "1007");
-    let watcher = Device::new();
-    watcher.enrol(&two.url(), &wh.token(), "1007");
-
-    // The feed follows replica two; moves go through replica one.
-    let feed = Feed::start(&watcher);
-    feed.wait_following();
-    // The subscription is registered shortly after the feed follows; probe
-    // with single moves until one shows up (each probe is counted).
-    let mut probes = 0;
-    let mut seen = false;
-    while !seen && probes < 10 {
-        device.ok(&[
-            "move",
-            "--sku",
-            "SKU-10001",
-            "--qty",
-            "1",
-            "--from",
-            "A-07-11",
-            "--to",
-            "A-01-03",
-        ]);
-        probes += 1;
-        device.ok(&["sync", "--server", &one.url()]);
-        seen = feed.saw_stock("A-01-03", probes, Duration::from_secs(5));
-    }
-    assert!(
-        seen,
-        "a feed on replica two never saw a move pushed through replica one"
-    );
+    let Pair {
+        one,
+        two,
+        device,
+        feed,
+        probes,
+        ..
+    } = Pair::start(&wh, &nats);
 
     // One batch pushed through both replicas at once (small requests, so
     // the two pushes interleave): each operation applied once.
@@ -214,4 +253,97 @@ fn two_replicas_share_events_and_apply_a_batch_once() {
     assert_eq!(server_qty(&two, &wh, "A-07-11"), 240 - probes - 2);
     // And the feed on replica two saw the final quantity too.
     assert!(feed.saw_stock("A-01-03", probes + 2, Duration::from_secs(30)));
+}
+
+/// A nats-server of this test's own (JetStream in `dir`), to stop and
+/// start again on the same port; killed when dropped.
+struct OwnNats {
+    child: Option<Child>,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl OwnNats {
+    fn start() -> OwnNats {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut nats = OwnNats {
+            child: None,
+            port,
+            dir: tempfile::tempdir().unwrap(),
+        };
+        nats.up();
+        nats
+    }
+
+    fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    fn up(&mut self) {
+        let child = std::process::Command::new("nats-server")
+            .args([
+                "-js",
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-sd",
+            ])
+            .arg(self.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nats-server runs (scripts/test installs it)");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "nats-server did not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn down(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for OwnNats {
+    fn drop(&mut self) {
+        self.down();
+    }
+}
+
+#[test]
+fn a_move_committed_while_nats_is_down_reaches_the_feed_when_it_is_back() {
+    let mut nats = OwnNats::start();
+    let wh = Warehouse::postgres();
+    let mut pair = Pair::start(&wh, &nats.url());
+
+    // NATS goes away; a move is committed all the same (the push never
+    // waits for NATS), and the replica that took it dies before anyone
+    // could publish it.
+    nats.down();
+    pair.move_one();
+    let Pair {
+        one, feed, probes, ..
+    } = pair;
+    one.kill();
+    assert!(
+        !feed.saw_stock("A-01-03", probes, Duration::from_secs(2)),
+        "nothing can arrive while NATS is down"
+    );
+    // NATS is back: the surviving replica's relay finds the committed
+    // event in the outbox and publishes it; the feed gets it.
+    nats.up();
+    assert!(
+        feed.saw_stock("A-01-03", probes, Duration::from_secs(60)),
+        "the move committed while NATS was down never reached the feed"
+    );
 }

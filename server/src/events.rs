@@ -1,27 +1,27 @@
 //! The live-event bus: what happened goes to the subscribers of its tenant
 //! and warehouse, after it was committed.
 //!
-//! Where events come from: the push path publishes what
-//! [`crate::push::Plan::events`] derived from the very plan whose change-log
-//! rows were committed, and only once [`crate::storage::Storage::push_committed`]
-//! returned `Ok` — i.e. after commit, so a rolled-back batch publishes
-//! nothing. Both backends share the planner, so both publish the same events.
-//! Supervisor mutations (orders, count tasks, resolved exceptions) and the
-//! fulfilment workflow publish through [`Events::publish`] after their own
-//! commits.
+//! Where events come from: every write commits its events in the outbox
+//! ([`crate::outbox`]), in its own transaction, and [`Events::relay`]
+//! publishes them after commit, then deletes them: a full queue, a dead NATS
+//! or a crash between commit and publish delays events and loses none. A
+//! writer calls [`Events::committed`] to have them relayed at once; the
+//! relay also looks every second, for writes of other processes (another
+//! replica, `pyck-server import`) and rows a crash left.
 //!
 //! Two modes:
 //! - in-process (default): one tokio broadcast channel per server;
-//! - NATS (`serve --nats URL`): each replica publishes to a JetStream stream
-//!   per tenant (`PYCK_EVENTS_<tenant>`, subjects
-//!   `pyck.<tenant>.<warehouse>.<type>`, created if missing, with limits) and
-//!   consumes, with an ordered consumer delivering only new messages, every
-//!   tenant that has a subscriber on this replica; what it consumes goes to
-//!   the same local broadcast. With NATS on, local subscribers receive events
-//!   only through NATS, so nothing is delivered twice and a subscriber on any
-//!   replica sees what happened through any other.
+//! - NATS (`serve --nats URL`): the relay publishes to a JetStream stream per
+//!   tenant (`PYCK_EVENTS_<tenant>`, subjects
+//!   `pyck.<tenant>.<warehouse>.<type>`, created if missing, with limits),
+//!   each message with its event id as `Nats-Msg-Id` so JetStream drops a
+//!   repeat; each replica consumes, with an ordered consumer delivering only
+//!   new messages, every tenant that has a subscriber on it; what it consumes
+//!   goes to the same local broadcast. With NATS on, local subscribers
+//!   receive events only through NATS, so nothing is delivered twice and a
+//!   subscriber on any replica sees what happened through any other.
 //!
-//! Publishing never waits for subscribers: a subscriber that falls behind the
+//! Delivering never waits for subscribers: a subscriber that falls behind the
 //! broadcast buffer gets one [`EventKind::Lagged`] marker and should pull.
 
 use std::collections::HashSet;
@@ -32,13 +32,19 @@ use async_nats::jetstream;
 use chrono::Utc;
 use futures_util::{Stream, StreamExt};
 use pyck_sync::events::{Event, EventKind};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{Notify, broadcast};
+
+use crate::outbox::Pending;
+use crate::storage::Storage;
 
 /// Events kept for slow local subscribers before they lag.
 const LOCAL_BUFFER: usize = 4096;
-/// Events waiting to be published to NATS before new ones are dropped (and
-/// logged): events are hints, and a stuck NATS must not stall pushes.
-const NATS_OUTBOX: usize = 16 * 1024;
+/// Outbox rows the relay takes at once.
+const RELAY_BATCH: u32 = 256;
+/// How often the relay looks for rows nobody told it about.
+const RELAY_POLL: Duration = Duration::from_secs(1);
+/// The longest the relay waits before trying again after a failure.
+const RELAY_BACKOFF_MAX: Duration = Duration::from_secs(10);
 
 /// An event with the tenant it belongs to, as it travels inside the server.
 #[derive(Debug, Clone)]
@@ -52,6 +58,8 @@ pub struct Envelope {
 pub struct Events {
     local: broadcast::Sender<Arc<Envelope>>,
     nats: Option<Arc<Nats>>,
+    /// Wakes the relay: a write committed events.
+    wake: Arc<Notify>,
 }
 
 impl std::fmt::Debug for Events {
@@ -64,7 +72,8 @@ impl std::fmt::Debug for Events {
 
 struct Nats {
     js: jetstream::Context,
-    outbox: mpsc::Sender<(i64, Event)>,
+    /// Tenants whose stream exists (made by this replica or found).
+    streams: Mutex<HashSet<i64>>,
     /// Tenants whose stream this replica consumes.
     consuming: Mutex<HashSet<i64>>,
 }
@@ -79,7 +88,11 @@ impl Events {
     /// Events stay in this process.
     pub fn in_process() -> Self {
         let (local, _) = broadcast::channel(LOCAL_BUFFER);
-        Self { local, nats: None }
+        Self {
+            local,
+            nats: None,
+            wake: Arc::new(Notify::new()),
+        }
     }
 
     /// Events go through NATS JetStream at `url`, so every replica connected
@@ -89,17 +102,16 @@ impl Events {
             .await
             .map_err(|e| anyhow::anyhow!("while connecting to NATS at {url}: {e}"))?;
         let js = jetstream::new(client);
-        let (outbox, rx) = mpsc::channel(NATS_OUTBOX);
         let (local, _) = broadcast::channel(LOCAL_BUFFER);
         let nats = Arc::new(Nats {
-            js: js.clone(),
-            outbox,
+            js,
+            streams: Mutex::new(HashSet::new()),
             consuming: Mutex::new(HashSet::new()),
         });
-        tokio::spawn(publisher(js, rx));
         Ok(Self {
             local,
             nats: Some(nats),
+            wake: Arc::new(Notify::new()),
         })
     }
 
@@ -107,52 +119,116 @@ impl Events {
         self.nats.is_some()
     }
 
-    /// Publishes one event of a warehouse. Call it only after the change it
-    /// describes is committed. Never blocks.
-    pub fn publish(&self, tenant: i64, warehouse: i64, kind: EventKind) {
-        self.publish_caused(tenant, warehouse, kind, None);
+    /// A write committed events to the outbox: relay them now.
+    pub fn committed(&self) {
+        self.wake.notify_one();
     }
 
-    /// Publishes an event caused by `operation`; it also names the request
-    /// under way, if any (docs/PROTOCOL.md, "Live events").
-    pub fn publish_caused(
+    /// Publishes what the outbox holds, after commit, until `stop`: each
+    /// row's events in order, then the row is deleted. A row that could not
+    /// be published stays and is tried again (waits doubling up to 10 s);
+    /// a row that is deleted was published, so nothing is lost, and what
+    /// is published twice (a relay stopped between the two) carries the
+    /// same ids.
+    pub fn relay(
         &self,
-        tenant: i64,
-        warehouse: i64,
-        kind: EventKind,
-        operation: Option<uuid::Uuid>,
-    ) {
-        let event = Event {
-            at: Utc::now(),
-            warehouse,
-            kind,
-            operation,
-            request: crate::http::request_id::current(),
-        };
-        match &self.nats {
-            None => {
-                // No receivers is fine: nobody is listening.
-                let _ = self.local.send(Arc::new(Envelope { tenant, event }));
-            }
-            Some(nats) => {
-                if nats.outbox.try_send((tenant, event)).is_err() {
-                    tracing::warn!(tenant, "NATS outbox full or closed; live event dropped");
+        storage: Arc<dyn Storage>,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> tokio::task::JoinHandle<()> {
+        let events = self.clone();
+        tokio::spawn(async move {
+            let mut stop = std::pin::pin!(stop);
+            let mut backoff = Duration::ZERO;
+            loop {
+                let wait = if backoff.is_zero() {
+                    RELAY_POLL
+                } else {
+                    backoff
+                };
+                tokio::select! {
+                    () = &mut stop => return,
+                    () = events.wake.notified(), if backoff.is_zero() => {}
+                    () = tokio::time::sleep(wait) => {}
+                }
+                match events.relay_all(storage.as_ref()).await {
+                    Ok(()) => backoff = Duration::ZERO,
+                    Err(e) => {
+                        backoff =
+                            (backoff * 2).clamp(Duration::from_millis(100), RELAY_BACKOFF_MAX);
+                        tracing::warn!(error = %format!("{e:#}"), retry_in_ms = backoff.as_millis() as u64, "live events not relayed yet");
+                    }
                 }
             }
+        })
+    }
+
+    /// Relays every outbox row there is now: what writes committed while
+    /// no server ran (imports, or a crash before the relay's turn) goes
+    /// out when one starts, before it listens.
+    pub async fn relay_all(&self, storage: &dyn Storage) -> anyhow::Result<()> {
+        loop {
+            let rows = storage.outbox(RELAY_BATCH).await?;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            let mut done = Vec::with_capacity(rows.len());
+            let mut failed = None;
+            for row in &rows {
+                match self.deliver(row).await {
+                    Ok(()) => done.push(row.id),
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+            }
+            storage.outbox_relayed(&done).await?;
+            if let Some(e) = failed {
+                return Err(e);
+            }
         }
     }
 
-    /// Publishes several events of one warehouse, in order, each with the
-    /// operation that caused it.
-    pub fn publish_all(
-        &self,
-        tenant: i64,
-        warehouse: i64,
-        kinds: Vec<(EventKind, Option<uuid::Uuid>)>,
-    ) {
-        for (kind, operation) in kinds {
-            self.publish_caused(tenant, warehouse, kind, operation);
+    /// Hands one outbox row's events to the subscribers: the local
+    /// broadcast, or JetStream (each acknowledged before the next).
+    async fn deliver(&self, row: &Pending) -> anyhow::Result<()> {
+        let Some(nats) = &self.nats else {
+            for event in &row.events {
+                self.deliver_local(row.tenant, event.clone());
+            }
+            return Ok(());
+        };
+        self.ensure_stream(nats, row.tenant).await?;
+        for event in &row.events {
+            let mut headers = async_nats::HeaderMap::new();
+            if let Some(id) = &event.event_id {
+                headers.insert(async_nats::header::NATS_MESSAGE_ID, id.as_str());
+            }
+            let payload = serde_json::to_vec(event)?;
+            nats.js
+                .publish_with_headers(subject(row.tenant, event), headers, payload.into())
+                .await
+                .map_err(|e| anyhow::anyhow!("while publishing to NATS: {e}"))?
+                .await
+                .map_err(|e| anyhow::anyhow!("NATS did not acknowledge an event: {e}"))?;
         }
+        Ok(())
+    }
+
+    /// No receivers is fine: nobody is listening.
+    fn deliver_local(&self, tenant: i64, event: Event) {
+        let _ = self.local.send(Arc::new(Envelope { tenant, event }));
+    }
+
+    async fn ensure_stream(&self, nats: &Nats, tenant: i64) -> anyhow::Result<()> {
+        let known = nats.streams.lock().is_ok_and(|s| s.contains(&tenant));
+        if !known {
+            ensure_stream(&nats.js, tenant).await?;
+            if let Ok(mut streams) = nats.streams.lock() {
+                streams.insert(tenant);
+            }
+        }
+        Ok(())
     }
 
     /// The live events of one warehouse of one tenant, from now on. A
@@ -176,6 +252,7 @@ impl Events {
                     Ok(_) => continue,
                     Err(broadcast::error::RecvError::Lagged(missed)) => {
                         let event = Event {
+                            event_id: None,
                             at: Utc::now(),
                             warehouse,
                             kind: EventKind::Lagged { missed },
@@ -200,7 +277,7 @@ impl Events {
         {
             return Ok(());
         }
-        let mut messages = open_consumer(&nats.js, tenant).await?;
+        let (mut messages, mut next) = open_consumer(&nats.js, tenant, None).await?;
         {
             let Ok(mut consuming) = nats.consuming.lock() else {
                 anyhow::bail!("event bus poisoned");
@@ -218,11 +295,15 @@ impl Events {
                     let msg = match msg {
                         Ok(msg) => msg,
                         Err(e) => {
+                            // E.g. NATS restarted and the consumer is gone:
+                            // a new one goes on from the next message.
                             tracing::warn!(tenant, error = %e, "NATS event consumer");
-                            tokio::time::sleep(Duration::from_millis(200)).await;
-                            continue;
+                            break;
                         }
                     };
+                    if let Ok(info) = msg.info() {
+                        next = info.stream_sequence + 1;
+                    }
                     match serde_json::from_slice::<Event>(&msg.payload) {
                         Ok(event) => {
                             let _ = local.send(Arc::new(Envelope { tenant, event }));
@@ -231,14 +312,16 @@ impl Events {
                     }
                 }
                 // The consumer ended (NATS restarted, the stream was
-                // deleted…): open a new one, with backoff, so subscribers
-                // on this replica keep receiving.
-                tracing::warn!(tenant, "NATS event consumer ended; reopening");
+                // deleted…): open a new one from the first message not
+                // delivered yet, with backoff, so subscribers on this
+                // replica keep receiving and miss nothing published while
+                // it was away.
+                tracing::warn!(tenant, next, "NATS event consumer ended; reopening");
                 let mut wait = Duration::from_millis(200);
-                messages = loop {
+                (messages, next) = loop {
                     tokio::time::sleep(wait).await;
-                    match open_consumer(&js, tenant).await {
-                        Ok(m) => break m,
+                    match open_consumer(&js, tenant, Some(next)).await {
+                        Ok(opened) => break opened,
                         Err(e) => {
                             tracing::warn!(tenant, error = %e, "NATS event consumer");
                             wait = (wait * 2).min(Duration::from_secs(10));
@@ -251,23 +334,41 @@ impl Events {
     }
 }
 
-/// An ordered consumer of a tenant's stream delivering only new messages.
+/// An ordered consumer of a tenant's stream from stream sequence `from`
+/// (`None`: from the next message published), and that sequence. A stream
+/// that restarted its numbering (recreated) is read from its first message.
 async fn open_consumer(
     js: &jetstream::Context,
     tenant: i64,
-) -> anyhow::Result<jetstream::consumer::pull::Ordered> {
-    let stream = ensure_stream(js, tenant).await?;
+    from: Option<u64>,
+) -> anyhow::Result<(jetstream::consumer::pull::Ordered, u64)> {
+    let mut stream = ensure_stream(js, tenant).await?;
+    let state = stream
+        .info()
+        .await
+        .map_err(|e| anyhow::anyhow!("while reading the NATS stream: {e}"))?
+        .state
+        .clone();
+    let after_last = state.last_sequence + 1;
+    let start = match from {
+        None => after_last,
+        Some(n) if n > after_last => state.first_sequence.max(1),
+        Some(n) => n,
+    };
     let consumer = stream
         .create_consumer(jetstream::consumer::pull::OrderedConfig {
-            deliver_policy: jetstream::consumer::DeliverPolicy::New,
+            deliver_policy: jetstream::consumer::DeliverPolicy::ByStartSequence {
+                start_sequence: start,
+            },
             ..Default::default()
         })
         .await
         .map_err(|e| anyhow::anyhow!("while creating a NATS consumer: {e}"))?;
-    consumer
+    let messages = consumer
         .messages()
         .await
-        .map_err(|e| anyhow::anyhow!("while consuming NATS events: {e}"))
+        .map_err(|e| anyhow::anyhow!("while consuming NATS events: {e}"))?;
+    Ok((messages, start))
 }
 
 fn stream_name(tenant: i64) -> String {
@@ -297,45 +398,14 @@ async fn ensure_stream(
     .map_err(|e| anyhow::anyhow!("while creating the NATS stream for tenant {tenant}: {e}"))
 }
 
-/// Publishes the outbox to JetStream in order, waiting for each ack so a
-/// publish that NATS did not take is logged.
-async fn publisher(js: jetstream::Context, mut rx: mpsc::Receiver<(i64, Event)>) {
-    let mut streams: HashSet<i64> = HashSet::new();
-    while let Some((tenant, event)) = rx.recv().await {
-        if !streams.contains(&tenant) {
-            match ensure_stream(&js, tenant).await {
-                Ok(_) => {
-                    streams.insert(tenant);
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "live event dropped");
-                    continue;
-                }
-            }
-        }
-        let payload = match serde_json::to_vec(&event) {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::warn!(error = %e, "live event not serialisable");
-                continue;
-            }
-        };
-        let ack = match js.publish(subject(tenant, &event), payload.into()).await {
-            Ok(ack) => ack.await,
-            Err(e) => {
-                tracing::warn!(error = %e, "live event not published to NATS");
-                continue;
-            }
-        };
-        if let Err(e) = ack {
-            tracing::warn!(error = %e, "NATS did not acknowledge a live event");
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn publish(events: &Events, tenant: i64, warehouse: i64, kind: EventKind) {
+        let event = crate::outbox::stamp(warehouse, [(kind, None)]).remove(0);
+        events.deliver_local(tenant, event);
+    }
 
     fn stock(qty: i64) -> EventKind {
         EventKind::StockChanged {
@@ -350,9 +420,9 @@ mod tests {
     async fn subscribers_get_their_tenant_and_warehouse_only() {
         let events = Events::in_process();
         let mut mine = Box::pin(events.subscribe(1, 10).await.unwrap());
-        events.publish(2, 10, stock(1)); // another tenant
-        events.publish(1, 11, stock(2)); // another warehouse
-        events.publish(1, 10, stock(3));
+        publish(&events, 2, 10, stock(1)); // another tenant
+        publish(&events, 1, 11, stock(2)); // another warehouse
+        publish(&events, 1, 10, stock(3));
         let got = mine.next().await.unwrap();
         assert_eq!((got.warehouse, got.kind), (10, stock(3)));
     }
@@ -363,7 +433,7 @@ mod tests {
         let mut slow = Box::pin(events.subscribe(1, 10).await.unwrap());
         let extra = 5;
         for i in 0..(LOCAL_BUFFER as i64 + extra) {
-            events.publish(1, 10, stock(i));
+            publish(&events, 1, 10, stock(i));
         }
         let first = slow.next().await.unwrap();
         assert_eq!(

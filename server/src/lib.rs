@@ -14,6 +14,7 @@ pub mod http;
 pub mod import;
 pub mod login;
 pub mod metrics;
+pub mod outbox;
 pub mod push;
 pub mod reports;
 pub mod settings;

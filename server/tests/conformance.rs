@@ -555,18 +555,23 @@ macro_rules! conformance {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn a_committed_push_returns_its_events_and_a_resend_none() {
+            async fn a_committed_push_leaves_its_events_in_the_outbox_and_a_resend_none() {
                 use pyck_sync::events::EventKind;
                 let db = db().await;
                 let s = site(&*db.store, "acme").await;
+                let relayed = outbox_events(&*db.store).await; // the site's own
                 let batch = vec![
                     mv(&s.device, 1, 5, "A-01", "A-02"),
                     receive(&s.device, 2, 12, "L9"),
                 ];
-                let pushed = db.store.push_committed(&s.device, batch.clone(), 0).await.unwrap();
-                assert!(pushed.response.results.iter().all(|r| applied(&r.outcome)));
-                let stock = |loc: &str, sku: &str| pushed.events.iter().find_map(|(e, by)| match e {
-                    EventKind::StockChanged { location, sku: k, qty, .. } if location == loc && k == sku => Some((*qty, *by)),
+                let resp = db.store.push(&s.device, batch.clone(), 0).await.unwrap();
+                assert!(resp.results.iter().all(|r| applied(&r.outcome)));
+                let events = outbox_events(&*db.store).await;
+                assert!(events.iter().all(|e| e.warehouse == s.warehouse), "{events:?}");
+                let ids: std::collections::HashSet<_> = events.iter().chain(&relayed).map(|e| e.event_id.clone().unwrap()).collect();
+                assert_eq!(ids.len(), events.len() + relayed.len(), "event ids are unique");
+                let stock = |loc: &str, sku: &str| events.iter().find_map(|e| match &e.kind {
+                    EventKind::StockChanged { location, sku: k, qty, .. } if location == loc && k == sku => Some((*qty, e.operation)),
                     _ => None,
                 });
                 // Final quantities, as committed, each with the operation
@@ -576,9 +581,9 @@ macro_rules! conformance {
                 assert_eq!(stock("A-02", "SKU-1"), Some((5, moved)));
                 assert_eq!(stock("DOCK-1", "SKU-2"), Some((12, received)));
                 // The receipt into the dock created a putaway task.
-                let created: Vec<_> = pushed.events.iter().filter_map(|(e, by)| match e {
+                let created: Vec<_> = events.iter().filter_map(|e| match &e.kind {
                     EventKind::TaskCreated { task } => {
-                        assert_eq!(*by, received);
+                        assert_eq!(e.operation, received);
                         Some(task.clone())
                     }
                     _ => None,
@@ -588,9 +593,44 @@ macro_rules! conformance {
                     .map(|t| t.id).collect();
                 assert_eq!(created, putaway);
                 // A re-send changes nothing, so it has nothing to tell.
-                let again = db.store.push_committed(&s.device, batch, 0).await.unwrap();
-                assert!(again.response.results.iter().all(|r| r.outcome == PushOutcome::Duplicate));
-                assert_eq!(again.events, vec![]);
+                let again = db.store.push(&s.device, batch, 0).await.unwrap();
+                assert!(again.results.iter().all(|r| r.outcome == PushOutcome::Duplicate));
+                assert_eq!(outbox_events(&*db.store).await, vec![]);
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn supervisors_writes_and_the_workflow_tell_subscribers_through_the_outbox() {
+                use pyck_sync::events::EventKind;
+                let db = db().await;
+                let s = site(&*db.store, "acme").await;
+                outbox_events(&*db.store).await;
+                // More than there is: a pick task for what there is and an
+                // allocation_short exception, both told.
+                let lines = [pyck_server::import::OrderLine {
+                    order: "SO-77".into(), line: 1, sku: "SKU-1".into(), qty: 1500, customer: "c".into(),
+                }];
+                let tasks = db.store.create_order(s.tenant, s.warehouse, &lines).await.unwrap();
+                let kinds: Vec<_> = outbox_events(&*db.store).await.into_iter().map(|e| e.kind).collect();
+                for t in &tasks {
+                    assert!(kinds.contains(&EventKind::TaskCreated { task: t.id.clone() }), "{kinds:?}");
+                }
+                let short = kinds.iter().find_map(|k| match k {
+                    EventKind::ExceptionRaised { id, kind, .. } if kind == "allocation_short" => Some(id.clone()),
+                    _ => None,
+                }).expect("allocation_short is told");
+                let count = db.store.create_count_task(s.tenant, s.warehouse, "A-01", None).await.unwrap();
+                db.store.resolve_exception(s.tenant, s.warehouse, &short, "ordered more").await.unwrap().unwrap();
+                let kinds: Vec<_> = outbox_events(&*db.store).await.into_iter().map(|e| e.kind).collect();
+                assert_eq!(kinds, vec![
+                    EventKind::TaskCreated { task: count.id },
+                    EventKind::ExceptionResolved { id: short },
+                ]);
+                // Compensation cancels the order's open picks: told too.
+                db.store.compensate_order(s.tenant, s.warehouse, "SO-77").await.unwrap();
+                let kinds: Vec<_> = outbox_events(&*db.store).await.into_iter().map(|e| e.kind).collect();
+                for t in &tasks {
+                    assert!(kinds.contains(&EventKind::TaskCancelled { id: t.id.clone() }), "{kinds:?}");
+                }
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -56,7 +56,13 @@ impl DemoServer {
                 let store = storage::open(&db.display().to_string()).await?;
                 let listener = tokio::net::TcpListener::bind(addr).await?;
                 let _ = ready_tx.send(listener.local_addr());
-                let app = pyck_server::http::app(pyck_server::http::AppState::new(store));
+                let state = pyck_server::http::AppState::new(store);
+                // Live events leave the outbox while the runtime runs.
+                state.events.relay(
+                    std::sync::Arc::clone(&state.storage),
+                    std::future::pending(),
+                );
+                let app = pyck_server::http::app(state);
                 axum_serve(listener, app, stopped).await
             })
         });

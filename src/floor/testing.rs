@@ -108,6 +108,7 @@ pub fn floor() -> Floor {
 
 pub fn event(minutes: i64, kind: EventKind) -> Event {
     Event {
+        event_id: None,
         at: ago(minutes),
         warehouse: 1,
         kind,

@@ -357,6 +357,7 @@ mod tests {
             let until = tokio::time::Instant::now() + Duration::from_millis(1500);
             while let Ok(Some(Ok(_))) = tokio::time::timeout_at(until, ws.next()).await {}
             let event = pyck_sync::events::Event {
+                event_id: None,
                 at: chrono::Utc::now(),
                 warehouse: 1,
                 kind: pyck_sync::events::EventKind::Lagged { missed: 1 },

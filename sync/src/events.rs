@@ -14,7 +14,14 @@ use serde::{Deserialize, Serialize};
 /// "sku":"SKU-1","lot":null,"qty":12}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
-    /// When the server published it (after the change was committed).
+    /// Unique, e.g. `"019aff3c-…-8d2e.3"` (the 4th event of a committed
+    /// write, named by a UUIDv7). Delivery is at least once: after a relay restart a
+    /// subscriber may get an event again and drops the repeat by this id.
+    /// Absent on `lagged`, which is no event. (Not `id`: several kinds
+    /// name their record by `id`.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    /// When the change was committed.
     pub at: DateTime<Utc>,
     /// The server's id of the warehouse it happened in (every subscriber
     /// sees only its own warehouse).
@@ -98,6 +105,7 @@ mod tests {
     #[test]
     fn json_shape_is_flat_and_snake_case() {
         let event = Event {
+            event_id: None,
             at: DateTime::parse_from_rfc3339("2026-11-23T10:00:00Z")
                 .unwrap()
                 .with_timezone(&Utc),
@@ -125,6 +133,7 @@ mod tests {
         // With its cause: two more fields, older readers ignore them.
         let op = uuid::Uuid::nil();
         let caused = Event {
+            event_id: Some("019aff3c-5f2e-7a51-9b7e-0c1d2e3f8d2e.3".into()),
             operation: Some(op),
             request: Some("r-1".into()),
             ..event
@@ -132,5 +141,6 @@ mod tests {
         let json = serde_json::to_value(&caused).unwrap();
         assert_eq!(json["operation"], op.to_string());
         assert_eq!(json["request"], "r-1");
+        assert_eq!(json["event_id"], "019aff3c-5f2e-7a51-9b7e-0c1d2e3f8d2e.3");
     }
 }

@@ -161,6 +161,9 @@ pub async fn run(store: Arc<dyn Storage>, db: &str, args: Args) -> anyhow::Resul
             format!("while opening the photo store (--object-store) {photo_location}")
         })?;
     tracing::info!(store = %photo_location, "photo attachments");
+    if let Err(e) = events.relay_all(store.as_ref()).await {
+        tracing::warn!(error = %format!("{e:#}"), "live events not relayed yet");
+    }
     let scheme = if tls.is_some() { "https" } else { "http" };
     // Tests and scripts read this line to find the port, so it comes once
     // everything the server needs has answered.
@@ -202,6 +205,10 @@ pub async fn run(store: Arc<dyn Storage>, db: &str, args: Args) -> anyhow::Resul
             shutdown.trigger();
         });
     }
+    let relay = state.events.relay(Arc::clone(&state.storage), {
+        let shutdown = shutdown.clone();
+        async move { shutdown.triggered().await }
+    });
     let engine = engine.with_metrics(Arc::clone(&state.metrics));
     let workflows = tokio::spawn(engine.run({
         let shutdown = shutdown.clone();
@@ -223,6 +230,7 @@ pub async fn run(store: Arc<dyn Storage>, db: &str, args: Args) -> anyhow::Resul
         tracing::warn!("subscriptions still open after the timeout: cut");
     }
     let _ = workflows.await;
+    let _ = relay.await;
     tracing::info!("stopped");
     Ok(())
 }

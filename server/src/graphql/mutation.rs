@@ -11,7 +11,6 @@ use super::{ApiError, auth, events, storage, storage_error, sync};
 use crate::login::{self, Verdict};
 use crate::metrics::Metrics;
 use async_graphql::ErrorExtensions;
-use pyck_sync::events::EventKind;
 
 pub struct Mutation;
 
@@ -134,10 +133,7 @@ impl Mutation {
                 }
                 other => storage_error(other),
             })?;
-        for t in &tasks {
-            let kind = EventKind::TaskCreated { task: t.id.clone() };
-            events(ctx).publish(a.tenant, a.warehouse, kind);
-        }
+        events(ctx).committed();
         Ok(tasks.into_iter().map(Task::from).collect())
     }
 
@@ -160,10 +156,7 @@ impl Mutation {
                 }
                 other => storage_error(other),
             })?;
-        let kind = EventKind::TaskCreated {
-            task: task.id.clone(),
-        };
-        events(ctx).publish(a.tenant, a.warehouse, kind);
+        events(ctx).committed();
         Ok(Task::from(task))
     }
 
@@ -212,10 +205,7 @@ impl Mutation {
                 }
                 .extend()
             })?;
-        let kind = EventKind::ExceptionResolved {
-            id: resolved.id.clone(),
-        };
-        events(ctx).publish(a.tenant, a.warehouse, kind);
+        events(ctx).committed();
         Ok(Exception::from(resolved))
     }
 }

@@ -23,8 +23,8 @@ pub const MAX_PUSH_OPS: usize = 20_000;
 pub const MAX_PULL_PAGE: u32 = 10_000;
 
 /// Applies a batch of the calling device's operations, exactly once each, in
-/// sequence order; answers only after the batch is committed, and publishes
-/// the batch's live events then.
+/// sequence order; answers only after the batch is committed, and wakes the
+/// relay that publishes the live events committed with it.
 pub async fn push(
     storage: &Arc<dyn Storage>,
     metrics: &Metrics,
@@ -49,10 +49,11 @@ pub async fn push(
         });
     }
     let started = Instant::now();
-    let pushed = storage.push_committed(device, req.ops, req.backlog).await?;
-    metrics.record_push(&pushed.response.results, started.elapsed().as_secs_f64());
+    let pushed = storage.push(device, req.ops, req.backlog).await?;
+    events.committed();
+    metrics.record_push(&pushed.results, started.elapsed().as_secs_f64());
     // In the request's span, so the line carries its request id too.
-    let results = &pushed.response.results;
+    let results = &pushed.results;
     let applied = results
         .iter()
         .filter(|r| matches!(r.outcome, pyck_sync::protocol::PushOutcome::Applied { .. }))
@@ -63,15 +64,13 @@ pub async fn push(
         applied,
         first_op = %results.first().map(|r| r.id.to_string()).unwrap_or_default(),
         last_op = %results.last().map(|r| r.id.to_string()).unwrap_or_default(),
-        last_seq = pushed.response.last_seq,
+        last_seq = pushed.last_seq,
         "push settled"
     );
     for r in results {
         tracing::debug!(op = %r.id, seq = r.seq, outcome = ?r.outcome, "operation settled");
     }
-    // Committed: now, and only now, tell the subscribers.
-    events.publish_all(device.tenant, device.warehouse, pushed.events);
-    Ok(pushed.response)
+    Ok(pushed)
 }
 
 /// Changes of the device's warehouse after a cursor, oldest first.

@@ -164,26 +164,22 @@ pub trait Storage: Send + Sync + 'static {
     /// Applies one device's batch in one transaction. Acknowledges nothing
     /// that is not committed: the response is built only after commit. Two
     /// pushes of the same device at once are serialised; each operation is
-    /// settled at most once.
+    /// settled at most once. Its live events are in the outbox, committed
+    /// with it (derived from the same plan as its change-log rows, by
+    /// [`crate::push::Plan::events`]).
     async fn push(
         &self,
         device: &DeviceAuth,
         ops: Vec<Operation>,
         backlog: u64,
-    ) -> Result<PushResponse> {
-        Ok(self.push_committed(device, ops, backlog).await?.response)
-    }
+    ) -> Result<PushResponse>;
 
-    /// [`Storage::push`], also returning the live events of what the batch
-    /// committed (derived from the same plan as its change-log rows, by
-    /// [`crate::push::Plan::events`]). Returned only after commit: an `Err`
-    /// means nothing was committed and there is nothing to publish.
-    async fn push_committed(
-        &self,
-        device: &DeviceAuth,
-        ops: Vec<Operation>,
-        backlog: u64,
-    ) -> Result<Pushed>;
+    /// The oldest `limit` committed writes whose live events are not
+    /// relayed yet ([`crate::outbox`]).
+    async fn outbox(&self, limit: u32) -> Result<Vec<crate::outbox::Pending>>;
+
+    /// Forgets outbox rows whose events were published.
+    async fn outbox_relayed(&self, ids: &[i64]) -> Result<()>;
 
     /// Changes of the device's warehouse (and tenant-wide records) after
     /// `cursor`, oldest first, at most `limit`.
@@ -376,14 +372,6 @@ pub trait Storage: Send + Sync + 'static {
         warehouse: i64,
         since: DateTime<Utc>,
     ) -> Result<FloorFacts>;
-}
-
-/// A committed push: the device's answer and the events to publish.
-#[derive(Debug)]
-pub struct Pushed {
-    pub response: PushResponse,
-    /// Each with the operation that caused it.
-    pub events: Vec<(pyck_sync::events::EventKind, Option<Uuid>)>,
 }
 
 /// Opens the backend a `--db` value names: a `postgres://` (or

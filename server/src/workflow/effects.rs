@@ -56,6 +56,21 @@ pub fn return_to_stock(stage: &str, staged: Staged, n: i64) -> TaskRecord {
     }
 }
 
+/// The live events of a transition: one per history row, in order.
+pub fn step_events(wf: &Workflow, t: &Transition) -> Vec<pyck_sync::events::Event> {
+    let kinds = t.history.iter().map(|a| {
+        let kind = pyck_sync::events::EventKind::WorkflowStep {
+            order: wf.order.clone(),
+            step: a.step.as_str().to_owned(),
+            status: a.status.as_str().to_owned(),
+            attempt: a.attempt,
+            error: a.error.clone(),
+        };
+        (kind, None)
+    });
+    crate::outbox::stamp(wf.warehouse, kinds)
+}
+
 /// The exception a pick deadline raises, with the history row's reason.
 pub fn pick_overdue(wf: &Workflow, t: &Transition) -> ExceptionRecord {
     let reason = t

@@ -210,6 +210,11 @@ impl Engine {
             }
         }
         let stored = self.storage.advance_workflow(&self.owner, wf, &t).await?;
+        if let Some(events) = &self.events {
+            // The step's events (and those of the reserve or compensation
+            // it ran) are in the outbox: relay them now.
+            events.committed();
+        }
         if stored {
             if let Some(metrics) = &self.metrics
                 && t.state.is_finished()
@@ -222,16 +227,6 @@ impl Engine {
                     metrics.record_workflow_step(a.step.as_str(), a.status.as_str());
                 }
                 tracing::info!(order = %wf.order, step = a.step.as_str(), status = a.status.as_str(), attempt = a.attempt, "workflow step");
-                if let Some(events) = &self.events {
-                    let kind = pyck_sync::events::EventKind::WorkflowStep {
-                        order: wf.order.clone(),
-                        step: a.step.as_str().to_owned(),
-                        status: a.status.as_str().to_owned(),
-                        attempt: a.attempt,
-                        error: a.error.clone(),
-                    };
-                    events.publish(wf.tenant, wf.warehouse, kind);
-                }
             }
         } else {
             tracing::warn!(order = %wf.order, "workflow lease lost; another replica has it");

@@ -248,3 +248,12 @@ pub async fn qty(store: &dyn Storage, site: &Site, location: &str, sku: &str) ->
         .map(|r| r.qty)
         .sum()
 }
+
+/// Takes every event waiting in the outbox, in order, as a relay would
+/// (publishing nothing): what the writes since the last call committed.
+pub async fn outbox_events(store: &dyn Storage) -> Vec<pyck_sync::events::Event> {
+    let rows = store.outbox(u32::MAX).await.unwrap();
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    store.outbox_relayed(&ids).await.unwrap();
+    rows.into_iter().flat_map(|r| r.events).collect()
+}

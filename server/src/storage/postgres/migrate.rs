@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0008_operation_ids_per_tenant.sql"),
     include_str!("migrations/0009_operators_per_warehouse.sql"),
     include_str!("migrations/0010_readiness_probe.sql"),
+    include_str!("migrations/0011_outbox.sql"),
 ];
 
 /// The advisory lock migrations hold: "pyckmigr" in ASCII, a key no other

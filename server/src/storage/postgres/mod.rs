@@ -12,6 +12,7 @@ mod admin;
 mod attachments;
 mod floor;
 mod migrate;
+mod outbox;
 mod push;
 mod queries;
 mod reports;
@@ -28,6 +29,7 @@ use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use pyck_sync::operation::Operation;
 use pyck_sync::protocol::PullPage;
+use pyck_sync::protocol::PushResponse;
 use pyck_sync::records::{
     ExceptionRecord, ItemRecord, LocationRecord, Role, StockRecord, TaskRecord,
 };
@@ -37,8 +39,8 @@ use tokio_postgres::error::SqlState;
 use uuid::Uuid;
 
 use super::{
-    DeviceAuth, DeviceInfo, Discrepancy, ImportSummary, OperatorInfo, OperatorUpdate, Pushed,
-    Result, StockFilter, Storage, StorageError, StoredOperation, Tenant, Warehouse,
+    DeviceAuth, DeviceInfo, Discrepancy, ImportSummary, OperatorInfo, OperatorUpdate, Result,
+    StockFilter, Storage, StorageError, StoredOperation, Tenant, Warehouse,
 };
 use crate::import::{ImportData, OrderLine};
 use crate::login::{Failures, OperatorLogin};
@@ -230,13 +232,21 @@ impl Storage for PgStorage {
         admin::import(&mut *self.client().await?, tenant, warehouse_code, data).await
     }
 
-    async fn push_committed(
+    async fn push(
         &self,
         device: &DeviceAuth,
         ops: Vec<Operation>,
         backlog: u64,
-    ) -> Result<Pushed> {
+    ) -> Result<PushResponse> {
         push::push(&mut *self.client().await?, device, ops, backlog).await
+    }
+
+    async fn outbox(&self, limit: u32) -> Result<Vec<crate::outbox::Pending>> {
+        outbox::pending(&*self.client().await?, limit).await
+    }
+
+    async fn outbox_relayed(&self, ids: &[i64]) -> Result<()> {
+        outbox::relayed(&*self.client().await?, ids).await
     }
 
     async fn pull(&self, device: &DeviceAuth, cursor: u64, limit: u32) -> Result<PullPage> {

@@ -47,7 +47,7 @@ use crate::domain::{
     BatchView, ItemFacts, Movement, Needs, NewException, Settled, StockKey, staging,
 };
 use crate::push::{self, ChangeRow, NewOp, Plan, to_json};
-use crate::storage::{DeviceAuth, Pushed, Result, StorageError};
+use crate::storage::{DeviceAuth, Result, StorageError};
 
 /// Applies a batch; see [`crate::storage::Storage::push`].
 pub async fn push(
@@ -55,7 +55,7 @@ pub async fn push(
     auth: &DeviceAuth,
     ops: Vec<Operation>,
     backlog: u64,
-) -> Result<Pushed> {
+) -> Result<PushResponse> {
     // Explicit, whatever the database's default: the locking below relies on
     // each statement seeing what the previous lock holder committed.
     let tx = client
@@ -85,14 +85,10 @@ pub async fn push(
     let plan = push::plan(&mut view, ops);
     write_plan(&tx, auth, &plan, &view, backlog).await?;
     tx.commit().await?;
-    let events = plan.events();
-    Ok(Pushed {
-        response: PushResponse {
-            protocol: PROTOCOL_VERSION,
-            results: plan.results,
-            last_seq: plan.last_seq,
-        },
-        events,
+    Ok(PushResponse {
+        protocol: PROTOCOL_VERSION,
+        results: plan.results,
+        last_seq: plan.last_seq,
     })
 }
 
@@ -646,6 +642,7 @@ async fn write_plan(
     let last_seq = plan.last_seq as i64;
     let next_task = plan.next_task as i64;
     let backlog = i64::try_from(backlog).unwrap_or(i64::MAX);
+    let events = crate::outbox::stamp(auth.warehouse, plan.events());
     try_join!(
         insert_operations(tx, auth, &plan.ops),
         insert_movements(tx, auth.tenant, auth.warehouse, &plan.movements),
@@ -656,7 +653,8 @@ async fn write_plan(
         close_asn_lines(tx, auth, &plan.asn_closures),
         write_tasks(tx, auth.tenant, auth.warehouse, &tasks),
         set_next_task(tx, auth.tenant, auth.warehouse, next_task),
-        write_changes(tx, auth.tenant, auth.warehouse, &changes),
+        write_change_log(tx, auth.tenant, auth.warehouse, &changes),
+        super::outbox::write(tx, auth.tenant, &events),
         async {
             let stmt = tx
                 .prepare_cached(
@@ -1172,7 +1170,20 @@ async fn insert_exceptions(
 ///
 /// A record written twice keeps its last row: only its latest state matters
 /// to a pull.
+///
+/// Also writes the live events the rows stand for
+/// ([`crate::outbox::derived`]) in the same transaction.
 pub(super) async fn write_changes(
+    tx: &Transaction<'_>,
+    tenant: i64,
+    warehouse: i64,
+    rows: &[ChangeRow],
+) -> Result<()> {
+    write_change_log(tx, tenant, warehouse, rows).await?;
+    super::outbox::write(tx, tenant, &crate::outbox::derived(warehouse, rows)).await
+}
+
+async fn write_change_log(
     tx: &Transaction<'_>,
     tenant: i64,
     warehouse: i64,

@@ -283,6 +283,7 @@ pub async fn advance(
         )
         .await?;
     }
+    super::outbox::write(&tx, wf.tenant, &effects::step_events(wf, t)).await?;
     if t.raise_pick_overdue {
         let record = effects::pick_overdue(wf, t);
         let stmt = tx

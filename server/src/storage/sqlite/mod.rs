@@ -9,6 +9,7 @@ mod admin;
 mod attachments;
 mod backup;
 mod floor;
+mod outbox;
 mod push;
 mod queries;
 mod reports;
@@ -22,6 +23,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use pyck_sync::operation::Operation;
 use pyck_sync::protocol::PullPage;
+use pyck_sync::protocol::PushResponse;
 use pyck_sync::records::{
     ExceptionRecord, ItemRecord, LocationRecord, Role, StockRecord, TaskRecord,
 };
@@ -30,11 +32,12 @@ use rusqlite_migration::{M, Migrations};
 use uuid::Uuid;
 
 use super::{
-    DeviceAuth, DeviceInfo, Discrepancy, ImportSummary, OperatorInfo, OperatorUpdate, Pushed,
-    Result, StockFilter, Storage, StorageError, StoredOperation, Tenant, Warehouse,
+    DeviceAuth, DeviceInfo, Discrepancy, ImportSummary, OperatorInfo, OperatorUpdate, Result,
+    StockFilter, Storage, StorageError, StoredOperation, Tenant, Warehouse,
 };
 use crate::import::ImportData;
 use crate::login::{Failures, OperatorLogin};
+use crate::outbox::Pending;
 use crate::settings::{
     Change as SettingChange, Key as SettingKey, Settings, Value as SettingValue,
 };
@@ -54,6 +57,7 @@ const MIGRATIONS_SLICE: &[M<'static>] = &[
     M::up(include_str!("migrations/0010_operation_ids_per_tenant.sql")),
     M::up(include_str!("migrations/0011_operators_per_warehouse.sql")),
     M::up(include_str!("migrations/0012_readiness_probe.sql")),
+    M::up(include_str!("migrations/0013_outbox.sql")),
 ];
 const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATIONS_SLICE);
 
@@ -108,11 +112,13 @@ impl SqliteStorage {
         F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
     {
         let writer = Arc::clone(&self.writer);
+        // The events a write commits name the request it works for.
+        let request = crate::outbox::request();
         tokio::task::spawn_blocking(move || {
             let mut conn = writer
                 .lock()
                 .map_err(|_| StorageError::Backend("writer connection poisoned".into()))?;
-            f(&mut conn)
+            crate::outbox::on_behalf_of(request, || f(&mut conn))
         })
         .await
         .map_err(|e| StorageError::Backend(format!("storage task: {e}")))?
@@ -293,15 +299,24 @@ impl Storage for SqliteStorage {
             .await
     }
 
-    async fn push_committed(
+    async fn push(
         &self,
         device: &DeviceAuth,
         ops: Vec<Operation>,
         backlog: u64,
-    ) -> Result<Pushed> {
+    ) -> Result<PushResponse> {
         let device = device.clone();
         self.write(move |c| push::push(c, &device, ops, backlog))
             .await
+    }
+
+    async fn outbox(&self, limit: u32) -> Result<Vec<Pending>> {
+        self.read(move |c| outbox::pending(c, limit)).await
+    }
+
+    async fn outbox_relayed(&self, ids: &[i64]) -> Result<()> {
+        let ids = ids.to_vec();
+        self.write(move |c| outbox::relayed(c, &ids)).await
     }
 
     async fn pull(&self, device: &DeviceAuth, cursor: u64, limit: u32) -> Result<PullPage> {

@@ -16,14 +16,14 @@ use crate::domain::allocation::Candidate;
 use crate::domain::putaway::Bin;
 use crate::domain::{BatchView, ItemFacts, Needs, Settled, StockKey};
 use crate::push::{self, ChangeRow, Plan};
-use crate::storage::{DeviceAuth, Pushed, Result, StorageError};
+use crate::storage::{DeviceAuth, Result, StorageError};
 
 pub fn push(
     conn: &mut Connection,
     auth: &DeviceAuth,
     ops: Vec<Operation>,
     backlog: u64,
-) -> Result<Pushed> {
+) -> Result<PushResponse> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let last_seq: Option<i64> = tx
         .query_row(
@@ -47,15 +47,16 @@ pub fn push(
             auth.device.to_string()
         ],
     )?;
+    super::outbox::write(
+        &tx,
+        auth.tenant,
+        &crate::outbox::stamp(auth.warehouse, plan.events()),
+    )?;
     tx.commit()?;
-    let events = plan.events();
-    Ok(Pushed {
-        response: PushResponse {
-            protocol: PROTOCOL_VERSION,
-            results: plan.results,
-            last_seq: plan.last_seq,
-        },
-        events,
+    Ok(PushResponse {
+        protocol: PROTOCOL_VERSION,
+        results: plan.results,
+        last_seq: plan.last_seq,
     })
 }
 
@@ -646,12 +647,24 @@ fn write_plan(
             ex.id
         ])?;
     }
-    write_changes(tx, auth.tenant, auth.warehouse, &changes)
+    write_change_log(tx, auth.tenant, auth.warehouse, &changes)
+}
+
+/// Writes change-log rows and the live events they stand for
+/// ([`crate::outbox::derived`]) in the write's transaction. `warehouse` 0
+/// writes tenant-wide rows.
+pub fn write_changes(
+    tx: &Transaction<'_>,
+    tenant: i64,
+    warehouse: i64,
+    rows: &[ChangeRow],
+) -> Result<()> {
+    write_change_log(tx, tenant, warehouse, rows)?;
+    super::outbox::write(tx, tenant, &crate::outbox::derived(warehouse, rows))
 }
 
 /// Writes change-log rows at fresh positions of the tenant's counter.
-/// `warehouse` 0 writes tenant-wide rows.
-pub fn write_changes(
+fn write_change_log(
     tx: &Transaction<'_>,
     tenant: i64,
     warehouse: i64,

@@ -282,6 +282,7 @@ pub fn advance(conn: &mut Connection, owner: &str, wf: &Workflow, t: &Transition
             params![wf.tenant, wf.warehouse, wf.order, n, a.step.as_str(), a.status.as_str(), a.attempt, ts(a.at), a.error, a.operation.map(|o| o.to_string())],
         )?;
     }
+    super::outbox::write(&tx, wf.tenant, &effects::step_events(wf, t))?;
     if t.raise_pick_overdue {
         let ex = effects::pick_overdue(wf, t);
         tx.execute(
