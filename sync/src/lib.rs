@@ -1,12 +1,13 @@
 //! `pyck-sync` is the vocabulary the terminal and the server share: the
 //! operations a device records, how they are validated, the wire protocol of
-//! push and pull, the refusal codes, the records a pull brings, and GS1
-//! barcode parsing.
+//! push and pull, the refusal codes, the records a pull brings, GS1
+//! barcode parsing, and the enrolment code a handheld registers with.
 //!
 //! It does no I/O, so everything here is tested with plain unit and property
 //! tests, and neither binary redefines any of it.
 
 pub mod attachments;
+pub mod enrol;
 pub mod events;
 pub mod gs1;
 pub mod operation;
