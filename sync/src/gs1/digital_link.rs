@@ -46,7 +46,8 @@ const fn problem(problem: &'static str) -> Gs1Error {
 /// - The path's segments are read from the right in pairs; the first pair
 ///   whose AI is a primary key is the key, and the pairs after it must be
 ///   that key's qualifiers in their order (for a GTIN: 22, 10, 21; an SSCC
-///   has none). An empty segment (`//`, a trailing `/`) is an error.
+///   has none). An empty segment there (`//`, a trailing `/`) is an
+///   error; in the stem before the key it is allowed, as in any URI.
 /// - Query parameters whose name is numeric are AIs and must be known,
 ///   allowed as data attributes, and not a qualifier of the key (those go
 ///   in the path); others (`linkType=…`, a parameter without `=`) are
@@ -69,14 +70,10 @@ pub(super) fn parse(url: &str, today: NaiveDate) -> Result<Vec<Element>, Gs1Erro
     if path.is_empty() {
         return Err(NO_KEY);
     }
-    let segments: Vec<&str> = path.split('/').collect();
-    if segments.iter().any(|s| s.is_empty()) {
-        return Err(problem("empty path segment (a '//' or a '/' at the end)"));
-    }
-    let segments = segments
-        .iter()
-        .map(|s| percent_decode(s, false))
-        .collect::<Result<Vec<_>, _>>()?;
+    // The stem is any URI path (RFC 3986: a segment may be empty); an
+    // empty segment among the key and its qualifiers, or a `/` at the
+    // end, leaves no key-value pairs to end the path and is refused below.
+    let segments: Vec<String> = path.split('/').map(|s| percent_decode(s, false)).collect();
 
     // From the right, pair by pair, to the rightmost primary key.
     let mut key_at = None;
@@ -124,8 +121,10 @@ pub(super) fn parse(url: &str, today: NaiveDate) -> Result<Vec<Element>, Gs1Erro
         let Some((name, value)) = param.split_once('=') else {
             continue;
         };
-        let name = percent_decode(name, true)?;
-        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_digit()) {
+        // An empty name with a value is no parameter the brand could mean:
+        // refused as an unknown AI, as GS1's Syntax Engine does.
+        let name = percent_decode(name, true);
+        if !name.bytes().all(|b| b.is_ascii_digit()) {
             continue;
         }
         let ai = Ai::lookup(&name).ok_or(Gs1Error::UnknownAiCode { ai: name })?;
@@ -147,7 +146,7 @@ pub(super) fn parse(url: &str, today: NaiveDate) -> Result<Vec<Element>, Gs1Erro
         if elements.iter().any(|e| e.ai() == ai) {
             return Err(Gs1Error::RepeatedInLink { ai });
         }
-        elements.push(element(ai, &percent_decode(value, true)?, today)?);
+        elements.push(element(ai, &percent_decode(value, true), today)?);
     }
     Ok(elements)
 }
@@ -178,9 +177,11 @@ fn element(ai: Ai, value: &str, today: NaiveDate) -> Result<Element, Gs1Error> {
 
 /// Decodes `%XX` escapes, and in a query (`plus_is_space`) `+` as a space
 /// (RFC 3986 leaves `+` alone in a path; HTML forms, and so the query
-/// strings GS1 Digital Link follows, write a space as `+`).
-fn percent_decode(s: &str, plus_is_space: bool) -> Result<String, Gs1Error> {
-    const BAD: Gs1Error = problem("broken %-escape in the address");
+/// strings GS1 Digital Link follows, write a space as `+`). A `%` without
+/// two hexadecimal digits after it is itself, as GS1's Syntax Engine reads
+/// it (`%` is in character set 82); bytes that decode to no UTF-8 become
+/// U+FFFD, which no GS1 character set holds, so such a value is refused.
+fn percent_decode(s: &str, plus_is_space: bool) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -188,17 +189,19 @@ fn percent_decode(s: &str, plus_is_space: bool) -> Result<String, Gs1Error> {
         if b == b'%' {
             let hi = bytes.get(i + 1).and_then(|&h| hex_value(h));
             let lo = bytes.get(i + 2).and_then(|&l| hex_value(l));
-            let (Some(hi), Some(lo)) = (hi, lo) else {
-                return Err(BAD);
-            };
-            out.push(hi << 4 | lo);
-            i += 3;
+            if let (Some(hi), Some(lo)) = (hi, lo) {
+                out.push(hi << 4 | lo);
+                i += 3;
+                continue;
+            }
+            out.push(b);
+            i += 1;
         } else {
             out.push(if plus_is_space && b == b'+' { b' ' } else { b });
             i += 1;
         }
     }
-    String::from_utf8(out).map_err(|_| BAD)
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn hex_value(b: u8) -> Option<u8> {

@@ -137,12 +137,17 @@ pub(super) fn parse_bracketed(chars: &[Ch], today: NaiveDate) -> Result<Vec<Elem
 ///
 /// An AI of the predefined-length table has its value cut at its length
 /// (a GS after it is allowed but not needed); every other value runs to the
-/// next GS or the end. Stray GSs are skipped.
+/// next GS or the end. One GS may stand between two elements and one at
+/// the end; two in a row leave an element out and are refused, as GS1's
+/// Syntax Engine refuses them.
 pub(super) fn parse_raw(chars: &[Ch], today: NaiveDate) -> Result<Vec<Element>, Gs1Error> {
     let mut elements = Vec::new();
     let mut i = 0;
     while let Some(first) = chars.get(i) {
         if first.c == GS {
+            if chars.get(i + 1).is_some_and(|next| next.c == GS) {
+                return Err(Gs1Error::DoubledSeparator);
+            }
             i += 1;
             continue;
         }

@@ -109,6 +109,15 @@ pub enum Gs1Error {
         needs: String,
     },
 
+    /// Two FNC1 separators (GS) in a row inside an element string.
+    #[error("two FNC1 separators in a row: an element is missing between them")]
+    DoubledSeparator,
+
+    /// A key without its optional serial component beside a digital
+    /// signature (8030), which signs one instance.
+    #[error("{ai} needs its serial component when a digital signature (8030) is given")]
+    SignedKeyNotSerialised { ai: Ai },
+
     /// The same AI twice with different values: GS1 forbids it, and we
     /// could not tell which one is meant.
     #[error("{ai}: scanned twice with different values, {first} and {second}")]

@@ -116,6 +116,12 @@ pub const MAX_INPUT_CHARS: usize = 7_089;
 /// Symbology identifiers of barcodes whose data is a GS1 element string.
 const GS1_SYMBOLOGIES: &[&str] = &["]C1", "]d2", "]Q3", "]e0", "]J1"];
 
+/// Symbology identifiers of the 2D codes' plain-data modes, which carry a
+/// GS1 Digital Link (QR Code, Data Matrix, DotCode): the ones GS1's Syntax
+/// Engine reads a link behind. A link behind any other identifier (an
+/// EAN-13, a QR code with ECI) is refused.
+const LINK_SYMBOLOGIES: &[&str] = &["]Q1", "]d1", "]J0"];
+
 /// Reads a scan in any of the forms the module documentation lists.
 /// `today` anchors the century of two-digit years.
 ///
@@ -164,8 +170,13 @@ pub fn parse(input: &str, today: NaiveDate) -> Result<Gs1, Gs1Error> {
         .as_deref()
         .is_some_and(|s| GS1_SYMBOLOGIES.contains(&s));
     let elements = if digital_link::is_web_address(&text) {
-        if let Some(symbology) = symbology.filter(|_| element_string_symbology) {
-            return Err(Gs1Error::LinkInElementStringSymbology { symbology });
+        if let Some(symbology) = symbology {
+            if element_string_symbology {
+                return Err(Gs1Error::LinkInElementStringSymbology { symbology });
+            }
+            if !LINK_SYMBOLOGIES.contains(&symbology.as_str()) {
+                return Err(Gs1Error::NotGs1 { symbology });
+            }
         }
         digital_link::parse(&text, today)?
     } else {

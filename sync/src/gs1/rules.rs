@@ -19,7 +19,26 @@ fn matches(pattern: &str, code: &str) -> bool {
 pub(super) fn check(elements: &[Element]) -> Result<(), Gs1Error> {
     let present: Vec<Ai> = elements.iter().map(Element::ai).collect();
     exclusions(&present)?;
-    requisites(&present)
+    requisites(&present)?;
+    signed_keys_serialised(elements)
+}
+
+/// Keys whose serial component is optional: with a digital signature
+/// (8030) they must carry it, for a signature is over one instance
+/// (General Specifications 3.9.x on AI 8030; GS1's Syntax Engine checks
+/// it as `validateDigSigRequiresSerialisedKey`).
+const SERIAL_OPTIONAL_KEYS: [&str; 3] = ["253", "255", "8003"];
+
+fn signed_keys_serialised(elements: &[Element]) -> Result<(), Gs1Error> {
+    if !elements.iter().any(|e| e.ai().code() == "8030") {
+        return Ok(());
+    }
+    match elements.iter().find(|e| {
+        SERIAL_OPTIONAL_KEYS.contains(&e.ai().code()) && e.value().len() == e.ai().min_length()
+    }) {
+        Some(e) => Err(Gs1Error::SignedKeyNotSerialised { ai: e.ai() }),
+        None => Ok(()),
+    }
 }
 
 /// General Specifications 4.14.1: no AI together with one it excludes.
