@@ -251,3 +251,156 @@ fn a_bare_element_string_and_a_weighed_case_are_read_everywhere() {
     assert_eq!(moved[0]["lot"], "L2644H", "{moved}");
     assert_eq!(moved[0]["qty"], 2, "{moved}");
 }
+
+/// A label's count (30) or, for an item stocked by weight, its weight is
+/// the quantity of a recording command that is given none, as in the
+/// scanner UI: from flags and from a file (CRLF lines, the GS byte inside
+/// the field). A quantity that contradicts the label is refused, naming
+/// both, and nothing is recorded.
+#[test]
+fn a_labels_count_or_weight_is_the_quantity_of_a_recording_command() {
+    // SKU-10009 (lot-tracked, EA), 24 cans: a bare element string, the
+    // variable-length count last. The lot comes with --lot.
+    const COUNT: &str = "01057900001000953024";
+    // SKU-90001, stocked in KG: a weighed case of 12.00 kg net.
+    const WEIGHED: &str = "01057900001999903102001200";
+    let wh = Warehouse::new();
+    let extra = tempfile::tempdir().unwrap();
+    std::fs::write(
+        extra.path().join("items.csv"),
+        "sku,gtin,description,uom,lot_tracked,expiry_tracked,temperature\n\
+         SKU-90001,5790000199990,Cheese wheel by weight,KG,false,false,ambient\n",
+    )
+    .unwrap();
+    std::fs::write(
+        extra.path().join("asns.csv"),
+        "asn,line,sku,expected_qty,supplier\nASN-9001,1,SKU-90001,100,Ost AS\n",
+    )
+    .unwrap();
+    common::admin(
+        &wh.db,
+        &[
+            "import",
+            "--tenant",
+            "acme",
+            "--warehouse",
+            "DC1",
+            extra.path().to_str().unwrap(),
+        ],
+    );
+    let server = Server::start(&wh.db, None);
+    let device = Device::new();
+    device.ok(&["init", "--server", &server.url(), "--token", &wh.token()]);
+    device.ok(&["login", "--badge", "2001", "--pin", "1234"]);
+    let journal = |device: &Device| device.json(&["journal"]).as_array().unwrap().clone();
+
+    device.ok(&[
+        "receive", "--asn", "ASN-1001", "--sku", COUNT, "--lot", "L2644H", "--to", "DOCK-01",
+    ]);
+    device.ok(&[
+        "receive", "--asn", "ASN-9001", "--sku", WEIGHED, "--to", "DOCK-01",
+    ]);
+    let recorded = journal(&device);
+    let qtys: Vec<_> = recorded
+        .iter()
+        .map(|e| e["payload"]["qty"].clone())
+        .collect();
+    assert_eq!(qtys, [24, 12], "{recorded:?}");
+
+    // A --qty that contradicts the label: exit 3, both named, nothing recorded.
+    let wrong = device.run(&[
+        "receive", "--asn", "ASN-1001", "--sku", COUNT, "--lot", "L2644H", "--qty", "5", "--to",
+        "DOCK-01",
+    ]);
+    assert_eq!(wrong.status.code(), Some(3), "{wrong:?}");
+    let stderr = String::from_utf8_lossy(&wrong.stderr);
+    assert!(
+        stderr.contains("--qty: 5, but the label given as the SKU says 24 EA"),
+        "{stderr}"
+    );
+    let wrong = device.run(&[
+        "move", "--sku", WEIGHED, "--qty", "13", "--from", "DOCK-01", "--to", "A-01-01",
+    ]);
+    assert_eq!(wrong.status.code(), Some(3), "{wrong:?}");
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr)
+            .contains("13, but the label given as the SKU says 12 KG")
+    );
+    // The same quantity as the label's is fine; none at all without one on
+    // the label is the old error, saying why.
+    let none = device.run(&[
+        "move",
+        "--sku",
+        "SKU-10009",
+        "--lot",
+        "L2644H",
+        "--from",
+        "A-01-07",
+        "--to",
+        "A-01-01",
+    ]);
+    assert_eq!(none.status.code(), Some(3), "{none:?}");
+    assert!(String::from_utf8_lossy(&none.stderr).contains("--qty: give the quantity"));
+    let unlabelled = device.run(&[
+        "move",
+        "--sku",
+        "0105790000100095",
+        "--lot",
+        "L2644H",
+        "--from",
+        "A-01-07",
+        "--to",
+        "A-01-01",
+    ]);
+    assert_eq!(unlabelled.status.code(), Some(3), "{unlabelled:?}");
+    assert!(
+        String::from_utf8_lossy(&unlabelled.stderr)
+            .contains("carries no count (30)/(37) or weight")
+    );
+    assert_eq!(journal(&device).len(), 2);
+
+    // A file: CRLF line ends, the label with its GS byte in the sku field
+    // (the lot first, so the GS ends it), no qty.
+    let file = device.home.path().join("receipts.csv");
+    std::fs::write(
+        &file,
+        "asn,sku,qty,lot,expiry,to\r\n\
+         ASN-1001,010579000010009510L2644H\u{1d}3024,,,,DOCK-01\r\n\
+         ASN-9001,01057900001999903102001200,12,,,DOCK-01\r\n",
+    )
+    .unwrap();
+    let rows = device.json(&["receive", "--file", file.to_str().unwrap()]);
+    assert_eq!(rows.as_array().unwrap().len(), 2, "{rows}");
+    let recorded = journal(&device);
+    let last: Vec<_> = recorded[2..]
+        .iter()
+        .map(|e| {
+            (
+                e["payload"]["sku"].clone(),
+                e["payload"]["qty"].clone(),
+                e["payload"]["lot"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        last,
+        [
+            ("SKU-10009".into(), 24.into(), "L2644H".into()),
+            ("SKU-90001".into(), 12.into(), serde_json::Value::Null),
+        ],
+        "{recorded:?}"
+    );
+    // A contradicting row refuses the whole file, naming line and field.
+    std::fs::write(
+        &file,
+        "asn,sku,qty,lot,expiry,to\r\nASN-1001,010579000010009510L2644H\u{1d}3024,25,,,DOCK-02\r\n",
+    )
+    .unwrap();
+    let refused = device.run(&["receive", "--file", file.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(3), "{refused:?}");
+    assert!(
+        String::from_utf8_lossy(&refused.stderr)
+            .contains("line 2: qty: 25, but the label given as the SKU says 24 EA")
+    );
+    assert_eq!(journal(&device).len(), 4);
+}

@@ -17,9 +17,10 @@ pub struct Args {
     /// Lot (lot-tracked items)
     #[arg(long)]
     lot: Option<String>,
-    /// The quantity there now
+    /// The quantity there now; left out, the count (or weight) on a GS1
+    /// label given as --sku
     #[arg(long)]
-    qty: String,
+    qty: Option<String>,
     /// Why (kept with the adjustment)
     #[arg(long)]
     reason: String,
@@ -35,17 +36,18 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         ("location", Some(args.location)),
         ("sku", Some(args.sku)),
         ("lot", args.lot),
-        ("qty", Some(args.qty)),
+        ("qty", args.qty),
     ]);
     let payload = {
         let mut r = Resolver::new(&store);
         let item = r.item(&row, "sku")?;
         let lot = r.lot(&row, &item, None)?;
+        let qty = r.labelled_qty(&row, &item, true)?;
         Payload::Adjust(Adjust {
             location: r.location(&row, "location")?,
             sku: item.sku,
             lot,
-            qty: r.qty(&row, "qty", true)?,
+            qty,
             reason: args.reason,
         })
     };

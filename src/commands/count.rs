@@ -24,7 +24,8 @@ pub struct Args {
     /// Lot counted (lot-tracked items)
     #[arg(long)]
     lot: Option<String>,
-    /// Units counted (0 for an empty bin)
+    /// Units counted (0 for an empty bin); left out, the count (or weight)
+    /// on a GS1 label given as --sku
     #[arg(long)]
     qty: Option<String>,
     /// The count task this completes
@@ -85,11 +86,12 @@ pub(crate) fn counted(store: &Store, row: &Row, task: Option<String>) -> anyhow:
     let mut r = Resolver::new(store);
     let item = r.item(row, "sku")?;
     let lot = r.lot(row, &item, None)?;
+    let qty = r.labelled_qty(row, &item, true)?;
     Ok(Payload::Count(Count {
         location: r.location(row, "location")?,
         sku: item.sku,
         lot,
-        qty: r.qty(row, "qty", true)?,
+        qty,
         task,
     }))
 }

@@ -22,7 +22,8 @@ pub struct Args {
     /// Lot (required for lot-tracked items)
     #[arg(long)]
     lot: Option<String>,
-    /// Units moved
+    /// Units moved; left out, the count (or, for an item stocked by weight,
+    /// the weight) on a GS1 label given as --sku
     #[arg(long)]
     qty: Option<String>,
     /// Location the stock came from
@@ -131,7 +132,7 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
 pub(crate) fn checked(store: &Store, r: &mut Resolver<'_>, row: &Row) -> anyhow::Result<Move> {
     let item = r.item(row, "sku")?;
     let lot = r.lot(row, &item, None)?;
-    let qty = r.qty(row, "qty", false)?;
+    let qty = r.labelled_qty(row, &item, false)?;
     let from = r.location(row, "from")?;
     let to = r.destination(row, "to", &item)?;
     if from == to {

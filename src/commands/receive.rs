@@ -23,7 +23,8 @@ pub struct Args {
     /// SKU or GTIN of the item
     #[arg(long)]
     sku: Option<String>,
-    /// Units received in good condition
+    /// Units received in good condition; left out, the count (or, for an
+    /// item stocked by weight, the weight) on a GS1 label given as --sku
     #[arg(long)]
     qty: Option<String>,
     /// Lot (required for lot-tracked items)
@@ -147,7 +148,13 @@ pub(crate) fn receipt(store: &Store, r: &mut Resolver<'_>, row: &Row) -> anyhow:
     }
     checks::asn_open(&asn, &lines).map_err(|w| row.error("asn", w))?;
     let item = r.item(row, "sku")?;
-    let qty = r.qty(row, "qty", true)?;
+    // A label's count is the units that arrived: split into good and
+    // damaged, both are given.
+    let qty = if row.opt("damaged").is_some() {
+        r.qty(row, "qty", true)?
+    } else {
+        r.labelled_qty(row, &item, true)?
+    };
     let damaged = match row.opt("damaged") {
         Some(_) => r.qty(row, "damaged", true)?,
         None => 0,

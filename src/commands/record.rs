@@ -56,7 +56,15 @@ impl<'s> Resolver<'s> {
 
     /// A SKU, or a GTIN of a known item.
     pub fn item(&mut self, row: &Row, field: &str) -> anyhow::Result<replica::Item> {
-        let value = self.code(row, field)?;
+        // A GS1 code may hold what a plain code may not: the GS byte that
+        // ends a variable-length element.
+        let value = match self.code(row, field) {
+            Ok(value) => value,
+            Err(_) if pyck_sync::gs1::read_scan(row.get(field), checks::today()).is_some() => {
+                row.get(field).to_owned()
+            }
+            Err(e) => return Err(e),
+        };
         if let Some(found) = self.items.get(&value) {
             return found
                 .clone()
@@ -144,6 +152,47 @@ impl<'s> Resolver<'s> {
         };
         checked.map_err(|e| row.error(field, e.problem))?;
         Ok(n)
+    }
+
+    /// The quantity of a row whose SKU may be a GS1 label: the `qty` given,
+    /// else the label's (its count (30)/(37), or for an item stocked by
+    /// weight its weight in the item's unit, as the scanner UI takes it).
+    /// A `qty` that differs from the label's is refused naming both.
+    pub fn labelled_qty(
+        &self,
+        row: &Row,
+        item: &replica::Item,
+        zero_ok: bool,
+    ) -> anyhow::Result<i64> {
+        let on_label = label(row)
+            .and_then(|g| g.quantity_for(&item.uom))
+            .transpose()
+            .map_err(|e| row.error("sku", e))?;
+        match (row.opt("qty"), on_label) {
+            (Some(_), None) => self.qty(row, "qty", zero_ok),
+            (Some(given), Some(on_label)) => {
+                let n = self.qty(row, "qty", zero_ok)?;
+                if n != on_label {
+                    return Err(row.error(
+                        "qty",
+                        format!(
+                            "{given}, but the label given as the SKU says {on_label} {}: leave the quantity out to take the label's, or scan the right label",
+                            item.uom
+                        ),
+                    ));
+                }
+                Ok(n)
+            }
+            (None, Some(on_label)) => {
+                validate::positive_qty("value", on_label).map_err(|e| row.error("sku", e.problem))?;
+                Ok(on_label)
+            }
+            (None, None) if label(row).is_some() => Err(row.error(
+                "qty",
+                "give the quantity: the label given as the SKU carries no count (30)/(37) or weight",
+            )),
+            (None, None) => Err(row.error("qty", "give the quantity")),
+        }
     }
 
     pub fn date(&self, row: &Row, field: &str) -> anyhow::Result<Option<NaiveDate>> {

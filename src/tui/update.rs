@@ -945,14 +945,11 @@ fn accept_item(
     let expiry = gs1.as_ref().and_then(|g| g.expiry());
     // A weighed case of an item stocked by weight (catch weight): the
     // label's weight, in the item's unit, is the quantity; else a count.
-    let weight = match (&gs1, pyck_sync::gs1::WeightUnit::from_uom(&item.uom)) {
-        (Some(g), Some(unit)) => g
-            .weight_in(unit)
-            .transpose()
-            .map_err(|e| anyhow::anyhow!("{e}"))?,
-        _ => None,
-    };
-    let count = weight.or_else(|| gs1.as_ref().and_then(|g| g.count()).map(i64::from));
+    let count = gs1
+        .as_ref()
+        .and_then(|g| g.quantity_for(&item.uom))
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     if let (Some(lot), Some(want)) = (
         &lot,
         form.fields

@@ -97,6 +97,30 @@ impl Gs1 {
     }
 }
 
+impl Gs1 {
+    /// The quantity a label gives for an item stocked in `uom`: for an
+    /// item stocked by weight, the label's weight in that unit
+    /// ([`Gs1::weight_in`]); else, or when the label carries no weight, its
+    /// count of trade items (30) or (37). `None` when it carries neither.
+    /// The scanner UI and the recording commands both take a quantity not
+    /// entered from here.
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use pyck_sync::gs1::parse;
+    ///
+    /// let today = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+    /// let case = parse("(01)09501101530003(30)12(3103)005310", today).unwrap();
+    /// assert_eq!(case.quantity_for("EA"), Some(Ok(12)));
+    /// assert_eq!(case.quantity_for("G"), Some(Ok(5310)));
+    /// assert_eq!(parse("(01)09501101530003", today).unwrap().quantity_for("EA"), None);
+    /// ```
+    pub fn quantity_for(&self, uom: &str) -> Option<Result<i64, Gs1Error>> {
+        let weight = WeightUnit::from_uom(uom).and_then(|unit| self.weight_in(unit));
+        weight.or_else(|| self.count().map(|c| Ok(i64::from(c))))
+    }
+}
+
 fn convert(element: &Element, unit: WeightUnit) -> Result<i64, Gs1Error> {
     let from = label_unit(element.ai()).ok_or(Gs1Error::Invalid {
         ai: element.ai(),
