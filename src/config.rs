@@ -98,7 +98,8 @@ impl Config {
     pub fn require(paths: &Paths) -> anyhow::Result<Config> {
         Config::load(paths)?.ok_or_else(|| {
             CliError::NotInitialised(
-                "this terminal is not initialised: run `pyck init --server URL --token TOKEN`"
+                "this terminal is not initialised: run `pyck init --enrol CODE` (or `pyck init \
+                 --server URL --token TOKEN`), or scan the code on the scanner UI's first screen"
                     .into(),
             )
             .into()

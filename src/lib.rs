@@ -4,6 +4,7 @@
 pub mod checks;
 pub mod commands;
 pub mod config;
+pub mod enrol;
 pub mod error;
 pub mod floor;
 pub mod input;

@@ -1,8 +1,12 @@
-//! `pyck init`: register this device with a server and pull its warehouse.
+//! `pyck init`: register this device with a server and pull its warehouse,
+//! given the server and token (`--server/--token [--ca]`) or an enrolment
+//! code (`--enrol`). [`enrol`] is also what the scanner UI's first screen
+//! runs, so a scan and the command register alike.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use pyck_sync::enrol::EnrolCode;
 use pyck_sync::protocol::{PROTOCOL_VERSION, PushRequest};
 use uuid::Uuid;
 
@@ -12,21 +16,34 @@ use crate::error::CliError;
 use crate::output;
 use crate::progress;
 use crate::store::{identity, journal, replica, reserve};
-use crate::sync::{self, Client, Remote, SyncReport, remote};
+use crate::sync::{self, Client, Progress, Remote, SyncReport, remote};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The server's address, e.g. http://10.0.0.5:7415
-    #[arg(long)]
-    server: String,
-    /// The device token from `pyck-server device-token create`
-    #[arg(long, env = "PYCK_TOKEN", hide_env_values = true)]
-    token: String,
+    /// The server's address, e.g. http://10.0.0.5:7415 (required unless
+    /// --enrol)
+    #[arg(long, required_unless_present = "enrol")]
+    server: Option<String>,
+    /// The device token from `pyck-server device-token create` (required
+    /// unless --enrol)
+    #[arg(
+        long,
+        env = "PYCK_TOKEN",
+        hide_env_values = true,
+        required_unless_present = "enrol"
+    )]
+    token: Option<String>,
     /// A PEM file of the certificate authority that signed an https
     /// server's certificate, trusted on top of the system's (kept in the
     /// terminal's config, so the file may go afterwards)
     #[arg(long, value_name = "FILE")]
     ca: Option<PathBuf>,
+    /// An enrolment code (`pyck://enrol?…`, from `pyck-server device-token
+    /// create --url`) instead of --server/--token/--ca: its server and
+    /// token, and for https the CA certificate with the code's SHA-256
+    /// taken from the chain the server presents, then verified as --ca is
+    #[arg(long, value_name = "CODE", conflicts_with_all = ["server", "ca"])]
+    enrol: Option<String>,
     /// The text this site's scanners send for the GS1 separator (FNC1)
     /// when they cannot send the GS byte, e.g. `~` or `\F`; in a GS1 scan
     /// it ends a variable-length field as GS does. Kept in the terminal's
@@ -48,14 +65,6 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
-    if !(args.server.starts_with("http://") || args.server.starts_with("https://")) {
-        return Err(CliError::Usage(format!(
-            "--server: expected an http:// or https:// address, got {:?}",
-            args.server
-        ))
-        .into());
-    }
-    let ca = args.ca.as_deref().map(read_ca).transpose()?;
     if let Some(problem) = args
         .gs_substitute
         .as_deref()
@@ -64,10 +73,139 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     {
         return Err(CliError::Usage(format!("--gs-substitute: {problem}")).into());
     }
-    let remote = Remote::new(&args.server, &args.token, ca.as_deref());
+    let options = Options {
+        gs_substitute: args.gs_substitute.clone(),
+        start_over: args.start_over,
+    };
+    let bar = progress::for_pull(args.json);
+    let registered = match (&args.enrol, &args.server, &args.token) {
+        // clap counts a PYCK_TOKEN in the environment as --token, so the
+        // conflict is checked here: only a --token given on the line is one.
+        (Some(_), _, Some(token)) if std::env::var("PYCK_TOKEN").ok().as_ref() != Some(token) => {
+            return Err(CliError::Usage(
+                "--token cannot be used with --enrol: the code carries the token".into(),
+            )
+            .into());
+        }
+        (Some(code), _, _) => {
+            let code =
+                EnrolCode::parse(code).map_err(|e| CliError::Invalid(format!("--enrol: {e}")))?;
+            enrol(ctx, &code, options, &bar)?
+        }
+        (None, Some(server), Some(token)) => {
+            if !(server.starts_with("http://") || server.starts_with("https://")) {
+                return Err(CliError::Usage(format!(
+                    "--server: expected an http:// or https:// address, got {server:?}"
+                ))
+                .into());
+            }
+            let ca = args.ca.as_deref().map(read_ca).transpose()?;
+            register(ctx, server, token, ca, options, &bar)?
+        }
+        // clap requires both unless --enrol.
+        _ => {
+            return Err(
+                CliError::Usage("give --server and --token, or --enrol CODE".into()).into(),
+            );
+        }
+    };
+    bar.finish();
+    let Registered {
+        device,
+        server,
+        server_version,
+        pulled,
+        counts,
+        gs_substitute,
+        pinned,
+    } = registered;
+    if args.json {
+        output::json(&serde_json::json!({
+            "device": device, "server": server, "server_version": server_version,
+            "pulled": pulled, "replica": counts, "gs_substitute": gs_substitute,
+            "ca_pinned": pinned,
+        }))
+    } else {
+        if let Some(pinned) = &pinned {
+            eprintln!("trusting the CA certificate {pinned} the server presented (the code's)");
+        }
+        println!(
+            "registered device {device} with {server} (pyck-server {server_version}); pulled {pulled} changes: {} items, {} locations, {} stock rows, {} operators",
+            counts["items"], counts["locations"], counts["stock"], counts["operators"]
+        );
+        Ok(())
+    }
+}
+
+/// What registration keeps of an earlier one or is told by the command.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Options {
+    pub gs_substitute: Option<String>,
+    pub start_over: bool,
+}
+
+/// What a registration did, for the command's output or the screen.
+#[derive(Debug)]
+pub(crate) struct Registered {
+    pub device: Uuid,
+    pub server: String,
+    pub server_version: String,
+    pub pulled: u64,
+    pub counts: serde_json::Value,
+    pub gs_substitute: Option<String>,
+    /// The fingerprint of the CA certificate an enrolment code pinned.
+    pub pinned: Option<String>,
+}
+
+/// What the scanner UI shows while an enrolment runs: each step, then the
+/// pull's progress.
+pub(crate) trait Steps: Progress {
+    fn step(&self, what: String);
+}
+
+/// The command line shows only the pull's progress.
+impl Steps for progress::Bar {
+    fn step(&self, _what: String) {}
+}
+
+/// Enrolment by code: for https with a fingerprint, the CA certificate the
+/// code pins (taken from the chain the server presents,
+/// [`crate::enrol::pinned_ca`]), then the registration `--server/--token
+/// --ca` makes, which verifies the server against that CA in full.
+pub(crate) fn enrol(
+    ctx: &Ctx,
+    code: &EnrolCode,
+    options: Options,
+    steps: &dyn Steps,
+) -> anyhow::Result<Registered> {
+    let ca = match &code.ca_sha256 {
+        Some(fp) => {
+            steps.step(format!("checking the certificate of {}", code.server));
+            Some(crate::enrol::pinned_ca(&code.server, fp)?)
+        }
+        None => None,
+    };
+    steps.step(format!("registering with {}", code.server));
+    let mut registered = register(ctx, &code.server, &code.token, ca, options, steps)?;
+    registered.pinned = code.ca_sha256.as_ref().map(pyck_sync::enrol::fingerprint);
+    Ok(registered)
+}
+
+/// Registers with `server` as the device of `token`, trusting the CA
+/// certificates `ca` (PEM) on top of the system's, saves the config and
+/// makes the first pull.
+fn register(
+    ctx: &Ctx,
+    server: &str,
+    token: &str,
+    ca: Option<String>,
+    options: Options,
+    progress: &dyn Progress,
+) -> anyhow::Result<Registered> {
+    let remote = Remote::new(server, token, ca.as_deref());
     let mut started_over = false;
     let mut store = match ctx.store() {
-        Err(e) if args.start_over && identity::is_lost(&e) => {
+        Err(e) if options.start_over && identity::is_lost(&e) => {
             let (store, aside) = identity::start_over(&ctx.paths)?;
             if let Some(aside) = aside {
                 eprintln!("the lost store was kept as {}", aside.display());
@@ -83,7 +221,7 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         let device = Uuid::parse_str(&hello.device)?;
         let previous = Config::load(&ctx.paths)?;
         // A scanner setting outlives a re-registration unless changed.
-        let gs_substitute = match args.gs_substitute.clone() {
+        let gs_substitute = match options.gs_substitute.clone() {
             Some(s) if s.is_empty() => None,
             Some(s) => Some(s),
             None => previous.as_ref().and_then(|old| old.gs_substitute.clone()),
@@ -137,8 +275,8 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
             );
         }
         let config = Config {
-            server: args.server.trim_end_matches('/').to_owned(),
-            token: args.token.clone(),
+            server: server.trim_end_matches('/').to_owned(),
+            token: token.to_owned(),
             device,
             ca,
             gs_substitute,
@@ -149,25 +287,19 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         config.save(&ctx.paths)?;
         // The first pull; resumes from its last committed page if an earlier
         // init was interrupted.
-        let bar = progress::for_pull(args.json);
         let mut report = SyncReport::default();
-        sync::pull(&mut store, &mut client, &mut report, &bar).await?;
-        bar.finish();
+        sync::pull(&mut store, &mut client, &mut report, progress).await?;
         store.set_meta("last_sync", &crate::store::ts(chrono::Utc::now()))?;
         reserve::ensure(&ctx.paths);
-        let counts = replica::counts(store.conn())?;
-        if args.json {
-            output::json(&serde_json::json!({
-                "device": device, "server": config.server, "server_version": hello.version,
-                "pulled": report.pulled, "replica": counts, "gs_substitute": config.gs_substitute,
-            }))
-        } else {
-            println!(
-                "registered device {device} with {} (pyck-server {}); pulled {} changes: {} items, {} locations, {} stock rows, {} operators",
-                config.server, hello.version, report.pulled, counts["items"], counts["locations"], counts["stock"], counts["operators"]
-            );
-            Ok(())
-        }
+        Ok(Registered {
+            device,
+            server: config.server,
+            server_version: hello.version,
+            pulled: report.pulled,
+            counts: replica::counts(store.conn())?,
+            gs_substitute: config.gs_substitute,
+            pinned: None,
+        })
     })
 }
 

@@ -9,7 +9,7 @@ mod demo;
 pub(crate) mod exceptions;
 pub(crate) mod feed;
 mod floor;
-mod init;
+pub(crate) mod init;
 mod journal;
 mod man;
 pub(crate) mod movement;

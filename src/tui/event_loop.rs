@@ -35,11 +35,6 @@ use crate::sync::{self, Client, Quiet, Remote};
 /// Seconds between background syncs (`PYCK_TUI_SYNC_SECS` overrides).
 const SYNC_SECS: u64 = 5;
 
-/// Runs the scanner UI until the operator quits.
-pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
-    run_with(ctx, None)
-}
-
 /// Runs the scanner UI with a line of help on the login screen (the demo
 /// names its badges).
 pub fn run_with(ctx: &Ctx, login_hint: Option<String>) -> anyhow::Result<()> {

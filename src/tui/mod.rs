@@ -4,6 +4,7 @@
 //! the screens and keys.
 
 pub mod app;
+pub mod enrol;
 pub mod event_loop;
 pub mod keys;
 pub mod lookup;
@@ -13,4 +14,11 @@ pub mod view;
 #[cfg(test)]
 pub(crate) mod testing;
 
-pub use event_loop::run;
+pub use event_loop::run_with;
+
+/// The scanner UI: on a terminal never registered, first the enrolment
+/// screen ([`enrol`]), then the login screen.
+pub fn run(ctx: &crate::commands::Ctx) -> anyhow::Result<()> {
+    let hint = enrol::first_screen(ctx)?;
+    run_with(ctx, hint)
+}
