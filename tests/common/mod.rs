@@ -9,6 +9,7 @@ pub mod disk;
 pub mod photos;
 pub mod proxy;
 pub mod s3;
+pub mod tls;
 pub mod tmux;
 pub mod webhook;
 
