@@ -271,14 +271,23 @@ pub fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
 }
 
+impl Plan {
+    /// A plan that changes nothing yet over `view`: the counters stand
+    /// where the view found them. Every plan starts here (a default plan
+    /// would set the warehouse's task counter to 0).
+    pub fn over(view: &BatchView) -> Plan {
+        Plan {
+            last_seq: view.last_seq,
+            next_task: view.next_task,
+            first_new_task: view.next_task,
+            ..Plan::default()
+        }
+    }
+}
+
 /// Plans a batch. `view` must hold what [`domain::Needs::of`] asked for.
 pub fn plan(view: &mut BatchView, ops: Vec<Operation>) -> Plan {
-    let mut plan = Plan {
-        last_seq: view.last_seq,
-        next_task: view.next_task,
-        first_new_task: view.next_task,
-        ..Plan::default()
-    };
+    let mut plan = Plan::over(view);
     // Ids settled earlier in this same batch, for re-sends within a batch.
     let mut in_batch: HashMap<u64, (Uuid, Option<Refusal>)> = HashMap::new();
     // Ids this batch stores, so a second use of one within the batch is

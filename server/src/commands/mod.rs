@@ -122,6 +122,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     match err.downcast_ref::<StorageError>() {
         Some(
             StorageError::InvalidImport(_)
+            | StorageError::Invalid(_)
             | StorageError::UnknownTenant(_)
             | StorageError::UnknownWarehouse(_)
             | StorageError::AlreadyExists(_)

@@ -8,6 +8,7 @@
 
 pub mod allocation;
 pub mod counting;
+pub mod desk;
 pub mod effects;
 pub mod orders;
 pub mod putaway;

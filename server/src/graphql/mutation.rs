@@ -151,9 +151,7 @@ impl Mutation {
             .create_count_task(a.tenant, a.warehouse, &location, sku.as_deref())
             .await
             .map_err(|e| match e {
-                crate::storage::StorageError::InvalidImport(what) => {
-                    ApiError::BadRequest(what).extend()
-                }
+                crate::storage::StorageError::Invalid(what) => ApiError::BadRequest(what).extend(),
                 other => storage_error(other),
             })?;
         events(ctx).committed();

@@ -25,8 +25,10 @@ use pyck_sync::records::{
 use thiserror::Error;
 use uuid::Uuid;
 
+use crate::domain::{BatchView, Needs, desk};
 use crate::import::ImportData;
 use crate::login::{Failures, OperatorLogin};
+use crate::push::Plan;
 use crate::settings::{
     Change as SettingChange, Key as SettingKey, Settings, Value as SettingValue,
 };
@@ -47,6 +49,10 @@ pub enum StorageError {
     AlreadyExists(String),
     #[error("{0}")]
     InvalidImport(String),
+    /// A write refused by its decision: the message names the field and
+    /// what is wrong.
+    #[error("{0}")]
+    Invalid(String),
     #[error("no device token or device matches {0:?}")]
     UnknownToken(String),
     #[error("no operator with badge {0:?} in this tenant; `pyck-server user list` shows them")]
@@ -220,6 +226,15 @@ pub trait Storage: Send + Sync + 'static {
         lines: &[crate::import::OrderLine],
     ) -> Result<Vec<TaskRecord>>;
 
+    /// One write in one transaction, the seam every write is to go
+    /// through (docs/ARCHITECTURE.md, "The write seam"): the backend loads
+    /// what `needs` names into a view of `scope`, `decide` — pure code —
+    /// plans the write from it, and the backend writes the plan with its
+    /// change-log rows and live events, then commits. A refusal from
+    /// `decide` writes nothing. The committed plan comes back. Plans of the
+    /// server's own writes store no operations.
+    async fn transact(&self, scope: Scope, needs: Needs, decide: Decide) -> Result<Plan>;
+
     /// A blind count task at a location (optionally for one SKU).
     async fn create_count_task(
         &self,
@@ -227,7 +242,23 @@ pub trait Storage: Send + Sync + 'static {
         warehouse: i64,
         location: &str,
         sku: Option<&str>,
-    ) -> Result<TaskRecord>;
+    ) -> Result<TaskRecord> {
+        let (location, sku) = (location.to_owned(), sku.map(str::to_owned));
+        let needs = desk::count_task_needs(&location);
+        let plan = self
+            .transact(
+                Scope { tenant, warehouse },
+                needs,
+                Box::new(move |view| {
+                    desk::count_task(view, &location, sku.as_deref()).map_err(StorageError::Invalid)
+                }),
+            )
+            .await?;
+        plan.tasks
+            .into_values()
+            .next()
+            .ok_or_else(|| StorageError::Backend("a count task's plan holds no task".into()))
+    }
 
     /// Resolves an exception with a note; `None` if it does not exist.
     async fn resolve_exception(
@@ -236,7 +267,21 @@ pub trait Storage: Send + Sync + 'static {
         warehouse: i64,
         id: &str,
         note: &str,
-    ) -> Result<Option<ExceptionRecord>>;
+    ) -> Result<Option<ExceptionRecord>> {
+        let (id, note) = (id.to_owned(), note.to_owned());
+        let needs = desk::resolve_needs(&id);
+        let plan = self
+            .transact(
+                Scope { tenant, warehouse },
+                needs,
+                Box::new(move |view| {
+                    // Nothing to resolve: an empty plan, which writes nothing.
+                    Ok(desk::resolve(view, &id, &note).unwrap_or_else(|| Plan::over(view)))
+                }),
+            )
+            .await?;
+        Ok(plan.resolved.into_iter().next().map(|(ex, _)| ex))
+    }
 
     // --- Order workflows (docs/WORKFLOW.md) ---
 
@@ -373,6 +418,29 @@ pub trait Storage: Send + Sync + 'static {
         since: DateTime<Utc>,
     ) -> Result<FloorFacts>;
 }
+
+/// Where a server write happens: one warehouse of one tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scope {
+    pub tenant: i64,
+    pub warehouse: i64,
+}
+
+impl Scope {
+    /// The scope as the backends' batch code takes it. A server write is no
+    /// device's: the nil device, under which no device exists and, since
+    /// such plans hold no operations, nothing is stored.
+    pub fn as_device(self) -> DeviceAuth {
+        DeviceAuth {
+            device: Uuid::nil(),
+            tenant: self.tenant,
+            warehouse: self.warehouse,
+        }
+    }
+}
+
+/// The pure decision of a write: a plan over the loaded view, or a refusal.
+pub type Decide = Box<dyn FnOnce(&mut BatchView) -> Result<Plan> + Send>;
 
 /// Opens the backend a `--db` value names: a `postgres://` (or
 /// `postgresql://`) URL, or else a SQLite file path. Migrates before

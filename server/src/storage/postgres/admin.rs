@@ -13,7 +13,7 @@ use deadpool_postgres::{ClientWrapper, Transaction};
 use pyck_sync::protocol::Entity;
 use pyck_sync::records::{
     AsnLineRecord, ExceptionRecord, ItemRecord, LocationRecord, OrderLineRecord, Role, StockRecord,
-    TaskKind, TaskRecord, TaskStatus,
+    TaskRecord,
 };
 use tokio::try_join;
 use tokio_postgres::IsolationLevel;
@@ -21,10 +21,9 @@ use uuid::Uuid;
 
 use super::push::{
     CANDIDATES_OF_SKUS, ITEMS_OF_SKUS, STOCK_OF_KEYS, candidate_row, delete_stock,
-    insert_movements, line_no, lock_tenant, resolve, set_next_task, set_order_status, set_stock,
+    insert_movements, line_no, lock_tenant, set_next_task, set_order_status, set_stock,
     write_changes, write_tasks,
 };
-use super::queries::{EXCEPTIONS_BY_ID, exception_id, exception_row};
 use super::{is_unique_violation, last_of_each};
 use crate::domain::allocation::Candidate;
 use crate::domain::orders::allocate_lines;
@@ -1195,89 +1194,6 @@ pub async fn create_order(
     write_changes(&tx, tenant, wh, &changes).await?;
     tx.commit().await?;
     Ok(tasks)
-}
-
-/// A blind count task for a supervisor.
-pub async fn create_count_task(
-    client: &mut ClientWrapper,
-    tenant: i64,
-    wh: i64,
-    location: &str,
-    sku: Option<&str>,
-) -> Result<TaskRecord> {
-    let tx = start(client).await?;
-    if !lock_tenant(&tx, tenant).await? {
-        return Err(StorageError::UnknownTenant(tenant.to_string()));
-    }
-    let stmt = tx
-        .prepare_cached(
-            "SELECT zone FROM locations WHERE tenant_id = $1 AND warehouse_id = $2 AND code = $3",
-        )
-        .await?;
-    let zone: String = tx
-        .query_opt(&stmt, &[&tenant, &wh, &location])
-        .await?
-        .ok_or_else(|| {
-            StorageError::InvalidImport(format!(
-                "location: no location {location} in this warehouse"
-            ))
-        })?
-        .try_get(0)?;
-    let stmt = tx
-        .prepare_cached(
-            "UPDATE warehouses SET next_task = next_task + 1 WHERE id = $2 AND tenant_id = $1 \
-             RETURNING next_task - 1",
-        )
-        .await?;
-    let n: i64 = tx.query_one(&stmt, &[&tenant, &wh]).await?.try_get(0)?;
-    let task = TaskRecord {
-        id: format!("T{n}"),
-        kind: TaskKind::Count,
-        status: TaskStatus::Open,
-        order: None,
-        line: None,
-        sku: sku.map(str::to_owned),
-        lot: None,
-        location: location.to_owned(),
-        to: None,
-        qty: 0,
-        done_qty: 0,
-        zone,
-        sequence: n as u64,
-    };
-    write_tasks(&tx, tenant, wh, &[&task]).await?;
-    write_changes(&tx, tenant, wh, &[ChangeRow::task(&task)]).await?;
-    tx.commit().await?;
-    Ok(task)
-}
-
-/// A supervisor resolving an exception over the API; `None` when the
-/// warehouse has no such exception.
-pub async fn resolve_exception(
-    client: &mut ClientWrapper,
-    tenant: i64,
-    wh: i64,
-    id: &str,
-    note: &str,
-) -> Result<Option<ExceptionRecord>> {
-    let Some(uuid) = exception_id(id) else {
-        return Ok(None);
-    };
-    let tx = start(client).await?;
-    if !lock_tenant(&tx, tenant).await? {
-        return Err(StorageError::UnknownTenant(tenant.to_string()));
-    }
-    if resolve(&tx, tenant, wh, &[uuid], &[note]).await? == 0 {
-        return Ok(None);
-    }
-    let stmt = tx.prepare_cached(EXCEPTIONS_BY_ID).await?;
-    let record = match tx.query_opt(&stmt, &[&tenant, &wh, &vec![uuid]]).await? {
-        Some(row) => exception_row(&row)?,
-        None => return Ok(None),
-    };
-    write_changes(&tx, tenant, wh, &[ChangeRow::exception(&record)]).await?;
-    tx.commit().await?;
-    Ok(Some(record))
 }
 
 /// The role of an active operator, if the badge is known.

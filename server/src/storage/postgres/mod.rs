@@ -303,24 +303,19 @@ impl Storage for PgStorage {
         admin::create_order(&mut *self.client().await?, tenant, warehouse, lines).await
     }
 
-    async fn create_count_task(
+    async fn transact(
         &self,
-        tenant: i64,
-        warehouse: i64,
-        location: &str,
-        sku: Option<&str>,
-    ) -> Result<TaskRecord> {
-        admin::create_count_task(&mut *self.client().await?, tenant, warehouse, location, sku).await
-    }
-
-    async fn resolve_exception(
-        &self,
-        tenant: i64,
-        warehouse: i64,
-        id: &str,
-        note: &str,
-    ) -> Result<Option<ExceptionRecord>> {
-        admin::resolve_exception(&mut *self.client().await?, tenant, warehouse, id, note).await
+        scope: crate::storage::Scope,
+        needs: crate::domain::Needs,
+        decide: crate::storage::Decide,
+    ) -> Result<crate::push::Plan> {
+        push::transact(
+            &mut *self.client().await?,
+            &scope.as_device(),
+            &needs,
+            decide,
+        )
+        .await
     }
 
     async fn claim_workflows(

@@ -92,6 +92,34 @@ pub async fn push(
     })
 }
 
+/// [`crate::storage::Storage::transact`] on PostgreSQL: under the tenant's
+/// write lock, as a push, load, decide, write, commit.
+pub async fn transact(
+    client: &mut ClientWrapper,
+    scope: &DeviceAuth,
+    needs: &Needs,
+    decide: crate::storage::Decide,
+) -> Result<Plan> {
+    let tx = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::ReadCommitted)
+        .start()
+        .await?;
+    if !lock_tenant(&tx, scope.tenant).await? {
+        return Err(StorageError::UnknownTenant(scope.tenant.to_string()));
+    }
+    let mut view = load_view(&tx, scope, needs, 0, Utc::now()).await?;
+    let plan = decide(&mut view)?;
+    if !plan.ops.is_empty() {
+        return Err(StorageError::Backend(
+            "a server write's plan stores no operations".into(),
+        ));
+    }
+    write_plan(&tx, scope, &plan, &view, 0).await?;
+    tx.commit().await?;
+    Ok(plan)
+}
+
 /// Takes the tenant's write lock, held until the transaction ends; false
 /// when there is no such tenant.
 ///

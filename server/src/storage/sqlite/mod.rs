@@ -383,29 +383,13 @@ impl Storage for SqliteStorage {
             .await
     }
 
-    async fn create_count_task(
+    async fn transact(
         &self,
-        tenant: i64,
-        warehouse: i64,
-        location: &str,
-        sku: Option<&str>,
-    ) -> Result<TaskRecord> {
-        let (location, sku) = (location.to_owned(), sku.map(str::to_owned));
-        self.write(move |c| {
-            admin::create_count_task(c, tenant, warehouse, &location, sku.as_deref())
-        })
-        .await
-    }
-
-    async fn resolve_exception(
-        &self,
-        tenant: i64,
-        warehouse: i64,
-        id: &str,
-        note: &str,
-    ) -> Result<Option<ExceptionRecord>> {
-        let (id, note) = (id.to_owned(), note.to_owned());
-        self.write(move |c| admin::resolve_exception(c, tenant, warehouse, &id, &note))
+        scope: crate::storage::Scope,
+        needs: crate::domain::Needs,
+        decide: crate::storage::Decide,
+    ) -> Result<crate::push::Plan> {
+        self.write(move |c| push::transact(c, &scope.as_device(), &needs, decide))
             .await
     }
 

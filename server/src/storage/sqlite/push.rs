@@ -47,17 +47,33 @@ pub fn push(
             auth.device.to_string()
         ],
     )?;
-    super::outbox::write(
-        &tx,
-        auth.tenant,
-        &crate::outbox::stamp(auth.warehouse, plan.events()),
-    )?;
     tx.commit()?;
     Ok(PushResponse {
         protocol: PROTOCOL_VERSION,
         results: plan.results,
         last_seq: plan.last_seq,
     })
+}
+
+/// [`crate::storage::Storage::transact`] on SQLite: load, decide, write,
+/// commit, in one immediate transaction.
+pub fn transact(
+    conn: &mut Connection,
+    scope: &DeviceAuth,
+    needs: &Needs,
+    decide: crate::storage::Decide,
+) -> Result<Plan> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut view = load_view(&tx, scope, needs, 0, Utc::now())?;
+    let plan = decide(&mut view)?;
+    if !plan.ops.is_empty() {
+        return Err(StorageError::Backend(
+            "a server write's plan stores no operations".into(),
+        ));
+    }
+    write_plan(&tx, scope, &plan, &view)?;
+    tx.commit()?;
+    Ok(plan)
 }
 
 fn load_view(
@@ -647,7 +663,12 @@ fn write_plan(
             ex.id
         ])?;
     }
-    write_change_log(tx, auth.tenant, auth.warehouse, &changes)
+    write_change_log(tx, auth.tenant, auth.warehouse, &changes)?;
+    super::outbox::write(
+        tx,
+        auth.tenant,
+        &crate::outbox::stamp(auth.warehouse, plan.events()),
+    )
 }
 
 /// Writes change-log rows and the live events they stand for
