@@ -215,8 +215,40 @@ pub fn full_jitter(window: Duration) -> Duration {
     window.mul_f64(rand::random::<f64>())
 }
 
+/// Ids of the latest events delivered, to drop a repeat: delivery is at
+/// least once (docs/PROTOCOL.md, "Live events"), and a repeat comes soon
+/// after its first, so a window of the last [`Seen::KEPT`] ids is enough.
+#[derive(Debug, Default)]
+struct Seen {
+    order: std::collections::VecDeque<String>,
+    ids: std::collections::HashSet<String>,
+}
+
+impl Seen {
+    const KEPT: usize = 4096;
+
+    /// False for an event whose id was delivered already; an event without
+    /// an id (`lagged`, an older server's) always passes.
+    fn first_time(&mut self, event: &Event) -> bool {
+        let Some(id) = &event.event_id else {
+            return true;
+        };
+        if !self.ids.insert(id.clone()) {
+            return false;
+        }
+        self.order.push_back(id.clone());
+        if self.order.len() > Self::KEPT
+            && let Some(oldest) = self.order.pop_front()
+        {
+            self.ids.remove(&oldest);
+        }
+        true
+    }
+}
+
 /// Follows the live events until the token is refused: `on_event` gets every
-/// event, `on_status` every (re)connection and lost connection. Reconnects
+/// event once (a repeat, by its `event_id`, is dropped), `on_status` every
+/// (re)connection and lost connection. Reconnects
 /// after a [`full_jitter`] wait in a window that doubles from 0.5 s up to
 /// 30 s, reset by a successful connection.
 pub async fn follow(
@@ -225,6 +257,7 @@ pub async fn follow(
     mut on_status: impl FnMut(Status<'_>),
 ) -> anyhow::Result<()> {
     let mut window = FIRST_WAIT;
+    let mut seen = Seen::default();
     loop {
         let err = match Subscription::connect(remote).await {
             Ok(mut sub) => {
@@ -232,7 +265,8 @@ pub async fn follow(
                 on_status(Status::Connected);
                 loop {
                     match sub.next().await {
-                        Ok(event) => on_event(event)?,
+                        Ok(event) if seen.first_time(&event) => on_event(event)?,
+                        Ok(_) => {}
                         Err(e) => break e,
                     }
                 }
@@ -383,6 +417,29 @@ mod tests {
 
     /// Waits fall anywhere in the window, differently each time: a fixed
     /// or clock-derived wait would fail (many draws, few distinct values).
+    #[test]
+    fn a_repeated_event_is_dropped_and_one_without_an_id_passes() {
+        let event = |id: Option<&str>| pyck_sync::events::Event {
+            event_id: id.map(str::to_owned),
+            at: chrono::Utc::now(),
+            warehouse: 1,
+            kind: pyck_sync::events::EventKind::TaskCreated { task: "T1".into() },
+            operation: None,
+            request: None,
+        };
+        let mut seen = super::Seen::default();
+        assert!(seen.first_time(&event(Some("w.0"))));
+        assert!(!seen.first_time(&event(Some("w.0"))), "a repeat");
+        assert!(seen.first_time(&event(Some("w.1"))));
+        assert!(seen.first_time(&event(None)) && seen.first_time(&event(None)));
+        // The window is bounded: the oldest id is forgotten.
+        for n in 0..super::Seen::KEPT {
+            seen.first_time(&event(Some(&format!("x.{n}"))));
+        }
+        assert_eq!(seen.ids.len(), super::Seen::KEPT);
+        assert!(seen.first_time(&event(Some("w.0"))));
+    }
+
     #[test]
     fn reconnect_waits_are_spread_over_the_whole_window() {
         let window = Duration::from_secs(30);
