@@ -43,7 +43,7 @@ pub fn push(
         params![
             plan.last_seq as i64,
             now(),
-            backlog as i64,
+            i64::try_from(backlog).unwrap_or(i64::MAX),
             auth.device.to_string()
         ],
     )?;
@@ -225,7 +225,7 @@ fn load_view(
         }
     }
     let mut order = tx.prepare_cached(
-        "SELECT status FROM order_lines WHERE tenant_id = ?1 AND warehouse_id = ?2 AND order_no = ?3 LIMIT 1",
+        "SELECT status FROM order_lines WHERE tenant_id = ?1 AND warehouse_id = ?2 AND order_no = ?3 ORDER BY line LIMIT 1",
     )?;
     for o in &needs.orders {
         let status: Option<String> = order
