@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod outbox;
 pub mod push;
 pub mod reports;
+pub mod request;
 pub mod settings;
 pub mod shutdown;
 pub mod storage;

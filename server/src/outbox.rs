@@ -17,8 +17,6 @@
 //! the change-log rows it writes ([`derived`]), so a write that changes a
 //! task, an exception or stock cannot forget to tell subscribers.
 
-use std::cell::RefCell;
-
 use chrono::Utc;
 use pyck_sync::events::{Event, EventKind};
 use pyck_sync::protocol::Entity;
@@ -57,7 +55,7 @@ pub fn stamp(
     kinds: impl IntoIterator<Item = (EventKind, Option<Uuid>)>,
 ) -> Vec<Event> {
     let at = Utc::now();
-    let request = request();
+    let request = crate::request::current();
     let write = Uuid::now_v7();
     kinds
         .into_iter()
@@ -129,25 +127,6 @@ fn event_of(row: &ChangeRow) -> Option<EventKind> {
             None
         }
     }
-}
-
-thread_local! {
-    /// The request a blocking storage call works for (the SQLite backend
-    /// runs writes on the blocking pool, out of reach of the task-local).
-    static REQUEST: RefCell<Option<String>> = const { RefCell::new(None) };
-}
-
-/// Runs `f` (on a blocking thread) on behalf of `request`.
-pub fn on_behalf_of<T>(request: Option<String>, f: impl FnOnce() -> T) -> T {
-    let before = REQUEST.with(|r| r.replace(request));
-    let out = f();
-    REQUEST.with(|r| *r.borrow_mut() = before);
-    out
-}
-
-/// The id of the request under way, if any.
-pub fn request() -> Option<String> {
-    crate::http::request_id::current().or_else(|| REQUEST.with(|r| r.borrow().clone()))
 }
 
 #[cfg(test)]
@@ -225,13 +204,5 @@ mod tests {
         let again = stamp(3, [(EventKind::TaskCreated { task: "T1".into() }, None)]);
         assert_ne!(again[0].event_id, events[0].event_id, "another write");
         assert!(events.iter().all(|e| e.warehouse == 3));
-    }
-
-    #[test]
-    fn a_blocking_write_knows_its_request() {
-        assert_eq!(request(), None);
-        let inside = on_behalf_of(Some("r-9".into()), request);
-        assert_eq!(inside.as_deref(), Some("r-9"));
-        assert_eq!(request(), None);
     }
 }

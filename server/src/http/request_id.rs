@@ -26,17 +26,6 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 pub const HEADER: &str = "x-request-id";
 
-tokio::task_local! {
-    /// The id of the request being served, for what it causes beyond the
-    /// log (the live events it publishes).
-    static REQUEST_ID: String;
-}
-
-/// The id of the request this task serves, if it serves one.
-pub fn current() -> Option<String> {
-    REQUEST_ID.try_with(Clone::clone).ok()
-}
-
 /// Ids from outside are kept only when short and plain, so a log line can
 /// never be forged or bloated through this header.
 fn acceptable(id: &str) -> bool {
@@ -102,9 +91,7 @@ pub async fn trace(req: Request, next: Next) -> Response {
         span.record("span_id", tracing::field::display(context.span_id()));
     }
     let started = Instant::now();
-    let mut resp = REQUEST_ID
-        .scope(id.clone(), next.run(req).instrument(span.clone()))
-        .await;
+    let mut resp = crate::request::serve(id.clone(), next.run(req).instrument(span.clone())).await;
     let status = resp.status();
     span.record("http.response.status_code", i64::from(status.as_u16()));
     if status.is_server_error() {

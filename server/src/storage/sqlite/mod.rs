@@ -113,12 +113,12 @@ impl SqliteStorage {
     {
         let writer = Arc::clone(&self.writer);
         // The events a write commits name the request it works for.
-        let request = crate::outbox::request();
+        let request = crate::request::current();
         tokio::task::spawn_blocking(move || {
             let mut conn = writer
                 .lock()
                 .map_err(|_| StorageError::Backend("writer connection poisoned".into()))?;
-            crate::outbox::on_behalf_of(request, || f(&mut conn))
+            crate::request::on_behalf_of(request, || f(&mut conn))
         })
         .await
         .map_err(|e| StorageError::Backend(format!("storage task: {e}")))?
