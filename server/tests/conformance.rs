@@ -2,713 +2,1245 @@
 //! SQLite (a real file) and PostgreSQL (a real server, started by
 //! `scripts/test`).
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
+use common::{Site, TestDb, moves, mv, outbox_events, qty, receive, site, small_warehouse, today};
+use pyck_sync::protocol::{Entity, PushOutcome};
+use pyck_sync::refusal::RefusalCode;
+
+/// Stamps each conformance case (a plain `async fn name(&TestDb)` below) onto
+/// every backend as a one-line `#[tokio::test]` in `mod sqlite` and
+/// `mod postgres`, so the test names read `sqlite::name` and `postgres::name`.
 macro_rules! conformance {
-    ($backend:ident) => {
+    (@on $backend:ident, $proptest_cases:literal, $($name:ident),*) => {
         mod $backend {
-            use super::common::{self, *};
-            use pyck_sync::protocol::{Entity, PushOutcome};
-            use pyck_sync::refusal::RefusalCode;
-
-            async fn db() -> TestDb {
-                common::$backend().await
-            }
-
-            fn applied(o: &PushOutcome) -> bool {
-                matches!(o, PushOutcome::Applied { .. })
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn import_then_verify_is_clean_and_rerun_changes_nothing() {
-                let db = db().await;
-                let s = site(&*db.store, "acme").await;
-                assert_eq!(qty(&*db.store, &s, "A-01", "SKU-1").await, 1000);
-                let again = db
-                    .store
-                    .import(s.tenant, "DC1", &small_warehouse())
-                    .await
-                    .unwrap();
-                assert_eq!(again.movements, 0, "a re-run moves nothing");
-                assert_eq!(qty(&*db.store, &s, "A-01", "SKU-1").await, 1000);
-                assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn the_same_batch_twice_applies_once() {
-                let db = db().await;
-                let s = site(&*db.store, "acme").await;
-                let batch = vec![
-                    mv(&s.device, 1, 5, "A-01", "A-02"),
-                    mv(&s.device, 2, 3, "A-01", "A-02"),
-                ];
-                let first = db.store.push(&s.device, batch.clone(), 0).await.unwrap();
-                assert!(first.results.iter().all(|r| applied(&r.outcome)));
-                assert_eq!(first.last_seq, 2);
-                let second = db.store.push(&s.device, batch, 0).await.unwrap();
-                assert!(second
-                    .results
-                    .iter()
-                    .all(|r| r.outcome == PushOutcome::Duplicate));
-                assert_eq!(qty(&*db.store, &s, "A-01", "SKU-1").await, 992);
-                assert_eq!(qty(&*db.store, &s, "A-02", "SKU-1").await, 8);
-                assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn a_lot_given_for_an_item_without_lots_books_the_lotless_stock() {
-                // Found by server/tests/bad_input.rs: the stock row was
-                // rewritten from zero while the ledger moved by the delta.
-                let db = db().await;
-                let s = site(&*db.store, "acme").await;
-                let mut with_lot = mv(&s.device, 2, 3, "A-01", "A-02");
-                if let pyck_sync::operation::Payload::Move(m) = &mut with_lot.payload {
-                    m.lot = Some("NO-SUCH-LOT".into());
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name(&super::common::$backend().await).await;
                 }
-                // In a batch of its own: nothing else loads the lot-less rows.
-                for batch in [vec![mv(&s.device, 1, 5, "A-01", "A-02")], vec![with_lot]] {
-                    let pushed = db.store.push(&s.device, batch, 0).await.unwrap();
-                    assert!(pushed.results.iter().all(|r| applied(&r.outcome)), "{pushed:?}");
-                }
-                assert_eq!(qty(&*db.store, &s, "A-01", "SKU-1").await, 992);
-                assert_eq!(qty(&*db.store, &s, "A-02", "SKU-1").await, 8);
-                assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn photos_link_to_exceptions_directly_or_through_receipts() {
-                super::photos_link_to_exceptions_directly_or_through_receipts(&db().await).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn an_orders_latest_operation_of_a_kind_is_found() {
-                use pyck_sync::operation::{Operation, OrderRef, Payload};
-                let db = db().await;
-                let s = site(&*db.store, "acme").await;
-                let pack = Operation {
-                    id: uuid::Uuid::now_v7(),
-                    device: s.device.device,
-                    seq: 1,
-                    operator: "1007".into(),
-                    at: chrono::Utc::now(),
-                    payload: Payload::Pack(OrderRef { order: "SO-1".into() }),
-                };
-                let id = pack.id;
-                db.store.push(&s.device, vec![pack], 0).await.unwrap();
-                let found = |order: &'static str, kinds: &'static [&'static str]| {
-                    let store = &db.store;
-                    async move { store.order_operation(s.tenant, s.warehouse, order, kinds).await.unwrap() }
-                };
-                assert_eq!(found("SO-1", &["pack"]).await, Some(id));
-                assert_eq!(found("SO-1", &["ship"]).await, None);
-                assert_eq!(found("SO-2", &["pack"]).await, None);
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn a_lost_response_then_a_longer_retry_applies_each_once() {
-                let db = db().await;
-                let s = site(&*db.store, "acme").await;
-                let ops = moves(&s.device, 1..=20);
-                // The first 10 commit, but the device never hears back…
-                db.store.push(&s.device, ops[..10].to_vec(), 10).await.unwrap();
-                // …so it re-sends everything.
-                let retry = db.store.push(&s.device, ops.clone(), 0).await.unwrap();
-                let dups = retry.results.iter().filter(|r| r.outcome == PushOutcome::Duplicate).count();
-                let new = retry.results.iter().filter(|r| applied(&r.outcome)).count();
-                assert_eq!((dups, new), (10, 10));
-                assert_eq!(retry.last_seq, 20);
-                // 20 alternating moves of 1: back where we started.
-                assert_eq!(qty(&*db.store, &s, "A-01", "SKU-1").await, 1000);
-                let stored = db.store.operations(s.tenant, s.warehouse, s.device.device, 0, 100).await.unwrap();
-                assert_eq!(stored.len(), 20);
-                assert!(stored.iter().zip(1..).all(|(o, seq)| o.seq == seq));
-                assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn eight_concurrent_pushes_of_one_batch_apply_it_once() {
-                let db = db().await;
-                let s = site(&*db.store, "acme").await;
-                let batch: Vec<_> = (1..=50).map(|seq| mv(&s.device, seq, 2, "A-01", "A-02")).collect();
-                let mut handles = Vec::new();
-                for _ in 0..8 {
-                    let (store, device, batch) = (db.store.clone(), s.device.clone(), batch.clone());
-                    handles.push(tokio::spawn(async move { store.push(&device, batch, 0).await }));
-                }
-                let mut applied_total = 0;
-                for h in handles {
-                    let resp = h.await.unwrap().unwrap();
-                    assert_eq!(resp.last_seq, 50);
-                    for r in &resp.results {
-                        match r.outcome {
-                            PushOutcome::Applied { .. } => applied_total += 1,
-                            PushOutcome::Duplicate => {}
-                            ref other => panic!("unexpected outcome {other:?}"),
-                        }
-                    }
-                }
-                assert_eq!(applied_total, 50);
-                assert_eq!(qty(&*db.store, &s, "A-01", "SKU-1").await, 900);
-                assert_eq!(qty(&*db.store, &s, "A-02", "SKU-1").await, 100);
-                assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn two_storage_handles_on_one_database_apply_once() {
-                // Two replicas of the server: two independent handles.
-                let db = db().await;
-                let s = site(&*db.store, "acme").await;
-                let other = pyck_server::storage::open(&db.url).await.unwrap();
-                let batch: Vec<_> = (1..=30).map(|seq| mv(&s.device, seq, 1, "A-01", "A-02")).collect();
-                let (a, b) = tokio::join!(
-                    db.store.push(&s.device, batch.clone(), 0),
-                    other.push(&s.device, batch.clone(), 0)
-                );
-                let applied_total = a.unwrap().results.iter().chain(b.unwrap().results.iter())
-                    .filter(|r| applied(&r.outcome)).count();
-                assert_eq!(applied_total, 30);
-                assert_eq!(qty(&*db.store, &s, "A-02", "SKU-1").await, 30);
-                assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn a_gap_is_refused_with_the_expected_number() {
-                let db = db().await;
-                let s = site(&*db.store, "acme").await;
-                let ops = moves(&s.device, 1..=5);
-                db.store.push(&s.device, ops[..2].to_vec(), 0).await.unwrap();
-                let resp = db.store.push(&s.device, ops[4..].to_vec(), 0).await.unwrap();
-                assert_eq!(resp.results[0].outcome, PushOutcome::Gap { expected: 3 });
-                assert_eq!(resp.last_seq, 2);
-                let resp = db.store.push(&s.device, ops[2..].to_vec(), 0).await.unwrap();
-                assert!(resp.results.iter().all(|r| applied(&r.outcome)));
-                assert_eq!(resp.last_seq, 5);
-                assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn a_refusal_consumes_its_number_and_good_ones_follow() {
-                let db = db().await;
-                let s = site(&*db.store, "acme").await;
-                let mut bad = mv(&s.device, 1, 1, "A-01", "A-02");
-                if let pyck_sync::operation::Payload::Move(m) = &mut bad.payload {
-                    m.sku = "NOPE".into();
-                }
-                let batch = vec![bad.clone(), mv(&s.device, 2, 4, "A-01", "A-02"), receive(&s.device, 3, 12, "L9")];
-                let resp = db.store.push(&s.device, batch, 0).await.unwrap();
-                assert!(matches!(&resp.results[0].outcome, PushOutcome::Refused(r) if r.code == RefusalCode::UnknownItem));
-                assert!(applied(&resp.results[1].outcome));
-                assert!(applied(&resp.results[2].outcome));
-                assert_eq!(resp.last_seq, 3);
-                // The refusal is stored and returned again on a re-send.
-                let again = db.store.push(&s.device, vec![bad], 0).await.unwrap();
-                assert!(matches!(&again.results[0].outcome, PushOutcome::Refused(r) if r.code == RefusalCode::UnknownItem));
-                let stored = db.store.operations(s.tenant, s.warehouse, s.device.device, 0, 10).await.unwrap();
-                assert_eq!(stored[0].refusal.as_ref().map(|r| r.code), Some(RefusalCode::UnknownItem));
-                assert_eq!(qty(&*db.store, &s, "A-02", "SKU-1").await, 4);
-                assert_eq!(qty(&*db.store, &s, "DOCK-1", "SKU-2").await, 12);
-                assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn contradicting_facts_apply_and_raise_exceptions() {
-                let db = db().await;
-                let s = site(&*db.store, "acme").await;
-                let resp = db.store.push(&s.device, vec![mv(&s.device, 1, 7, "A-02", "A-01")], 0).await.unwrap();
-                assert_eq!(resp.results[0].outcome, PushOutcome::Applied { exceptions: 1 });
-                assert_eq!(qty(&*db.store, &s, "A-02", "SKU-1").await, -7);
-                let ex = db.store.exceptions(s.tenant, s.warehouse).await.unwrap();
-                assert_eq!(ex.len(), 1);
-                assert_eq!(ex[0].kind, "negative_stock");
-                assert_eq!(ex[0].location.as_deref(), Some("A-02"));
-                assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn a_changed_count_threshold_applies_to_the_next_count_and_is_audited() {
-                use pyck_server::settings::{Fefo, Key};
-                let db = db().await;
-                let s = site(&*db.store, "acme").await;
-                let count = |seq, qty| pyck_sync::operation::Operation {
-                    id: uuid::Uuid::now_v7(), device: s.device.device, seq, operator: "1007".into(),
-                    at: chrono::Utc::now(),
-                    payload: pyck_sync::operation::Payload::Count(pyck_sync::operation::Count {
-                        location: "A-01".into(), sku: "SKU-1".into(), lot: None, qty, task: None,
-                    }),
-                };
-                let defaults = db.store.settings(s.tenant, s.warehouse).await.unwrap();
-                assert_eq!((defaults.count_threshold, defaults.fefo), (None, Fefo::Warn));
-                // By default any difference goes to a supervisor; stock stays.
-                let resp = db.store.push(&s.device, vec![count(1, 998)], 0).await.unwrap();
-                assert_eq!(resp.results[0].outcome, PushOutcome::Applied { exceptions: 1 });
-                assert_eq!(qty(&*db.store, &s, "A-01", "SKU-1").await, 1000);
-
-                let value = Key::CountThreshold.value("3").unwrap();
-                let change = db.store.set_setting(s.tenant, s.warehouse, Key::CountThreshold, &value, "3001").await.unwrap();
-                assert_eq!((change.old.as_deref(), change.new.as_deref(), change.by.as_str()), (None, Some("3"), "3001"));
-                assert_eq!(db.store.settings(s.tenant, s.warehouse).await.unwrap().count_threshold, Some(3));
-                // The next count within 3 units adjusts the stock instead.
-                let resp = db.store.push(&s.device, vec![count(2, 998)], 0).await.unwrap();
-                assert_eq!(resp.results[0].outcome, PushOutcome::Applied { exceptions: 0 });
-                assert_eq!(qty(&*db.store, &s, "A-01", "SKU-1").await, 998);
-
-                let reset = Key::CountThreshold.value("default").unwrap();
-                db.store.set_setting(s.tenant, s.warehouse, Key::CountThreshold, &reset, "admin:ops").await.unwrap();
-                let history = db.store.settings_history(s.tenant, s.warehouse).await.unwrap();
-                let trail: Vec<_> = history.iter().map(|c| (c.key.as_str(), c.old.as_deref(), c.new.as_deref(), c.by.as_str())).collect();
-                assert_eq!(trail, [("count_threshold", None, Some("3"), "3001"), ("count_threshold", Some("3"), None, "admin:ops")]);
-                // Another tenant's warehouse is untouched.
-                let other = site(&*db.store, "globex").await;
-                assert_eq!(db.store.settings(other.tenant, other.warehouse).await.unwrap().count_threshold, None);
-                assert!(db.store.settings_history(other.tenant, other.warehouse).await.unwrap().is_empty());
-                assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn fefo_strictness_warns_or_refuses_while_an_earlier_lot_waits_at_a_dock() {
-                use pyck_server::settings::Key;
-                let db = db().await;
-                let s = site(&*db.store, "acme").await;
-                // An earlier-expiring lot of SKU-2 arrives at the dock; the
-                // bins hold only L1, which expires later.
-                let early = today() + chrono::Duration::days(10);
-                let arrive = pyck_sync::operation::Operation {
-                    id: uuid::Uuid::now_v7(), device: s.device.device, seq: 1, operator: "2001".into(),
-                    at: chrono::Utc::now(),
-                    payload: pyck_sync::operation::Payload::Receive(pyck_sync::operation::Receive {
-                        asn: "ASN-1".into(), sku: "SKU-2".into(), qty: 30, lot: Some("L0".into()),
-                        expiry: Some(early), to: "DOCK-1".into(), damaged: 0, damaged_reason: None,
-                    }),
-                };
-                db.store.push(&s.device, vec![arrive], 0).await.unwrap();
-                let line = |order: &str, qty| pyck_server::import::OrderLine {
-                    order: order.into(), line: 1, sku: "SKU-2".into(), qty, customer: "Shop".into(),
-                };
-                let kinds = |ex: &[pyck_sync::records::ExceptionRecord], order: &str| -> Vec<String> {
-                    ex.iter().filter(|e| e.order.as_deref() == Some(order)).map(|e| e.kind.clone()).collect()
-                };
-                // warn (the default): L1 is allocated and a supervisor hears of L0.
-                let tasks = db.store.create_order(s.tenant, s.warehouse, &[line("SO-W", 20)]).await.unwrap();
-                assert_eq!(tasks.len(), 1);
-                assert_eq!((tasks[0].location.as_str(), tasks[0].lot.as_deref(), tasks[0].qty), ("C-01", Some("L1"), 20));
-                let ex = db.store.exceptions(s.tenant, s.warehouse).await.unwrap();
-                assert_eq!(kinds(&ex, "SO-W"), ["fefo_breach"]);
-                let breach = ex.iter().find(|e| e.order.as_deref() == Some("SO-W")).unwrap();
-                assert_eq!((breach.location.as_deref(), breach.lot.as_deref()), (Some("DOCK-1"), Some("L0")));
-                // refuse: nothing later than L0 is allocated; the line stays short.
-                let refuse = Key::Fefo.value("refuse").unwrap();
-                db.store.set_setting(s.tenant, s.warehouse, Key::Fefo, &refuse, "3001").await.unwrap();
-                let tasks = db.store.create_order(s.tenant, s.warehouse, &[line("SO-R", 5)]).await.unwrap();
-                assert!(tasks.is_empty(), "{tasks:?}");
-                let ex = db.store.exceptions(s.tenant, s.warehouse).await.unwrap();
-                assert_eq!(kinds(&ex, "SO-R"), ["allocation_short"]);
-                assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn pull_pages_through_a_compacted_log() {
-                let db = db().await;
-                let s = site(&*db.store, "acme").await;
-                let mut cursor = 0;
-                let mut seen = std::collections::HashMap::new();
-                loop {
-                    let page = db.store.pull(&s.device, cursor, 3).await.unwrap();
-                    assert!(page.changes.len() <= 3);
-                    for c in &page.changes {
-                        assert!(c.position > cursor);
-                        seen.insert((c.entity, c.key.clone()), c.data.clone());
-                    }
-                    cursor = page.cursor;
-                    if !page.has_more {
-                        break;
-                    }
-                }
-                assert!(seen.contains_key(&(Entity::Item, "SKU-2".to_owned())));
-                assert!(seen.contains_key(&(Entity::Location, "DOCK-1".to_owned())));
-                assert!(seen.contains_key(&(Entity::Operator, "1007".to_owned())));
-                assert!(seen.contains_key(&(Entity::AsnLine, "ASN-1|1".to_owned())));
-                assert_eq!(seen[&(Entity::Stock, "A-01|SKU-1|".to_owned())].as_ref().unwrap()["qty"], 1000);
-
-                // 40 moves touch two records: a pull after them brings two
-                // stock changes, not 80.
-                db.store.push(&s.device, moves(&s.device, 1..=40), 0).await.unwrap();
-                let page = db.store.pull(&s.device, cursor, 1000).await.unwrap();
-                let stock: Vec<_> = page.changes.iter().filter(|c| c.entity == Entity::Stock).collect();
-                assert_eq!(stock.len(), 2, "{stock:?}");
-                let a01 = stock.iter().find(|c| c.key == "A-01|SKU-1|").unwrap();
-                assert_eq!(a01.data.as_ref().unwrap()["qty"], 1000);
-                // A-02 went back to zero: the record is gone.
-                let a02 = stock.iter().find(|c| c.key == "A-02|SKU-1|").unwrap();
-                assert_eq!(a02.data, None);
-                let empty = db.store.pull(&s.device, page.cursor, 1000).await.unwrap();
-                assert!(empty.changes.is_empty() && !empty.has_more);
-                assert_eq!(empty.cursor, page.cursor);
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn tenants_see_and_touch_nothing_of_each_other() {
-                let db = db().await;
-                let a = site(&*db.store, "acme").await;
-                let b = site(&*db.store, "globex").await;
-                db.store.push(&a.device, moves(&a.device, 1..=1), 0).await.unwrap();
-                // B's device pulls only B's records.
-                let page = db.store.pull(&b.device, 0, 10_000).await.unwrap();
-                let b_stock: Vec<_> = page.changes.iter().filter(|c| c.entity == Entity::Stock && c.data.is_some()).collect();
-                assert_eq!(b_stock.len(), 2);
-                assert!(b_stock.iter().all(|c| c.data.as_ref().unwrap()["qty"] != 999));
-                // A's device cannot push under B's device id…
-                let mut forged = mv(&b.device, 1, 1, "A-01", "A-02");
-                forged.device = a.device.device;
-                let scoped_to_a = pyck_server::storage::DeviceAuth { device: b.device.device, ..a.device.clone() };
-                assert!(db.store.push(&scoped_to_a, vec![forged], 0).await.is_err());
-                // …and B's stock is untouched by A's work.
-                assert_eq!(qty(&*db.store, &b, "A-01", "SKU-1").await, 1000);
-                assert_eq!(qty(&*db.store, &a, "A-01", "SKU-1").await, 999);
-                assert!(db.store.exceptions(b.tenant, b.warehouse).await.unwrap().is_empty());
-                assert_eq!(db.store.verify(a.tenant).await.unwrap(), vec![]);
-                assert_eq!(db.store.verify(b.tenant).await.unwrap(), vec![]);
-            }
-
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn warehouses_see_only_their_own_workflows_and_operations() {
-                let db = db().await;
-                let s = site(&*db.store, "acme").await;
-                let mut dc2 = small_warehouse();
-                dc2.order_lines.clear();
-                db.store.import(s.tenant, "DC2", &dc2).await.unwrap();
-                let other = db.store.warehouse(s.tenant, "DC2").await.unwrap().id;
-                db.store.push(&s.device, moves(&s.device, 1..=2), 0).await.unwrap();
-                // DC1's order and device, seen from DC1, from DC2 and tenant-wide.
-                assert!(db.store.workflow(s.tenant, Some(s.warehouse), "SO-1").await.unwrap().is_some());
-                assert!(db.store.workflow(s.tenant, Some(other), "SO-1").await.unwrap().is_none());
-                assert!(db.store.workflow(s.tenant, None, "SO-1").await.unwrap().is_some());
-                assert_eq!(db.store.workflows(s.tenant, Some(s.warehouse)).await.unwrap().len(), 1);
-                assert!(db.store.workflows(s.tenant, Some(other)).await.unwrap().is_empty());
-                assert_eq!(db.store.operations(s.tenant, s.warehouse, s.device.device, 0, 10).await.unwrap().len(), 2);
-                assert!(db.store.operations(s.tenant, other, s.device.device, 0, 10).await.unwrap().is_empty());
-            }
-
-            async fn pulled_tasks(db: &TestDb, s: &Site) -> Vec<pyck_sync::records::TaskRecord> {
-                let page = db.store.pull(&s.device, 0, 100_000).await.unwrap();
-                page.changes
-                    .iter()
-                    .filter(|c| c.entity == Entity::Task)
-                    .filter_map(|c| c.data.clone())
-                    .map(|d| serde_json::from_value(d).unwrap())
-                    .collect()
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn imported_orders_are_allocated_to_pick_tasks() {
-                let db = db().await;
-                let s = site(&*db.store, "acme").await;
-                let tasks = pulled_tasks(&db, &s).await;
-                assert_eq!(tasks.len(), 1, "{tasks:?}");
-                let t = &tasks[0];
-                assert_eq!(t.kind, pyck_sync::records::TaskKind::Pick);
-                assert_eq!((t.order.as_deref(), t.location.as_str(), t.qty), (Some("SO-1"), "A-01", 10));
-                // A re-import allocates nothing twice.
-                db.store.import(s.tenant, "DC1", &small_warehouse()).await.unwrap();
-                assert_eq!(pulled_tasks(&db, &s).await.len(), 1);
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn workflows_due_count_steps_due_whether_claimed_or_not() {
-                use pyck_server::workflow::machine::{self, Outcome, Step};
-                use pyck_server::workflow::policy::Policy;
-                let db = db().await;
-                let s = site(&*db.store, "acme").await;
-                let now = chrono::Utc::now();
-                let lease = now + chrono::Duration::seconds(30);
-                // The import's order has a workflow, due at once.
-                let due = db.store.workflows_due(now).await.unwrap();
-                assert!(due >= 1, "{due}");
-                assert_eq!(db.store.workflows_due(now - chrono::Duration::days(1)).await.unwrap(), 0);
-                let a = db.store.claim_workflows("a", now, lease, 16).await.unwrap();
-                let wf = a.iter().find(|w| w.order == "SO-1").cloned().unwrap();
-                assert_eq!(db.store.workflows_due(now).await.unwrap(), due, "a claimed step is still due");
-                // Reserved, the pick step is due at once.
-                db.store.reserve_order(s.tenant, s.warehouse, "SO-1").await.unwrap();
-                let facts = db.store.order_facts(s.tenant, s.warehouse, "SO-1").await.unwrap();
-                let t = machine::next(&wf, &facts, Some(&Outcome::Done), now, &Policy::default(), 0.5);
-                assert!(db.store.advance_workflow("a", &wf, &t).await.unwrap());
-                assert_eq!(db.store.workflows_due(now).await.unwrap(), due);
-                // The pick step waits for the floor: due again at the next poll.
-                let a = db.store.claim_workflows("a", now, lease, 16).await.unwrap();
-                let wf = a.iter().find(|w| w.order == "SO-1").cloned().unwrap();
-                assert_eq!(wf.step, Step::Pick);
-                let t = machine::next(&wf, &facts, None, now, &Policy::default(), 0.5);
-                assert!(db.store.advance_workflow("a", &wf, &t).await.unwrap());
-                assert_eq!(db.store.workflows_due(now).await.unwrap(), due - 1);
-                let later = now + chrono::Duration::days(1);
-                assert_eq!(db.store.workflows_due(later).await.unwrap(), due);
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn workflows_lease_to_one_replica_and_compensate_idempotently() {
-                use pyck_server::workflow::machine::{self, Outcome, Step};
-                use pyck_server::workflow::policy::Policy;
-                let db = db().await;
-                let s = site(&*db.store, "acme").await;
-                let now = chrono::Utc::now();
-                let lease = now + chrono::Duration::seconds(30);
-                // The import's order has a workflow, due at once; one replica gets it.
-                let a = db.store.claim_workflows("a", now, lease, 16).await.unwrap();
-                let wf = a.iter().find(|w| w.order == "SO-1").cloned().unwrap();
-                assert_eq!((wf.step, wf.attempt), (Step::Reserve, 1));
-                let b = db.store.claim_workflows("b", now, lease, 16).await.unwrap();
-                assert!(b.iter().all(|w| w.order != "SO-1"), "leased to a");
-
-                assert_eq!(db.store.reserve_order(s.tenant, s.warehouse, "SO-1").await.unwrap(), Outcome::Done);
-                assert_eq!(pulled_tasks(&db, &s).await.len(), 1, "reserve allocates nothing twice");
-                let facts = db.store.order_facts(s.tenant, s.warehouse, "SO-1").await.unwrap();
-                assert_eq!((facts.status.as_str(), facts.pick_tasks, facts.open_picks), ("allocated", 1, 1));
-                let t = machine::next(&wf, &facts, Some(&Outcome::Done), now, &Policy::default(), 0.5);
-                assert!(!db.store.advance_workflow("b", &wf, &t).await.unwrap(), "b holds no lease");
-                assert!(db.store.advance_workflow("a", &wf, &t).await.unwrap());
-                let report = db.store.workflow(s.tenant, None, "SO-1").await.unwrap().unwrap();
-                assert_eq!((report.state.as_str(), report.step.as_str()), ("running", "pick"));
-                assert_eq!(report.history.len(), 1);
-                assert_eq!((report.history[0].step.as_str(), report.history[0].status.as_str()), ("reserve", "done"));
-
-                // 4 of 10 picked, then the order is cancelled.
-                let task = pulled_tasks(&db, &s).await.remove(0);
-                let pick = pyck_sync::operation::Operation {
-                    id: uuid::Uuid::now_v7(), device: s.device.device, seq: 1, operator: "1007".into(),
-                    at: chrono::Utc::now(),
-                    payload: pyck_sync::operation::Payload::Pick(pyck_sync::operation::Pick {
-                        task: task.id.clone(), order: "SO-1".into(), sku: "SKU-1".into(), lot: None,
-                        location: "A-01".into(), qty: 4,
-                    }),
-                };
-                db.store.push(&s.device, vec![pick], 0).await.unwrap();
-                assert_eq!(db.store.cancel_order(s.tenant, "SO-1").await.unwrap().as_deref(), Some("running"));
-                assert_eq!(db.store.cancel_order(s.tenant, "SO-404").await.unwrap(), None);
-                let later = now + chrono::Duration::seconds(60);
-                let c = db.store.claim_workflows("b", later, later + chrono::Duration::seconds(30), 16).await.unwrap();
-                let wf = c.iter().find(|w| w.order == "SO-1").cloned().unwrap();
-                assert!(wf.cancel_requested);
-                let facts = db.store.order_facts(s.tenant, s.warehouse, "SO-1").await.unwrap();
-                assert!(machine::must_compensate(&wf, &facts));
-                // Compensating twice (a replica died before recording it) does it once.
-                db.store.compensate_order(s.tenant, s.warehouse, "SO-1").await.unwrap();
-                db.store.compensate_order(s.tenant, s.warehouse, "SO-1").await.unwrap();
-                let tasks = pulled_tasks(&db, &s).await;
-                let pick = tasks.iter().find(|t| t.id == task.id).unwrap();
-                assert_eq!(pick.status, pyck_sync::records::TaskStatus::Cancelled);
-                let back: Vec<_> = tasks.iter().filter(|t| t.kind == pyck_sync::records::TaskKind::Putaway).collect();
-                assert_eq!(back.len(), 1, "{tasks:?}");
-                assert_eq!((back[0].location.as_str(), back[0].to.as_deref(), back[0].qty), ("STAGE:SO-1", Some("A-01"), 4));
-                let facts = db.store.order_facts(s.tenant, s.warehouse, "SO-1").await.unwrap();
-                assert_eq!(facts.status, "cancelled");
-                let t = machine::cancel(&wf, later);
-                assert!(db.store.advance_workflow("b", &wf, &t).await.unwrap());
-                let report = db.store.workflow(s.tenant, None, "SO-1").await.unwrap().unwrap();
-                assert_eq!((report.state.as_str(), report.step.as_str()), ("compensating", "compensate"));
-                assert_eq!(report.history.iter().map(|h| h.status.as_str()).collect::<Vec<_>>(), ["done", "cancelled"]);
-                let all = db.store.workflows(s.tenant, None).await.unwrap();
-                assert_eq!(all.len(), 1);
-                db.store.release_workflows("b").await.unwrap();
-                assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn picks_stage_goods_and_shipping_takes_them_out() {
-                let db = db().await;
-                let s = site(&*db.store, "acme").await;
-                let task = pulled_tasks(&db, &s).await.remove(0);
-                let op = |seq, payload| pyck_sync::operation::Operation {
-                    id: uuid::Uuid::now_v7(), device: s.device.device, seq, operator: "3001".into(),
-                    at: chrono::Utc::now(), payload,
-                };
-                use pyck_sync::operation::{OrderRef, Payload, Pick};
-                let batch = vec![
-                    op(1, Payload::Pick(Pick { task: task.id.clone(), order: "SO-1".into(), sku: "SKU-1".into(), lot: None, location: "A-01".into(), qty: 10 })),
-                    op(2, Payload::Pack(OrderRef { order: "SO-1".into() })),
-                    op(3, Payload::Ship(OrderRef { order: "SO-1".into() })),
-                ];
-                let resp = db.store.push(&s.device, batch, 0).await.unwrap();
-                assert!(resp.results.iter().all(|r| applied(&r.outcome)), "{resp:?}");
-                assert_eq!(qty(&*db.store, &s, "A-01", "SKU-1").await, 990);
-                assert_eq!(qty(&*db.store, &s, "STAGE:SO-1", "SKU-1").await, 0);
-                let tasks = pulled_tasks(&db, &s).await;
-                assert_eq!(tasks[0].status, pyck_sync::records::TaskStatus::Done);
-                let page = db.store.pull(&s.device, 0, 100_000).await.unwrap();
-                let order = page.changes.iter().find(|c| c.entity == Entity::Order).unwrap();
-                assert_eq!(order.data.as_ref().unwrap()["status"], "shipped");
-                assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn a_receipt_into_a_dock_creates_a_putaway_task() {
-                let db = db().await;
-                let s = site(&*db.store, "acme").await;
-                let resp = db.store.push(&s.device, vec![receive(&s.device, 1, 12, "L9")], 0).await.unwrap();
-                assert!(applied(&resp.results[0].outcome));
-                let putaway: Vec<_> = pulled_tasks(&db, &s).await.into_iter()
-                    .filter(|t| t.kind == pyck_sync::records::TaskKind::Putaway).collect();
-                assert_eq!(putaway.len(), 1);
-                assert_eq!((putaway[0].location.as_str(), putaway[0].to.as_deref(), putaway[0].qty), ("DOCK-1", Some("C-01"), 12));
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn a_committed_push_leaves_its_events_in_the_outbox_and_a_resend_none() {
-                use pyck_sync::events::EventKind;
-                let db = db().await;
-                let s = site(&*db.store, "acme").await;
-                let relayed = outbox_events(&*db.store).await; // the site's own
-                let batch = vec![
-                    mv(&s.device, 1, 5, "A-01", "A-02"),
-                    receive(&s.device, 2, 12, "L9"),
-                ];
-                let resp = db.store.push(&s.device, batch.clone(), 0).await.unwrap();
-                assert!(resp.results.iter().all(|r| applied(&r.outcome)));
-                let events = outbox_events(&*db.store).await;
-                assert!(events.iter().all(|e| e.warehouse == s.warehouse), "{events:?}");
-                let ids: std::collections::HashSet<_> = events.iter().chain(&relayed).map(|e| e.event_id.clone().unwrap()).collect();
-                assert_eq!(ids.len(), events.len() + relayed.len(), "event ids are unique");
-                let stock = |loc: &str, sku: &str| events.iter().find_map(|e| match &e.kind {
-                    EventKind::StockChanged { location, sku: k, qty, .. } if location == loc && k == sku => Some((*qty, e.operation)),
-                    _ => None,
-                });
-                // Final quantities, as committed, each with the operation
-                // that caused it.
-                let (moved, received) = (Some(batch[0].id), Some(batch[1].id));
-                assert_eq!(stock("A-01", "SKU-1"), Some((995, moved)));
-                assert_eq!(stock("A-02", "SKU-1"), Some((5, moved)));
-                assert_eq!(stock("DOCK-1", "SKU-2"), Some((12, received)));
-                // The receipt into the dock created a putaway task.
-                let created: Vec<_> = events.iter().filter_map(|e| match &e.kind {
-                    EventKind::TaskCreated { task } => {
-                        assert_eq!(e.operation, received);
-                        Some(task.clone())
-                    }
-                    _ => None,
-                }).collect();
-                let putaway: Vec<_> = pulled_tasks(&db, &s).await.into_iter()
-                    .filter(|t| t.kind == pyck_sync::records::TaskKind::Putaway)
-                    .map(|t| t.id).collect();
-                assert_eq!(created, putaway);
-                // A re-send changes nothing, so it has nothing to tell.
-                let again = db.store.push(&s.device, batch, 0).await.unwrap();
-                assert!(again.results.iter().all(|r| r.outcome == PushOutcome::Duplicate));
-                assert_eq!(outbox_events(&*db.store).await, vec![]);
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn supervisors_writes_and_the_workflow_tell_subscribers_through_the_outbox() {
-                use pyck_sync::events::EventKind;
-                let db = db().await;
-                let s = site(&*db.store, "acme").await;
-                outbox_events(&*db.store).await;
-                // More than there is: a pick task for what there is and an
-                // allocation_short exception, both told.
-                let lines = [pyck_server::import::OrderLine {
-                    order: "SO-77".into(), line: 1, sku: "SKU-1".into(), qty: 1500, customer: "c".into(),
-                }];
-                let tasks = db.store.create_order(s.tenant, s.warehouse, &lines).await.unwrap();
-                let kinds: Vec<_> = outbox_events(&*db.store).await.into_iter().map(|e| e.kind).collect();
-                for t in &tasks {
-                    assert!(kinds.contains(&EventKind::TaskCreated { task: t.id.clone() }), "{kinds:?}");
-                }
-                let short = kinds.iter().find_map(|k| match k {
-                    EventKind::ExceptionRaised { id, kind, .. } if kind == "allocation_short" => Some(id.clone()),
-                    _ => None,
-                }).expect("allocation_short is told");
-                let count = db.store.create_count_task(s.tenant, s.warehouse, "A-01", None).await.unwrap();
-                db.store.resolve_exception(s.tenant, s.warehouse, &short, "ordered more").await.unwrap().unwrap();
-                let kinds: Vec<_> = outbox_events(&*db.store).await.into_iter().map(|e| e.kind).collect();
-                assert_eq!(kinds, vec![
-                    EventKind::TaskCreated { task: count.id },
-                    EventKind::ExceptionResolved { id: short },
-                ]);
-                // Compensation cancels the order's open picks: told too.
-                db.store.compensate_order(s.tenant, s.warehouse, "SO-77").await.unwrap();
-                let kinds: Vec<_> = outbox_events(&*db.store).await.into_iter().map(|e| e.kind).collect();
-                for t in &tasks {
-                    assert!(kinds.contains(&EventKind::TaskCancelled { id: t.id.clone() }), "{kinds:?}");
-                }
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn supervisors_create_orders_count_tasks_and_resolve_exceptions() {
-                let db = db().await;
-                let s = site(&*db.store, "acme").await;
-                assert_eq!(db.store.operator_role(s.tenant, "3001").await.unwrap(), Some(pyck_sync::Role::Supervisor));
-                assert_eq!(db.store.operator_role(s.tenant, "nobody").await.unwrap(), None);
-                let line = pyck_server::import::OrderLine { order: "SO-9".into(), line: 1, sku: "SKU-1".into(), qty: 5, customer: "Shop".into() };
-                let tasks = db.store.create_order(s.tenant, s.warehouse, std::slice::from_ref(&line)).await.unwrap();
-                assert_eq!(tasks.len(), 1);
-                assert_eq!(tasks[0].qty, 5);
-                assert!(db.store.create_order(s.tenant, s.warehouse, &[line]).await.is_err(), "order numbers are unique");
-                let count = db.store.create_count_task(s.tenant, s.warehouse, "A-02", None).await.unwrap();
-                assert_eq!(count.kind, pyck_sync::records::TaskKind::Count);
-                assert!(pulled_tasks(&db, &s).await.iter().any(|t| t.id == count.id));
-                // An exception to resolve.
-                db.store.push(&s.device, vec![mv(&s.device, 1, 7, "A-02", "A-01")], 0).await.unwrap();
-                let ex = db.store.exceptions(s.tenant, s.warehouse).await.unwrap().remove(0);
-                let resolved = db.store.resolve_exception(s.tenant, s.warehouse, &ex.id, "found it").await.unwrap().unwrap();
-                assert_eq!(resolved.status, "resolved");
-                assert!(db.store.resolve_exception(s.tenant, s.warehouse, "nope", "x").await.unwrap().is_none());
-                let page = db.store.pull(&s.device, 0, 100_000).await.unwrap();
-                let pulled = page.changes.iter().find(|c| c.entity == Entity::Exception && c.key == ex.id).unwrap();
-                assert_eq!(pulled.data.as_ref().unwrap()["status"], "resolved");
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn floor_facts_show_open_work_devices_and_recent_picks() {
-                super::floor_facts_show_open_work_devices_and_recent_picks(&db().await).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn reports_match_a_scripted_shift() {
-                super::reports_match_a_scripted_shift(&db().await).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn times_outside_the_window_are_refused_and_every_query_still_reads() {
-                super::times_outside_the_window_are_refused_and_every_query_still_reads(&db().await).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn operation_ids_are_unique_per_tenant_and_a_taken_one_is_refused() {
-                super::operation_ids_are_unique_per_tenant_and_a_taken_one_is_refused(&db().await).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn a_stale_pack_and_ship_hold_the_workflow_and_leave_nothing_staged() {
-                super::a_stale_pack_and_ship_hold_the_workflow_and_leave_nothing_staged(&db().await).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn a_receipt_on_a_closed_asn_raises_and_restates_the_shortfall() {
-                super::a_receipt_on_a_closed_asn_raises_and_restates_the_shortfall(&db().await).await;
-            }
+            )*
 
             #[test]
             fn random_operations_from_stale_devices_keep_every_invariant() {
-                // Fewer cases on PostgreSQL: each costs a tenant's import.
-                let cases = if stringify!($backend) == "sqlite" { 16 } else { 8 };
-                super::random_operations_keep_every_invariant(|| Box::pin(db()), cases);
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn revoked_tokens_stop_authenticating() {
-                let db = db().await;
-                let s = site(&*db.store, "acme").await;
-                let token = pyck_server::auth::new_token();
-                let hash = pyck_server::auth::token_hash(&token);
-                let id = db.store.create_device(s.tenant, s.warehouse, "scanner 7", &hash).await.unwrap();
-                assert!(db.store.authenticate(&hash).await.unwrap().is_some());
-                assert_eq!(db.store.revoke_device("", Some(id)).await.unwrap(), id);
-                assert!(db.store.authenticate(&hash).await.unwrap().is_none());
-                assert!(db.store.revoke_device("no such hash", None).await.is_err());
+                super::random_operations_keep_every_invariant(
+                    || Box::pin(super::common::$backend()),
+                    $proptest_cases,
+                );
             }
         }
     };
+    ($($name:ident),* $(,)?) => {
+        // Fewer proptest cases on PostgreSQL: each costs a tenant's import.
+        conformance!(@on sqlite, 16, $($name),*);
+        conformance!(@on postgres, 8, $($name),*);
+    };
+}
+
+conformance! {
+    import_then_verify_is_clean_and_rerun_changes_nothing,
+    the_same_batch_twice_applies_once,
+    a_lot_given_for_an_item_without_lots_books_the_lotless_stock,
+    photos_link_to_exceptions_directly_or_through_receipts,
+    an_orders_latest_operation_of_a_kind_is_found,
+    a_lost_response_then_a_longer_retry_applies_each_once,
+    eight_concurrent_pushes_of_one_batch_apply_it_once,
+    two_storage_handles_on_one_database_apply_once,
+    a_gap_is_refused_with_the_expected_number,
+    a_refusal_consumes_its_number_and_good_ones_follow,
+    contradicting_facts_apply_and_raise_exceptions,
+    a_changed_count_threshold_applies_to_the_next_count_and_is_audited,
+    fefo_strictness_warns_or_refuses_while_an_earlier_lot_waits_at_a_dock,
+    pull_pages_through_a_compacted_log,
+    tenants_see_and_touch_nothing_of_each_other,
+    warehouses_see_only_their_own_workflows_and_operations,
+    imported_orders_are_allocated_to_pick_tasks,
+    workflows_due_count_steps_due_whether_claimed_or_not,
+    workflows_lease_to_one_replica_and_compensate_idempotently,
+    picks_stage_goods_and_shipping_takes_them_out,
+    a_receipt_into_a_dock_creates_a_putaway_task,
+    a_committed_push_leaves_its_events_in_the_outbox_and_a_resend_none,
+    supervisors_writes_and_the_workflow_tell_subscribers_through_the_outbox,
+    supervisors_create_orders_count_tasks_and_resolve_exceptions,
+    floor_facts_show_open_work_devices_and_recent_picks,
+    reports_match_a_scripted_shift,
+    times_outside_the_window_are_refused_and_every_query_still_reads,
+    operation_ids_are_unique_per_tenant_and_a_taken_one_is_refused,
+    a_stale_pack_and_ship_hold_the_workflow_and_leave_nothing_staged,
+    a_receipt_on_a_closed_asn_raises_and_restates_the_shortfall,
+    revoked_tokens_stop_authenticating,
+}
+
+fn applied(o: &PushOutcome) -> bool {
+    matches!(o, PushOutcome::Applied { .. })
+}
+
+async fn import_then_verify_is_clean_and_rerun_changes_nothing(db: &TestDb) {
+    let s = site(&*db.store, "acme").await;
+    assert_eq!(qty(&*db.store, &s, "A-01", "SKU-1").await, 1000);
+    let again = db
+        .store
+        .import(s.tenant, "DC1", &small_warehouse())
+        .await
+        .unwrap();
+    assert_eq!(again.movements, 0, "a re-run moves nothing");
+    assert_eq!(qty(&*db.store, &s, "A-01", "SKU-1").await, 1000);
+    assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
+}
+
+async fn the_same_batch_twice_applies_once(db: &TestDb) {
+    let s = site(&*db.store, "acme").await;
+    let batch = vec![
+        mv(&s.device, 1, 5, "A-01", "A-02"),
+        mv(&s.device, 2, 3, "A-01", "A-02"),
+    ];
+    let first = db.store.push(&s.device, batch.clone(), 0).await.unwrap();
+    assert!(first.results.iter().all(|r| applied(&r.outcome)));
+    assert_eq!(first.last_seq, 2);
+    let second = db.store.push(&s.device, batch, 0).await.unwrap();
+    assert!(
+        second
+            .results
+            .iter()
+            .all(|r| r.outcome == PushOutcome::Duplicate)
+    );
+    assert_eq!(qty(&*db.store, &s, "A-01", "SKU-1").await, 992);
+    assert_eq!(qty(&*db.store, &s, "A-02", "SKU-1").await, 8);
+    assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
+}
+
+async fn a_lot_given_for_an_item_without_lots_books_the_lotless_stock(db: &TestDb) {
+    // Found by server/tests/bad_input.rs: the stock row was
+    // rewritten from zero while the ledger moved by the delta.
+    let s = site(&*db.store, "acme").await;
+    let mut with_lot = mv(&s.device, 2, 3, "A-01", "A-02");
+    if let pyck_sync::operation::Payload::Move(m) = &mut with_lot.payload {
+        m.lot = Some("NO-SUCH-LOT".into());
+    }
+    // In a batch of its own: nothing else loads the lot-less rows.
+    for batch in [vec![mv(&s.device, 1, 5, "A-01", "A-02")], vec![with_lot]] {
+        let pushed = db.store.push(&s.device, batch, 0).await.unwrap();
+        assert!(
+            pushed.results.iter().all(|r| applied(&r.outcome)),
+            "{pushed:?}"
+        );
+    }
+    assert_eq!(qty(&*db.store, &s, "A-01", "SKU-1").await, 992);
+    assert_eq!(qty(&*db.store, &s, "A-02", "SKU-1").await, 8);
+    assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
+}
+
+async fn an_orders_latest_operation_of_a_kind_is_found(db: &TestDb) {
+    use pyck_sync::operation::{Operation, OrderRef, Payload};
+    let s = site(&*db.store, "acme").await;
+    let pack = Operation {
+        id: uuid::Uuid::now_v7(),
+        device: s.device.device,
+        seq: 1,
+        operator: "1007".into(),
+        at: chrono::Utc::now(),
+        payload: Payload::Pack(OrderRef {
+            order: "SO-1".into(),
+        }),
+    };
+    let id = pack.id;
+    db.store.push(&s.device, vec![pack], 0).await.unwrap();
+    let found = |order: &'static str, kinds: &'static [&'static str]| {
+        let store = &db.store;
+        async move {
+            store
+                .order_operation(s.tenant, s.warehouse, order, kinds)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(found("SO-1", &["pack"]).await, Some(id));
+    assert_eq!(found("SO-1", &["ship"]).await, None);
+    assert_eq!(found("SO-2", &["pack"]).await, None);
+}
+
+async fn a_lost_response_then_a_longer_retry_applies_each_once(db: &TestDb) {
+    let s = site(&*db.store, "acme").await;
+    let ops = moves(&s.device, 1..=20);
+    // The first 10 commit, but the device never hears back…
+    db.store
+        .push(&s.device, ops[..10].to_vec(), 10)
+        .await
+        .unwrap();
+    // …so it re-sends everything.
+    let retry = db.store.push(&s.device, ops.clone(), 0).await.unwrap();
+    let dups = retry
+        .results
+        .iter()
+        .filter(|r| r.outcome == PushOutcome::Duplicate)
+        .count();
+    let new = retry.results.iter().filter(|r| applied(&r.outcome)).count();
+    assert_eq!((dups, new), (10, 10));
+    assert_eq!(retry.last_seq, 20);
+    // 20 alternating moves of 1: back where we started.
+    assert_eq!(qty(&*db.store, &s, "A-01", "SKU-1").await, 1000);
+    let stored = db
+        .store
+        .operations(s.tenant, s.warehouse, s.device.device, 0, 100)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 20);
+    assert!(stored.iter().zip(1..).all(|(o, seq)| o.seq == seq));
+    assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
+}
+
+async fn eight_concurrent_pushes_of_one_batch_apply_it_once(db: &TestDb) {
+    let s = site(&*db.store, "acme").await;
+    let batch: Vec<_> = (1..=50)
+        .map(|seq| mv(&s.device, seq, 2, "A-01", "A-02"))
+        .collect();
+    let mut handles = Vec::new();
+    for _ in 0..8 {
+        let (store, device, batch) = (db.store.clone(), s.device.clone(), batch.clone());
+        handles.push(tokio::spawn(
+            async move { store.push(&device, batch, 0).await },
+        ));
+    }
+    let mut applied_total = 0;
+    for h in handles {
+        let resp = h.await.unwrap().unwrap();
+        assert_eq!(resp.last_seq, 50);
+        for r in &resp.results {
+            match r.outcome {
+                PushOutcome::Applied { .. } => applied_total += 1,
+                PushOutcome::Duplicate => {}
+                ref other => panic!("unexpected outcome {other:?}"),
+            }
+        }
+    }
+    assert_eq!(applied_total, 50);
+    assert_eq!(qty(&*db.store, &s, "A-01", "SKU-1").await, 900);
+    assert_eq!(qty(&*db.store, &s, "A-02", "SKU-1").await, 100);
+    assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
+}
+
+async fn two_storage_handles_on_one_database_apply_once(db: &TestDb) {
+    // Two replicas of the server: two independent handles.
+    let s = site(&*db.store, "acme").await;
+    let other = pyck_server::storage::open(&db.url).await.unwrap();
+    let batch: Vec<_> = (1..=30)
+        .map(|seq| mv(&s.device, seq, 1, "A-01", "A-02"))
+        .collect();
+    let (a, b) = tokio::join!(
+        db.store.push(&s.device, batch.clone(), 0),
+        other.push(&s.device, batch.clone(), 0)
+    );
+    let applied_total = a
+        .unwrap()
+        .results
+        .iter()
+        .chain(b.unwrap().results.iter())
+        .filter(|r| applied(&r.outcome))
+        .count();
+    assert_eq!(applied_total, 30);
+    assert_eq!(qty(&*db.store, &s, "A-02", "SKU-1").await, 30);
+    assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
+}
+
+async fn a_gap_is_refused_with_the_expected_number(db: &TestDb) {
+    let s = site(&*db.store, "acme").await;
+    let ops = moves(&s.device, 1..=5);
+    db.store
+        .push(&s.device, ops[..2].to_vec(), 0)
+        .await
+        .unwrap();
+    let resp = db
+        .store
+        .push(&s.device, ops[4..].to_vec(), 0)
+        .await
+        .unwrap();
+    assert_eq!(resp.results[0].outcome, PushOutcome::Gap { expected: 3 });
+    assert_eq!(resp.last_seq, 2);
+    let resp = db
+        .store
+        .push(&s.device, ops[2..].to_vec(), 0)
+        .await
+        .unwrap();
+    assert!(resp.results.iter().all(|r| applied(&r.outcome)));
+    assert_eq!(resp.last_seq, 5);
+    assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
+}
+
+async fn a_refusal_consumes_its_number_and_good_ones_follow(db: &TestDb) {
+    let s = site(&*db.store, "acme").await;
+    let mut bad = mv(&s.device, 1, 1, "A-01", "A-02");
+    if let pyck_sync::operation::Payload::Move(m) = &mut bad.payload {
+        m.sku = "NOPE".into();
+    }
+    let batch = vec![
+        bad.clone(),
+        mv(&s.device, 2, 4, "A-01", "A-02"),
+        receive(&s.device, 3, 12, "L9"),
+    ];
+    let resp = db.store.push(&s.device, batch, 0).await.unwrap();
+    assert!(
+        matches!(&resp.results[0].outcome, PushOutcome::Refused(r) if r.code == RefusalCode::UnknownItem)
+    );
+    assert!(applied(&resp.results[1].outcome));
+    assert!(applied(&resp.results[2].outcome));
+    assert_eq!(resp.last_seq, 3);
+    // The refusal is stored and returned again on a re-send.
+    let again = db.store.push(&s.device, vec![bad], 0).await.unwrap();
+    assert!(
+        matches!(&again.results[0].outcome, PushOutcome::Refused(r) if r.code == RefusalCode::UnknownItem)
+    );
+    let stored = db
+        .store
+        .operations(s.tenant, s.warehouse, s.device.device, 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored[0].refusal.as_ref().map(|r| r.code),
+        Some(RefusalCode::UnknownItem)
+    );
+    assert_eq!(qty(&*db.store, &s, "A-02", "SKU-1").await, 4);
+    assert_eq!(qty(&*db.store, &s, "DOCK-1", "SKU-2").await, 12);
+    assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
+}
+
+async fn contradicting_facts_apply_and_raise_exceptions(db: &TestDb) {
+    let s = site(&*db.store, "acme").await;
+    let resp = db
+        .store
+        .push(&s.device, vec![mv(&s.device, 1, 7, "A-02", "A-01")], 0)
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.results[0].outcome,
+        PushOutcome::Applied { exceptions: 1 }
+    );
+    assert_eq!(qty(&*db.store, &s, "A-02", "SKU-1").await, -7);
+    let ex = db.store.exceptions(s.tenant, s.warehouse).await.unwrap();
+    assert_eq!(ex.len(), 1);
+    assert_eq!(ex[0].kind, "negative_stock");
+    assert_eq!(ex[0].location.as_deref(), Some("A-02"));
+    assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
+}
+
+async fn a_changed_count_threshold_applies_to_the_next_count_and_is_audited(db: &TestDb) {
+    use pyck_server::settings::{Fefo, Key};
+    let s = site(&*db.store, "acme").await;
+    let count = |seq, qty| pyck_sync::operation::Operation {
+        id: uuid::Uuid::now_v7(),
+        device: s.device.device,
+        seq,
+        operator: "1007".into(),
+        at: chrono::Utc::now(),
+        payload: pyck_sync::operation::Payload::Count(pyck_sync::operation::Count {
+            location: "A-01".into(),
+            sku: "SKU-1".into(),
+            lot: None,
+            qty,
+            task: None,
+        }),
+    };
+    let defaults = db.store.settings(s.tenant, s.warehouse).await.unwrap();
+    assert_eq!(
+        (defaults.count_threshold, defaults.fefo),
+        (None, Fefo::Warn)
+    );
+    // By default any difference goes to a supervisor; stock stays.
+    let resp = db
+        .store
+        .push(&s.device, vec![count(1, 998)], 0)
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.results[0].outcome,
+        PushOutcome::Applied { exceptions: 1 }
+    );
+    assert_eq!(qty(&*db.store, &s, "A-01", "SKU-1").await, 1000);
+
+    let value = Key::CountThreshold.value("3").unwrap();
+    let change = db
+        .store
+        .set_setting(s.tenant, s.warehouse, Key::CountThreshold, &value, "3001")
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            change.old.as_deref(),
+            change.new.as_deref(),
+            change.by.as_str()
+        ),
+        (None, Some("3"), "3001")
+    );
+    assert_eq!(
+        db.store
+            .settings(s.tenant, s.warehouse)
+            .await
+            .unwrap()
+            .count_threshold,
+        Some(3)
+    );
+    // The next count within 3 units adjusts the stock instead.
+    let resp = db
+        .store
+        .push(&s.device, vec![count(2, 998)], 0)
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.results[0].outcome,
+        PushOutcome::Applied { exceptions: 0 }
+    );
+    assert_eq!(qty(&*db.store, &s, "A-01", "SKU-1").await, 998);
+
+    let reset = Key::CountThreshold.value("default").unwrap();
+    db.store
+        .set_setting(
+            s.tenant,
+            s.warehouse,
+            Key::CountThreshold,
+            &reset,
+            "admin:ops",
+        )
+        .await
+        .unwrap();
+    let history = db
+        .store
+        .settings_history(s.tenant, s.warehouse)
+        .await
+        .unwrap();
+    let trail: Vec<_> = history
+        .iter()
+        .map(|c| {
+            (
+                c.key.as_str(),
+                c.old.as_deref(),
+                c.new.as_deref(),
+                c.by.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        trail,
+        [
+            ("count_threshold", None, Some("3"), "3001"),
+            ("count_threshold", Some("3"), None, "admin:ops")
+        ]
+    );
+    // Another tenant's warehouse is untouched.
+    let other = site(&*db.store, "globex").await;
+    assert_eq!(
+        db.store
+            .settings(other.tenant, other.warehouse)
+            .await
+            .unwrap()
+            .count_threshold,
+        None
+    );
+    assert!(
+        db.store
+            .settings_history(other.tenant, other.warehouse)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
+}
+
+async fn fefo_strictness_warns_or_refuses_while_an_earlier_lot_waits_at_a_dock(db: &TestDb) {
+    use pyck_server::settings::Key;
+    let s = site(&*db.store, "acme").await;
+    // An earlier-expiring lot of SKU-2 arrives at the dock; the
+    // bins hold only L1, which expires later.
+    let early = today() + chrono::Duration::days(10);
+    let arrive = pyck_sync::operation::Operation {
+        id: uuid::Uuid::now_v7(),
+        device: s.device.device,
+        seq: 1,
+        operator: "2001".into(),
+        at: chrono::Utc::now(),
+        payload: pyck_sync::operation::Payload::Receive(pyck_sync::operation::Receive {
+            asn: "ASN-1".into(),
+            sku: "SKU-2".into(),
+            qty: 30,
+            lot: Some("L0".into()),
+            expiry: Some(early),
+            to: "DOCK-1".into(),
+            damaged: 0,
+            damaged_reason: None,
+        }),
+    };
+    db.store.push(&s.device, vec![arrive], 0).await.unwrap();
+    let line = |order: &str, qty| pyck_server::import::OrderLine {
+        order: order.into(),
+        line: 1,
+        sku: "SKU-2".into(),
+        qty,
+        customer: "Shop".into(),
+    };
+    let kinds = |ex: &[pyck_sync::records::ExceptionRecord], order: &str| -> Vec<String> {
+        ex.iter()
+            .filter(|e| e.order.as_deref() == Some(order))
+            .map(|e| e.kind.clone())
+            .collect()
+    };
+    // warn (the default): L1 is allocated and a supervisor hears of L0.
+    let tasks = db
+        .store
+        .create_order(s.tenant, s.warehouse, &[line("SO-W", 20)])
+        .await
+        .unwrap();
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(
+        (
+            tasks[0].location.as_str(),
+            tasks[0].lot.as_deref(),
+            tasks[0].qty
+        ),
+        ("C-01", Some("L1"), 20)
+    );
+    let ex = db.store.exceptions(s.tenant, s.warehouse).await.unwrap();
+    assert_eq!(kinds(&ex, "SO-W"), ["fefo_breach"]);
+    let breach = ex
+        .iter()
+        .find(|e| e.order.as_deref() == Some("SO-W"))
+        .unwrap();
+    assert_eq!(
+        (breach.location.as_deref(), breach.lot.as_deref()),
+        (Some("DOCK-1"), Some("L0"))
+    );
+    // refuse: nothing later than L0 is allocated; the line stays short.
+    let refuse = Key::Fefo.value("refuse").unwrap();
+    db.store
+        .set_setting(s.tenant, s.warehouse, Key::Fefo, &refuse, "3001")
+        .await
+        .unwrap();
+    let tasks = db
+        .store
+        .create_order(s.tenant, s.warehouse, &[line("SO-R", 5)])
+        .await
+        .unwrap();
+    assert!(tasks.is_empty(), "{tasks:?}");
+    let ex = db.store.exceptions(s.tenant, s.warehouse).await.unwrap();
+    assert_eq!(kinds(&ex, "SO-R"), ["allocation_short"]);
+    assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
+}
+
+async fn pull_pages_through_a_compacted_log(db: &TestDb) {
+    let s = site(&*db.store, "acme").await;
+    let mut cursor = 0;
+    let mut seen = std::collections::HashMap::new();
+    loop {
+        let page = db.store.pull(&s.device, cursor, 3).await.unwrap();
+        assert!(page.changes.len() <= 3);
+        for c in &page.changes {
+            assert!(c.position > cursor);
+            seen.insert((c.entity, c.key.clone()), c.data.clone());
+        }
+        cursor = page.cursor;
+        if !page.has_more {
+            break;
+        }
+    }
+    assert!(seen.contains_key(&(Entity::Item, "SKU-2".to_owned())));
+    assert!(seen.contains_key(&(Entity::Location, "DOCK-1".to_owned())));
+    assert!(seen.contains_key(&(Entity::Operator, "1007".to_owned())));
+    assert!(seen.contains_key(&(Entity::AsnLine, "ASN-1|1".to_owned())));
+    assert_eq!(
+        seen[&(Entity::Stock, "A-01|SKU-1|".to_owned())]
+            .as_ref()
+            .unwrap()["qty"],
+        1000
+    );
+
+    // 40 moves touch two records: a pull after them brings two
+    // stock changes, not 80.
+    db.store
+        .push(&s.device, moves(&s.device, 1..=40), 0)
+        .await
+        .unwrap();
+    let page = db.store.pull(&s.device, cursor, 1000).await.unwrap();
+    let stock: Vec<_> = page
+        .changes
+        .iter()
+        .filter(|c| c.entity == Entity::Stock)
+        .collect();
+    assert_eq!(stock.len(), 2, "{stock:?}");
+    let a01 = stock.iter().find(|c| c.key == "A-01|SKU-1|").unwrap();
+    assert_eq!(a01.data.as_ref().unwrap()["qty"], 1000);
+    // A-02 went back to zero: the record is gone.
+    let a02 = stock.iter().find(|c| c.key == "A-02|SKU-1|").unwrap();
+    assert_eq!(a02.data, None);
+    let empty = db.store.pull(&s.device, page.cursor, 1000).await.unwrap();
+    assert!(empty.changes.is_empty() && !empty.has_more);
+    assert_eq!(empty.cursor, page.cursor);
+}
+
+async fn tenants_see_and_touch_nothing_of_each_other(db: &TestDb) {
+    let a = site(&*db.store, "acme").await;
+    let b = site(&*db.store, "globex").await;
+    db.store
+        .push(&a.device, moves(&a.device, 1..=1), 0)
+        .await
+        .unwrap();
+    // B's device pulls only B's records.
+    let page = db.store.pull(&b.device, 0, 10_000).await.unwrap();
+    let b_stock: Vec<_> = page
+        .changes
+        .iter()
+        .filter(|c| c.entity == Entity::Stock && c.data.is_some())
+        .collect();
+    assert_eq!(b_stock.len(), 2);
+    assert!(
+        b_stock
+            .iter()
+            .all(|c| c.data.as_ref().unwrap()["qty"] != 999)
+    );
+    // A's device cannot push under B's device id…
+    let mut forged = mv(&b.device, 1, 1, "A-01", "A-02");
+    forged.device = a.device.device;
+    let scoped_to_a = pyck_server::storage::DeviceAuth {
+        device: b.device.device,
+        ..a.device.clone()
+    };
+    assert!(db.store.push(&scoped_to_a, vec![forged], 0).await.is_err());
+    // …and B's stock is untouched by A's work.
+    assert_eq!(qty(&*db.store, &b, "A-01", "SKU-1").await, 1000);
+    assert_eq!(qty(&*db.store, &a, "A-01", "SKU-1").await, 999);
+    assert!(
+        db.store
+            .exceptions(b.tenant, b.warehouse)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(db.store.verify(a.tenant).await.unwrap(), vec![]);
+    assert_eq!(db.store.verify(b.tenant).await.unwrap(), vec![]);
+}
+
+async fn warehouses_see_only_their_own_workflows_and_operations(db: &TestDb) {
+    let s = site(&*db.store, "acme").await;
+    let mut dc2 = small_warehouse();
+    dc2.order_lines.clear();
+    db.store.import(s.tenant, "DC2", &dc2).await.unwrap();
+    let other = db.store.warehouse(s.tenant, "DC2").await.unwrap().id;
+    db.store
+        .push(&s.device, moves(&s.device, 1..=2), 0)
+        .await
+        .unwrap();
+    // DC1's order and device, seen from DC1, from DC2 and tenant-wide.
+    assert!(
+        db.store
+            .workflow(s.tenant, Some(s.warehouse), "SO-1")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        db.store
+            .workflow(s.tenant, Some(other), "SO-1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        db.store
+            .workflow(s.tenant, None, "SO-1")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        db.store
+            .workflows(s.tenant, Some(s.warehouse))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        db.store
+            .workflows(s.tenant, Some(other))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        db.store
+            .operations(s.tenant, s.warehouse, s.device.device, 0, 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(
+        db.store
+            .operations(s.tenant, other, s.device.device, 0, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn pulled_tasks(db: &TestDb, s: &Site) -> Vec<pyck_sync::records::TaskRecord> {
+    let page = db.store.pull(&s.device, 0, 100_000).await.unwrap();
+    page.changes
+        .iter()
+        .filter(|c| c.entity == Entity::Task)
+        .filter_map(|c| c.data.clone())
+        .map(|d| serde_json::from_value(d).unwrap())
+        .collect()
+}
+
+async fn imported_orders_are_allocated_to_pick_tasks(db: &TestDb) {
+    let s = site(&*db.store, "acme").await;
+    let tasks = pulled_tasks(db, &s).await;
+    assert_eq!(tasks.len(), 1, "{tasks:?}");
+    let t = &tasks[0];
+    assert_eq!(t.kind, pyck_sync::records::TaskKind::Pick);
+    assert_eq!(
+        (t.order.as_deref(), t.location.as_str(), t.qty),
+        (Some("SO-1"), "A-01", 10)
+    );
+    // A re-import allocates nothing twice.
+    db.store
+        .import(s.tenant, "DC1", &small_warehouse())
+        .await
+        .unwrap();
+    assert_eq!(pulled_tasks(db, &s).await.len(), 1);
+}
+
+async fn workflows_due_count_steps_due_whether_claimed_or_not(db: &TestDb) {
+    use pyck_server::workflow::machine::{self, Outcome, Step};
+    use pyck_server::workflow::policy::Policy;
+    let s = site(&*db.store, "acme").await;
+    let now = chrono::Utc::now();
+    let lease = now + chrono::Duration::seconds(30);
+    // The import's order has a workflow, due at once.
+    let due = db.store.workflows_due(now).await.unwrap();
+    assert!(due >= 1, "{due}");
+    assert_eq!(
+        db.store
+            .workflows_due(now - chrono::Duration::days(1))
+            .await
+            .unwrap(),
+        0
+    );
+    let a = db.store.claim_workflows("a", now, lease, 16).await.unwrap();
+    let wf = a.iter().find(|w| w.order == "SO-1").cloned().unwrap();
+    assert_eq!(
+        db.store.workflows_due(now).await.unwrap(),
+        due,
+        "a claimed step is still due"
+    );
+    // Reserved, the pick step is due at once.
+    db.store
+        .reserve_order(s.tenant, s.warehouse, "SO-1")
+        .await
+        .unwrap();
+    let facts = db
+        .store
+        .order_facts(s.tenant, s.warehouse, "SO-1")
+        .await
+        .unwrap();
+    let t = machine::next(
+        &wf,
+        &facts,
+        Some(&Outcome::Done),
+        now,
+        &Policy::default(),
+        0.5,
+    );
+    assert!(db.store.advance_workflow("a", &wf, &t).await.unwrap());
+    assert_eq!(db.store.workflows_due(now).await.unwrap(), due);
+    // The pick step waits for the floor: due again at the next poll.
+    let a = db.store.claim_workflows("a", now, lease, 16).await.unwrap();
+    let wf = a.iter().find(|w| w.order == "SO-1").cloned().unwrap();
+    assert_eq!(wf.step, Step::Pick);
+    let t = machine::next(&wf, &facts, None, now, &Policy::default(), 0.5);
+    assert!(db.store.advance_workflow("a", &wf, &t).await.unwrap());
+    assert_eq!(db.store.workflows_due(now).await.unwrap(), due - 1);
+    let later = now + chrono::Duration::days(1);
+    assert_eq!(db.store.workflows_due(later).await.unwrap(), due);
+}
+
+async fn workflows_lease_to_one_replica_and_compensate_idempotently(db: &TestDb) {
+    use pyck_server::workflow::machine::{self, Outcome, Step};
+    use pyck_server::workflow::policy::Policy;
+    let s = site(&*db.store, "acme").await;
+    let now = chrono::Utc::now();
+    let lease = now + chrono::Duration::seconds(30);
+    // The import's order has a workflow, due at once; one replica gets it.
+    let a = db.store.claim_workflows("a", now, lease, 16).await.unwrap();
+    let wf = a.iter().find(|w| w.order == "SO-1").cloned().unwrap();
+    assert_eq!((wf.step, wf.attempt), (Step::Reserve, 1));
+    let b = db.store.claim_workflows("b", now, lease, 16).await.unwrap();
+    assert!(b.iter().all(|w| w.order != "SO-1"), "leased to a");
+
+    assert_eq!(
+        db.store
+            .reserve_order(s.tenant, s.warehouse, "SO-1")
+            .await
+            .unwrap(),
+        Outcome::Done
+    );
+    assert_eq!(
+        pulled_tasks(db, &s).await.len(),
+        1,
+        "reserve allocates nothing twice"
+    );
+    let facts = db
+        .store
+        .order_facts(s.tenant, s.warehouse, "SO-1")
+        .await
+        .unwrap();
+    assert_eq!(
+        (facts.status.as_str(), facts.pick_tasks, facts.open_picks),
+        ("allocated", 1, 1)
+    );
+    let t = machine::next(
+        &wf,
+        &facts,
+        Some(&Outcome::Done),
+        now,
+        &Policy::default(),
+        0.5,
+    );
+    assert!(
+        !db.store.advance_workflow("b", &wf, &t).await.unwrap(),
+        "b holds no lease"
+    );
+    assert!(db.store.advance_workflow("a", &wf, &t).await.unwrap());
+    let report = db
+        .store
+        .workflow(s.tenant, None, "SO-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (report.state.as_str(), report.step.as_str()),
+        ("running", "pick")
+    );
+    assert_eq!(report.history.len(), 1);
+    assert_eq!(
+        (
+            report.history[0].step.as_str(),
+            report.history[0].status.as_str()
+        ),
+        ("reserve", "done")
+    );
+
+    // 4 of 10 picked, then the order is cancelled.
+    let task = pulled_tasks(db, &s).await.remove(0);
+    let pick = pyck_sync::operation::Operation {
+        id: uuid::Uuid::now_v7(),
+        device: s.device.device,
+        seq: 1,
+        operator: "1007".into(),
+        at: chrono::Utc::now(),
+        payload: pyck_sync::operation::Payload::Pick(pyck_sync::operation::Pick {
+            task: task.id.clone(),
+            order: "SO-1".into(),
+            sku: "SKU-1".into(),
+            lot: None,
+            location: "A-01".into(),
+            qty: 4,
+        }),
+    };
+    db.store.push(&s.device, vec![pick], 0).await.unwrap();
+    assert_eq!(
+        db.store
+            .cancel_order(s.tenant, "SO-1")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("running")
+    );
+    assert_eq!(
+        db.store.cancel_order(s.tenant, "SO-404").await.unwrap(),
+        None
+    );
+    let later = now + chrono::Duration::seconds(60);
+    let c = db
+        .store
+        .claim_workflows("b", later, later + chrono::Duration::seconds(30), 16)
+        .await
+        .unwrap();
+    let wf = c.iter().find(|w| w.order == "SO-1").cloned().unwrap();
+    assert!(wf.cancel_requested);
+    let facts = db
+        .store
+        .order_facts(s.tenant, s.warehouse, "SO-1")
+        .await
+        .unwrap();
+    assert!(machine::must_compensate(&wf, &facts));
+    // Compensating twice (a replica died before recording it) does it once.
+    db.store
+        .compensate_order(s.tenant, s.warehouse, "SO-1")
+        .await
+        .unwrap();
+    db.store
+        .compensate_order(s.tenant, s.warehouse, "SO-1")
+        .await
+        .unwrap();
+    let tasks = pulled_tasks(db, &s).await;
+    let pick = tasks.iter().find(|t| t.id == task.id).unwrap();
+    assert_eq!(pick.status, pyck_sync::records::TaskStatus::Cancelled);
+    let back: Vec<_> = tasks
+        .iter()
+        .filter(|t| t.kind == pyck_sync::records::TaskKind::Putaway)
+        .collect();
+    assert_eq!(back.len(), 1, "{tasks:?}");
+    assert_eq!(
+        (
+            back[0].location.as_str(),
+            back[0].to.as_deref(),
+            back[0].qty
+        ),
+        ("STAGE:SO-1", Some("A-01"), 4)
+    );
+    let facts = db
+        .store
+        .order_facts(s.tenant, s.warehouse, "SO-1")
+        .await
+        .unwrap();
+    assert_eq!(facts.status, "cancelled");
+    let t = machine::cancel(&wf, later);
+    assert!(db.store.advance_workflow("b", &wf, &t).await.unwrap());
+    let report = db
+        .store
+        .workflow(s.tenant, None, "SO-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (report.state.as_str(), report.step.as_str()),
+        ("compensating", "compensate")
+    );
+    assert_eq!(
+        report
+            .history
+            .iter()
+            .map(|h| h.status.as_str())
+            .collect::<Vec<_>>(),
+        ["done", "cancelled"]
+    );
+    let all = db.store.workflows(s.tenant, None).await.unwrap();
+    assert_eq!(all.len(), 1);
+    db.store.release_workflows("b").await.unwrap();
+    assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
+}
+
+async fn picks_stage_goods_and_shipping_takes_them_out(db: &TestDb) {
+    let s = site(&*db.store, "acme").await;
+    let task = pulled_tasks(db, &s).await.remove(0);
+    let op = |seq, payload| pyck_sync::operation::Operation {
+        id: uuid::Uuid::now_v7(),
+        device: s.device.device,
+        seq,
+        operator: "3001".into(),
+        at: chrono::Utc::now(),
+        payload,
+    };
+    use pyck_sync::operation::{OrderRef, Payload, Pick};
+    let batch = vec![
+        op(
+            1,
+            Payload::Pick(Pick {
+                task: task.id.clone(),
+                order: "SO-1".into(),
+                sku: "SKU-1".into(),
+                lot: None,
+                location: "A-01".into(),
+                qty: 10,
+            }),
+        ),
+        op(
+            2,
+            Payload::Pack(OrderRef {
+                order: "SO-1".into(),
+            }),
+        ),
+        op(
+            3,
+            Payload::Ship(OrderRef {
+                order: "SO-1".into(),
+            }),
+        ),
+    ];
+    let resp = db.store.push(&s.device, batch, 0).await.unwrap();
+    assert!(resp.results.iter().all(|r| applied(&r.outcome)), "{resp:?}");
+    assert_eq!(qty(&*db.store, &s, "A-01", "SKU-1").await, 990);
+    assert_eq!(qty(&*db.store, &s, "STAGE:SO-1", "SKU-1").await, 0);
+    let tasks = pulled_tasks(db, &s).await;
+    assert_eq!(tasks[0].status, pyck_sync::records::TaskStatus::Done);
+    let page = db.store.pull(&s.device, 0, 100_000).await.unwrap();
+    let order = page
+        .changes
+        .iter()
+        .find(|c| c.entity == Entity::Order)
+        .unwrap();
+    assert_eq!(order.data.as_ref().unwrap()["status"], "shipped");
+    assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
+}
+
+async fn a_receipt_into_a_dock_creates_a_putaway_task(db: &TestDb) {
+    let s = site(&*db.store, "acme").await;
+    let resp = db
+        .store
+        .push(&s.device, vec![receive(&s.device, 1, 12, "L9")], 0)
+        .await
+        .unwrap();
+    assert!(applied(&resp.results[0].outcome));
+    let putaway: Vec<_> = pulled_tasks(db, &s)
+        .await
+        .into_iter()
+        .filter(|t| t.kind == pyck_sync::records::TaskKind::Putaway)
+        .collect();
+    assert_eq!(putaway.len(), 1);
+    assert_eq!(
+        (
+            putaway[0].location.as_str(),
+            putaway[0].to.as_deref(),
+            putaway[0].qty
+        ),
+        ("DOCK-1", Some("C-01"), 12)
+    );
+}
+
+async fn a_committed_push_leaves_its_events_in_the_outbox_and_a_resend_none(db: &TestDb) {
+    use pyck_sync::events::EventKind;
+    let s = site(&*db.store, "acme").await;
+    let relayed = outbox_events(&*db.store).await; // the site's own
+    let batch = vec![
+        mv(&s.device, 1, 5, "A-01", "A-02"),
+        receive(&s.device, 2, 12, "L9"),
+    ];
+    let resp = db.store.push(&s.device, batch.clone(), 0).await.unwrap();
+    assert!(resp.results.iter().all(|r| applied(&r.outcome)));
+    let events = outbox_events(&*db.store).await;
+    assert!(
+        events.iter().all(|e| e.warehouse == s.warehouse),
+        "{events:?}"
+    );
+    let ids: std::collections::HashSet<_> = events
+        .iter()
+        .chain(&relayed)
+        .map(|e| e.event_id.clone().unwrap())
+        .collect();
+    assert_eq!(
+        ids.len(),
+        events.len() + relayed.len(),
+        "event ids are unique"
+    );
+    let stock = |loc: &str, sku: &str| {
+        events.iter().find_map(|e| match &e.kind {
+            EventKind::StockChanged {
+                location,
+                sku: k,
+                qty,
+                ..
+            } if location == loc && k == sku => Some((*qty, e.operation)),
+            _ => None,
+        })
+    };
+    // Final quantities, as committed, each with the operation
+    // that caused it.
+    let (moved, received) = (Some(batch[0].id), Some(batch[1].id));
+    assert_eq!(stock("A-01", "SKU-1"), Some((995, moved)));
+    assert_eq!(stock("A-02", "SKU-1"), Some((5, moved)));
+    assert_eq!(stock("DOCK-1", "SKU-2"), Some((12, received)));
+    // The receipt into the dock created a putaway task.
+    let created: Vec<_> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::TaskCreated { task } => {
+                assert_eq!(e.operation, received);
+                Some(task.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    let putaway: Vec<_> = pulled_tasks(db, &s)
+        .await
+        .into_iter()
+        .filter(|t| t.kind == pyck_sync::records::TaskKind::Putaway)
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(created, putaway);
+    // A re-send changes nothing, so it has nothing to tell.
+    let again = db.store.push(&s.device, batch, 0).await.unwrap();
+    assert!(
+        again
+            .results
+            .iter()
+            .all(|r| r.outcome == PushOutcome::Duplicate)
+    );
+    assert_eq!(outbox_events(&*db.store).await, vec![]);
+}
+
+async fn supervisors_writes_and_the_workflow_tell_subscribers_through_the_outbox(db: &TestDb) {
+    use pyck_sync::events::EventKind;
+    let s = site(&*db.store, "acme").await;
+    outbox_events(&*db.store).await;
+    // More than there is: a pick task for what there is and an
+    // allocation_short exception, both told.
+    let lines = [pyck_server::import::OrderLine {
+        order: "SO-77".into(),
+        line: 1,
+        sku: "SKU-1".into(),
+        qty: 1500,
+        customer: "c".into(),
+    }];
+    let tasks = db
+        .store
+        .create_order(s.tenant, s.warehouse, &lines)
+        .await
+        .unwrap();
+    let kinds: Vec<_> = outbox_events(&*db.store)
+        .await
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    for t in &tasks {
+        assert!(
+            kinds.contains(&EventKind::TaskCreated { task: t.id.clone() }),
+            "{kinds:?}"
+        );
+    }
+    let short = kinds
+        .iter()
+        .find_map(|k| match k {
+            EventKind::ExceptionRaised { id, kind, .. } if kind == "allocation_short" => {
+                Some(id.clone())
+            }
+            _ => None,
+        })
+        .expect("allocation_short is told");
+    let count = db
+        .store
+        .create_count_task(s.tenant, s.warehouse, "A-01", None)
+        .await
+        .unwrap();
+    db.store
+        .resolve_exception(s.tenant, s.warehouse, &short, "ordered more")
+        .await
+        .unwrap()
+        .unwrap();
+    let kinds: Vec<_> = outbox_events(&*db.store)
+        .await
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            EventKind::TaskCreated { task: count.id },
+            EventKind::ExceptionResolved { id: short },
+        ]
+    );
+    // Compensation cancels the order's open picks: told too.
+    db.store
+        .compensate_order(s.tenant, s.warehouse, "SO-77")
+        .await
+        .unwrap();
+    let kinds: Vec<_> = outbox_events(&*db.store)
+        .await
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    for t in &tasks {
+        assert!(
+            kinds.contains(&EventKind::TaskCancelled { id: t.id.clone() }),
+            "{kinds:?}"
+        );
+    }
+}
+
+async fn supervisors_create_orders_count_tasks_and_resolve_exceptions(db: &TestDb) {
+    let s = site(&*db.store, "acme").await;
+    assert_eq!(
+        db.store.operator_role(s.tenant, "3001").await.unwrap(),
+        Some(pyck_sync::Role::Supervisor)
+    );
+    assert_eq!(
+        db.store.operator_role(s.tenant, "nobody").await.unwrap(),
+        None
+    );
+    let line = pyck_server::import::OrderLine {
+        order: "SO-9".into(),
+        line: 1,
+        sku: "SKU-1".into(),
+        qty: 5,
+        customer: "Shop".into(),
+    };
+    let tasks = db
+        .store
+        .create_order(s.tenant, s.warehouse, std::slice::from_ref(&line))
+        .await
+        .unwrap();
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0].qty, 5);
+    assert!(
+        db.store
+            .create_order(s.tenant, s.warehouse, &[line])
+            .await
+            .is_err(),
+        "order numbers are unique"
+    );
+    let count = db
+        .store
+        .create_count_task(s.tenant, s.warehouse, "A-02", None)
+        .await
+        .unwrap();
+    assert_eq!(count.kind, pyck_sync::records::TaskKind::Count);
+    assert!(pulled_tasks(db, &s).await.iter().any(|t| t.id == count.id));
+    // An exception to resolve.
+    db.store
+        .push(&s.device, vec![mv(&s.device, 1, 7, "A-02", "A-01")], 0)
+        .await
+        .unwrap();
+    let ex = db
+        .store
+        .exceptions(s.tenant, s.warehouse)
+        .await
+        .unwrap()
+        .remove(0);
+    let resolved = db
+        .store
+        .resolve_exception(s.tenant, s.warehouse, &ex.id, "found it")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(resolved.status, "resolved");
+    assert!(
+        db.store
+            .resolve_exception(s.tenant, s.warehouse, "nope", "x")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let page = db.store.pull(&s.device, 0, 100_000).await.unwrap();
+    let pulled = page
+        .changes
+        .iter()
+        .find(|c| c.entity == Entity::Exception && c.key == ex.id)
+        .unwrap();
+    assert_eq!(pulled.data.as_ref().unwrap()["status"], "resolved");
+}
+
+async fn revoked_tokens_stop_authenticating(db: &TestDb) {
+    let s = site(&*db.store, "acme").await;
+    let token = pyck_server::auth::new_token();
+    let hash = pyck_server::auth::token_hash(&token);
+    let id = db
+        .store
+        .create_device(s.tenant, s.warehouse, "scanner 7", &hash)
+        .await
+        .unwrap();
+    assert!(db.store.authenticate(&hash).await.unwrap().is_some());
+    assert_eq!(db.store.revoke_device("", Some(id)).await.unwrap(), id);
+    assert!(db.store.authenticate(&hash).await.unwrap().is_none());
+    assert!(db.store.revoke_device("no such hash", None).await.is_err());
 }
 
 /// A scripted shift pushed through `Storage::push` (and the workflow engine's
@@ -1131,9 +1663,6 @@ async fn reports_match_a_scripted_shift(db: &common::TestDb) {
         .unwrap();
     assert_eq!(facts, pyck_server::storage::ReportFacts::default());
 }
-
-conformance!(sqlite);
-conformance!(postgres);
 
 async fn floor_facts_show_open_work_devices_and_recent_picks(db: &common::TestDb) {
     use chrono::{Duration, Utc};
