@@ -16,7 +16,8 @@ use pyck_sync::events::EventKind;
 use pyck_sync::operation::Operation;
 use pyck_sync::protocol::{Entity, OpResult, PushOutcome};
 use pyck_sync::records::{
-    AsnLineRecord, ExceptionRecord, OperatorRecord, Role, StockRecord, TaskRecord, TaskStatus,
+    AsnLineRecord, ExceptionRecord, OperatorRecord, OrderLineRecord, Role, StockRecord, TaskRecord,
+    TaskStatus,
 };
 use pyck_sync::refusal::{Refusal, RefusalCode};
 use uuid::Uuid;
@@ -139,6 +140,11 @@ pub struct Plan {
     pub tasks: BTreeMap<String, TaskRecord>,
     /// Orders whose status changed, final status.
     pub orders: BTreeMap<String, String>,
+    /// Order lines new to the warehouse (a new order), written before the
+    /// orders' statuses change.
+    pub new_order_lines: Vec<OrderLineRecord>,
+    /// Orders whose fulfilment workflow starts (due at once).
+    pub workflow_starts: std::collections::BTreeSet<String>,
     /// Exceptions resolved (final state) with their notes.
     pub resolved: Vec<(ExceptionRecord, String)>,
     /// The task number counter after this batch.
@@ -171,6 +177,13 @@ impl Plan {
                 entity: Entity::Stock,
                 key: StockRecord::key(&key.location, &key.sku, key.lot()),
                 data: record.map(|r| to_json(&r)),
+            });
+        }
+        for line in &self.new_order_lines {
+            rows.push(ChangeRow {
+                entity: Entity::Order,
+                key: format!("{}|{}", line.order, line.line),
+                data: Some(to_json(line)),
             });
         }
         for ((asn, line), record) in &self.asn_lines {
@@ -220,7 +233,7 @@ impl Plan {
                     kind: ex.kind.as_str().to_owned(),
                     message: ex.message.clone(),
                 },
-                Some(ex.op),
+                ex.op,
             ));
         }
         for (ex, _) in &self.resolved {
@@ -341,7 +354,7 @@ pub fn plan(view: &mut BatchView, ops: Vec<Operation>) -> Plan {
             let outcome = match &refusal {
                 Some(r) => PushOutcome::Refused(r.clone()),
                 None => PushOutcome::Applied {
-                    exceptions: plan.exceptions.iter().filter(|e| e.op == id).count() as u32,
+                    exceptions: plan.exceptions.iter().filter(|e| e.op == Some(id)).count() as u32,
                 },
             };
             let code = refusal.as_ref().map(|r| r.code);

@@ -1,14 +1,132 @@
 //! The supervisor's own writes, decided once, in pure code, over a view the
-//! backend loaded ([`crate::storage::Storage::transact`]): a blind count
-//! task, and an exception resolved with a note. The backends only load and
-//! write.
+//! backend loaded ([`crate::storage::Storage::transact`]): a new order with
+//! its allocation, a blind count task, and an exception resolved with a
+//! note. The backends only load and write.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
-use pyck_sync::records::{TaskKind, TaskRecord, TaskStatus};
+use pyck_sync::records::{ExceptionKind, OrderLineRecord, TaskKind, TaskRecord, TaskStatus};
+use uuid::Uuid;
 
-use super::{BatchView, Needs};
+use super::{BatchView, Needs, NewException, orders};
+use crate::import::OrderLine;
 use crate::push::Plan;
+
+/// Why a supervisor's write is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    #[error("{0} already exists")]
+    Exists(String),
+    /// The message names the field and what is wrong.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// What a new order needs loaded: whether it exists, its items, and the
+/// pickable stock of its SKUs.
+pub fn order_needs(lines: &[OrderLine]) -> Needs {
+    let skus: BTreeSet<String> = lines.iter().map(|l| l.sku.clone()).collect();
+    Needs {
+        orders: lines.iter().map(|l| l.order.clone()).collect(),
+        candidate_skus: skus.clone(),
+        skus,
+        ..Needs::default()
+    }
+}
+
+/// A new order (every line of one order number), allocated at once: pick
+/// tasks first-expiry-first (as the warehouse's FEFO setting says) for what
+/// stock covers, `allocation_short` for what it does not, `fefo_breach` in
+/// `warn` mode for a later lot taken while an earlier one waits, the order
+/// `allocated`, and its fulfilment workflow started. Refused when the order
+/// exists or names an unknown SKU.
+pub fn create_order(view: &BatchView, lines: &[OrderLine]) -> Result<Plan, Refused> {
+    let Some(order) = lines.first().map(|l| l.order.clone()) else {
+        return Err(Refused::Invalid(
+            "lines: an order needs at least one line".into(),
+        ));
+    };
+    if view.orders.contains_key(&order) {
+        return Err(Refused::Exists(format!("order {order:?}")));
+    }
+    let mut tracked = HashMap::new();
+    for l in lines {
+        let Some(item) = view.items.get(&l.sku) else {
+            return Err(Refused::Invalid(format!(
+                "lines: line {}: unknown SKU {}",
+                l.line, l.sku
+            )));
+        };
+        tracked.insert(l.sku.clone(), item.expiry_tracked);
+    }
+    let records: Vec<OrderLineRecord> = lines
+        .iter()
+        .map(|l| OrderLineRecord {
+            order: l.order.clone(),
+            line: l.line,
+            sku: l.sku.clone(),
+            qty: l.qty,
+            customer: l.customer.clone(),
+            status: "open".into(),
+        })
+        .collect();
+    let mut candidates = view.candidates.clone();
+    let mut plan = Plan::over(view);
+    let done = orders::allocate_lines(
+        &records,
+        &mut candidates,
+        &tracked,
+        view.today,
+        plan.next_task,
+        view.fefo,
+    );
+    plan.next_task = done.next_task;
+    for t in done.tasks {
+        plan.tasks.insert(t.id.clone(), t);
+    }
+    let at = view.now.unwrap_or_else(chrono::Utc::now);
+    let raise =
+        |kind, message, sku: &str, location: Option<String>, lot: Option<String>| NewException {
+            id: Uuid::now_v7(),
+            op: None,
+            kind,
+            message,
+            order: Some(order.clone()),
+            asn: None,
+            location,
+            sku: Some(sku.to_owned()),
+            lot,
+            at,
+        };
+    for (o, line, sku, short) in &done.short {
+        let message = format!(
+            "order {o} line {line}: {short} of {sku} could not be allocated (not enough pickable stock)"
+        );
+        plan.exceptions.push(raise(
+            ExceptionKind::AllocationShort,
+            message,
+            sku,
+            None,
+            None,
+        ));
+    }
+    if view.fefo == crate::settings::Fefo::Warn {
+        for (o, _, sku, w) in &done.waiting {
+            let message = super::fefo_waiting_message(o, sku, w);
+            plan.exceptions.push(raise(
+                ExceptionKind::FefoBreach,
+                message,
+                sku,
+                Some(w.location.clone()),
+                w.lot.clone(),
+            ));
+        }
+    }
+    plan.orders.insert(order.clone(), "allocated".into());
+    plan.workflow_starts.insert(order);
+    plan.new_order_lines = records;
+    Ok(plan)
+}
 
 /// What a count task needs loaded: its location.
 pub fn count_task_needs(location: &str) -> Needs {
@@ -92,6 +210,65 @@ mod tests {
         assert_eq!((plan.first_new_task, plan.next_task), (7, 8));
         let err = count_task(&view(), "Z-99", None).unwrap_err();
         assert!(err.starts_with("location: no location Z-99"), "{err}");
+    }
+
+    fn line(n: u32, sku: &str, qty: i64) -> OrderLine {
+        OrderLine {
+            order: "SO-1".into(),
+            line: n,
+            sku: sku.into(),
+            qty,
+            customer: "c".into(),
+        }
+    }
+
+    #[test]
+    fn a_new_order_is_allocated_short_where_stock_ends_and_started() {
+        let mut view = view();
+        let facts = super::super::ItemFacts {
+            lot_tracked: false,
+            expiry_tracked: false,
+            temperature: pyck_sync::records::Temperature::Ambient,
+        };
+        view.items.insert("SKU-1".into(), facts);
+        view.candidates.insert(
+            "SKU-1".into(),
+            vec![crate::domain::allocation::Candidate {
+                location: "A-01".into(),
+                zone: "A".into(),
+                is_dock: false,
+                lot: None,
+                expiry: None,
+                available: 5,
+            }],
+        );
+        let plan = create_order(&view, &[line(1, "SKU-1", 3), line(2, "SKU-1", 4)]).unwrap();
+        let qtys: Vec<i64> = plan.tasks.values().map(|t| t.qty).collect();
+        assert_eq!(qtys, [3, 2], "line 2 gets what line 1 left");
+        assert_eq!((plan.first_new_task, plan.next_task), (7, 9));
+        assert_eq!(plan.exceptions.len(), 1);
+        let short = &plan.exceptions[0];
+        assert_eq!(
+            (short.kind, short.op),
+            (ExceptionKind::AllocationShort, None)
+        );
+        assert!(
+            short.message.contains("line 2: 2 of SKU-1"),
+            "{}",
+            short.message
+        );
+        assert_eq!(plan.orders["SO-1"], "allocated");
+        assert!(plan.workflow_starts.contains("SO-1"));
+        assert_eq!(plan.new_order_lines.len(), 2);
+
+        let unknown = create_order(&view, &[line(1, "SKU-9", 1)]).unwrap_err();
+        assert_eq!(
+            unknown,
+            Refused::Invalid("lines: line 1: unknown SKU SKU-9".into())
+        );
+        view.orders.insert("SO-1".into(), "open".into());
+        let again = create_order(&view, &[line(1, "SKU-1", 1)]).unwrap_err();
+        assert_eq!(again, Refused::Exists("order \"SO-1\"".into()));
     }
 
     #[test]

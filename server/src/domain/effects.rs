@@ -18,11 +18,13 @@ pub struct Movement {
     pub at: DateTime<Utc>,
 }
 
-/// An exception for a supervisor, raised by an applied operation.
+/// An exception for a supervisor, raised by an applied operation or by the
+/// server's own write (an allocation short of stock).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewException {
     pub id: Uuid,
-    pub op: Uuid,
+    /// The operation that raised it; none for the server's own writes.
+    pub op: Option<Uuid>,
     pub kind: ExceptionKind,
     pub message: String,
     pub order: Option<String>,

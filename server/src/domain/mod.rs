@@ -874,7 +874,7 @@ impl Ctx<'_> {
         let own = |s: Option<&str>| s.map(str::to_owned);
         let ex = NewException {
             id: Uuid::now_v7(),
-            op: self.op,
+            op: Some(self.op),
             kind,
             message,
             order: own(refs.order),

@@ -128,9 +128,7 @@ impl Mutation {
                 crate::storage::StorageError::AlreadyExists(what) => {
                     ApiError::BadRequest(format!("{what} already exists")).extend()
                 }
-                crate::storage::StorageError::InvalidImport(what) => {
-                    ApiError::BadRequest(what).extend()
-                }
+                crate::storage::StorageError::Invalid(what) => ApiError::BadRequest(what).extend(),
                 other => storage_error(other),
             })?;
         events(ctx).committed();

@@ -217,14 +217,26 @@ pub trait Storage: Send + Sync + 'static {
     /// The role of an active operator, if the badge is known.
     async fn operator_role(&self, tenant: i64, badge: &str) -> Result<Option<Role>>;
 
-    /// A new order (all lines share one order number), allocated at once;
-    /// returns its pick tasks. Errors if the order number exists.
+    /// A new order (all lines share one order number), allocated at once
+    /// ([`desk::create_order`]); returns its pick tasks. Errors if the order
+    /// number exists.
     async fn create_order(
         &self,
         tenant: i64,
         warehouse: i64,
         lines: &[crate::import::OrderLine],
-    ) -> Result<Vec<TaskRecord>>;
+    ) -> Result<Vec<TaskRecord>> {
+        let lines = lines.to_vec();
+        let needs = desk::order_needs(&lines);
+        let plan = self
+            .transact(
+                Scope { tenant, warehouse },
+                needs,
+                Box::new(move |view| desk::create_order(view, &lines).map_err(StorageError::from)),
+            )
+            .await?;
+        Ok(plan.tasks.into_values().collect())
+    }
 
     /// One write in one transaction, the seam every write is to go
     /// through (docs/ARCHITECTURE.md, "The write seam"): the backend loads
@@ -417,6 +429,15 @@ pub trait Storage: Send + Sync + 'static {
         warehouse: i64,
         since: DateTime<Utc>,
     ) -> Result<FloorFacts>;
+}
+
+impl From<desk::Refused> for StorageError {
+    fn from(r: desk::Refused) -> Self {
+        match r {
+            desk::Refused::Exists(what) => StorageError::AlreadyExists(what),
+            desk::Refused::Invalid(why) => StorageError::Invalid(why),
+        }
+    }
 }
 
 /// Where a server write happens: one warehouse of one tenant.

@@ -1162,40 +1162,6 @@ async fn insert_short_exceptions(
     Ok(())
 }
 
-/// A new order over the API: its lines, allocated at once. Returns the pick
-/// tasks created.
-pub async fn create_order(
-    client: &mut ClientWrapper,
-    tenant: i64,
-    wh: i64,
-    lines: &[OrderLine],
-) -> Result<Vec<TaskRecord>> {
-    let tx = start(client).await?;
-    if !lock_tenant(&tx, tenant).await? {
-        return Err(StorageError::UnknownTenant(tenant.to_string()));
-    }
-    let order = lines.first().map(|l| l.order.as_str()).unwrap_or_default();
-    let stmt = tx
-        .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM order_lines \
-                 WHERE tenant_id = $1 AND warehouse_id = $2 AND order_no = $3)",
-        )
-        .await?;
-    if tx
-        .query_one(&stmt, &[&tenant, &wh, &order])
-        .await?
-        .try_get::<_, bool>(0)?
-    {
-        return Err(StorageError::AlreadyExists(format!("order {order:?}")));
-    }
-    let mut changes = Vec::new();
-    import_order_lines(&tx, tenant, wh, lines, &mut changes).await?;
-    let tasks = allocate_new_orders(&tx, tenant, wh, &mut changes).await?;
-    write_changes(&tx, tenant, wh, &changes).await?;
-    tx.commit().await?;
-    Ok(tasks)
-}
-
 /// The role of an active operator, if the badge is known.
 pub async fn operator_role(
     client: &ClientWrapper,

@@ -30,9 +30,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use pyck_sync::operation::Operation;
 use pyck_sync::protocol::PullPage;
 use pyck_sync::protocol::PushResponse;
-use pyck_sync::records::{
-    ExceptionRecord, ItemRecord, LocationRecord, Role, StockRecord, TaskRecord,
-};
+use pyck_sync::records::{ExceptionRecord, ItemRecord, LocationRecord, Role, StockRecord};
 use pyck_sync::refusal::{Refusal, RefusalCode};
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
@@ -42,7 +40,7 @@ use super::{
     DeviceAuth, DeviceInfo, Discrepancy, ImportSummary, OperatorInfo, OperatorUpdate, Result,
     StockFilter, Storage, StorageError, StoredOperation, Tenant, Warehouse,
 };
-use crate::import::{ImportData, OrderLine};
+use crate::import::ImportData;
 use crate::login::{Failures, OperatorLogin};
 use crate::settings::{
     Change as SettingChange, Key as SettingKey, Settings, Value as SettingValue,
@@ -292,15 +290,6 @@ impl Storage for PgStorage {
 
     async fn operator_role(&self, tenant: i64, badge: &str) -> Result<Option<Role>> {
         admin::operator_role(&*self.client().await?, tenant, badge).await
-    }
-
-    async fn create_order(
-        &self,
-        tenant: i64,
-        warehouse: i64,
-        lines: &[OrderLine],
-    ) -> Result<Vec<TaskRecord>> {
-        admin::create_order(&mut *self.client().await?, tenant, warehouse, lines).await
     }
 
     async fn transact(

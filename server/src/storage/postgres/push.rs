@@ -659,6 +659,11 @@ async fn write_plan(
     view: &BatchView,
     backlog: u64,
 ) -> Result<()> {
+    // New orders first: their lines' statuses change below.
+    insert_order_lines(tx, auth, &plan.new_order_lines).await?;
+    for order in &plan.workflow_starts {
+        super::workflow::start(tx, auth.tenant, auth.warehouse, order).await?;
+    }
     let mut changes = plan.changes(view);
     let orders: Vec<(&str, &str)> = plan
         .orders
@@ -699,6 +704,46 @@ async fn write_plan(
     // receipt supersedes its ASN's close), and statements pipelined side by
     // side reach the server in no fixed order.
     resolve_exceptions(tx, auth, &plan.resolved).await?;
+    Ok(())
+}
+
+/// The lines of new orders, in one statement.
+async fn insert_order_lines(
+    tx: &Transaction<'_>,
+    auth: &DeviceAuth,
+    lines: &[OrderLineRecord],
+) -> Result<()> {
+    if lines.is_empty() {
+        return Ok(());
+    }
+    let orders: Vec<&str> = lines.iter().map(|l| l.order.as_str()).collect();
+    let numbers: Vec<i64> = lines.iter().map(|l| i64::from(l.line)).collect();
+    let skus: Vec<&str> = lines.iter().map(|l| l.sku.as_str()).collect();
+    let qtys: Vec<i64> = lines.iter().map(|l| l.qty).collect();
+    let customers: Vec<&str> = lines.iter().map(|l| l.customer.as_str()).collect();
+    let statuses: Vec<&str> = lines.iter().map(|l| l.status.as_str()).collect();
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO order_lines (tenant_id, warehouse_id, order_no, line, sku, qty, customer, status) \
+             SELECT $1, $2, u.order_no, u.line, u.sku, u.qty, u.customer, u.status \
+             FROM unnest($3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::text[], $8::text[]) \
+                 AS u (order_no, line, sku, qty, customer, status)",
+        )
+        .await?;
+    tx.execute(
+        &stmt,
+        &[
+            &auth.tenant,
+            &auth.warehouse,
+            &orders,
+            &numbers,
+            &skus,
+            &qtys,
+            &customers,
+            &statuses,
+        ],
+    )
+    .await?;
     Ok(())
 }
 

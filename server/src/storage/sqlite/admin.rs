@@ -512,38 +512,6 @@ fn upsert_order_lines(
     Ok(lines.len())
 }
 
-/// A new order over the API: its lines, allocated at once. Returns the pick
-/// tasks created.
-pub fn create_order(
-    conn: &mut Connection,
-    tenant: i64,
-    wh: i64,
-    lines: &[crate::import::OrderLine],
-) -> Result<Vec<TaskRecord>> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let order = lines.first().map(|l| l.order.clone()).unwrap_or_default();
-    let exists: i64 = tx.query_row(
-        "SELECT COUNT(*) FROM order_lines WHERE tenant_id = ?1 AND warehouse_id = ?2 AND order_no = ?3",
-        params![tenant, wh, order],
-        |r| r.get(0),
-    )?;
-    if exists > 0 {
-        return Err(StorageError::AlreadyExists(format!("order {order:?}")));
-    }
-    let mut changes = Vec::new();
-    upsert_order_lines(&tx, tenant, wh, lines, &mut changes)?;
-    let before = changes.len();
-    allocate_new_orders(&tx, tenant, wh, &mut changes)?;
-    let tasks = changes[before..]
-        .iter()
-        .filter(|c| c.entity == Entity::Task)
-        .filter_map(|c| c.data.as_deref().and_then(|d| serde_json::from_str(d).ok()))
-        .collect();
-    write_changes(&tx, tenant, wh, &changes)?;
-    tx.commit()?;
-    Ok(tasks)
-}
-
 pub fn operator_role(conn: &Connection, tenant: i64, badge: &str) -> Result<Option<Role>> {
     let role: Option<String> = conn
         .query_row(

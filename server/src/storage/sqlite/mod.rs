@@ -24,9 +24,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use pyck_sync::operation::Operation;
 use pyck_sync::protocol::PullPage;
 use pyck_sync::protocol::PushResponse;
-use pyck_sync::records::{
-    ExceptionRecord, ItemRecord, LocationRecord, Role, StockRecord, TaskRecord,
-};
+use pyck_sync::records::{ExceptionRecord, ItemRecord, LocationRecord, Role, StockRecord};
 use rusqlite::{Connection, OpenFlags};
 use rusqlite_migration::{M, Migrations};
 use uuid::Uuid;
@@ -369,17 +367,6 @@ impl Storage for SqliteStorage {
     async fn operator_role(&self, tenant: i64, badge: &str) -> Result<Option<Role>> {
         let badge = badge.to_owned();
         self.read(move |c| admin::operator_role(c, tenant, &badge))
-            .await
-    }
-
-    async fn create_order(
-        &self,
-        tenant: i64,
-        warehouse: i64,
-        lines: &[crate::import::OrderLine],
-    ) -> Result<Vec<TaskRecord>> {
-        let lines = lines.to_vec();
-        self.write(move |c| admin::create_order(c, tenant, warehouse, &lines))
             .await
     }
 

@@ -506,6 +506,11 @@ fn write_plan(
     plan: &Plan,
     view: &BatchView,
 ) -> Result<()> {
+    // New orders first: their lines' statuses change below.
+    insert_order_lines(tx, auth, &plan.new_order_lines)?;
+    for order in &plan.workflow_starts {
+        super::workflow::start(tx, auth.tenant, auth.warehouse, order)?;
+    }
     let received_at = now();
     let device = auth.device.to_string();
     let mut insert_op = tx.prepare_cached(
@@ -623,7 +628,7 @@ fn write_plan(
             ex.id.to_string(),
             auth.tenant,
             auth.warehouse,
-            ex.op.to_string(),
+            ex.op.map(|op| op.to_string()),
             ex.kind.as_str(),
             ex.message,
             ex.order,
@@ -669,6 +674,31 @@ fn write_plan(
         auth.tenant,
         &crate::outbox::stamp(auth.warehouse, plan.events()),
     )
+}
+
+/// The lines of new orders.
+fn insert_order_lines(
+    tx: &Transaction<'_>,
+    auth: &DeviceAuth,
+    lines: &[OrderLineRecord],
+) -> Result<()> {
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO order_lines (tenant_id, warehouse_id, order_no, line, sku, qty, customer, status) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    for l in lines {
+        insert.execute(params![
+            auth.tenant,
+            auth.warehouse,
+            l.order,
+            l.line,
+            l.sku,
+            l.qty,
+            l.customer,
+            l.status
+        ])?;
+    }
+    Ok(())
 }
 
 /// Writes change-log rows and the live events they stand for
