@@ -145,6 +145,8 @@ pub struct Plan {
     pub new_order_lines: Vec<OrderLineRecord>,
     /// Orders whose fulfilment workflow starts (due at once).
     pub workflow_starts: std::collections::BTreeSet<String>,
+    /// What an allocation could not cover: (order, line, sku, units).
+    pub shortfalls: Vec<(String, u32, String, i64)>,
     /// Exceptions resolved (final state) with their notes.
     pub resolved: Vec<(ExceptionRecord, String)>,
     /// The task number counter after this batch.

@@ -128,6 +128,50 @@ pub fn create_order(view: &BatchView, lines: &[OrderLine]) -> Result<Plan, Refus
     Ok(plan)
 }
 
+/// What the workflow's reserve step needs loaded: the order's lines that
+/// have no pick task yet, with their items and stock.
+pub fn reserve_needs(order: &str) -> Needs {
+    Needs {
+        unreserved: BTreeSet::from([order.to_owned()]),
+        ..Needs::default()
+    }
+}
+
+/// The reserve step: pick tasks for the order's lines that have none yet,
+/// as far as stock goes (what it cannot cover stays in
+/// [`Plan::shortfalls`], raising nothing: the step retries); the order is
+/// `allocated` when a line was tried. Idempotent: a reserved line is not
+/// tried again.
+pub fn reserve(view: &BatchView, order: &str) -> Plan {
+    let mut plan = Plan::over(view);
+    let Some(lines) = view.unreserved.get(order).filter(|l| !l.is_empty()) else {
+        return plan;
+    };
+    let tracked: HashMap<String, bool> = lines
+        .iter()
+        .map(|l| {
+            let t = view.items.get(&l.sku).is_some_and(|i| i.expiry_tracked);
+            (l.sku.clone(), t)
+        })
+        .collect();
+    let mut candidates = view.candidates.clone();
+    let done = orders::allocate_lines(
+        lines,
+        &mut candidates,
+        &tracked,
+        view.today,
+        plan.next_task,
+        view.fefo,
+    );
+    plan.next_task = done.next_task;
+    for t in done.tasks {
+        plan.tasks.insert(t.id.clone(), t);
+    }
+    plan.orders.insert(order.to_owned(), "allocated".into());
+    plan.shortfalls = done.short;
+    plan
+}
+
 /// What a count task needs loaded: its location.
 pub fn count_task_needs(location: &str) -> Needs {
     Needs {
@@ -269,6 +313,55 @@ mod tests {
         view.orders.insert("SO-1".into(), "open".into());
         let again = create_order(&view, &[line(1, "SKU-1", 1)]).unwrap_err();
         assert_eq!(again, Refused::Exists("order \"SO-1\"".into()));
+    }
+
+    #[test]
+    fn reserve_tries_the_unreserved_lines_and_says_which_found_no_stock() {
+        let mut view = view();
+        view.candidates.insert(
+            "SKU-1".into(),
+            vec![crate::domain::allocation::Candidate {
+                location: "A-01".into(),
+                zone: "A".into(),
+                is_dock: false,
+                lot: None,
+                expiry: None,
+                available: 2,
+            }],
+        );
+        let record = |n: u32, sku: &str, qty: i64| OrderLineRecord {
+            order: "SO-1".into(),
+            line: n,
+            sku: sku.into(),
+            qty,
+            customer: "c".into(),
+            status: "open".into(),
+        };
+        view.unreserved.insert(
+            "SO-1".into(),
+            vec![record(1, "SKU-1", 5), record(2, "SKU-2", 1)],
+        );
+        let plan = reserve(&view, "SO-1");
+        assert_eq!(plan.tasks.len(), 1, "line 1 gets what there is");
+        assert!(
+            plan.exceptions.is_empty(),
+            "the step retries; it raises nothing"
+        );
+        assert_eq!(plan.orders["SO-1"], "allocated");
+        let outcome = crate::workflow::effects::reserve_outcome(&plan);
+        assert_eq!(
+            outcome,
+            crate::workflow::machine::Outcome::Failed(
+                "no pickable stock for line 2 (SKU-2)".into()
+            )
+        );
+        // Nothing left to reserve: nothing changes, and the step is done.
+        let done = reserve(&self::view(), "SO-1");
+        assert!(done.tasks.is_empty() && done.orders.is_empty());
+        assert_eq!(
+            crate::workflow::effects::reserve_outcome(&done),
+            crate::workflow::machine::Outcome::Done
+        );
     }
 
     #[test]

@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDate;
 use pyck_sync::operation::{Operation, Payload};
-use pyck_sync::records::{AsnLineRecord, ExceptionRecord, Role, TaskRecord, Temperature};
+use pyck_sync::records::{
+    AsnLineRecord, ExceptionRecord, OrderLineRecord, Role, TaskRecord, Temperature,
+};
 use pyck_sync::refusal::Refusal;
 use uuid::Uuid;
 
@@ -95,6 +97,9 @@ pub struct BatchView {
     pub fefo: crate::settings::Fefo,
     /// The number the next new task gets.
     pub next_task: u64,
+    /// Lines of the orders in [`Needs::unreserved`] that have no pick task
+    /// and are not cancelled, by order, in line order.
+    pub unreserved: HashMap<String, Vec<OrderLineRecord>>,
 }
 
 /// The staging location picked goods wait in until the order ships.
@@ -102,8 +107,9 @@ pub fn staging(order: &str) -> String {
     format!("STAGE:{order}")
 }
 
-/// What a backend must load for a batch: derived from the operations alone.
-#[derive(Debug, Default)]
+/// What a backend must load for a batch (derived from the operations alone)
+/// or for a server write.
+#[derive(Debug, Clone, Default)]
 pub struct Needs {
     /// Sequence numbers at or below the device's last settled one.
     pub settled_seqs: Vec<u64>,
@@ -131,9 +137,24 @@ pub struct Needs {
     /// SKUs a short pick may re-allocate.
     pub candidate_skus: BTreeSet<String>,
     pub exceptions: BTreeSet<String>,
+    /// Orders whose lines without a pick task (and not cancelled) go into
+    /// [`BatchView::unreserved`]; the backend loads the items and pickable
+    /// stock of their SKUs too ([`Needs::with_lines`]).
+    pub unreserved: BTreeSet<String>,
 }
 
 impl Needs {
+    /// These needs, and the items and pickable stock of `lines`' SKUs: what
+    /// allocating them takes, known only once the lines are loaded.
+    pub fn with_lines<'a>(&self, lines: impl IntoIterator<Item = &'a OrderLineRecord>) -> Needs {
+        let mut needs = self.clone();
+        for l in lines {
+            needs.skus.insert(l.sku.clone());
+            needs.candidate_skus.insert(l.sku.clone());
+        }
+        needs
+    }
+
     pub fn of(ops: &[Operation], last_seq: u64) -> Self {
         let mut n = Needs::default();
         for op in ops {

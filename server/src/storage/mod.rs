@@ -315,8 +315,20 @@ pub trait Storage: Send + Sync + 'static {
     /// The order's status and pick tasks, for the workflow's waiting steps.
     async fn order_facts(&self, tenant: i64, warehouse: i64, order: &str) -> Result<Facts>;
 
-    /// The reserve step: pick tasks for lines that have none yet. Idempotent.
-    async fn reserve_order(&self, tenant: i64, warehouse: i64, order: &str) -> Result<Outcome>;
+    /// The reserve step: pick tasks for lines that have none yet
+    /// ([`desk::reserve`]). Idempotent.
+    async fn reserve_order(&self, tenant: i64, warehouse: i64, order: &str) -> Result<Outcome> {
+        let order = order.to_owned();
+        let needs = desk::reserve_needs(&order);
+        let plan = self
+            .transact(
+                Scope { tenant, warehouse },
+                needs,
+                Box::new(move |view| Ok(desk::reserve(view, &order))),
+            )
+            .await?;
+        Ok(crate::workflow::effects::reserve_outcome(&plan))
+    }
 
     /// Compensation: open picks cancelled, staged goods given return-to-stock
     /// putaway tasks, the order cancelled. Idempotent.

@@ -3,18 +3,22 @@
 //! `pick_overdue` exception. The backends only read and write rows.
 
 use chrono::Utc;
-use pyck_sync::records::{
-    ExceptionKind, ExceptionRecord, OrderLineRecord, TaskKind, TaskRecord, TaskStatus,
-};
+use pyck_sync::records::{ExceptionKind, ExceptionRecord, TaskKind, TaskRecord, TaskStatus};
 
 use super::machine::{Outcome, Transition, Workflow};
 
-/// The reserve step is done when every line it tried got a pick task;
-/// `short` is what allocation could not cover, as (order, line, sku, units).
-pub fn reserve_outcome(lines: &[OrderLineRecord], short: &[(String, u32, String, i64)]) -> Outcome {
-    let unreserved: Vec<String> = short
+/// The reserve step is done when every line it tried got a pick task: a
+/// shortfall of a line with no task of the plan is a line left unreserved.
+pub fn reserve_outcome(plan: &crate::push::Plan) -> Outcome {
+    let unreserved: Vec<String> = plan
+        .shortfalls
         .iter()
-        .filter(|(_, line, _, units)| lines.iter().any(|l| l.line == *line && l.qty == *units))
+        .filter(|(order, line, _, _)| {
+            !plan
+                .tasks
+                .values()
+                .any(|t| t.order.as_ref() == Some(order) && t.line == Some(*line))
+        })
         .map(|(_, line, sku, _)| format!("line {line} ({sku})"))
         .collect();
     if unreserved.is_empty() {

@@ -46,7 +46,7 @@ use crate::settings::{
     Change as SettingChange, Key as SettingKey, Settings, Value as SettingValue,
 };
 use crate::workflow::Report as WorkflowReport;
-use crate::workflow::machine::{Facts, Outcome, Transition, Workflow};
+use crate::workflow::machine::{Facts, Transition, Workflow};
 use chrono::{DateTime, Utc};
 
 /// Connections per server process. A push holds one for its whole
@@ -323,10 +323,6 @@ impl Storage for PgStorage {
 
     async fn order_facts(&self, tenant: i64, warehouse: i64, order: &str) -> Result<Facts> {
         workflow::facts(&*self.client().await?, tenant, warehouse, order).await
-    }
-
-    async fn reserve_order(&self, tenant: i64, warehouse: i64, order: &str) -> Result<Outcome> {
-        workflow::reserve(&mut *self.client().await?, tenant, warehouse, order).await
     }
 
     async fn compensate_order(&self, tenant: i64, warehouse: i64, order: &str) -> Result<()> {

@@ -23,6 +23,7 @@
 //! warehouse per key: seconds for a batch of thousands. Updates and deletes
 //! by key find their rows the same way and then go by `ctid`.
 
+use std::collections::HashMap;
 use std::pin::pin;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -120,6 +121,40 @@ pub async fn transact(
     Ok(plan)
 }
 
+/// The lines of `orders` with no pick task that are not cancelled, in line
+/// order, in one query.
+async fn load_unreserved(
+    tx: &Transaction<'_>,
+    auth: &DeviceAuth,
+    orders: &std::collections::BTreeSet<String>,
+) -> Result<HashMap<String, Vec<OrderLineRecord>>> {
+    let orders: Vec<&str> = orders.iter().map(String::as_str).collect();
+    let stmt = tx
+        .prepare_cached(
+            "SELECT o.order_no, o.line, o.sku, o.qty, o.customer, o.status FROM order_lines o \
+             WHERE o.tenant_id = $1 AND o.warehouse_id = $2 AND o.order_no = ANY($3) AND o.status <> 'cancelled' \
+             AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.tenant_id = o.tenant_id AND t.warehouse_id = o.warehouse_id \
+             AND t.order_no = o.order_no AND t.line = o.line) ORDER BY o.order_no, o.line",
+        )
+        .await?;
+    let mut lines: HashMap<String, Vec<OrderLineRecord>> = HashMap::new();
+    for r in tx
+        .query(&stmt, &[&auth.tenant, &auth.warehouse, &orders])
+        .await?
+    {
+        let line = OrderLineRecord {
+            order: r.try_get(0)?,
+            line: line_no(r.try_get(1)?)?,
+            sku: r.try_get(2)?,
+            qty: r.try_get(3)?,
+            customer: r.try_get(4)?,
+            status: r.try_get(5)?,
+        };
+        lines.entry(line.order.clone()).or_default().push(line);
+    }
+    Ok(lines)
+}
+
 /// Takes the tenant's write lock, held until the transaction ends; false
 /// when there is no such tenant.
 ///
@@ -179,6 +214,15 @@ async fn load_view(
         now: Some(now),
         last_seq,
         ..BatchView::default()
+    };
+    // Unreserved lines first: allocating them needs their SKUs' stock.
+    let extended;
+    let needs = if needs.unreserved.is_empty() {
+        needs
+    } else {
+        view.unreserved = load_unreserved(tx, auth, &needs.unreserved).await?;
+        extended = needs.with_lines(view.unreserved.values().flatten());
+        &extended
     };
     let (records, work, taken) = try_join!(
         load_records(tx, auth, needs),

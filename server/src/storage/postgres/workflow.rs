@@ -7,13 +7,13 @@ use deadpool_postgres::{ClientWrapper, Transaction};
 use pyck_sync::records::TaskRecord;
 use tokio_postgres::Row;
 
-use super::admin::{allocate, order_line_row, start as begin};
+use super::admin::start as begin;
 use super::push::{
     lock_tenant, set_next_task, set_order_status, task_row, write_changes, write_tasks,
 };
 use crate::push::ChangeRow;
 use crate::storage::{Result, StorageError};
-use crate::workflow::machine::{Facts, Outcome, State, Step, Transition, Workflow};
+use crate::workflow::machine::{Facts, State, Step, Transition, Workflow};
 use crate::workflow::{HistoryRow, Report, effects};
 
 /// A new order's workflow, due at once (its reserve step).
@@ -114,37 +114,6 @@ pub async fn facts(client: &ClientWrapper, tenant: i64, wh: i64, order: &str) ->
         );
     }
     Ok(facts)
-}
-
-pub async fn reserve(
-    client: &mut ClientWrapper,
-    tenant: i64,
-    wh: i64,
-    order: &str,
-) -> Result<Outcome> {
-    let tx = begin(client).await?;
-    if !lock_tenant(&tx, tenant).await? {
-        return Err(StorageError::UnknownTenant(tenant.to_string()));
-    }
-    let stmt = tx
-        .prepare_cached(
-            "SELECT o.order_no, o.line, o.sku, o.qty, o.customer, o.status FROM order_lines o \
-             WHERE o.tenant_id = $1 AND o.warehouse_id = $2 AND o.order_no = $3 AND o.status <> 'cancelled' \
-             AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.tenant_id = o.tenant_id AND t.warehouse_id = o.warehouse_id \
-             AND t.order_no = o.order_no AND t.line = o.line) ORDER BY o.line",
-        )
-        .await?;
-    let lines = tx
-        .query(&stmt, &[&tenant, &wh, &order])
-        .await?
-        .iter()
-        .map(order_line_row)
-        .collect::<Result<Vec<_>>>()?;
-    let mut changes = Vec::new();
-    let (_, short) = allocate(&tx, tenant, wh, &lines, false, &mut changes).await?;
-    write_changes(&tx, tenant, wh, &changes).await?;
-    tx.commit().await?;
-    Ok(effects::reserve_outcome(&lines, &short))
 }
 
 pub async fn compensate(

@@ -40,7 +40,7 @@ use crate::settings::{
     Change as SettingChange, Key as SettingKey, Settings, Value as SettingValue,
 };
 use crate::workflow::Report as WorkflowReport;
-use crate::workflow::machine::{Facts, Outcome, Transition, Workflow};
+use crate::workflow::machine::{Facts, Transition, Workflow};
 
 const MIGRATIONS_SLICE: &[M<'static>] = &[
     M::up(include_str!("migrations/0001_initial.sql")),
@@ -399,12 +399,6 @@ impl Storage for SqliteStorage {
     async fn order_facts(&self, tenant: i64, warehouse: i64, order: &str) -> Result<Facts> {
         let order = order.to_owned();
         self.read(move |c| workflow::facts(c, tenant, warehouse, &order))
-            .await
-    }
-
-    async fn reserve_order(&self, tenant: i64, warehouse: i64, order: &str) -> Result<Outcome> {
-        let order = order.to_owned();
-        self.write(move |c| workflow::reserve(c, tenant, warehouse, &order))
             .await
     }
 

@@ -89,6 +89,15 @@ fn load_view(
         last_seq,
         ..BatchView::default()
     };
+    // Unreserved lines first: allocating them needs their SKUs' stock.
+    let extended;
+    let needs = if needs.unreserved.is_empty() {
+        needs
+    } else {
+        view.unreserved = load_unreserved(tx, auth, &needs.unreserved)?;
+        extended = needs.with_lines(view.unreserved.values().flatten());
+        &extended
+    };
     let device = auth.device.to_string();
     let mut taken =
         tx.prepare_cached("SELECT 1 FROM operations WHERE tenant_id = ?1 AND id = ?2")?;
@@ -241,6 +250,32 @@ fn load_view(
 
 /// Tasks, settings, staged stock, putaway bins, pick candidates and
 /// exceptions the batch needs.
+/// The lines of `orders` with no pick task that are not cancelled, in line
+/// order.
+fn load_unreserved(
+    tx: &Transaction<'_>,
+    auth: &DeviceAuth,
+    orders: &std::collections::BTreeSet<String>,
+) -> Result<std::collections::HashMap<String, Vec<OrderLineRecord>>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT o.order_no, o.line, o.sku, o.qty, o.customer, o.status FROM order_lines o \
+         WHERE o.tenant_id = ?1 AND o.warehouse_id = ?2 AND o.order_no = ?3 AND o.status <> 'cancelled' \
+         AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.tenant_id = o.tenant_id AND t.warehouse_id = o.warehouse_id \
+         AND t.order_no = o.order_no AND t.line = o.line) ORDER BY o.line",
+    )?;
+    let mut lines = std::collections::HashMap::new();
+    for order in orders {
+        let rows = stmt
+            .query_map(
+                params![auth.tenant, auth.warehouse, order],
+                super::admin::order_line_row,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        lines.insert(order.clone(), rows);
+    }
+    Ok(lines)
+}
+
 fn load_work(
     tx: &Transaction<'_>,
     auth: &DeviceAuth,

@@ -6,13 +6,13 @@
 //! process may open the same file.
 
 use chrono::{DateTime, Utc};
-use pyck_sync::records::{OrderLineRecord, TaskRecord};
+use pyck_sync::records::TaskRecord;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::{now, parse_ts, ts};
 use crate::push::ChangeRow;
 use crate::storage::{Result, StorageError};
-use crate::workflow::machine::{Facts, Outcome, State, Step, Transition, Workflow};
+use crate::workflow::machine::{Facts, State, Step, Transition, Workflow};
 use crate::workflow::{HistoryRow, Report, effects};
 
 /// A new order's workflow, due at once (its reserve step).
@@ -143,26 +143,6 @@ pub fn facts(conn: &Connection, tenant: i64, wh: i64, order: &str) -> Result<Fac
         facts.gate(&kind, open, resolved);
     }
     Ok(facts)
-}
-
-/// The reserve step: lines without a pick task get one if stock allows.
-/// Done when every line has one.
-pub fn reserve(conn: &mut Connection, tenant: i64, wh: i64, order: &str) -> Result<Outcome> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let lines: Vec<OrderLineRecord> = tx
-        .prepare_cached(
-            "SELECT o.order_no, o.line, o.sku, o.qty, o.customer, o.status FROM order_lines o \
-             WHERE o.tenant_id = ?1 AND o.warehouse_id = ?2 AND o.order_no = ?3 AND o.status <> 'cancelled' \
-             AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.tenant_id = o.tenant_id AND t.warehouse_id = o.warehouse_id \
-             AND t.order_no = o.order_no AND t.line = o.line) ORDER BY o.line",
-        )?
-        .query_map(params![tenant, wh, order], super::admin::order_line_row)?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut changes = Vec::new();
-    let short = super::admin::allocate(&tx, tenant, wh, &lines, false, &mut changes)?;
-    super::push::write_changes(&tx, tenant, wh, &changes)?;
-    tx.commit()?;
-    Ok(effects::reserve_outcome(&lines, &short))
 }
 
 /// Compensation: open picks cancelled, what was already picked (staged at
