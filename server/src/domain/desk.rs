@@ -172,6 +172,81 @@ pub fn reserve(view: &BatchView, order: &str) -> Plan {
     plan
 }
 
+/// What compensating an order needs loaded: its tasks (and the open ones
+/// out of its staging location), its staged stock, and that location.
+pub fn compensate_needs(order: &str) -> Needs {
+    Needs {
+        order_tasks: BTreeSet::from([order.to_owned()]),
+        staged_orders: BTreeSet::from([order.to_owned()]),
+        locations: BTreeSet::from([super::staging(order)]),
+        ..Needs::default()
+    }
+}
+
+/// Compensation of a cancelled order: its open picks cancelled; what was
+/// picked (staged at `STAGE:<order>`) goes back to stock through putaway
+/// tasks to the bin its first pick took it from; the order cancelled. Safe
+/// to run again: cancelled tasks stay cancelled and staged goods an open
+/// return task already covers get no second one.
+pub fn compensate(view: &BatchView, order: &str) -> Plan {
+    let mut plan = Plan::over(view);
+    let stage = super::staging(order);
+    let of_order = |t: &&TaskRecord| t.order.as_deref() == Some(order);
+    for t in view.tasks.values().filter(of_order) {
+        if t.kind == TaskKind::Pick && t.status == TaskStatus::Open {
+            let mut cancelled = t.clone();
+            cancelled.status = TaskStatus::Cancelled;
+            plan.tasks.insert(cancelled.id.clone(), cancelled);
+        }
+    }
+    let mut staged: Vec<(&super::StockKey, i64)> = view
+        .stock
+        .iter()
+        .filter(|(k, qty)| k.location == stage && **qty > 0)
+        .map(|(k, qty)| (k, *qty))
+        .collect();
+    staged.sort();
+    let mut next = plan.next_task;
+    for (key, qty) in staged {
+        let same_goods = |t: &&TaskRecord| {
+            t.sku.as_deref() == Some(key.sku.as_str()) && t.lot.as_deref() == key.lot()
+        };
+        let covered: i64 = view
+            .tasks
+            .values()
+            .filter(|t| t.kind == TaskKind::Putaway && t.status == TaskStatus::Open)
+            .filter(|t| t.location == stage)
+            .filter(same_goods)
+            .map(|t| t.qty - t.done_qty)
+            .sum();
+        let left = qty - covered;
+        if left <= 0 {
+            continue;
+        }
+        let back_to = view
+            .tasks
+            .values()
+            .filter(of_order)
+            .filter(|t| t.kind == TaskKind::Pick && t.done_qty > 0)
+            .filter(same_goods)
+            .min_by_key(|t| t.sequence)
+            .map(|t| t.location.clone());
+        let staged = crate::workflow::effects::Staged {
+            sku: key.sku.clone(),
+            lot: key.lot.clone(),
+            qty: left,
+            back_to,
+            zone: view.zones.get(&stage).cloned(),
+        };
+        let task = crate::workflow::effects::return_to_stock(&stage, staged, next as i64);
+        plan.tasks.insert(task.id.clone(), task);
+        next += 1;
+    }
+    plan.next_task = next;
+    plan.orders.insert(order.to_owned(), "cancelled".into());
+    plan
+}
+
 /// What a count task needs loaded: its location.
 pub fn count_task_needs(location: &str) -> Needs {
     Needs {
@@ -361,6 +436,74 @@ mod tests {
         assert_eq!(
             crate::workflow::effects::reserve_outcome(&done),
             crate::workflow::machine::Outcome::Done
+        );
+    }
+
+    fn task(id: &str, kind: TaskKind, status: TaskStatus, order: Option<&str>) -> TaskRecord {
+        TaskRecord {
+            id: id.into(),
+            kind,
+            status,
+            order: order.map(str::to_owned),
+            line: order.map(|_| 1),
+            sku: Some("SKU-1".into()),
+            lot: Some("L1".into()),
+            location: "A-01".into(),
+            to: None,
+            qty: 4,
+            done_qty: 0,
+            zone: "A".into(),
+            sequence: 3,
+        }
+    }
+
+    #[test]
+    fn compensation_cancels_open_picks_and_sends_what_is_left_staged_back() {
+        let mut view = view();
+        let stage = super::super::staging("SO-1");
+        let open = task("T1", TaskKind::Pick, TaskStatus::Open, Some("SO-1"));
+        let mut done = task("T2", TaskKind::Pick, TaskStatus::Done, Some("SO-1"));
+        done.done_qty = 4;
+        done.location = "B-02".into();
+        // 1 of the 4 staged is already on its way back.
+        let mut returning = task("T3", TaskKind::Putaway, TaskStatus::Open, None);
+        returning.location = stage.clone();
+        returning.qty = 1;
+        for t in [open, done, returning] {
+            view.tasks.insert(t.id.clone(), t);
+        }
+        view.stock
+            .insert(super::super::StockKey::new(&stage, "SKU-1", Some("L1")), 4);
+        view.zones.insert(stage.clone(), "S".into());
+        let plan = compensate(&view, "SO-1");
+        assert_eq!(plan.tasks["T1"].status, TaskStatus::Cancelled);
+        let back = &plan.tasks["T7"];
+        assert_eq!(
+            (
+                back.kind,
+                back.location.as_str(),
+                back.to.as_deref(),
+                back.qty,
+                back.zone.as_str()
+            ),
+            (TaskKind::Putaway, stage.as_str(), Some("B-02"), 3, "S")
+        );
+        assert_eq!(plan.tasks.len(), 2, "the done pick is left as it is");
+        assert_eq!(
+            (plan.next_task, plan.orders["SO-1"].as_str()),
+            (8, "cancelled")
+        );
+
+        // Run again over what it left: nothing new to send back.
+        let mut after = view.clone();
+        for t in plan.tasks.values() {
+            after.tasks.insert(t.id.clone(), t.clone());
+        }
+        after.next_task = plan.next_task;
+        let again = compensate(&after, "SO-1");
+        assert!(
+            again.tasks.values().all(|t| t.id != "T8"),
+            "no second return task"
         );
     }
 

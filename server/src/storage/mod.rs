@@ -331,8 +331,18 @@ pub trait Storage: Send + Sync + 'static {
     }
 
     /// Compensation: open picks cancelled, staged goods given return-to-stock
-    /// putaway tasks, the order cancelled. Idempotent.
-    async fn compensate_order(&self, tenant: i64, warehouse: i64, order: &str) -> Result<()>;
+    /// putaway tasks, the order cancelled ([`desk::compensate`]). Idempotent.
+    async fn compensate_order(&self, tenant: i64, warehouse: i64, order: &str) -> Result<()> {
+        let order = order.to_owned();
+        let needs = desk::compensate_needs(&order);
+        self.transact(
+            Scope { tenant, warehouse },
+            needs,
+            Box::new(move |view| Ok(desk::compensate(view, &order))),
+        )
+        .await?;
+        Ok(())
+    }
 
     /// Stores a transition (with its history rows and any exception it
     /// raises) if `owner` still holds the workflow's lease, and frees the

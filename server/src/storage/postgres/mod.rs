@@ -325,10 +325,6 @@ impl Storage for PgStorage {
         workflow::facts(&*self.client().await?, tenant, warehouse, order).await
     }
 
-    async fn compensate_order(&self, tenant: i64, warehouse: i64, order: &str) -> Result<()> {
-        workflow::compensate(&mut *self.client().await?, tenant, warehouse, order).await
-    }
-
     async fn advance_workflow(&self, owner: &str, wf: &Workflow, t: &Transition) -> Result<bool> {
         workflow::advance(&mut *self.client().await?, owner, wf, t).await
     }

@@ -4,13 +4,10 @@
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{ClientWrapper, Transaction};
-use pyck_sync::records::TaskRecord;
 use tokio_postgres::Row;
 
 use super::admin::start as begin;
-use super::push::{
-    lock_tenant, set_next_task, set_order_status, task_row, write_changes, write_tasks,
-};
+use super::push::{lock_tenant, write_changes};
 use crate::push::ChangeRow;
 use crate::storage::{Result, StorageError};
 use crate::workflow::machine::{Facts, State, Step, Transition, Workflow};
@@ -114,71 +111,6 @@ pub async fn facts(client: &ClientWrapper, tenant: i64, wh: i64, order: &str) ->
         );
     }
     Ok(facts)
-}
-
-pub async fn compensate(
-    client: &mut ClientWrapper,
-    tenant: i64,
-    wh: i64,
-    order: &str,
-) -> Result<()> {
-    let tx = begin(client).await?;
-    if !lock_tenant(&tx, tenant).await? {
-        return Err(StorageError::UnknownTenant(tenant.to_string()));
-    }
-    let mut changes = Vec::new();
-    let stmt = tx
-        .prepare_cached(
-            "UPDATE tasks SET status = 'cancelled' WHERE tenant_id = $1 AND warehouse_id = $2 AND order_no = $3 \
-             AND kind = 'pick' AND status = 'open' RETURNING id, kind, status, order_no, line, sku, lot, location, \
-             to_location, qty, done_qty, zone, sequence",
-        )
-        .await?;
-    for r in tx.query(&stmt, &[&tenant, &wh, &order]).await? {
-        changes.push(ChangeRow::task(&task_row(&r)?));
-    }
-    let stage = crate::domain::staging(order);
-    let stmt = tx
-        .prepare_cached(
-            "SELECT s.sku, s.lot, s.qty - COALESCE((SELECT SUM(t.qty - t.done_qty) FROM tasks t WHERE t.tenant_id = s.tenant_id \
-             AND t.warehouse_id = s.warehouse_id AND t.kind = 'putaway' AND t.status = 'open' AND t.location = s.location \
-             AND t.sku = s.sku AND COALESCE(t.lot, '') = s.lot), 0)::bigint, \
-             (SELECT t.location FROM tasks t WHERE t.tenant_id = s.tenant_id AND t.warehouse_id = s.warehouse_id \
-              AND t.order_no = $4 AND t.kind = 'pick' AND t.sku = s.sku AND COALESCE(t.lot, '') = s.lot AND t.done_qty > 0 \
-              ORDER BY t.sequence LIMIT 1), \
-             (SELECT zone FROM locations l WHERE l.tenant_id = s.tenant_id AND l.warehouse_id = s.warehouse_id AND l.code = s.location) \
-             FROM stock s WHERE s.tenant_id = $1 AND s.warehouse_id = $2 AND s.location = $3 AND s.qty > 0 ORDER BY s.sku, s.lot",
-        )
-        .await?;
-    let staged = tx.query(&stmt, &[&tenant, &wh, &stage, &order]).await?;
-    let stmt = tx
-        .prepare_cached("SELECT next_task FROM warehouses WHERE id = $2 AND tenant_id = $1")
-        .await?;
-    let mut next: i64 = tx.query_one(&stmt, &[&tenant, &wh]).await?.try_get(0)?;
-    let mut tasks = Vec::new();
-    for r in &staged {
-        let qty: i64 = r.try_get(2)?;
-        if qty <= 0 {
-            continue;
-        }
-        let staged = effects::Staged {
-            sku: r.try_get(0)?,
-            lot: r.try_get(1)?,
-            qty,
-            back_to: r.try_get(3)?,
-            zone: r.try_get(4)?,
-        };
-        tasks.push(effects::return_to_stock(&stage, staged, next));
-        next += 1;
-    }
-    let refs: Vec<&TaskRecord> = tasks.iter().collect();
-    write_tasks(&tx, tenant, wh, &refs).await?;
-    set_next_task(&tx, tenant, wh, next).await?;
-    changes.extend(tasks.iter().map(ChangeRow::task));
-    changes.extend(set_order_status(&tx, tenant, wh, &[(order, "cancelled")]).await?);
-    write_changes(&tx, tenant, wh, &changes).await?;
-    tx.commit().await?;
-    Ok(())
 }
 
 pub async fn advance(

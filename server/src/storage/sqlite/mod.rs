@@ -402,12 +402,6 @@ impl Storage for SqliteStorage {
             .await
     }
 
-    async fn compensate_order(&self, tenant: i64, warehouse: i64, order: &str) -> Result<()> {
-        let order = order.to_owned();
-        self.write(move |c| workflow::compensate(c, tenant, warehouse, &order))
-            .await
-    }
-
     async fn advance_workflow(&self, owner: &str, wf: &Workflow, t: &Transition) -> Result<bool> {
         let (owner, wf, t) = (owner.to_owned(), wf.clone(), t.clone());
         self.write(move |c| workflow::advance(c, &owner, &wf, &t))

@@ -6,7 +6,6 @@
 //! process may open the same file.
 
 use chrono::{DateTime, Utc};
-use pyck_sync::records::TaskRecord;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::{now, parse_ts, ts};
@@ -143,86 +142,6 @@ pub fn facts(conn: &Connection, tenant: i64, wh: i64, order: &str) -> Result<Fac
         facts.gate(&kind, open, resolved);
     }
     Ok(facts)
-}
-
-/// Compensation: open picks cancelled, what was already picked (staged at
-/// `STAGE:<order>`) goes back to stock through putaway tasks to the bins it
-/// came from, and the order is cancelled. Safe to run again: cancelled
-/// tasks stay cancelled and staged goods already covered by an open return
-/// task get no second one.
-pub fn compensate(conn: &mut Connection, tenant: i64, wh: i64, order: &str) -> Result<()> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut changes = Vec::new();
-    let cancelled = tx
-        .prepare_cached(
-            "UPDATE tasks SET status = 'cancelled' WHERE tenant_id = ?1 AND warehouse_id = ?2 AND order_no = ?3 \
-             AND kind = 'pick' AND status = 'open' RETURNING id, kind, status, order_no, line, sku, lot, location, \
-             to_location, qty, done_qty, zone, sequence",
-        )?
-        .query_map(params![tenant, wh, order], super::push::task_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    for t in &cancelled {
-        changes.push(ChangeRow::task(t));
-    }
-    let stage = crate::domain::staging(order);
-    let staged: Vec<(String, String, i64)> = tx
-        .prepare_cached(
-            "SELECT s.sku, s.lot, s.qty - COALESCE((SELECT SUM(t.qty - t.done_qty) FROM tasks t WHERE t.tenant_id = s.tenant_id \
-             AND t.warehouse_id = s.warehouse_id AND t.kind = 'putaway' AND t.status = 'open' AND t.location = s.location \
-             AND t.sku = s.sku AND COALESCE(t.lot, '') = s.lot), 0) \
-             FROM stock s WHERE s.tenant_id = ?1 AND s.warehouse_id = ?2 AND s.location = ?3 AND s.qty > 0",
-        )?
-        .query_map(params![tenant, wh, stage], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut next: i64 = tx.query_row(
-        "SELECT next_task FROM warehouses WHERE id = ?1",
-        [wh],
-        |r| r.get(0),
-    )?;
-    let zone: Option<String> = tx
-        .query_row(
-            "SELECT zone FROM locations WHERE tenant_id = ?1 AND warehouse_id = ?2 AND code = ?3",
-            params![tenant, wh, stage],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let mut tasks = Vec::new();
-    for (sku, lot, qty) in staged.into_iter().filter(|(_, _, q)| *q > 0) {
-        let back: Option<String> = tx
-            .query_row(
-                "SELECT location FROM tasks WHERE tenant_id = ?1 AND warehouse_id = ?2 AND order_no = ?3 AND kind = 'pick' \
-                 AND sku = ?4 AND COALESCE(lot, '') = ?5 AND done_qty > 0 ORDER BY sequence LIMIT 1",
-                params![tenant, wh, order, sku, lot],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let staged = effects::Staged {
-            sku,
-            lot,
-            qty,
-            back_to: back,
-            zone: zone.clone(),
-        };
-        tasks.push(effects::return_to_stock(&stage, staged, next));
-        next += 1;
-    }
-    let refs: Vec<&TaskRecord> = tasks.iter().collect();
-    super::push::write_tasks(&tx, tenant, wh, &refs)?;
-    tx.execute(
-        "UPDATE warehouses SET next_task = ?1 WHERE id = ?2",
-        params![next, wh],
-    )?;
-    changes.extend(tasks.iter().map(ChangeRow::task));
-    changes.extend(super::push::set_order_status(
-        &tx,
-        tenant,
-        wh,
-        order,
-        "cancelled",
-    )?);
-    super::push::write_changes(&tx, tenant, wh, &changes)?;
-    tx.commit()?;
-    Ok(())
 }
 
 /// Stores `t` for `wf` if `owner` still holds its lease, and frees the
