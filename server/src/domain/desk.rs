@@ -49,15 +49,13 @@ pub fn create_order(view: &BatchView, lines: &[OrderLine]) -> Result<Plan, Refus
     if view.orders.contains_key(&order) {
         return Err(Refused::Exists(format!("order {order:?}")));
     }
-    let mut tracked = HashMap::new();
     for l in lines {
-        let Some(item) = view.items.get(&l.sku) else {
+        if !view.items.contains_key(&l.sku) {
             return Err(Refused::Invalid(format!(
                 "lines: line {}: unknown SKU {}",
                 l.line, l.sku
             )));
-        };
-        tracked.insert(l.sku.clone(), item.expiry_tracked);
+        }
     }
     let records: Vec<OrderLineRecord> = lines
         .iter()
@@ -70,20 +68,8 @@ pub fn create_order(view: &BatchView, lines: &[OrderLine]) -> Result<Plan, Refus
             status: "open".into(),
         })
         .collect();
-    let mut candidates = view.candidates.clone();
     let mut plan = Plan::over(view);
-    let done = orders::allocate_lines(
-        &records,
-        &mut candidates,
-        &tracked,
-        view.today,
-        plan.next_task,
-        view.fefo,
-    );
-    plan.next_task = done.next_task;
-    for t in done.tasks {
-        plan.tasks.insert(t.id.clone(), t);
-    }
+    let done = allocate(view, &mut plan, &records);
     let at = view.now.unwrap_or_else(chrono::Utc::now);
     let raise =
         |kind, message, sku: &str, location: Option<String>, lot: Option<String>| NewException {
@@ -147,6 +133,16 @@ pub fn reserve(view: &BatchView, order: &str) -> Plan {
     let Some(lines) = view.unreserved.get(order).filter(|l| !l.is_empty()) else {
         return plan;
     };
+    let done = allocate(view, &mut plan, lines);
+    plan.orders.insert(order.to_owned(), "allocated".into());
+    plan.shortfalls = done.short;
+    plan
+}
+
+/// Allocates `lines` against the view's pickable stock (FEFO as the
+/// warehouse says), numbering their pick tasks into `plan`; returns what
+/// could not be covered or kept FEFO only in part.
+fn allocate(view: &BatchView, plan: &mut Plan, lines: &[OrderLineRecord]) -> orders::Allocated {
     let tracked: HashMap<String, bool> = lines
         .iter()
         .map(|l| {
@@ -155,7 +151,7 @@ pub fn reserve(view: &BatchView, order: &str) -> Plan {
         })
         .collect();
     let mut candidates = view.candidates.clone();
-    let done = orders::allocate_lines(
+    let mut done = orders::allocate_lines(
         lines,
         &mut candidates,
         &tracked,
@@ -164,12 +160,10 @@ pub fn reserve(view: &BatchView, order: &str) -> Plan {
         view.fefo,
     );
     plan.next_task = done.next_task;
-    for t in done.tasks {
+    for t in std::mem::take(&mut done.tasks) {
         plan.tasks.insert(t.id.clone(), t);
     }
-    plan.orders.insert(order.to_owned(), "allocated".into());
-    plan.shortfalls = done.short;
-    plan
+    done
 }
 
 /// What compensating an order needs loaded: its tasks (and the open ones
