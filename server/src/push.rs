@@ -16,13 +16,26 @@ use pyck_sync::events::EventKind;
 use pyck_sync::operation::Operation;
 use pyck_sync::protocol::{Entity, OpResult, PushOutcome};
 use pyck_sync::records::{
-    AsnLineRecord, ExceptionRecord, OperatorRecord, OrderLineRecord, Role, StockRecord, TaskRecord,
-    TaskStatus,
+    AsnLineRecord, ExceptionRecord, ItemRecord, LocationRecord, OperatorRecord, OrderLineRecord,
+    Role, StockRecord, TaskRecord, TaskStatus,
 };
 use pyck_sync::refusal::{Refusal, RefusalCode};
 use uuid::Uuid;
 
 use crate::domain::{self, BatchView, Movement, NewException, StockKey};
+
+/// An operation of the server's own, stored with no device or sequence
+/// number.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerOp {
+    pub id: Uuid,
+    /// Who it is recorded as (`import` for an import).
+    pub operator: String,
+    pub kind: String,
+    /// Its fields, as JSON.
+    pub payload: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
 
 /// An operation to store, with its refusal if it was refused.
 #[derive(Debug, Clone)]
@@ -131,7 +144,9 @@ pub struct Plan {
     /// Final quantity of every stock key the batch changed; 0 means the row
     /// goes away.
     pub stock: BTreeMap<StockKey, i64>,
-    pub new_lots: Vec<(String, String, Option<chrono::NaiveDate>)>,
+    /// Lots to record: (sku, lot, expiry). A known lot keeps its expiry
+    /// unless one is given here.
+    pub lots: Vec<(String, String, Option<chrono::NaiveDate>)>,
     pub asn_lines: BTreeMap<(String, u32), AsnLineRecord>,
     /// ASN lines closed by the batch, as they stood when closed.
     pub asn_closures: Vec<domain::AsnClosure>,
@@ -140,9 +155,17 @@ pub struct Plan {
     pub tasks: BTreeMap<String, TaskRecord>,
     /// Orders whose status changed, final status.
     pub orders: BTreeMap<String, String>,
-    /// Order lines new to the warehouse (a new order), written before the
-    /// orders' statuses change.
-    pub new_order_lines: Vec<OrderLineRecord>,
+    /// Order lines written as they are here, new or changed (a new order,
+    /// an import), before the orders' statuses change.
+    pub order_lines: Vec<OrderLineRecord>,
+    /// Items written as they are here (tenant-wide), each with exactly its
+    /// GTINs.
+    pub items: Vec<ItemRecord>,
+    /// Locations written as they are here.
+    pub locations: Vec<LocationRecord>,
+    /// Operations of the server's own (no device's), such as an import's
+    /// opening balance, which movements name.
+    pub server_ops: Vec<ServerOp>,
     /// Orders whose fulfilment workflow starts (due at once).
     pub workflow_starts: std::collections::BTreeSet<String>,
     /// What an allocation could not cover: (order, line, sku, units).
@@ -181,7 +204,14 @@ impl Plan {
                 data: record.map(|r| to_json(&r)),
             });
         }
-        for line in &self.new_order_lines {
+        for location in &self.locations {
+            rows.push(ChangeRow {
+                entity: Entity::Location,
+                key: location.code.clone(),
+                data: Some(to_json(location)),
+            });
+        }
+        for line in &self.order_lines {
             rows.push(ChangeRow {
                 entity: Entity::Order,
                 key: format!("{}|{}", line.order, line.line),
@@ -209,6 +239,18 @@ impl Plan {
             rows.push(ChangeRow::task(task));
         }
         rows
+    }
+
+    /// The tenant-wide change-log rows this plan produces (warehouse 0).
+    pub fn tenant_changes(&self) -> Vec<ChangeRow> {
+        self.items
+            .iter()
+            .map(|item| ChangeRow {
+                entity: Entity::Item,
+                key: item.sku.clone(),
+                data: Some(to_json(item)),
+            })
+            .collect()
     }
 
     /// The live events this plan stands for, one per record it touched (as
@@ -419,7 +461,7 @@ fn settle(view: &mut BatchView, op: &Operation, plan: &mut Plan) -> Result<(), R
     }
     plan.asn_closures.extend(fx.asn_closures);
     plan.movements.extend(fx.movements);
-    plan.new_lots.extend(fx.new_lots);
+    plan.lots.extend(fx.new_lots);
     plan.exceptions.extend(fx.exceptions);
     for task in fx.tasks {
         plan.tasks.insert(task.id.clone(), task);

@@ -69,48 +69,10 @@ pub fn create_order(view: &BatchView, lines: &[OrderLine]) -> Result<Plan, Refus
         })
         .collect();
     let mut plan = Plan::over(view);
-    let done = allocate(view, &mut plan, &records);
-    let at = view.now.unwrap_or_else(chrono::Utc::now);
-    let raise =
-        |kind, message, sku: &str, location: Option<String>, lot: Option<String>| NewException {
-            id: Uuid::now_v7(),
-            op: None,
-            kind,
-            message,
-            order: Some(order.clone()),
-            asn: None,
-            location,
-            sku: Some(sku.to_owned()),
-            lot,
-            at,
-        };
-    for (o, line, sku, short) in &done.short {
-        let message = format!(
-            "order {o} line {line}: {short} of {sku} could not be allocated (not enough pickable stock)"
-        );
-        plan.exceptions.push(raise(
-            ExceptionKind::AllocationShort,
-            message,
-            sku,
-            None,
-            None,
-        ));
-    }
-    if view.fefo == crate::settings::Fefo::Warn {
-        for (o, _, sku, w) in &done.waiting {
-            let message = super::fefo_waiting_message(o, sku, w);
-            plan.exceptions.push(raise(
-                ExceptionKind::FefoBreach,
-                message,
-                sku,
-                Some(w.location.clone()),
-                w.lot.clone(),
-            ));
-        }
-    }
+    allocate_raising(view, &mut plan, &records);
     plan.orders.insert(order.clone(), "allocated".into());
     plan.workflow_starts.insert(order);
-    plan.new_order_lines = records;
+    plan.order_lines = records;
     Ok(plan)
 }
 
@@ -118,7 +80,7 @@ pub fn create_order(view: &BatchView, lines: &[OrderLine]) -> Result<Plan, Refus
 /// have no pick task yet, with their items and stock.
 pub fn reserve_needs(order: &str) -> Needs {
     Needs {
-        unreserved: BTreeSet::from([order.to_owned()]),
+        order_lines: BTreeSet::from([order.to_owned()]),
         ..Needs::default()
     }
 }
@@ -130,13 +92,67 @@ pub fn reserve_needs(order: &str) -> Needs {
 /// tried again.
 pub fn reserve(view: &BatchView, order: &str) -> Plan {
     let mut plan = Plan::over(view);
-    let Some(lines) = view.unreserved.get(order).filter(|l| !l.is_empty()) else {
+    let lines: Vec<OrderLineRecord> = view
+        .order_lines
+        .get(order)
+        .into_iter()
+        .flatten()
+        .filter(|l| !l.tasked && l.record.status != "cancelled")
+        .map(|l| l.record.clone())
+        .collect();
+    if lines.is_empty() {
         return plan;
-    };
-    let done = allocate(view, &mut plan, lines);
+    }
+    let done = allocate(view, &mut plan, &lines);
     plan.orders.insert(order.to_owned(), "allocated".into());
     plan.shortfalls = done.short;
     plan
+}
+
+/// Allocates `lines` as a new order's: what stock cannot cover raises
+/// `allocation_short`, and in FEFO `warn` mode a later lot taken while an
+/// earlier one waits raises `fefo_breach`.
+pub(super) fn allocate_raising(view: &BatchView, plan: &mut Plan, lines: &[OrderLineRecord]) {
+    let done = allocate(view, plan, lines);
+    let at = view.now.unwrap_or_else(chrono::Utc::now);
+    let raise = |kind, message, order: &str, sku: &str, location, lot| NewException {
+        id: Uuid::now_v7(),
+        op: None,
+        kind,
+        message,
+        order: Some(order.to_owned()),
+        asn: None,
+        location,
+        sku: Some(sku.to_owned()),
+        lot,
+        at,
+    };
+    for (order, line, sku, short) in &done.short {
+        let message = format!(
+            "order {order} line {line}: {short} of {sku} could not be allocated (not enough pickable stock)"
+        );
+        plan.exceptions.push(raise(
+            ExceptionKind::AllocationShort,
+            message,
+            order,
+            sku,
+            None,
+            None,
+        ));
+    }
+    if view.fefo == crate::settings::Fefo::Warn {
+        for (order, _, sku, w) in &done.waiting {
+            let message = super::fefo_waiting_message(order, sku, w);
+            plan.exceptions.push(raise(
+                ExceptionKind::FefoBreach,
+                message,
+                order,
+                sku,
+                Some(w.location.clone()),
+                w.lot.clone(),
+            ));
+        }
+    }
 }
 
 /// Allocates `lines` against the view's pickable stock (FEFO as the
@@ -372,7 +388,7 @@ mod tests {
         );
         assert_eq!(plan.orders["SO-1"], "allocated");
         assert!(plan.workflow_starts.contains("SO-1"));
-        assert_eq!(plan.new_order_lines.len(), 2);
+        assert_eq!(plan.order_lines.len(), 2);
 
         let unknown = create_order(&view, &[line(1, "SKU-9", 1)]).unwrap_err();
         assert_eq!(
@@ -406,9 +422,14 @@ mod tests {
             customer: "c".into(),
             status: "open".into(),
         };
-        view.unreserved.insert(
+        let stored = |record, tasked| crate::domain::StoredLine { record, tasked };
+        view.order_lines.insert(
             "SO-1".into(),
-            vec![record(1, "SKU-1", 5), record(2, "SKU-2", 1)],
+            vec![
+                stored(record(1, "SKU-1", 5), false),
+                stored(record(2, "SKU-2", 1), false),
+                stored(record(3, "SKU-1", 1), true),
+            ],
         );
         let plan = reserve(&view, "SO-1");
         assert_eq!(plan.tasks.len(), 1, "line 1 gets what there is");

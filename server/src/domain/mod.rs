@@ -10,6 +10,7 @@ pub mod allocation;
 pub mod counting;
 pub mod desk;
 pub mod effects;
+pub mod import;
 pub mod orders;
 pub mod putaway;
 pub mod receiving;
@@ -24,7 +25,7 @@ use pyck_sync::refusal::{Refusal, RefusalCode};
 use uuid::Uuid;
 
 pub use effects::{AsnClosure, Effects, Movement, NewException};
-pub use view::{BatchView, ItemFacts, Needs, Settled, StockKey, staging};
+pub use view::{BatchView, ItemFacts, Needs, Settled, StockKey, StoredLine, staging};
 
 /// Applies one valid operation of a known operator to the view, returning
 /// what it changed. On refusal the view is left untouched.

@@ -97,9 +97,18 @@ pub struct BatchView {
     pub fefo: crate::settings::Fefo,
     /// The number the next new task gets.
     pub next_task: u64,
-    /// Lines of the orders in [`Needs::unreserved`] that have no pick task
-    /// and are not cancelled, by order, in line order.
-    pub unreserved: HashMap<String, Vec<OrderLineRecord>>,
+    /// Every stored line of the orders in [`Needs::order_lines`], by order,
+    /// in line order.
+    pub order_lines: HashMap<String, Vec<StoredLine>>,
+    /// Owners (SKUs) of the GTINs in [`Needs::gtins`] that are taken.
+    pub gtins: HashMap<String, String>,
+}
+
+/// An order line as stored, and whether a pick task already covers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredLine {
+    pub record: OrderLineRecord,
+    pub tasked: bool,
 }
 
 /// The staging location picked goods wait in until the order ships.
@@ -137,10 +146,12 @@ pub struct Needs {
     /// SKUs a short pick may re-allocate.
     pub candidate_skus: BTreeSet<String>,
     pub exceptions: BTreeSet<String>,
-    /// Orders whose lines without a pick task (and not cancelled) go into
-    /// [`BatchView::unreserved`]; the backend loads the items and pickable
-    /// stock of their SKUs too ([`Needs::with_lines`]).
-    pub unreserved: BTreeSet<String>,
+    /// Orders whose stored lines go into [`BatchView::order_lines`]; the
+    /// backend loads the items and pickable stock of their SKUs too
+    /// ([`Needs::with_lines`]).
+    pub order_lines: BTreeSet<String>,
+    /// GTINs whose owners go into [`BatchView::gtins`].
+    pub gtins: BTreeSet<String>,
 }
 
 impl Needs {

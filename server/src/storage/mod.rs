@@ -157,15 +157,42 @@ pub trait Storage: Send + Sync + 'static {
     /// The device a token hash belongs to, if it is known and not revoked.
     async fn authenticate(&self, token_hash: &str) -> Result<Option<DeviceAuth>>;
 
-    /// Master data and opening stock; creates the warehouse when new. Safe to
-    /// re-run: records are upserted, opening stock is *set* (a movement of
-    /// the difference), so importing the same files twice changes nothing.
+    /// Master data and opening stock ([`crate::domain::import`]); creates
+    /// the warehouse when new. Safe to re-run: records are upserted, opening
+    /// stock is *set* (a movement of the difference), so importing the same
+    /// files twice changes nothing.
     async fn import(
         &self,
         tenant: i64,
         warehouse_code: &str,
         data: &ImportData,
-    ) -> Result<ImportSummary>;
+    ) -> Result<ImportSummary> {
+        let data = Arc::new(data.clone());
+        let needs = crate::domain::import::needs(&data);
+        let scope = Scope {
+            tenant,
+            warehouse: WarehouseRef::Code(warehouse_code.to_owned()),
+        };
+        let decide_on = Arc::clone(&data);
+        let plan = self
+            .transact(
+                scope,
+                needs,
+                Box::new(move |view| {
+                    crate::domain::import::plan(view, &decide_on)
+                        .map_err(StorageError::InvalidImport)
+                }),
+            )
+            .await?;
+        Ok(ImportSummary {
+            items: data.items.len(),
+            locations: data.locations.len(),
+            stock_rows: data.stock.len(),
+            movements: plan.movements.len(),
+            asn_lines: data.asn_lines.len(),
+            order_lines: data.order_lines.len(),
+        })
+    }
 
     /// Applies one device's batch in one transaction. Acknowledges nothing
     /// that is not committed: the response is built only after commit. Two
@@ -230,7 +257,7 @@ pub trait Storage: Send + Sync + 'static {
         let needs = desk::order_needs(&lines);
         let plan = self
             .transact(
-                Scope { tenant, warehouse },
+                Scope::of(tenant, warehouse),
                 needs,
                 Box::new(move |view| desk::create_order(view, &lines).map_err(StorageError::from)),
             )
@@ -259,7 +286,7 @@ pub trait Storage: Send + Sync + 'static {
         let needs = desk::count_task_needs(&location);
         let plan = self
             .transact(
-                Scope { tenant, warehouse },
+                Scope::of(tenant, warehouse),
                 needs,
                 Box::new(move |view| {
                     desk::count_task(view, &location, sku.as_deref()).map_err(StorageError::Invalid)
@@ -284,7 +311,7 @@ pub trait Storage: Send + Sync + 'static {
         let needs = desk::resolve_needs(&id);
         let plan = self
             .transact(
-                Scope { tenant, warehouse },
+                Scope::of(tenant, warehouse),
                 needs,
                 Box::new(move |view| {
                     // Nothing to resolve: an empty plan, which writes nothing.
@@ -322,7 +349,7 @@ pub trait Storage: Send + Sync + 'static {
         let needs = desk::reserve_needs(&order);
         let plan = self
             .transact(
-                Scope { tenant, warehouse },
+                Scope::of(tenant, warehouse),
                 needs,
                 Box::new(move |view| Ok(desk::reserve(view, &order))),
             )
@@ -336,7 +363,7 @@ pub trait Storage: Send + Sync + 'static {
         let order = order.to_owned();
         let needs = desk::compensate_needs(&order);
         self.transact(
-            Scope { tenant, warehouse },
+            Scope::of(tenant, warehouse),
             needs,
             Box::new(move |view| Ok(desk::compensate(view, &order))),
         )
@@ -463,22 +490,38 @@ impl From<desk::Refused> for StorageError {
 }
 
 /// Where a server write happens: one warehouse of one tenant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scope {
     pub tenant: i64,
-    pub warehouse: i64,
+    pub warehouse: WarehouseRef,
+}
+
+/// The warehouse of a server write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WarehouseRef {
+    Id(i64),
+    /// By code, created in the write's transaction when new (an import).
+    Code(String),
 }
 
 impl Scope {
-    /// The scope as the backends' batch code takes it. A server write is no
-    /// device's: the nil device, under which no device exists and, since
-    /// such plans hold no operations, nothing is stored.
-    pub fn as_device(self) -> DeviceAuth {
-        DeviceAuth {
-            device: Uuid::nil(),
-            tenant: self.tenant,
-            warehouse: self.warehouse,
+    pub fn of(tenant: i64, warehouse: i64) -> Scope {
+        Scope {
+            tenant,
+            warehouse: WarehouseRef::Id(warehouse),
         }
+    }
+}
+
+/// The scope as the backends' batch code takes it, once the warehouse is
+/// known. A server write is no device's: the nil device, under which no
+/// device exists and, since such plans store no device operations, nothing
+/// is stored.
+pub(crate) fn server_write(tenant: i64, warehouse: i64) -> DeviceAuth {
+    DeviceAuth {
+        device: Uuid::nil(),
+        tenant,
+        warehouse,
     }
 }
 

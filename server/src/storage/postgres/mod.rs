@@ -37,10 +37,9 @@ use tokio_postgres::error::SqlState;
 use uuid::Uuid;
 
 use super::{
-    DeviceAuth, DeviceInfo, Discrepancy, ImportSummary, OperatorInfo, OperatorUpdate, Result,
-    StockFilter, Storage, StorageError, StoredOperation, Tenant, Warehouse,
+    DeviceAuth, DeviceInfo, Discrepancy, OperatorInfo, OperatorUpdate, Result, StockFilter,
+    Storage, StorageError, StoredOperation, Tenant, Warehouse,
 };
-use crate::import::ImportData;
 use crate::login::{Failures, OperatorLogin};
 use crate::settings::{
     Change as SettingChange, Key as SettingKey, Settings, Value as SettingValue,
@@ -221,15 +220,6 @@ impl Storage for PgStorage {
         admin::authenticate(&*self.client().await?, token_hash).await
     }
 
-    async fn import(
-        &self,
-        tenant: i64,
-        warehouse_code: &str,
-        data: &ImportData,
-    ) -> Result<ImportSummary> {
-        admin::import(&mut *self.client().await?, tenant, warehouse_code, data).await
-    }
-
     async fn push(
         &self,
         device: &DeviceAuth,
@@ -298,13 +288,7 @@ impl Storage for PgStorage {
         needs: crate::domain::Needs,
         decide: crate::storage::Decide,
     ) -> Result<crate::push::Plan> {
-        push::transact(
-            &mut *self.client().await?,
-            &scope.as_device(),
-            &needs,
-            decide,
-        )
-        .await
+        push::transact(&mut *self.client().await?, &scope, &needs, decide).await
     }
 
     async fn claim_workflows(

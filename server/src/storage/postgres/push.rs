@@ -31,8 +31,8 @@ use deadpool_postgres::{ClientWrapper, Transaction};
 use pyck_sync::operation::Operation;
 use pyck_sync::protocol::{Entity, PROTOCOL_VERSION, PushResponse};
 use pyck_sync::records::{
-    AsnLineRecord, ExceptionRecord, OrderLineRecord, Role, TaskKind, TaskRecord, TaskStatus,
-    Temperature,
+    AsnLineRecord, ExceptionRecord, ItemRecord, LocationRecord, OrderLineRecord, Role, TaskKind,
+    TaskRecord, TaskStatus, Temperature,
 };
 use tokio::try_join;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
@@ -45,10 +45,10 @@ use super::{last_of_each, refusal};
 use crate::domain::allocation::Candidate;
 use crate::domain::putaway::Bin;
 use crate::domain::{
-    BatchView, ItemFacts, Movement, Needs, NewException, Settled, StockKey, staging,
+    BatchView, ItemFacts, Movement, Needs, NewException, Settled, StockKey, StoredLine, staging,
 };
-use crate::push::{self, ChangeRow, NewOp, Plan, to_json};
-use crate::storage::{DeviceAuth, Result, StorageError};
+use crate::push::{self, ChangeRow, NewOp, Plan, ServerOp, to_json};
+use crate::storage::{DeviceAuth, Result, Scope, StorageError, WarehouseRef};
 
 /// Applies a batch; see [`crate::storage::Storage::push`].
 pub async fn push(
@@ -97,7 +97,7 @@ pub async fn push(
 /// write lock, as a push, load, decide, write, commit.
 pub async fn transact(
     client: &mut ClientWrapper,
-    scope: &DeviceAuth,
+    scope: &Scope,
     needs: &Needs,
     decide: crate::storage::Decide,
 ) -> Result<Plan> {
@@ -109,11 +109,32 @@ pub async fn transact(
     if !lock_tenant(&tx, scope.tenant).await? {
         return Err(StorageError::UnknownTenant(scope.tenant.to_string()));
     }
+    // A write may name thousands of records (an import): plan each
+    // statement for the arrays it has. A cached generic plan knows neither
+    // their size nor (on a fresh tenant) the tables', and may test every
+    // row against every element.
+    tx.batch_execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        .await?;
+    let warehouse = match &scope.warehouse {
+        WarehouseRef::Id(id) => *id,
+        WarehouseRef::Code(code) => {
+            let stmt = tx
+                .prepare_cached(
+                    "INSERT INTO warehouses (tenant_id, code) VALUES ($1, $2) \
+                     ON CONFLICT (tenant_id, code) DO UPDATE SET code = excluded.code RETURNING id",
+                )
+                .await?;
+            tx.query_one(&stmt, &[&scope.tenant, code])
+                .await?
+                .try_get(0)?
+        }
+    };
+    let scope = &crate::storage::server_write(scope.tenant, warehouse);
     let mut view = load_view(&tx, scope, needs, 0, Utc::now()).await?;
     let plan = decide(&mut view)?;
     if !plan.ops.is_empty() {
         return Err(StorageError::Backend(
-            "a server write's plan stores no operations".into(),
+            "a server write's plan stores no device operations".into(),
         ));
     }
     write_plan(&tx, scope, &plan, &view, 0).await?;
@@ -121,28 +142,29 @@ pub async fn transact(
     Ok(plan)
 }
 
-/// The lines of `orders` with no pick task that are not cancelled, in line
-/// order, in one query.
-async fn load_unreserved(
+/// Every line of `orders`, in line order, and whether a pick task covers
+/// it, in one query.
+async fn load_order_lines(
     tx: &Transaction<'_>,
     auth: &DeviceAuth,
     orders: &std::collections::BTreeSet<String>,
-) -> Result<HashMap<String, Vec<OrderLineRecord>>> {
+) -> Result<HashMap<String, Vec<StoredLine>>> {
     let orders: Vec<&str> = orders.iter().map(String::as_str).collect();
     let stmt = tx
         .prepare_cached(
-            "SELECT o.order_no, o.line, o.sku, o.qty, o.customer, o.status FROM order_lines o \
-             WHERE o.tenant_id = $1 AND o.warehouse_id = $2 AND o.order_no = ANY($3) AND o.status <> 'cancelled' \
-             AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.tenant_id = o.tenant_id AND t.warehouse_id = o.warehouse_id \
-             AND t.order_no = o.order_no AND t.line = o.line) ORDER BY o.order_no, o.line",
+            "SELECT o.order_no, o.line, o.sku, o.qty, o.customer, o.status, EXISTS (SELECT 1 FROM tasks t \
+             WHERE t.tenant_id = o.tenant_id AND t.warehouse_id = o.warehouse_id \
+             AND t.order_no = o.order_no AND t.line = o.line) FROM order_lines o \
+             WHERE o.tenant_id = $1 AND o.warehouse_id = $2 AND o.order_no = ANY($3) \
+             ORDER BY o.order_no, o.line",
         )
         .await?;
-    let mut lines: HashMap<String, Vec<OrderLineRecord>> = HashMap::new();
+    let mut lines: HashMap<String, Vec<StoredLine>> = HashMap::new();
     for r in tx
         .query(&stmt, &[&auth.tenant, &auth.warehouse, &orders])
         .await?
     {
-        let line = OrderLineRecord {
+        let record = OrderLineRecord {
             order: r.try_get(0)?,
             line: line_no(r.try_get(1)?)?,
             sku: r.try_get(2)?,
@@ -150,7 +172,11 @@ async fn load_unreserved(
             customer: r.try_get(4)?,
             status: r.try_get(5)?,
         };
-        lines.entry(line.order.clone()).or_default().push(line);
+        let tasked = r.try_get(6)?;
+        lines
+            .entry(record.order.clone())
+            .or_default()
+            .push(StoredLine { record, tasked });
     }
     Ok(lines)
 }
@@ -215,16 +241,17 @@ async fn load_view(
         last_seq,
         ..BatchView::default()
     };
-    // Unreserved lines first: allocating them needs their SKUs' stock.
+    // Order lines first: allocating them needs their SKUs' stock.
     let extended;
-    let needs = if needs.unreserved.is_empty() {
+    let needs = if needs.order_lines.is_empty() {
         needs
     } else {
-        view.unreserved = load_unreserved(tx, auth, &needs.unreserved).await?;
-        extended = needs.with_lines(view.unreserved.values().flatten());
+        view.order_lines = load_order_lines(tx, auth, &needs.order_lines).await?;
+        extended = needs.with_lines(view.order_lines.values().flatten().map(|l| &l.record));
         &extended
     };
-    let (records, work, taken) = try_join!(
+    let gtins: Vec<&str> = needs.gtins.iter().map(String::as_str).collect();
+    let (records, work, taken, owners) = try_join!(
         load_records(tx, auth, needs),
         load_work(tx, auth, needs),
         rows(
@@ -233,10 +260,19 @@ async fn load_view(
             "SELECT o.id FROM unnest($2::uuid[]) AS k (id), \
              LATERAL (SELECT id FROM operations WHERE tenant_id = $1 AND id = k.id) AS o",
             [&auth.tenant as &(dyn ToSql + Sync), &needs.new_ids],
+        ),
+        rows(
+            tx,
+            !gtins.is_empty(),
+            "SELECT gtin, sku FROM item_gtins WHERE tenant_id = $1 AND gtin = ANY($2)",
+            [&auth.tenant as &(dyn ToSql + Sync), &gtins],
         )
     )?;
     for r in taken {
         view.taken_ids.insert(r.try_get(0)?);
+    }
+    for r in owners {
+        view.gtins.insert(r.try_get(0)?, r.try_get(1)?);
     }
     records.fill(&mut view)?;
     work.fill(&mut view, needs)?;
@@ -703,8 +739,11 @@ async fn write_plan(
     view: &BatchView,
     backlog: u64,
 ) -> Result<()> {
-    // New orders first: their lines' statuses change below.
-    insert_order_lines(tx, auth, &plan.new_order_lines).await?;
+    // Items and locations first: the rows below name them. Then order
+    // lines: their statuses change below.
+    write_items(tx, auth.tenant, &plan.items).await?;
+    write_locations(tx, auth, &plan.locations).await?;
+    write_order_lines(tx, auth, &plan.order_lines).await?;
     for order in &plan.workflow_starts {
         super::workflow::start(tx, auth.tenant, auth.warehouse, order).await?;
     }
@@ -720,16 +759,19 @@ async fn write_plan(
     let next_task = plan.next_task as i64;
     let backlog = i64::try_from(backlog).unwrap_or(i64::MAX);
     let events = crate::outbox::stamp(auth.warehouse, plan.events());
+    let tenant_changes = plan.tenant_changes();
     try_join!(
         insert_operations(tx, auth, &plan.ops),
+        insert_server_ops(tx, auth, &plan.server_ops),
         insert_movements(tx, auth.tenant, auth.warehouse, &plan.movements),
         write_stock(tx, auth, plan),
-        insert_lots(tx, auth.tenant, &plan.new_lots),
-        update_asn_lines(tx, auth, plan),
+        write_lots(tx, auth.tenant, &plan.lots),
+        write_asn_lines(tx, auth, plan),
         insert_exceptions(tx, auth, &plan.exceptions),
         close_asn_lines(tx, auth, &plan.asn_closures),
         write_tasks(tx, auth.tenant, auth.warehouse, &tasks),
         set_next_task(tx, auth.tenant, auth.warehouse, next_task),
+        write_change_log(tx, auth.tenant, 0, &tenant_changes),
         write_change_log(tx, auth.tenant, auth.warehouse, &changes),
         super::outbox::write(tx, auth.tenant, &events),
         async {
@@ -751,8 +793,8 @@ async fn write_plan(
     Ok(())
 }
 
-/// The lines of new orders, in one statement.
-async fn insert_order_lines(
+/// Order lines, new or changed, in one statement.
+async fn write_order_lines(
     tx: &Transaction<'_>,
     auth: &DeviceAuth,
     lines: &[OrderLineRecord],
@@ -771,7 +813,9 @@ async fn insert_order_lines(
             "INSERT INTO order_lines (tenant_id, warehouse_id, order_no, line, sku, qty, customer, status) \
              SELECT $1, $2, u.order_no, u.line, u.sku, u.qty, u.customer, u.status \
              FROM unnest($3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::text[], $8::text[]) \
-                 AS u (order_no, line, sku, qty, customer, status)",
+                 AS u (order_no, line, sku, qty, customer, status) \
+             ON CONFLICT (tenant_id, warehouse_id, order_no, line) DO UPDATE SET sku = excluded.sku, \
+                 qty = excluded.qty, customer = excluded.customer, status = excluded.status",
         )
         .await?;
     tx.execute(
@@ -788,6 +832,129 @@ async fn insert_order_lines(
         ],
     )
     .await?;
+    Ok(())
+}
+
+/// Items, each with exactly its GTINs: the old ones of every item go before
+/// the new ones come, so a GTIN may pass from one to another.
+async fn write_items(tx: &Transaction<'_>, tenant: i64, items: &[ItemRecord]) -> Result<()> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let skus: Vec<&str> = items.iter().map(|i| i.sku.as_str()).collect();
+    let descriptions: Vec<&str> = items.iter().map(|i| i.description.as_str()).collect();
+    let uoms: Vec<&str> = items.iter().map(|i| i.uom.as_str()).collect();
+    let lot_tracked: Vec<bool> = items.iter().map(|i| i.lot_tracked).collect();
+    let expiry_tracked: Vec<bool> = items.iter().map(|i| i.expiry_tracked).collect();
+    let serial_tracked: Vec<bool> = items.iter().map(|i| i.serial_tracked).collect();
+    let temperatures: Vec<&str> = items.iter().map(|i| i.temperature.as_str()).collect();
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO items (tenant_id, sku, description, uom, lot_tracked, expiry_tracked, \
+                 serial_tracked, temperature) \
+             SELECT $1, u.sku, u.description, u.uom, u.lot_tracked, u.expiry_tracked, \
+                 u.serial_tracked, u.temperature \
+             FROM unnest($2::text[], $3::text[], $4::text[], $5::bool[], $6::bool[], $7::bool[], \
+                 $8::text[]) \
+                 AS u (sku, description, uom, lot_tracked, expiry_tracked, serial_tracked, \
+                       temperature) \
+             ON CONFLICT (tenant_id, sku) DO UPDATE SET description = excluded.description, \
+                 uom = excluded.uom, lot_tracked = excluded.lot_tracked, \
+                 expiry_tracked = excluded.expiry_tracked, \
+                 serial_tracked = excluded.serial_tracked, \
+                 temperature = excluded.temperature",
+        )
+        .await?;
+    tx.execute(
+        &stmt,
+        &[
+            &tenant,
+            &skus,
+            &descriptions,
+            &uoms,
+            &lot_tracked,
+            &expiry_tracked,
+            &serial_tracked,
+            &temperatures,
+        ],
+    )
+    .await?;
+    let stmt = tx
+        .prepare_cached("DELETE FROM item_gtins WHERE tenant_id = $1 AND sku = ANY($2)")
+        .await?;
+    tx.execute(&stmt, &[&tenant, &skus]).await?;
+    let (gtins, owners): (Vec<&str>, Vec<&str>) = items
+        .iter()
+        .flat_map(|i| i.gtins.iter().map(|g| (g.as_str(), i.sku.as_str())))
+        .unzip();
+    if gtins.is_empty() {
+        return Ok(());
+    }
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO item_gtins (tenant_id, gtin, sku) \
+             SELECT $1, u.gtin, u.sku FROM unnest($2::text[], $3::text[]) AS u (gtin, sku)",
+        )
+        .await?;
+    tx.execute(&stmt, &[&tenant, &gtins, &owners]).await?;
+    Ok(())
+}
+
+async fn write_locations(
+    tx: &Transaction<'_>,
+    auth: &DeviceAuth,
+    locations: &[LocationRecord],
+) -> Result<()> {
+    if locations.is_empty() {
+        return Ok(());
+    }
+    let codes: Vec<&str> = locations.iter().map(|l| l.code.as_str()).collect();
+    let zones: Vec<&str> = locations.iter().map(|l| l.zone.as_str()).collect();
+    let temperatures: Vec<&str> = locations.iter().map(|l| l.temperature.as_str()).collect();
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO locations (tenant_id, warehouse_id, code, zone, temperature) \
+             SELECT $1, $2, u.code, u.zone, u.temperature \
+             FROM unnest($3::text[], $4::text[], $5::text[]) AS u (code, zone, temperature) \
+             ON CONFLICT (tenant_id, warehouse_id, code) DO UPDATE SET zone = excluded.zone, \
+                 temperature = excluded.temperature",
+        )
+        .await?;
+    tx.execute(
+        &stmt,
+        &[&auth.tenant, &auth.warehouse, &codes, &zones, &temperatures],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The server's own operations (an import's opening balance).
+async fn insert_server_ops(
+    tx: &Transaction<'_>,
+    auth: &DeviceAuth,
+    ops: &[ServerOp],
+) -> Result<()> {
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO operations (id, tenant_id, warehouse_id, operator, at, kind, payload) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .await?;
+    for op in ops {
+        tx.execute(
+            &stmt,
+            &[
+                &op.id,
+                &auth.tenant,
+                &auth.warehouse,
+                &op.operator,
+                &op.at,
+                &op.kind,
+                &op.payload,
+            ],
+        )
+        .await?;
+    }
     Ok(())
 }
 
@@ -1168,7 +1335,8 @@ pub(super) async fn delete_stock(
     Ok(())
 }
 
-async fn insert_lots(
+/// Records lots, keeping a known expiry unless one is given.
+async fn write_lots(
     tx: &Transaction<'_>,
     tenant: i64,
     lots: &[(String, String, Option<NaiveDate>)],
@@ -1184,7 +1352,8 @@ async fn insert_lots(
             "INSERT INTO lots (tenant_id, sku, lot, expiry) \
              SELECT $1, u.sku, u.lot, u.expiry FROM unnest($2::text[], $3::text[], $4::date[]) \
                  AS u (sku, lot, expiry) \
-             ON CONFLICT (tenant_id, sku, lot) DO NOTHING",
+             ON CONFLICT (tenant_id, sku, lot) \
+                 DO UPDATE SET expiry = COALESCE(excluded.expiry, lots.expiry)",
         )
         .await?;
     tx.execute(&stmt, &[&tenant, &skus, &names, &expiries])
@@ -1192,25 +1361,32 @@ async fn insert_lots(
     Ok(())
 }
 
-async fn update_asn_lines(tx: &Transaction<'_>, auth: &DeviceAuth, plan: &Plan) -> Result<()> {
+/// ASN lines, new or changed.
+async fn write_asn_lines(tx: &Transaction<'_>, auth: &DeviceAuth, plan: &Plan) -> Result<()> {
     if plan.asn_lines.is_empty() {
         return Ok(());
     }
     let lines = plan.asn_lines.values();
     let asns: Vec<&str> = lines.clone().map(|l| l.asn.as_str()).collect();
     let numbers: Vec<i64> = lines.clone().map(|l| i64::from(l.line)).collect();
+    let skus: Vec<&str> = lines.clone().map(|l| l.sku.as_str()).collect();
+    let suppliers: Vec<&str> = lines.clone().map(|l| l.supplier.as_str()).collect();
+    let expected: Vec<i64> = lines.clone().map(|l| l.expected_qty).collect();
     let received: Vec<i64> = lines.clone().map(|l| l.received_qty).collect();
     let damaged: Vec<i64> = lines.clone().map(|l| l.damaged_qty).collect();
     let closed: Vec<bool> = lines.map(|l| l.closed).collect();
     let stmt = tx
         .prepare_cached(
-            "UPDATE asn_lines a \
-             SET received_qty = u.received, damaged_qty = u.damaged, closed = u.closed \
-             FROM unnest($3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bool[]) \
-                 AS u (asn, line, received, damaged, closed), \
-             LATERAL (SELECT ctid FROM asn_lines WHERE tenant_id = $1 AND warehouse_id = $2 \
-                      AND asn = u.asn AND line = u.line LIMIT 1) AS found \
-             WHERE a.ctid = found.ctid",
+            "INSERT INTO asn_lines (tenant_id, warehouse_id, asn, line, sku, supplier, expected_qty, \
+                 received_qty, damaged_qty, closed) \
+             SELECT $1, $2, u.asn, u.line, u.sku, u.supplier, u.expected, u.received, u.damaged, u.closed \
+             FROM unnest($3::text[], $4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], \
+                 $9::bigint[], $10::bool[]) \
+                 AS u (asn, line, sku, supplier, expected, received, damaged, closed) \
+             ON CONFLICT (tenant_id, warehouse_id, asn, line) DO UPDATE SET sku = excluded.sku, \
+                 supplier = excluded.supplier, expected_qty = excluded.expected_qty, \
+                 received_qty = excluded.received_qty, damaged_qty = excluded.damaged_qty, \
+                 closed = excluded.closed",
         )
         .await?;
     tx.execute(
@@ -1220,6 +1396,9 @@ async fn update_asn_lines(tx: &Transaction<'_>, auth: &DeviceAuth, plan: &Plan) 
             &auth.warehouse,
             &asns,
             &numbers,
+            &skus,
+            &suppliers,
+            &expected,
             &received,
             &damaged,
             &closed,

@@ -30,10 +30,9 @@ use rusqlite_migration::{M, Migrations};
 use uuid::Uuid;
 
 use super::{
-    DeviceAuth, DeviceInfo, Discrepancy, ImportSummary, OperatorInfo, OperatorUpdate, Result,
-    StockFilter, Storage, StorageError, StoredOperation, Tenant, Warehouse,
+    DeviceAuth, DeviceInfo, Discrepancy, OperatorInfo, OperatorUpdate, Result, StockFilter,
+    Storage, StorageError, StoredOperation, Tenant, Warehouse,
 };
-use crate::import::ImportData;
 use crate::login::{Failures, OperatorLogin};
 use crate::outbox::Pending;
 use crate::settings::{
@@ -286,17 +285,6 @@ impl Storage for SqliteStorage {
             .await
     }
 
-    async fn import(
-        &self,
-        tenant: i64,
-        warehouse_code: &str,
-        data: &ImportData,
-    ) -> Result<ImportSummary> {
-        let (code, data) = (warehouse_code.to_owned(), data.clone());
-        self.write(move |c| admin::import(c, tenant, &code, &data))
-            .await
-    }
-
     async fn push(
         &self,
         device: &DeviceAuth,
@@ -376,7 +364,7 @@ impl Storage for SqliteStorage {
         needs: crate::domain::Needs,
         decide: crate::storage::Decide,
     ) -> Result<crate::push::Plan> {
-        self.write(move |c| push::transact(c, &scope.as_device(), &needs, decide))
+        self.write(move |c| push::transact(c, &scope, &needs, decide))
             .await
     }
 

@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use pyck_sync::operation::Operation;
 use pyck_sync::protocol::{PROTOCOL_VERSION, PushResponse};
 use pyck_sync::records::{
-    AsnLineRecord, OrderLineRecord, Role, TaskKind, TaskRecord, TaskStatus, Temperature,
+    AsnLineRecord, ItemRecord, OrderLineRecord, Role, TaskKind, TaskRecord, TaskStatus, Temperature,
 };
 use pyck_sync::refusal::{Refusal, RefusalCode};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
@@ -14,9 +14,9 @@ use uuid::Uuid;
 use super::{now, ts};
 use crate::domain::allocation::Candidate;
 use crate::domain::putaway::Bin;
-use crate::domain::{BatchView, ItemFacts, Needs, Settled, StockKey};
+use crate::domain::{BatchView, ItemFacts, Needs, Settled, StockKey, StoredLine};
 use crate::push::{self, ChangeRow, Plan};
-use crate::storage::{DeviceAuth, Result, StorageError};
+use crate::storage::{DeviceAuth, Result, Scope, StorageError, WarehouseRef};
 
 pub fn push(
     conn: &mut Connection,
@@ -59,16 +59,27 @@ pub fn push(
 /// commit, in one immediate transaction.
 pub fn transact(
     conn: &mut Connection,
-    scope: &DeviceAuth,
+    scope: &Scope,
     needs: &Needs,
     decide: crate::storage::Decide,
 ) -> Result<Plan> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let warehouse = match &scope.warehouse {
+        WarehouseRef::Id(id) => *id,
+        WarehouseRef::Code(code) => {
+            tx.execute(
+                "INSERT OR IGNORE INTO warehouses (tenant_id, code, created_at) VALUES (?1, ?2, ?3)",
+                params![scope.tenant, code, now()],
+            )?;
+            super::admin::warehouse(&tx, scope.tenant, code)?.id
+        }
+    };
+    let scope = &crate::storage::server_write(scope.tenant, warehouse);
     let mut view = load_view(&tx, scope, needs, 0, Utc::now())?;
     let plan = decide(&mut view)?;
     if !plan.ops.is_empty() {
         return Err(StorageError::Backend(
-            "a server write's plan stores no operations".into(),
+            "a server write's plan stores no device operations".into(),
         ));
     }
     write_plan(&tx, scope, &plan, &view)?;
@@ -89,13 +100,13 @@ fn load_view(
         last_seq,
         ..BatchView::default()
     };
-    // Unreserved lines first: allocating them needs their SKUs' stock.
+    // Order lines first: allocating them needs their SKUs' stock.
     let extended;
-    let needs = if needs.unreserved.is_empty() {
+    let needs = if needs.order_lines.is_empty() {
         needs
     } else {
-        view.unreserved = load_unreserved(tx, auth, &needs.unreserved)?;
-        extended = needs.with_lines(view.unreserved.values().flatten());
+        view.order_lines = load_order_lines(tx, auth, &needs.order_lines)?;
+        extended = needs.with_lines(view.order_lines.values().flatten().map(|l| &l.record));
         &extended
     };
     let device = auth.device.to_string();
@@ -248,34 +259,43 @@ fn load_view(
     Ok(view)
 }
 
-/// Tasks, settings, staged stock, putaway bins, pick candidates and
-/// exceptions the batch needs.
-/// The lines of `orders` with no pick task that are not cancelled, in line
-/// order.
-fn load_unreserved(
+/// Every line of `orders`, in line order, and whether a pick task covers
+/// it.
+fn load_order_lines(
     tx: &Transaction<'_>,
     auth: &DeviceAuth,
     orders: &std::collections::BTreeSet<String>,
-) -> Result<std::collections::HashMap<String, Vec<OrderLineRecord>>> {
+) -> Result<std::collections::HashMap<String, Vec<StoredLine>>> {
     let mut stmt = tx.prepare_cached(
-        "SELECT o.order_no, o.line, o.sku, o.qty, o.customer, o.status FROM order_lines o \
-         WHERE o.tenant_id = ?1 AND o.warehouse_id = ?2 AND o.order_no = ?3 AND o.status <> 'cancelled' \
-         AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.tenant_id = o.tenant_id AND t.warehouse_id = o.warehouse_id \
-         AND t.order_no = o.order_no AND t.line = o.line) ORDER BY o.line",
+        "SELECT o.order_no, o.line, o.sku, o.qty, o.customer, o.status, EXISTS (SELECT 1 FROM tasks t \
+         WHERE t.tenant_id = o.tenant_id AND t.warehouse_id = o.warehouse_id \
+         AND t.order_no = o.order_no AND t.line = o.line) FROM order_lines o \
+         WHERE o.tenant_id = ?1 AND o.warehouse_id = ?2 AND o.order_no = ?3 ORDER BY o.line",
     )?;
     let mut lines = std::collections::HashMap::new();
     for order in orders {
         let rows = stmt
-            .query_map(
-                params![auth.tenant, auth.warehouse, order],
-                super::admin::order_line_row,
-            )?
+            .query_map(params![auth.tenant, auth.warehouse, order], |r| {
+                Ok(StoredLine {
+                    record: OrderLineRecord {
+                        order: r.get(0)?,
+                        line: r.get(1)?,
+                        sku: r.get(2)?,
+                        qty: r.get(3)?,
+                        customer: r.get(4)?,
+                        status: r.get(5)?,
+                    },
+                    tasked: r.get(6)?,
+                })
+            })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         lines.insert(order.clone(), rows);
     }
     Ok(lines)
 }
 
+/// Tasks, settings, staged stock, putaway bins, pick candidates, exceptions
+/// and GTINs the batch needs.
 fn load_work(
     tx: &Transaction<'_>,
     auth: &DeviceAuth,
@@ -400,6 +420,16 @@ fn load_work(
     for id in &needs.exceptions {
         if let Some(ex) = super::queries::exception(tx, auth.tenant, auth.warehouse, id)? {
             view.exceptions.insert(id.clone(), ex);
+        }
+    }
+    let mut gtin =
+        tx.prepare_cached("SELECT sku FROM item_gtins WHERE tenant_id = ?1 AND gtin = ?2")?;
+    for g in &needs.gtins {
+        if let Some(sku) = gtin
+            .query_row(params![auth.tenant, g], |r| r.get::<_, String>(0))
+            .optional()?
+        {
+            view.gtins.insert(g.clone(), sku);
         }
     }
     Ok(())
@@ -541,12 +571,42 @@ fn write_plan(
     plan: &Plan,
     view: &BatchView,
 ) -> Result<()> {
-    // New orders first: their lines' statuses change below.
-    insert_order_lines(tx, auth, &plan.new_order_lines)?;
+    write_items(tx, auth.tenant, &plan.items)?;
+    let mut location = tx.prepare_cached(
+        "INSERT INTO locations (tenant_id, warehouse_id, code, zone, temperature) VALUES (?1, ?2, ?3, ?4, ?5) \
+         ON CONFLICT (tenant_id, warehouse_id, code) DO UPDATE SET zone = excluded.zone, temperature = excluded.temperature",
+    )?;
+    for l in &plan.locations {
+        location.execute(params![
+            auth.tenant,
+            auth.warehouse,
+            l.code,
+            l.zone,
+            l.temperature.as_str()
+        ])?;
+    }
+    // Order lines first: their statuses change below.
+    write_order_lines(tx, auth, &plan.order_lines)?;
     for order in &plan.workflow_starts {
         super::workflow::start(tx, auth.tenant, auth.warehouse, order)?;
     }
     let received_at = now();
+    let mut server_op = tx.prepare_cached(
+        "INSERT INTO operations (id, tenant_id, warehouse_id, operator, at, kind, payload, received_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    for op in &plan.server_ops {
+        server_op.execute(params![
+            op.id.to_string(),
+            auth.tenant,
+            auth.warehouse,
+            op.operator,
+            ts(op.at),
+            op.kind,
+            op.payload,
+            received_at
+        ])?;
+    }
     let device = auth.device.to_string();
     let mut insert_op = tx.prepare_cached(
         "INSERT INTO operations (id, tenant_id, warehouse_id, device_id, seq, operator, at, kind, payload, \
@@ -620,24 +680,30 @@ fn write_plan(
         }
     }
     let mut lot = tx.prepare_cached(
-        "INSERT OR IGNORE INTO lots (tenant_id, sku, lot, expiry) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO lots (tenant_id, sku, lot, expiry) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT (tenant_id, sku, lot) DO UPDATE SET expiry = COALESCE(excluded.expiry, lots.expiry)",
     )?;
-    for (sku, l, expiry) in &plan.new_lots {
+    for (sku, l, expiry) in &plan.lots {
         lot.execute(params![auth.tenant, sku, l, expiry.map(|e| e.to_string())])?;
     }
     let mut asn_line = tx.prepare_cached(
-        "UPDATE asn_lines SET received_qty = ?1, damaged_qty = ?2, closed = ?3 \
-         WHERE tenant_id = ?4 AND warehouse_id = ?5 AND asn = ?6 AND line = ?7",
+        "INSERT INTO asn_lines (tenant_id, warehouse_id, asn, line, sku, supplier, expected_qty, received_qty, damaged_qty, closed) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (tenant_id, warehouse_id, asn, line) DO UPDATE SET \
+         sku = excluded.sku, supplier = excluded.supplier, expected_qty = excluded.expected_qty, \
+         received_qty = excluded.received_qty, damaged_qty = excluded.damaged_qty, closed = excluded.closed",
     )?;
     for line in plan.asn_lines.values() {
         asn_line.execute(params![
-            line.received_qty,
-            line.damaged_qty,
-            line.closed,
             auth.tenant,
             auth.warehouse,
             line.asn,
-            line.line
+            line.line,
+            line.sku,
+            line.supplier,
+            line.expected_qty,
+            line.received_qty,
+            line.damaged_qty,
+            line.closed
         ])?;
     }
     let mut closure = tx.prepare_cached(
@@ -703,6 +769,7 @@ fn write_plan(
             ex.id
         ])?;
     }
+    write_change_log(tx, auth.tenant, 0, &plan.tenant_changes())?;
     write_change_log(tx, auth.tenant, auth.warehouse, &changes)?;
     super::outbox::write(
         tx,
@@ -711,18 +778,53 @@ fn write_plan(
     )
 }
 
-/// The lines of new orders.
-fn insert_order_lines(
+/// Items, each with exactly its GTINs.
+fn write_items(tx: &Transaction<'_>, tenant: i64, items: &[ItemRecord]) -> Result<()> {
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO items (tenant_id, sku, description, uom, lot_tracked, expiry_tracked, serial_tracked, temperature) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (tenant_id, sku) DO UPDATE SET \
+         description = excluded.description, uom = excluded.uom, lot_tracked = excluded.lot_tracked, \
+         expiry_tracked = excluded.expiry_tracked, serial_tracked = excluded.serial_tracked, temperature = excluded.temperature",
+    )?;
+    let mut forget =
+        tx.prepare_cached("DELETE FROM item_gtins WHERE tenant_id = ?1 AND sku = ?2")?;
+    for item in items {
+        upsert.execute(params![
+            tenant,
+            item.sku,
+            item.description,
+            item.uom,
+            item.lot_tracked,
+            item.expiry_tracked,
+            item.serial_tracked,
+            item.temperature.as_str()
+        ])?;
+        forget.execute(params![tenant, item.sku])?;
+    }
+    // GTINs once every item gave up its old ones: one may pass between two.
+    let mut gtin =
+        tx.prepare_cached("INSERT INTO item_gtins (tenant_id, gtin, sku) VALUES (?1, ?2, ?3)")?;
+    for item in items {
+        for g in &item.gtins {
+            gtin.execute(params![tenant, g, item.sku])?;
+        }
+    }
+    Ok(())
+}
+
+/// Order lines, new or changed.
+fn write_order_lines(
     tx: &Transaction<'_>,
     auth: &DeviceAuth,
     lines: &[OrderLineRecord],
 ) -> Result<()> {
-    let mut insert = tx.prepare_cached(
+    let mut upsert = tx.prepare_cached(
         "INSERT INTO order_lines (tenant_id, warehouse_id, order_no, line, sku, qty, customer, status) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (tenant_id, warehouse_id, order_no, line) DO UPDATE SET \
+         sku = excluded.sku, qty = excluded.qty, customer = excluded.customer, status = excluded.status",
     )?;
     for l in lines {
-        insert.execute(params![
+        upsert.execute(params![
             auth.tenant,
             auth.warehouse,
             l.order,
