@@ -18,6 +18,7 @@ pub mod outbox;
 pub mod push;
 pub mod reports;
 pub mod request;
+pub mod service;
 pub mod settings;
 pub mod shutdown;
 pub mod storage;

@@ -7,6 +7,7 @@
 mod common;
 
 use common::{Site, TestDb, moves, mv, outbox_events, qty, receive, site, small_warehouse, today};
+use pyck_server::service::UseCases;
 use pyck_sync::protocol::{Entity, PushOutcome};
 use pyck_sync::refusal::RefusalCode;
 

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
+use pyck_server::service::UseCases;
 use pyck_server::storage::{self, StockFilter, Storage};
 
 use super::{Cli, Ctx};

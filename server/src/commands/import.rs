@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::service::UseCases;
 use crate::storage::Storage;
 
 #[derive(Debug, clap::Args)]

@@ -10,6 +10,7 @@ use super::types::{Exception, PushRequest, PushResponse, SettingChange, Task, Ve
 use super::{ApiError, auth, events, storage, storage_error, sync};
 use crate::login::{self, Verdict};
 use crate::metrics::Metrics;
+use crate::service::UseCases;
 use async_graphql::ErrorExtensions;
 
 pub struct Mutation;

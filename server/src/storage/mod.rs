@@ -19,21 +19,18 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use pyck_sync::operation::Operation;
 use pyck_sync::protocol::{PullPage, PushResponse};
-use pyck_sync::records::{
-    ExceptionRecord, ItemRecord, LocationRecord, Role, StockRecord, TaskRecord,
-};
+use pyck_sync::records::{ExceptionRecord, ItemRecord, LocationRecord, Role, StockRecord};
 use thiserror::Error;
 use uuid::Uuid;
 
-use crate::domain::{BatchView, Needs, desk};
-use crate::import::ImportData;
+use crate::domain::{BatchView, Needs};
 use crate::login::{Failures, OperatorLogin};
 use crate::push::Plan;
 use crate::settings::{
     Change as SettingChange, Key as SettingKey, Settings, Value as SettingValue,
 };
 use crate::workflow::Report as WorkflowReport;
-use crate::workflow::machine::{Facts, Outcome, Transition, Workflow};
+use crate::workflow::machine::{Facts, Transition, Workflow};
 use chrono::{DateTime, Utc};
 pub use model::*;
 
@@ -157,43 +154,6 @@ pub trait Storage: Send + Sync + 'static {
     /// The device a token hash belongs to, if it is known and not revoked.
     async fn authenticate(&self, token_hash: &str) -> Result<Option<DeviceAuth>>;
 
-    /// Master data and opening stock ([`crate::domain::import`]); creates
-    /// the warehouse when new. Safe to re-run: records are upserted, opening
-    /// stock is *set* (a movement of the difference), so importing the same
-    /// files twice changes nothing.
-    async fn import(
-        &self,
-        tenant: i64,
-        warehouse_code: &str,
-        data: &ImportData,
-    ) -> Result<ImportSummary> {
-        let data = Arc::new(data.clone());
-        let needs = crate::domain::import::needs(&data);
-        let scope = Scope {
-            tenant,
-            warehouse: WarehouseRef::Code(warehouse_code.to_owned()),
-        };
-        let decide_on = Arc::clone(&data);
-        let plan = self
-            .transact(
-                scope,
-                needs,
-                Box::new(move |view| {
-                    crate::domain::import::plan(view, &decide_on)
-                        .map_err(StorageError::InvalidImport)
-                }),
-            )
-            .await?;
-        Ok(ImportSummary {
-            items: data.items.len(),
-            locations: data.locations.len(),
-            stock_rows: data.stock.len(),
-            movements: plan.movements.len(),
-            asn_lines: data.asn_lines.len(),
-            order_lines: data.order_lines.len(),
-        })
-    }
-
     /// Applies one device's batch in one transaction. Acknowledges nothing
     /// that is not committed: the response is built only after commit. Two
     /// pushes of the same device at once are serialised; each operation is
@@ -244,27 +204,6 @@ pub trait Storage: Send + Sync + 'static {
     /// The role of an active operator, if the badge is known.
     async fn operator_role(&self, tenant: i64, badge: &str) -> Result<Option<Role>>;
 
-    /// A new order (all lines share one order number), allocated at once
-    /// ([`desk::create_order`]); returns its pick tasks. Errors if the order
-    /// number exists.
-    async fn create_order(
-        &self,
-        tenant: i64,
-        warehouse: i64,
-        lines: &[crate::import::OrderLine],
-    ) -> Result<Vec<TaskRecord>> {
-        let lines = lines.to_vec();
-        let needs = desk::order_needs(&lines);
-        let plan = self
-            .transact(
-                Scope::of(tenant, warehouse),
-                needs,
-                Box::new(move |view| desk::create_order(view, &lines).map_err(StorageError::from)),
-            )
-            .await?;
-        Ok(plan.tasks.into_values().collect())
-    }
-
     /// One write in one transaction, the seam every write is to go
     /// through (docs/ARCHITECTURE.md, "The write seam"): the backend loads
     /// what `needs` names into a view of `scope`, `decide` — pure code —
@@ -273,54 +212,6 @@ pub trait Storage: Send + Sync + 'static {
     /// `decide` writes nothing. The committed plan comes back. Plans of the
     /// server's own writes store no operations.
     async fn transact(&self, scope: Scope, needs: Needs, decide: Decide) -> Result<Plan>;
-
-    /// A blind count task at a location (optionally for one SKU).
-    async fn create_count_task(
-        &self,
-        tenant: i64,
-        warehouse: i64,
-        location: &str,
-        sku: Option<&str>,
-    ) -> Result<TaskRecord> {
-        let (location, sku) = (location.to_owned(), sku.map(str::to_owned));
-        let needs = desk::count_task_needs(&location);
-        let plan = self
-            .transact(
-                Scope::of(tenant, warehouse),
-                needs,
-                Box::new(move |view| {
-                    desk::count_task(view, &location, sku.as_deref()).map_err(StorageError::Invalid)
-                }),
-            )
-            .await?;
-        plan.tasks
-            .into_values()
-            .next()
-            .ok_or_else(|| StorageError::Backend("a count task's plan holds no task".into()))
-    }
-
-    /// Resolves an exception with a note; `None` if it does not exist.
-    async fn resolve_exception(
-        &self,
-        tenant: i64,
-        warehouse: i64,
-        id: &str,
-        note: &str,
-    ) -> Result<Option<ExceptionRecord>> {
-        let (id, note) = (id.to_owned(), note.to_owned());
-        let needs = desk::resolve_needs(&id);
-        let plan = self
-            .transact(
-                Scope::of(tenant, warehouse),
-                needs,
-                Box::new(move |view| {
-                    // Nothing to resolve: an empty plan, which writes nothing.
-                    Ok(desk::resolve(view, &id, &note).unwrap_or_else(|| Plan::over(view)))
-                }),
-            )
-            .await?;
-        Ok(plan.resolved.into_iter().next().map(|(ex, _)| ex))
-    }
 
     // --- Order workflows (docs/WORKFLOW.md) ---
 
@@ -341,35 +232,6 @@ pub trait Storage: Send + Sync + 'static {
 
     /// The order's status and pick tasks, for the workflow's waiting steps.
     async fn order_facts(&self, tenant: i64, warehouse: i64, order: &str) -> Result<Facts>;
-
-    /// The reserve step: pick tasks for lines that have none yet
-    /// ([`desk::reserve`]). Idempotent.
-    async fn reserve_order(&self, tenant: i64, warehouse: i64, order: &str) -> Result<Outcome> {
-        let order = order.to_owned();
-        let needs = desk::reserve_needs(&order);
-        let plan = self
-            .transact(
-                Scope::of(tenant, warehouse),
-                needs,
-                Box::new(move |view| Ok(desk::reserve(view, &order))),
-            )
-            .await?;
-        Ok(crate::workflow::effects::reserve_outcome(&plan))
-    }
-
-    /// Compensation: open picks cancelled, staged goods given return-to-stock
-    /// putaway tasks, the order cancelled ([`desk::compensate`]). Idempotent.
-    async fn compensate_order(&self, tenant: i64, warehouse: i64, order: &str) -> Result<()> {
-        let order = order.to_owned();
-        let needs = desk::compensate_needs(&order);
-        self.transact(
-            Scope::of(tenant, warehouse),
-            needs,
-            Box::new(move |view| Ok(desk::compensate(view, &order))),
-        )
-        .await?;
-        Ok(())
-    }
 
     /// Stores a transition (with its history rows and any exception it
     /// raises) if `owner` still holds the workflow's lease, and frees the
@@ -478,15 +340,6 @@ pub trait Storage: Send + Sync + 'static {
         warehouse: i64,
         since: DateTime<Utc>,
     ) -> Result<FloorFacts>;
-}
-
-impl From<desk::Refused> for StorageError {
-    fn from(r: desk::Refused) -> Self {
-        match r {
-            desk::Refused::Exists(what) => StorageError::AlreadyExists(what),
-            desk::Refused::Invalid(why) => StorageError::Invalid(why),
-        }
-    }
 }
 
 /// Where a server write happens: one warehouse of one tenant.

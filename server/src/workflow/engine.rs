@@ -12,6 +12,7 @@ use super::notify::Notifier;
 use super::policy::Policy;
 use crate::events::Events;
 use crate::metrics::Metrics;
+use crate::service::UseCases;
 use crate::storage::{Result, Storage};
 
 /// Workflows claimed in one round.

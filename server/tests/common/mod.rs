@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use chrono::{NaiveDate, Utc};
 use pyck_server::import::{AsnLine, ImportData, OpeningStock, OrderLine};
+use pyck_server::service::UseCases;
 use pyck_server::storage::{self, DeviceAuth, Storage};
 use pyck_sync::operation::{Move, Operation, Payload, Receive};
 use pyck_sync::records::{ItemRecord, LocationRecord, Role, Temperature};
