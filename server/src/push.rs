@@ -177,9 +177,12 @@ pub struct Plan {
     /// The task number counter before this batch: tasks numbered from here
     /// on are new.
     pub first_new_task: u64,
-    /// The last operation of the batch to touch each stock key, task and
-    /// resolved exception: what its live event names as its cause.
+    /// The last operation of the batch to touch each task and resolved
+    /// exception: what its live event names as its cause.
     pub caused_by: BTreeMap<String, Uuid>,
+    /// The last operation of the batch to change each stock key (kept by
+    /// key, not by a name formatted per movement).
+    pub stock_causes: HashMap<StockKey, Uuid>,
 }
 
 impl Plan {
@@ -267,7 +270,7 @@ impl Plan {
                     lot: key.lot().map(str::to_owned),
                     qty: *qty,
                 },
-                cause(stock_cause(key)),
+                self.stock_causes.get(key).copied(),
             ));
         }
         for ex in &self.exceptions {
@@ -424,10 +427,6 @@ pub fn plan(view: &mut BatchView, ops: Vec<Operation>) -> Plan {
     plan
 }
 
-fn stock_cause(key: &StockKey) -> String {
-    format!("stock {}|{}|{}", key.location, key.sku, key.lot)
-}
-
 /// Applies the next operation to the view and the plan, or says why not.
 fn settle(view: &mut BatchView, op: &Operation, plan: &mut Plan) -> Result<(), Refusal> {
     op.validate()
@@ -447,8 +446,20 @@ fn settle(view: &mut BatchView, op: &Operation, plan: &mut Plan) -> Result<(), R
     let fx = domain::apply(view, op)?;
     for m in &fx.movements {
         let qty = view.stock.get(&m.key).copied().unwrap_or(0);
-        plan.stock.insert(m.key.clone(), qty);
-        plan.caused_by.insert(stock_cause(&m.key), op.id);
+        // A batch moves the same keys again and again: clone a key only
+        // the first time.
+        match plan.stock.get_mut(&m.key) {
+            Some(q) => *q = qty,
+            None => {
+                plan.stock.insert(m.key.clone(), qty);
+            }
+        }
+        match plan.stock_causes.get_mut(&m.key) {
+            Some(by) => *by = op.id,
+            None => {
+                plan.stock_causes.insert(m.key.clone(), op.id);
+            }
+        }
     }
     for task in &fx.tasks {
         plan.caused_by.insert(format!("task {}", task.id), op.id);

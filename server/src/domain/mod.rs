@@ -747,7 +747,12 @@ impl Ctx<'_> {
             return;
         }
         let line = self.fx.movements.len() as u32 + 1;
-        *self.view.stock.entry(key.clone()).or_insert(0) += delta;
+        match self.view.stock.get_mut(&key) {
+            Some(qty) => *qty += delta,
+            None => {
+                self.view.stock.insert(key.clone(), delta);
+            }
+        }
         self.fx.movements.push(Movement {
             op: self.op,
             line,

@@ -290,8 +290,14 @@ pub fn list(conn: &Connection, tenant: i64, warehouse: Option<i64>) -> Result<Ve
     Ok(rows)
 }
 
+/// The statement of [`order_operation`]: `?4` is a JSON array of kinds.
+pub(super) const ORDER_OPERATION: &str = "SELECT id FROM operations WHERE tenant_id = ?1 AND warehouse_id = ?2 \
+     AND json_extract(payload, '$.order') = ?3 \
+     AND (kind = 'pick' OR kind = 'short_pick' OR kind = 'pack' OR kind = 'ship') AND refusal_code IS NULL \
+     AND kind IN (SELECT value FROM json_each(?4)) ORDER BY at DESC, seq DESC LIMIT 1";
+
 /// The latest applied operation of `kinds` on `order` (uses the
-/// `operations_by_order` index).
+/// `operations_by_order` index, whose predicate the query repeats exactly).
 pub fn order_operation(
     conn: &Connection,
     tenant: i64,
@@ -301,12 +307,7 @@ pub fn order_operation(
 ) -> Result<Option<uuid::Uuid>> {
     let kinds = serde_json::to_string(kinds).map_err(|e| StorageError::Backend(e.to_string()))?;
     let id: Option<String> = conn
-        .prepare_cached(
-            "SELECT id FROM operations WHERE tenant_id = ?1 AND warehouse_id = ?2 \
-             AND json_extract(payload, '$.order') = ?3 \
-             AND kind IN ('pick', 'short_pick', 'pack', 'ship') AND refusal_code IS NULL \
-             AND kind IN (SELECT value FROM json_each(?4)) ORDER BY at DESC, seq DESC LIMIT 1",
-        )?
+        .prepare_cached(ORDER_OPERATION)?
         .query_row(params![tenant, warehouse, order, kinds], |r| r.get(0))
         .optional()?;
     id.map(|id| uuid::Uuid::parse_str(&id).map_err(|e| StorageError::Backend(e.to_string())))
