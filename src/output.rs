@@ -10,9 +10,12 @@ use crate::error::{BadRow, CliError};
 /// Writes errors (a closed pipe) back to the caller instead of panicking
 /// like `println!`.
 pub fn json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
+    // Buffered: stdout alone flushes every 1 KiB or so, a system call per
+    // few rows of a file's outcomes.
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
     serde_json::to_writer(&mut out, value)?;
     writeln!(out)?;
+    out.flush()?;
     Ok(())
 }
 

@@ -45,7 +45,7 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         let qty = r.labelled_qty(&row, &item, true)?;
         Payload::Adjust(Adjust {
             location: r.location(&row, "location")?,
-            sku: item.sku,
+            sku: item.sku.clone(),
             lot,
             qty,
             reason: args.reason,

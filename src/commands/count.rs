@@ -89,7 +89,7 @@ pub(crate) fn counted(store: &Store, row: &Row, task: Option<String>) -> anyhow:
     let qty = r.labelled_qty(row, &item, true)?;
     Ok(Payload::Count(Count {
         location: r.location(row, "location")?,
-        sku: item.sku,
+        sku: item.sku.clone(),
         lot,
         qty,
         task,

@@ -2,8 +2,6 @@
 //! or many from a file. Moving more than this device sees is recorded anyway
 //! (it physically happened), with a warning; the server raises an exception.
 
-use std::collections::BTreeSet;
-
 use pyck_sync::operation::{Kind, Move, Payload};
 use pyck_sync::records::{TaskKind, TaskStatus};
 
@@ -73,7 +71,10 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
             true,
         ),
     };
-    // Check every row before recording any, and name every bad one.
+    // Check every row before recording any, and name every bad one. All
+    // reads at one moment, in one read transaction: not one lock and
+    // snapshot per look-up.
+    let read = store.conn().unchecked_transaction()?;
     let mut moves = Vec::with_capacity(rows.len());
     {
         let mut r = Resolver::new(&store);
@@ -87,33 +88,36 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     }
     crate::output::refused_input(args.json, bad.into_result().map_err(Into::into))?;
     // Warn about moves of more than this device sees at the source.
-    let keys: BTreeSet<_> = moves
-        .iter()
-        .flat_map(|(_, m)| {
-            let lot = m.lot.clone().unwrap_or_default();
+    {
+        let keys = moves.iter().flat_map(|(_, m)| {
+            let lot = m.lot.as_deref().unwrap_or("");
             [
-                (m.from.clone(), m.sku.clone(), lot.clone()),
-                (m.to.clone(), m.sku.clone(), lot),
+                (m.from.as_str(), m.sku.as_str(), lot),
+                (m.to.as_str(), m.sku.as_str(), lot),
             ]
-        })
-        .collect();
-    let mut view = Snapshot::load(store.conn(), &keys)?;
+        });
+        let (mut view, slots) = Snapshot::load(store.conn(), keys)?;
+        for ((row, m), slots) in moves.iter().zip(slots.chunks_exact(2)) {
+            let (from, to) = (slots[0], slots[1]);
+            let there = view.qty(from);
+            if there < m.qty {
+                let at = if row.line == 0 {
+                    String::new()
+                } else {
+                    format!("line {}: ", row.line)
+                };
+                eprintln!(
+                    "warning: {at}moving {} of {} from {}, where this device sees {there}; recorded — the server will raise an exception if it agrees",
+                    m.qty, m.sku, m.from
+                );
+            }
+            view.add(from, -m.qty);
+            view.add(to, m.qty);
+        }
+    }
+    read.commit()?;
     let mut drafts = Vec::with_capacity(moves.len());
     for (row, m) in moves {
-        let there = view.qty(&m.from, &m.sku, m.lot.as_deref());
-        if there < m.qty {
-            let at = if row.line == 0 {
-                String::new()
-            } else {
-                format!("line {}: ", row.line)
-            };
-            eprintln!(
-                "warning: {at}moving {} of {} from {}, where this device sees {there}; recorded — the server will raise an exception if it agrees",
-                m.qty, m.sku, m.from
-            );
-        }
-        view.add(&m.from, &m.sku, m.lot.as_deref(), -m.qty);
-        view.add(&m.to, &m.sku, m.lot.as_deref(), m.qty);
         let reference = if single {
             args.reference.clone().map(|r| format!("ref:{r}"))
         } else {
@@ -153,7 +157,7 @@ pub(crate) fn checked(store: &Store, r: &mut Resolver<'_>, row: &Row) -> anyhow:
         None => None,
     };
     Ok(Move {
-        sku: item.sku,
+        sku: item.sku.clone(),
         lot,
         qty,
         from,

@@ -139,14 +139,14 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
 /// recorded as rejected (`--qty 0 --damaged N`), with the reason `expired`.
 pub(crate) fn receipt(store: &Store, r: &mut Resolver<'_>, row: &Row) -> anyhow::Result<Payload> {
     let asn = r.code(row, "asn")?;
-    let lines = work::asn(store.conn(), &asn)?;
+    let lines = work::asn(store.conn(), asn)?;
     if lines.is_empty() {
         return Err(row.error(
             "asn",
             format!("ASN {asn} is not known on this device (sync first)"),
         ));
     }
-    checks::asn_open(&asn, &lines).map_err(|w| row.error("asn", w))?;
+    checks::asn_open(asn, &lines).map_err(|w| row.error("asn", w))?;
     let item = r.item(row, "sku")?;
     // A label's count is the units that arrived: split into good and
     // damaged, both are given.
@@ -189,8 +189,8 @@ pub(crate) fn receipt(store: &Store, r: &mut Resolver<'_>, row: &Row) -> anyhow:
         r.location(row, "to")?
     };
     Ok(Payload::Receive(Receive {
-        asn,
-        sku: item.sku,
+        asn: asn.to_owned(),
+        sku: item.sku.clone(),
         qty,
         lot,
         expiry,

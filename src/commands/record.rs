@@ -3,6 +3,7 @@
 //! report.
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use chrono::NaiveDate;
 use pyck_sync::operation::Kind;
@@ -37,12 +38,17 @@ pub fn operator(store: &Store, kind: Kind) -> anyhow::Result<Operator> {
     Ok(op)
 }
 
-/// Checks fields of a row against the replica. Caches items, so a file of
-/// thousands of rows costs one lookup per distinct SKU.
+/// Checks fields of a row against the replica. Caches items and
+/// locations, so a file of thousands of rows costs one lookup per distinct
+/// SKU and location, and a row's lookups borrow its fields and share the
+/// cached records (`Rc`) rather than copying them.
 pub struct Resolver<'s> {
     store: &'s Store,
-    items: HashMap<String, Option<replica::Item>>,
-    locations: HashMap<String, Option<LocationRecord>>,
+    items: HashMap<String, Option<Rc<replica::Item>>>,
+    locations: HashMap<String, Option<Rc<LocationRecord>>>,
+    /// The day labels' dates are read against: one for a whole run, and
+    /// not the clock and `PYCK_TODAY` read twice per row.
+    today: NaiveDate,
 }
 
 impl<'s> Resolver<'s> {
@@ -51,30 +57,29 @@ impl<'s> Resolver<'s> {
             store,
             items: HashMap::new(),
             locations: HashMap::new(),
+            today: checks::today(),
         }
     }
 
     /// A SKU, or a GTIN of a known item.
-    pub fn item(&mut self, row: &Row, field: &str) -> anyhow::Result<replica::Item> {
+    pub fn item(&mut self, row: &Row, field: &str) -> anyhow::Result<Rc<replica::Item>> {
         // A GS1 code may hold what a plain code may not: the GS byte that
         // ends a variable-length element.
         let value = match self.code(row, field) {
             Ok(value) => value,
-            Err(_) if pyck_sync::gs1::read_scan(row.get(field), checks::today()).is_some() => {
-                row.get(field).to_owned()
+            Err(_) if pyck_sync::gs1::read_scan(row.get(field), self.today).is_some() => {
+                row.get(field)
             }
             Err(e) => return Err(e),
         };
-        if let Some(found) = self.items.get(&value) {
-            return found
-                .clone()
-                .ok_or_else(|| unknown_item(row, field, &value));
+        if let Some(found) = self.items.get(value) {
+            return found.clone().ok_or_else(|| unknown_item(row, field, value));
         }
         let conn = self.store.conn();
-        let mut found = replica::item(conn, &value)?;
+        let mut found = replica::item(conn, value)?;
         if found.is_none()
             && value.bytes().all(|b| b.is_ascii_digit())
-            && let Some(sku) = replica::sku_by_gtin(conn, &value)?
+            && let Some(sku) = replica::sku_by_gtin(conn, value)?
         {
             found = replica::item(conn, &sku)?;
         }
@@ -82,7 +87,7 @@ impl<'s> Resolver<'s> {
         // its GTIN: what a scanner sends into the field. Its lot and expiry
         // stand in for the row's where the row gives none (`lot`, `date`).
         if found.is_none()
-            && let Some(read) = pyck_sync::gs1::read_scan(&value, crate::checks::today())
+            && let Some(read) = pyck_sync::gs1::read_scan(value, self.today)
         {
             let gs1 = read.map_err(|e| row.error(field, format!("not a valid GS1 code: {e}")))?;
             if let Some(sku) = match gs1.gtin() {
@@ -92,23 +97,28 @@ impl<'s> Resolver<'s> {
                 found = replica::item(conn, &sku)?;
             }
         }
-        self.items.insert(value.clone(), found.clone());
-        found.ok_or_else(|| unknown_item(row, field, &value))
+        let found = found.map(Rc::new);
+        self.items.insert(value.to_owned(), found.clone());
+        found.ok_or_else(|| unknown_item(row, field, value))
     }
 
     /// A location known here, as stored (codes match without regard to
     /// case).
     pub fn location(&mut self, row: &Row, field: &str) -> anyhow::Result<String> {
-        Ok(self.location_record(row, field)?.code)
+        Ok(self.location_record(row, field)?.code.clone())
     }
 
-    pub fn location_record(&mut self, row: &Row, field: &str) -> anyhow::Result<LocationRecord> {
+    pub fn location_record(
+        &mut self,
+        row: &Row,
+        field: &str,
+    ) -> anyhow::Result<Rc<LocationRecord>> {
         let code = self.code(row, field)?;
-        let found = match self.locations.get(&code) {
+        let found = match self.locations.get(code) {
             Some(found) => found.clone(),
             None => {
-                let found = replica::location(self.store.conn(), &code)?;
-                self.locations.insert(code.clone(), found.clone());
+                let found = replica::location(self.store.conn(), code)?.map(Rc::new);
+                self.locations.insert(code.to_owned(), found.clone());
                 found
             }
         };
@@ -131,13 +141,14 @@ impl<'s> Resolver<'s> {
         let bin = self.location_record(row, field)?;
         checks::bin_temperature(&item.sku, item.temperature, &bin.code, bin.temperature)
             .map_err(|w| row.error(field, w))?;
-        Ok(bin.code)
+        Ok(bin.code.clone())
     }
 
-    pub fn code(&self, row: &Row, field: &str) -> anyhow::Result<String> {
+    /// A field holding a code, as the row gives it.
+    pub fn code<'r>(&self, row: &'r Row, field: &str) -> anyhow::Result<&'r str> {
         let v = row.get(field);
         validate::code("value", v).map_err(|e| row.error(field, e.problem))?;
-        Ok(v.to_owned())
+        Ok(v)
     }
 
     pub fn qty(&self, row: &Row, field: &str, zero_ok: bool) -> anyhow::Result<i64> {
@@ -164,7 +175,8 @@ impl<'s> Resolver<'s> {
         item: &replica::Item,
         zero_ok: bool,
     ) -> anyhow::Result<i64> {
-        let on_label = label(row)
+        let on_label = self
+            .label(row)
             .and_then(|g| g.quantity_for(&item.uom))
             .transpose()
             .map_err(|e| row.error("sku", e))?;
@@ -187,12 +199,17 @@ impl<'s> Resolver<'s> {
                 validate::positive_qty("value", on_label).map_err(|e| row.error("sku", e.problem))?;
                 Ok(on_label)
             }
-            (None, None) if label(row).is_some() => Err(row.error(
+            (None, None) if self.label(row).is_some() => Err(row.error(
                 "qty",
                 "give the quantity: the label given as the SKU carries no count (30)/(37) or weight",
             )),
             (None, None) => Err(row.error("qty", "give the quantity")),
         }
+    }
+
+    /// The GS1 label given as the row's SKU, if it is one that reads.
+    fn label(&self, row: &Row) -> Option<pyck_sync::gs1::Gs1> {
+        pyck_sync::gs1::read_scan(row.opt("sku")?, self.today)?.ok()
     }
 
     pub fn date(&self, row: &Row, field: &str) -> anyhow::Result<Option<NaiveDate>> {
@@ -209,7 +226,7 @@ impl<'s> Resolver<'s> {
     pub fn expiry(&self, row: &Row, item: &replica::Item) -> anyhow::Result<Option<NaiveDate>> {
         Ok(match self.date(row, "expiry")? {
             Some(given) => Some(given),
-            None if item.expiry_tracked => label(row).and_then(|g| g.expiry()),
+            None if item.expiry_tracked => self.label(row).and_then(|g| g.expiry()),
             None => None,
         })
     }
@@ -225,7 +242,7 @@ impl<'s> Resolver<'s> {
     ) -> anyhow::Result<Option<String>> {
         // A lot not given is the one on a GS1 label given as the SKU; one
         // given must be the label's.
-        let labelled = label(row).and_then(|g| g.lot().map(str::to_owned));
+        let labelled = self.label(row).and_then(|g| g.lot().map(str::to_owned));
         if let (Some(given), Some(on_label)) = (row.opt("lot"), &labelled)
             && given != on_label
         {
@@ -262,11 +279,6 @@ impl<'s> Resolver<'s> {
             }
         }
     }
-}
-
-/// The GS1 label given as the row's SKU, if it is one that reads.
-fn label(row: &Row) -> Option<pyck_sync::gs1::Gs1> {
-    pyck_sync::gs1::read_scan(row.opt("sku")?, crate::checks::today())?.ok()
 }
 
 fn unknown_item(row: &Row, field: &str, value: &str) -> anyhow::Error {
@@ -310,15 +322,12 @@ pub fn record_and_report(
     single: bool,
     json: bool,
 ) -> anyhow::Result<()> {
-    let drafts: Vec<Draft> = rows.iter().map(|(_, d)| d.clone()).collect();
+    let (lines, drafts): (Vec<u64>, Vec<Draft>) = rows.into_iter().unzip();
     let recorded = journal::record_all(store, &drafts)?;
-    let outcomes: Vec<RowOutcome> = rows
-        .iter()
+    let outcomes: Vec<RowOutcome> = lines
+        .into_iter()
         .zip(recorded)
-        .map(|((line, _), recorded)| RowOutcome {
-            line: *line,
-            recorded,
-        })
+        .map(|(line, recorded)| RowOutcome { line, recorded })
         .collect();
     let (new, old) = outcomes.iter().fold((0, 0), |(n, o), r| match r.recorded {
         Recorded::Recorded { .. } => (n + 1, o),

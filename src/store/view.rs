@@ -3,6 +3,8 @@
 //! stored twice.
 
 use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use chrono::NaiveDate;
 use pyck_sync::operation::{Kind, Payload};
@@ -37,10 +39,14 @@ type Key = (String, String, String);
 /// Operations the replica does not reflect yet: pending ones, and synced ones
 /// whose effects no pull has brought back so far.
 pub(crate) fn overlay(conn: &Connection) -> anyhow::Result<Vec<Payload>> {
+    // Two searches of the partial indexes, merged in sequence order; an OR
+    // of the two scanned the whole journal (10,000 operations are kept).
     let mut stmt = conn.prepare_cached(
-        "SELECT kind, payload FROM journal WHERE status = 'pending' OR (status = 'synced' AND in_replica = 0) ORDER BY seq",
+        "SELECT seq, kind, payload FROM journal WHERE status = 'pending' \
+         UNION ALL SELECT seq, kind, payload FROM journal WHERE status = 'synced' AND in_replica = 0 \
+         ORDER BY seq",
     )?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
     let mut out = Vec::new();
     for row in rows {
         let (kind, payload) = row?;
@@ -179,62 +185,70 @@ fn stock_now(conn: &Connection, filter: &Filter) -> anyhow::Result<Vec<StockRow>
         .collect())
 }
 
+/// A (location, sku, lot) key borrowed from what is being checked; no lot
+/// is "".
+pub type KeyRef<'k> = (&'k str, &'k str, &'k str);
+
 /// The local view of a set of keys, loaded once and updated in memory, for
-/// checking a whole input file without replaying the journal per row.
+/// checking a whole input file without replaying the journal per row. Keys
+/// are borrowed from the rows being checked and hashed once, at load; after
+/// that a key is its slot, and reading or changing it allocates and hashes
+/// nothing (issue 21).
 #[derive(Debug, Default)]
 pub struct Snapshot {
-    qty: std::collections::HashMap<Key, i64>,
+    qty: Vec<i64>,
 }
 
 impl Snapshot {
-    /// Loads the local-view quantities of `keys` ((location, sku, lot)).
-    pub fn load(
+    /// Loads the local-view quantities of `keys` (repeats are fine), and
+    /// returns with it the slot of each key, in the order given.
+    pub fn load<'k>(
         conn: &Connection,
-        keys: &std::collections::BTreeSet<Key>,
-    ) -> anyhow::Result<Snapshot> {
+        keys: impl IntoIterator<Item = KeyRef<'k>>,
+    ) -> anyhow::Result<(Snapshot, Vec<usize>)> {
         at_one_moment(conn, || Snapshot::load_now(conn, keys))
     }
 
-    fn load_now(
+    fn load_now<'k>(
         conn: &Connection,
-        keys: &std::collections::BTreeSet<Key>,
-    ) -> anyhow::Result<Snapshot> {
-        let mut qty = std::collections::HashMap::with_capacity(keys.len());
+        keys: impl IntoIterator<Item = KeyRef<'k>>,
+    ) -> anyhow::Result<(Snapshot, Vec<usize>)> {
+        let mut qty = Vec::new();
+        let mut slots: HashMap<KeyRef<'k>, usize> = HashMap::new();
+        let mut order = Vec::new();
         let mut stmt = conn.prepare_cached(
             "SELECT qty FROM stock WHERE location = ?1 AND sku = ?2 AND lot = ?3",
         )?;
         for key in keys {
-            let q: Option<i64> = rusqlite::OptionalExtension::optional(
-                stmt.query_row(params![key.0, key.1, key.2], |r| r.get(0)),
-            )?;
-            qty.insert(key.clone(), q.unwrap_or(0));
+            let slot = match slots.entry(key) {
+                Entry::Occupied(e) => *e.get(),
+                Entry::Vacant(e) => {
+                    let q: Option<i64> = rusqlite::OptionalExtension::optional(
+                        stmt.query_row(params![key.0, key.1, key.2], |r| r.get(0)),
+                    )?;
+                    qty.push(q.unwrap_or(0));
+                    *e.insert(qty.len() - 1)
+                }
+            };
+            order.push(slot);
         }
         let threshold = count_threshold(conn)?;
         for payload in overlay(conn)? {
-            for (key, change, _) in effects(&payload) {
-                if let Some(q) = qty.get_mut(&key) {
-                    change.apply(q, threshold);
+            for ((location, sku, lot), change, _) in effects(&payload) {
+                if let Some(&slot) = slots.get(&(location.as_str(), sku.as_str(), lot.as_str())) {
+                    change.apply(&mut qty[slot], threshold);
                 }
             }
         }
-        Ok(Snapshot { qty })
+        Ok((Snapshot { qty }, order))
     }
 
-    pub fn qty(&self, location: &str, sku: &str, lot: Option<&str>) -> i64 {
-        let key = (
-            location.to_owned(),
-            sku.to_owned(),
-            lot.unwrap_or("").to_owned(),
-        );
-        self.qty.get(&key).copied().unwrap_or(0)
+    /// The quantity at a slot [`Snapshot::load`] gave.
+    pub fn qty(&self, slot: usize) -> i64 {
+        self.qty[slot]
     }
 
-    pub fn add(&mut self, location: &str, sku: &str, lot: Option<&str>, delta: i64) {
-        let key = (
-            location.to_owned(),
-            sku.to_owned(),
-            lot.unwrap_or("").to_owned(),
-        );
-        *self.qty.entry(key).or_insert(0) += delta;
+    pub fn add(&mut self, slot: usize, delta: i64) {
+        self.qty[slot] += delta;
     }
 }
