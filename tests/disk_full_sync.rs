@@ -15,13 +15,13 @@ use common::{Device, Server, Warehouse};
 fn a_full_disk_does_not_stop_a_sync_from_settling() {
     let wh = Warehouse::new();
     let server = Server::start(&wh.db, None);
-    let disk = Tmpfs::mount("32m");
+    let disk = Tmpfs::mount("48m");
     let device = Device::new_in(disk.path());
     device.enrol(&server.url(), &wh.token(), "1007");
     let reserve = device.path("pyck.reserve");
     assert_eq!(
         std::fs::metadata(&reserve).unwrap().len(),
-        8 << 20,
+        pyck::store::reserve::RESERVE_BYTES,
         "init keeps the room"
     );
 
@@ -76,5 +76,8 @@ fn a_full_disk_does_not_stop_a_sync_from_settling() {
     let report = device.json(&["sync"]);
     assert_eq!(report["pushed"], 0, "{report}");
     assert!(report.get("reserve_used").is_none(), "{report}");
-    assert_eq!(std::fs::metadata(&reserve).unwrap().len(), 8 << 20);
+    assert_eq!(
+        std::fs::metadata(&reserve).unwrap().len(),
+        pyck::store::reserve::RESERVE_BYTES
+    );
 }

@@ -50,6 +50,7 @@ pub fn record_all(store: &mut Store, drafts: &[Draft]) -> anyhow::Result<Vec<Rec
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?4)",
         )?;
         let at = ts(now);
+        let mut id_text = Uuid::encode_buffer();
         for d in drafts {
             if let Some(r) = &d.reference {
                 let seq: Option<i64> = by_ref.query_row([r], |row| row.get(0)).optional()?;
@@ -69,7 +70,7 @@ pub fn record_all(store: &mut Store, drafts: &[Draft]) -> anyhow::Result<Vec<Rec
             }
             insert.execute(params![
                 last as i64,
-                id.to_string(),
+                &*id.hyphenated().encode_lower(&mut id_text),
                 d.payload.kind().as_str(),
                 at,
                 d.operator,
@@ -197,58 +198,134 @@ pub fn list(conn: &Connection, pending_only: bool) -> anyhow::Result<Vec<Entry>>
     Ok(out)
 }
 
-/// Pending operations in sequence order, ready to push.
-pub fn pending(conn: &Connection, device: Uuid, limit: usize) -> anyhow::Result<Vec<Operation>> {
+/// Pending operations in sequence order, ready to push: at most `limit`,
+/// and no more than about `max_bytes` of payload text (at least one), so a
+/// batch of large operations stays below the server's body limit.
+pub fn pending(
+    conn: &Connection,
+    device: Uuid,
+    limit: usize,
+    max_bytes: usize,
+) -> anyhow::Result<Vec<Operation>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, seq, kind, at, operator, payload FROM journal WHERE status = 'pending' ORDER BY seq LIMIT ?1",
     )?;
-    let rows = stmt.query_map([limit as i64], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, i64>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, String>(4)?,
-            r.get::<_, String>(5)?,
-        ))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (id, seq, kind, at, operator, payload) = row?;
-        let kind = Kind::parse(&kind)
+    let mut rows = stmt.query([limit as i64])?;
+    let mut out = Vec::with_capacity(limit.min(MAX_PREALLOCATED));
+    let mut bytes = 0;
+    while let Some(r) = rows.next()? {
+        let payload = r.get_ref(5)?.as_str()?;
+        // An operation's envelope (ids, time, operator) is about 200 bytes.
+        bytes += payload.len() + 256;
+        if bytes > max_bytes && !out.is_empty() {
+            break;
+        }
+        let kind = r.get_ref(2)?.as_str()?;
+        let kind = Kind::parse(kind)
             .ok_or_else(|| anyhow::anyhow!("journal holds an unknown kind {kind:?}"))?;
         out.push(Operation {
-            id: Uuid::parse_str(&id)?,
+            id: Uuid::parse_str(r.get_ref(0)?.as_str()?)?,
             device,
-            seq: seq as u64,
-            operator,
-            at: parse_ts(&at).unwrap_or_default(),
-            payload: Payload::from_parts(kind, &payload)?,
+            seq: r.get::<_, i64>(1)? as u64,
+            operator: r.get(4)?,
+            at: parse_ts(r.get_ref(3)?.as_str()?).unwrap_or_default(),
+            payload: Payload::from_parts(kind, payload)?,
         });
     }
     Ok(out)
 }
 
-/// Marks what the server settled; returns how many were settled.
-pub fn settle(conn: &mut Connection, results: &[OpResult]) -> anyhow::Result<usize> {
+/// More than this many pending operations are not reserved for at once.
+const MAX_PREALLOCATED: usize = 1 << 16;
+
+/// What a push's answer means for the journal, worked out from the
+/// operations sent and the results: runs of consecutive operations the
+/// server holds (applied, or duplicates), settled with one range UPDATE
+/// each, and single operations matched by sequence number and id (refusals,
+/// and anything not among those sent).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Settlement<'r> {
+    /// Operations `first..=last`, every one of them sent with the id the
+    /// server answered for: the journal holds exactly these ids there.
+    Synced { first: u64, last: u64 },
+    One {
+        seq: u64,
+        id: Uuid,
+        refusal: Option<&'r Refusal>,
+    },
+}
+
+/// Groups `results` into [`Settlement`]s. `sent` holds the (seq, id) of
+/// each operation sent, in sequence order, as read from the journal.
+pub(crate) fn settlements<'r>(
+    sent: &[(u64, Uuid)],
+    results: &'r [OpResult],
+) -> Vec<Settlement<'r>> {
+    let mut out = Vec::new();
+    for r in results {
+        let refusal = match &r.outcome {
+            PushOutcome::Applied { .. } | PushOutcome::Duplicate => None,
+            PushOutcome::Refused(refusal) => Some(refusal),
+            PushOutcome::Gap { .. } => continue,
+        };
+        let as_sent = sent
+            .binary_search_by_key(&r.seq, |&(seq, _)| seq)
+            .is_ok_and(|i| sent[i].1 == r.id);
+        match (refusal, out.last_mut()) {
+            (None, Some(Settlement::Synced { last, .. })) if as_sent && r.seq == *last + 1 => {
+                *last = r.seq;
+            }
+            (None, _) if as_sent => out.push(Settlement::Synced {
+                first: r.seq,
+                last: r.seq,
+            }),
+            _ => out.push(Settlement::One {
+                seq: r.seq,
+                id: r.id,
+                refusal,
+            }),
+        }
+    }
+    out
+}
+
+/// Marks what the server settled; returns how many were settled. `sent` is
+/// the (seq, id) of each operation of the batch, in sequence order.
+pub fn settle(
+    conn: &mut Connection,
+    sent: &[(u64, Uuid)],
+    results: &[OpResult],
+) -> anyhow::Result<usize> {
     let tx = conn.transaction()?;
     let mut settled = 0;
     {
+        let mut range =
+            tx.prepare_cached("UPDATE journal SET status = 'synced' WHERE seq BETWEEN ?1 AND ?2")?;
         let mut synced =
             tx.prepare_cached("UPDATE journal SET status = 'synced' WHERE seq = ?1 AND id = ?2")?;
         let mut refused = tx.prepare_cached(
             "UPDATE journal SET status = 'refused', refusal_code = ?3, refusal_message = ?4 WHERE seq = ?1 AND id = ?2",
         )?;
-        for r in results {
-            let (seq, id) = (r.seq as i64, r.id.to_string());
-            settled += match &r.outcome {
-                PushOutcome::Applied { .. } | PushOutcome::Duplicate => {
-                    synced.execute(params![seq, id])?
+        for s in settlements(sent, results) {
+            settled += match s {
+                Settlement::Synced { first, last } => {
+                    range.execute(params![first as i64, last as i64])?
                 }
-                PushOutcome::Refused(refusal) => {
-                    refused.execute(params![seq, id, refusal.code.as_str(), refusal.message])?
-                }
-                PushOutcome::Gap { .. } => 0,
+                Settlement::One {
+                    seq,
+                    id,
+                    refusal: None,
+                } => synced.execute(params![seq as i64, id.to_string()])?,
+                Settlement::One {
+                    seq,
+                    id,
+                    refusal: Some(refusal),
+                } => refused.execute(params![
+                    seq as i64,
+                    id.to_string(),
+                    refusal.code.as_str(),
+                    refusal.message
+                ])?,
             };
         }
     }
@@ -367,5 +444,152 @@ mod tests {
         // 10,000 (seq 6), and no other.
         assert_eq!(compact(store.conn_mut(), Utc::now()).unwrap(), 1);
         assert_eq!(compact(store.conn_mut(), Utc::now()).unwrap(), 0);
+    }
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store.sqlite3")).unwrap();
+        (dir, store)
+    }
+
+    fn statuses(store: &Store) -> Vec<(i64, String)> {
+        store
+            .conn()
+            .prepare("SELECT seq, status FROM journal ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    fn result(seq: u64, id: Uuid, outcome: PushOutcome) -> OpResult {
+        OpResult { id, seq, outcome }
+    }
+
+    /// Ids are made without a system call each now: still unique, and in
+    /// the order they were recorded, within one run and across runs.
+    #[test]
+    fn recorded_ids_are_unique_and_increase_with_the_sequence() {
+        let (_dir, mut store) = store();
+        for run in 0..3 {
+            let drafts: Vec<_> = (0..5_000).map(|i| draft(&format!("r{run}-{i}"))).collect();
+            record_all(&mut store, &drafts).unwrap();
+        }
+        let ids: Vec<String> = store
+            .conn()
+            .prepare("SELECT id FROM journal ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(ids.len(), 15_000);
+        let ids: Vec<Uuid> = ids.iter().map(|i| Uuid::parse_str(i).unwrap()).collect();
+        assert!(ids.iter().all(|id| id.get_version_num() == 7));
+        assert!(
+            ids.windows(2).all(|w| w[0] < w[1]),
+            "ids increase with seq (so they are unique too)"
+        );
+    }
+
+    /// A batch's answer settles in runs: one range per stretch of
+    /// consecutive operations held as sent, a refusal on its own, an id
+    /// the journal did not send matched singly, gaps left pending.
+    #[test]
+    fn an_answer_settles_in_runs_of_operations_held_as_sent() {
+        let ids: Vec<Uuid> = (0..8).map(|_| Uuid::now_v7()).collect();
+        let sent: Vec<(u64, Uuid)> = (10..16).zip(ids.iter().copied()).collect();
+        let refusal = Refusal::new(RefusalCode::Malformed, "no");
+        let applied = PushOutcome::Applied { exceptions: 0 };
+        let results = vec![
+            result(10, ids[0], applied.clone()),
+            result(11, ids[1], PushOutcome::Duplicate),
+            result(12, ids[2], PushOutcome::Refused(refusal.clone())),
+            result(13, ids[3], applied.clone()),
+            result(14, ids[7], applied.clone()),
+            result(15, ids[5], PushOutcome::Gap { expected: 9 }),
+        ];
+        assert_eq!(
+            settlements(&sent, &results),
+            vec![
+                Settlement::Synced {
+                    first: 10,
+                    last: 11
+                },
+                Settlement::One {
+                    seq: 12,
+                    id: ids[2],
+                    refusal: Some(&refusal)
+                },
+                Settlement::Synced {
+                    first: 13,
+                    last: 13
+                },
+                Settlement::One {
+                    seq: 14,
+                    id: ids[7],
+                    refusal: None
+                },
+            ]
+        );
+    }
+
+    /// Settling a batch marks exactly its operations: not those recorded
+    /// before or after it, and not one whose id the server did not answer.
+    #[test]
+    fn settling_a_batch_marks_exactly_its_operations() {
+        let (_dir, mut store) = store();
+        let drafts: Vec<_> = (1..=10).map(|i| draft(&format!("r{i}"))).collect();
+        record_all(&mut store, &drafts).unwrap();
+        let device = Uuid::now_v7();
+        let all = pending(store.conn(), device, 100, usize::MAX).unwrap();
+        // The batch: seqs 3..=8.
+        let batch = &all[2..8];
+        let sent: Vec<(u64, Uuid)> = batch.iter().map(|op| (op.seq, op.id)).collect();
+        let mut results: Vec<OpResult> = batch
+            .iter()
+            .map(|op| result(op.seq, op.id, PushOutcome::Applied { exceptions: 0 }))
+            .collect();
+        results[3].outcome = PushOutcome::Refused(Refusal::new(RefusalCode::Malformed, "no"));
+        // An answer for seq 8 naming another id settles nothing.
+        results[5].id = Uuid::now_v7();
+        let settled = settle(store.conn_mut(), &sent, &results).unwrap();
+        assert_eq!(settled, 5);
+        let expect: Vec<(i64, String)> = [
+            "pending", "pending", "synced", "synced", "synced", "refused", "synced", "pending",
+            "pending", "pending",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (i as i64 + 1, (*s).to_owned()))
+        .collect();
+        assert_eq!(statuses(&store), expect);
+        assert_eq!(backlog(store.conn()).unwrap().0, 5);
+        // The same answer again changes nothing more.
+        settle(store.conn_mut(), &sent, &results).unwrap();
+        assert_eq!(statuses(&store), expect);
+    }
+
+    /// A batch holds at most `limit` operations and about `max_bytes` of
+    /// payload, but always one.
+    #[test]
+    fn a_batch_is_bounded_by_count_and_by_bytes() {
+        let (_dir, mut store) = store();
+        let drafts: Vec<_> = (1..=10).map(|i| draft(&format!("r{i}"))).collect();
+        record_all(&mut store, &drafts).unwrap();
+        let device = Uuid::now_v7();
+        let seqs = |limit, bytes| -> Vec<u64> {
+            pending(store.conn(), device, limit, bytes)
+                .unwrap()
+                .iter()
+                .map(|op| op.seq)
+                .collect()
+        };
+        assert_eq!(seqs(4, usize::MAX), [1, 2, 3, 4]);
+        let one = draft("x").payload.fields_json().unwrap().len() + 256;
+        assert_eq!(seqs(100, 3 * one), [1, 2, 3]);
+        assert_eq!(seqs(100, 3 * one - 1), [1, 2]);
+        assert_eq!(seqs(100, 1), [1], "one operation however large");
     }
 }

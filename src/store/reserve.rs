@@ -16,10 +16,11 @@ use std::path::PathBuf;
 
 use crate::config::Paths;
 
-/// Enough for SQLite to reopen the store and settle a push batch of 5,000
-/// operations (about 2 MB of journal pages through the WAL), with room to
-/// spare; small beside a handheld's storage.
-pub const RESERVE_BYTES: u64 = 8 << 20;
+/// Enough for SQLite to reopen the store and settle a push batch of 20,000
+/// operations (about 5 MB of journal pages through the WAL, beside a WAL of
+/// up to 4 MB not yet checkpointed), with room to spare; small beside a
+/// handheld's storage.
+pub const RESERVE_BYTES: u64 = 16 << 20;
 
 fn file(paths: &Paths) -> PathBuf {
     paths.data_dir.join("pyck.reserve")
