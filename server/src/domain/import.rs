@@ -65,9 +65,18 @@ pub fn plan(view: &mut BatchView, data: &ImportData) -> Result<Plan, String> {
 /// item to another only if the item giving it up comes first in the file
 /// (each item gives up its old GTINs, then claims its new ones).
 fn items(view: &mut BatchView, plan: &mut Plan, data: &ImportData) -> Result<(), String> {
+    // GTIN → item, and item → its GTINs: each item gives up its own in
+    // time proportional to how many it holds (a scan of every GTIN per item
+    // made a large catalogue quadratic).
     let mut owner = view.gtins.clone();
+    let mut held: HashMap<String, Vec<String>> = HashMap::new();
+    for (gtin, sku) in &owner {
+        held.entry(sku.clone()).or_default().push(gtin.clone());
+    }
     for item in &data.items {
-        owner.retain(|_, sku| *sku != item.sku);
+        for gtin in held.remove(&item.sku).unwrap_or_default() {
+            owner.remove(&gtin);
+        }
         for gtin in &item.gtins {
             if owner.contains_key(gtin) {
                 return Err(format!(
@@ -76,6 +85,7 @@ fn items(view: &mut BatchView, plan: &mut Plan, data: &ImportData) -> Result<(),
                 ));
             }
             owner.insert(gtin.clone(), item.sku.clone());
+            held.entry(item.sku.clone()).or_default().push(gtin.clone());
         }
         view.items.insert(
             item.sku.clone(),
@@ -176,11 +186,14 @@ fn asn_lines(view: &BatchView, plan: &mut Plan, data: &ImportData) -> Result<(),
     {
         return Err(format!("asns.csv: {}: unknown SKU {}", line.asn, line.sku));
     }
+    let stored_lines: HashMap<(&str, u32), &AsnLineRecord> = view
+        .asns
+        .values()
+        .flatten()
+        .map(|l| ((l.asn.as_str(), l.line), l))
+        .collect();
     for line in last_of_each(&data.asn_lines, |l| (l.asn.clone(), l.line)) {
-        let stored = view
-            .asns
-            .get(&line.asn)
-            .and_then(|lines| lines.iter().find(|l| l.line == line.line));
+        let stored = stored_lines.get(&(line.asn.as_str(), line.line));
         let record = AsnLineRecord {
             asn: line.asn.clone(),
             line: line.line,
@@ -210,6 +223,13 @@ fn order_lines(view: &mut BatchView, plan: &mut Plan, data: &ImportData) -> Resu
             line.order, line.sku
         ));
     }
+    // Where each stored line stands in its order's list.
+    let mut at: HashMap<(String, u32), usize> = view
+        .order_lines
+        .values()
+        .flat_map(|lines| lines.iter().enumerate())
+        .map(|(i, l)| ((l.record.order.clone(), l.record.line), i))
+        .collect();
     for line in last_of_each(&data.order_lines, |l| (l.order.clone(), l.line)) {
         let lines = view.order_lines.entry(line.order.clone()).or_default();
         let record = OrderLineRecord {
@@ -220,7 +240,10 @@ fn order_lines(view: &mut BatchView, plan: &mut Plan, data: &ImportData) -> Resu
             customer: line.customer.clone(),
             status: "open".into(),
         };
-        match lines.iter_mut().find(|l| l.record.line == line.line) {
+        match at
+            .get(&(line.order.clone(), line.line))
+            .map(|&i| &mut lines[i])
+        {
             Some(stored) => {
                 stored.record = OrderLineRecord {
                     status: stored.record.status.clone(),
@@ -229,6 +252,7 @@ fn order_lines(view: &mut BatchView, plan: &mut Plan, data: &ImportData) -> Resu
                 plan.order_lines.push(stored.record.clone());
             }
             None => {
+                at.insert((line.order.clone(), line.line), lines.len());
                 lines.push(super::StoredLine {
                     record: record.clone(),
                     tasked: false,
