@@ -31,10 +31,9 @@ pub fn mismatch_message(peer: u32) -> String {
 }
 
 /// Most operations one push may carry. The server refuses more
-/// (`pyck-server`'s `graphql::sync::MAX_PUSH_OPS`, held equal to this by a
-/// test of the terminal), and the terminal sends batches of this size: each
-/// batch is one durable commit on the server, so fewer, larger batches are
-/// faster (issue 21).
+/// (`pyck-server`'s `graphql::sync`), and the terminal sends batches of
+/// this size: each batch is one durable commit on the server, so fewer,
+/// larger batches are faster (issue 21).
 pub const MAX_PUSH_OPS: usize = 20_000;
 
 /// A batch of one device's operations, in sequence order.

@@ -15,9 +15,9 @@ use crate::events::Events;
 use crate::metrics::Metrics;
 use crate::storage::{DeviceAuth, Storage};
 
-/// Most operations accepted in one push; a terminal sends larger backlogs in
-/// several batches.
-pub const MAX_PUSH_OPS: usize = 20_000;
+/// Most operations accepted in one push, written once in the vocabulary
+/// crate: a terminal sends larger backlogs in batches of this size.
+pub use pyck_sync::protocol::MAX_PUSH_OPS;
 
 /// Largest pull page handed out, whatever the device asks for.
 pub const MAX_PULL_PAGE: u32 = 10_000;
