@@ -141,9 +141,9 @@ pub struct Plan {
     pub last_seq: u64,
     pub ops: Vec<NewOp>,
     pub movements: Vec<Movement>,
-    /// Final quantity of every stock key the batch changed; 0 means the row
-    /// goes away.
-    pub stock: BTreeMap<StockKey, i64>,
+    /// Every stock key the batch changed: its final quantity (0: the row
+    /// goes away) and the operation that last changed it.
+    pub stock: BTreeMap<StockKey, StockChange>,
     /// Lots to record: (sku, lot, expiry). A known lot keeps its expiry
     /// unless one is given here.
     pub lots: Vec<(String, String, Option<chrono::NaiveDate>)>,
@@ -180,17 +180,23 @@ pub struct Plan {
     /// The last operation of the batch to touch each task and resolved
     /// exception: what its live event names as its cause.
     pub caused_by: BTreeMap<String, Uuid>,
-    /// The last operation of the batch to change each stock key (kept by
-    /// key, not by a name formatted per movement).
-    pub stock_causes: HashMap<StockKey, Uuid>,
+}
+
+/// Where a plan leaves one stock key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StockChange {
+    /// The final quantity; 0 means the row goes away.
+    pub qty: i64,
+    /// The last operation to change it: what its live event names as cause.
+    pub cause: Option<Uuid>,
 }
 
 impl Plan {
     /// The change-log rows this plan produces, one per record it touched.
     pub fn changes(&self, view: &BatchView) -> Vec<ChangeRow> {
         let mut rows = Vec::with_capacity(self.stock.len() + self.asn_lines.len());
-        for (key, qty) in &self.stock {
-            let record = (*qty != 0).then(|| StockRecord {
+        for (key, change) in &self.stock {
+            let record = (change.qty != 0).then(|| StockRecord {
                 location: key.location.clone(),
                 sku: key.sku.clone(),
                 lot: key.lot().map(str::to_owned),
@@ -199,7 +205,7 @@ impl Plan {
                     .get(&(key.sku.clone(), key.lot.clone()))
                     .copied()
                     .flatten(),
-                qty: *qty,
+                qty: change.qty,
             });
             rows.push(ChangeRow {
                 entity: Entity::Stock,
@@ -262,15 +268,15 @@ impl Plan {
     pub fn events(&self) -> Vec<(EventKind, Option<Uuid>)> {
         let cause = |key: String| self.caused_by.get(&key).copied();
         let mut events = Vec::with_capacity(self.stock.len());
-        for (key, qty) in &self.stock {
+        for (key, change) in &self.stock {
             events.push((
                 EventKind::StockChanged {
                     location: key.location.clone(),
                     sku: key.sku.clone(),
                     lot: key.lot().map(str::to_owned),
-                    qty: *qty,
+                    qty: change.qty,
                 },
-                self.stock_causes.get(key).copied(),
+                change.cause,
             ));
         }
         for ex in &self.exceptions {
@@ -445,19 +451,16 @@ fn settle(view: &mut BatchView, op: &Operation, plan: &mut Plan) -> Result<(), R
     }
     let fx = domain::apply(view, op)?;
     for m in &fx.movements {
-        let qty = view.stock.get(&m.key).copied().unwrap_or(0);
+        let change = StockChange {
+            qty: view.stock.get(&m.key).copied().unwrap_or(0),
+            cause: Some(op.id),
+        };
         // A batch moves the same keys again and again: clone a key only
         // the first time.
         match plan.stock.get_mut(&m.key) {
-            Some(q) => *q = qty,
+            Some(c) => *c = change,
             None => {
-                plan.stock.insert(m.key.clone(), qty);
-            }
-        }
-        match plan.stock_causes.get_mut(&m.key) {
-            Some(by) => *by = op.id,
-            None => {
-                plan.stock_causes.insert(m.key.clone(), op.id);
+                plan.stock.insert(m.key.clone(), change);
             }
         }
     }

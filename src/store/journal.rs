@@ -398,8 +398,7 @@ mod tests {
 
     #[test]
     fn compaction_keeps_pending_refused_recent_keys_and_numbering() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("store.sqlite3")).unwrap();
+        let (_dir, mut store) = store();
         let total = RETENTION_KEEP + 5;
         let drafts: Vec<_> = (1..=total).map(|i| draft(&format!("r{i}"))).collect();
         record_all(&mut store, &drafts).unwrap();
@@ -421,14 +420,7 @@ mod tests {
         let deleted = compact(store.conn_mut(), Utc::now()).unwrap();
         // Synced seqs 2..=5 are past both limits; the last 10,000 stay.
         assert_eq!(deleted, 4);
-        let left: Vec<(i64, String)> = store
-            .conn()
-            .prepare("SELECT seq, status FROM journal WHERE seq <= 6 ORDER BY seq")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let left: Vec<(i64, String)> = statuses(&store).into_iter().take(2).collect();
         assert_eq!(left, vec![(1, "refused".into()), (6, "synced".into())]);
         assert_eq!(backlog(store.conn()).unwrap().0, 2);
         // A compacted row's key still records nothing; numbering goes on.

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::allocation::Candidate;
 use super::{BatchView, ItemFacts, Movement, Needs, StockKey, desk};
 use crate::import::ImportData;
-use crate::push::{Plan, ServerOp};
+use crate::push::{Plan, ServerOp, StockChange};
 
 /// What an import needs loaded: the items, locations, stock, lots, ASNs,
 /// orders (with their lines and pickable stock) and GTINs its files name.
@@ -161,7 +161,13 @@ fn stock(view: &mut BatchView, plan: &mut Plan, data: &ImportData) -> Result<(),
             delta,
             at,
         });
-        plan.stock.insert(key, row.qty);
+        plan.stock.insert(
+            key,
+            StockChange {
+                qty: row.qty,
+                cause: Some(op),
+            },
+        );
     }
     plan.lots = lots.into_iter().map(|((s, l), e)| (s, l, e)).collect();
     if !plan.movements.is_empty() {
@@ -305,8 +311,8 @@ fn candidates_after_import(view: &mut BatchView, plan: &Plan) {
             Some(c) => c.available += delta,
             None => list.push(Candidate {
                 location: key.location.clone(),
-                zone: String::new(),
-                is_dock: false,
+                zone: view.zones.get(&key.location).cloned().unwrap_or_default(),
+                is_dock: view.locations.get(&key.location) == Some(&Temperature::Dock),
                 lot: lot.clone(),
                 expiry: None,
                 available: on_hand,
@@ -317,11 +323,12 @@ fn candidates_after_import(view: &mut BatchView, plan: &Plan) {
             list.retain(|c| !here(c));
         }
     }
+    // A location the import (re)defines may have changed zone or become a
+    // dock; the others' candidates already carry what the loader read.
     let placed: BTreeSet<&str> = plan.locations.iter().map(|l| l.code.as_str()).collect();
-    let stocked: BTreeSet<&str> = plan.stock.keys().map(|k| k.location.as_str()).collect();
     for (sku, list) in view.candidates.iter_mut() {
         for c in list.iter_mut() {
-            if placed.contains(c.location.as_str()) || stocked.contains(c.location.as_str()) {
+            if placed.contains(c.location.as_str()) {
                 c.zone = view.zones.get(&c.location).cloned().unwrap_or_default();
                 c.is_dock = view.locations.get(&c.location) == Some(&Temperature::Dock);
             }

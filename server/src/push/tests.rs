@@ -50,8 +50,8 @@ fn applies_in_order_and_tracks_stock() {
     let p = plan(&mut v, vec![mv(1, 3), mv(2, 4)]);
     assert_eq!(p.last_seq, 2);
     assert_eq!(p.movements.len(), 4);
-    assert_eq!(p.stock[&StockKey::new("A", "SKU-1", None)], 3);
-    assert_eq!(p.stock[&StockKey::new("B", "SKU-1", None)], 7);
+    assert_eq!(p.stock[&StockKey::new("A", "SKU-1", None)].qty, 3);
+    assert_eq!(p.stock[&StockKey::new("B", "SKU-1", None)].qty, 7);
     assert!(p.exceptions.is_empty());
 }
 
@@ -138,7 +138,7 @@ fn moving_more_than_there_is_applies_and_raises_negative_stock() {
     let p = plan(&mut v, vec![mv(1, 15)]);
     assert_eq!(p.results[0].outcome, PushOutcome::Applied { exceptions: 1 });
     assert_eq!(p.exceptions[0].kind.as_str(), "negative_stock");
-    assert_eq!(p.stock[&StockKey::new("A", "SKU-1", None)], -5);
+    assert_eq!(p.stock[&StockKey::new("A", "SKU-1", None)].qty, -5);
     let changes = p.changes(&v);
     assert!(changes.iter().any(|c| c.entity == Entity::Exception));
 }

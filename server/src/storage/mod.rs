@@ -381,6 +381,18 @@ pub(crate) fn server_write(tenant: i64, warehouse: i64) -> DeviceAuth {
 /// The pure decision of a write: a plan over the loaded view, or a refusal.
 pub type Decide = Box<dyn FnOnce(&mut BatchView) -> Result<Plan> + Send>;
 
+/// Runs a server write's decision over its view. Its plan may store no
+/// device operations: those come only through a device's push.
+pub(crate) fn decide_server_write(decide: Decide, view: &mut BatchView) -> Result<Plan> {
+    let plan = decide(view)?;
+    if !plan.ops.is_empty() {
+        return Err(StorageError::Backend(
+            "a server write's plan stores no device operations".into(),
+        ));
+    }
+    Ok(plan)
+}
+
 /// Opens the backend a `--db` value names: a `postgres://` (or
 /// `postgresql://`) URL, or else a SQLite file path. Migrates before
 /// returning, so every command starts on the current schema.

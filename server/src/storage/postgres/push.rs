@@ -131,12 +131,7 @@ pub async fn transact(
     };
     let scope = &crate::storage::server_write(scope.tenant, warehouse);
     let mut view = load_view(&tx, scope, needs, 0, Utc::now()).await?;
-    let plan = decide(&mut view)?;
-    if !plan.ops.is_empty() {
-        return Err(StorageError::Backend(
-            "a server write's plan stores no device operations".into(),
-        ));
-    }
+    let plan = crate::storage::decide_server_write(decide, &mut view)?;
     write_plan(&tx, scope, &plan, &view, 0).await?;
     tx.commit().await?;
     Ok(plan)
@@ -1265,8 +1260,9 @@ pub(super) async fn insert_movements(
 }
 
 async fn write_stock(tx: &Transaction<'_>, auth: &DeviceAuth, plan: &Plan) -> Result<()> {
-    let (gone, kept): (Vec<_>, Vec<_>) = plan.stock.iter().partition(|(_, qty)| **qty == 0);
+    let (gone, kept): (Vec<_>, Vec<_>) = plan.stock.iter().partition(|(_, c)| c.qty == 0);
     let gone: Vec<&StockKey> = gone.into_iter().map(|(key, _)| key).collect();
+    let kept: Vec<(&StockKey, &i64)> = kept.into_iter().map(|(key, c)| (key, &c.qty)).collect();
     try_join!(
         set_stock(tx, auth.tenant, auth.warehouse, &kept),
         delete_stock(tx, auth.tenant, auth.warehouse, &gone),

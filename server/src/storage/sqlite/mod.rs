@@ -134,7 +134,10 @@ impl SqliteStorage {
                 .lock()
                 .map_err(|_| StorageError::Backend("writer connection poisoned".into()))?;
             let out = crate::request::on_behalf_of(request, || f(&mut conn));
-            checkpointer.committed();
+            // A refused write committed nothing to copy.
+            if out.is_ok() {
+                checkpointer.committed();
+            }
             out
         })
         .await

@@ -76,12 +76,7 @@ pub fn transact(
     };
     let scope = &crate::storage::server_write(scope.tenant, warehouse);
     let mut view = load_view(&tx, scope, needs, 0, Utc::now())?;
-    let plan = decide(&mut view)?;
-    if !plan.ops.is_empty() {
-        return Err(StorageError::Backend(
-            "a server write's plan stores no device operations".into(),
-        ));
-    }
+    let plan = crate::storage::decide_server_write(decide, &mut view)?;
     write_plan(&tx, scope, &plan, &view)?;
     tx.commit()?;
     Ok(plan)
@@ -659,8 +654,8 @@ fn write_plan(
     let mut delete_stock = tx.prepare_cached(
         "DELETE FROM stock WHERE tenant_id = ?1 AND warehouse_id = ?2 AND location = ?3 AND sku = ?4 AND lot = ?5",
     )?;
-    for (key, qty) in &plan.stock {
-        if *qty == 0 {
+    for (key, change) in &plan.stock {
+        if change.qty == 0 {
             delete_stock.execute(params![
                 auth.tenant,
                 auth.warehouse,
@@ -675,7 +670,7 @@ fn write_plan(
                 key.location,
                 key.sku,
                 key.lot,
-                qty
+                change.qty
             ])?;
         }
     }
