@@ -5,15 +5,18 @@
 //! (`kill -9`) mid-push and re-sent through the survivor: stock exact,
 //! `verify` exits 0. Live events leave through the transactional outbox:
 //! a move committed while NATS is down, through a replica then killed,
-//! still reaches the other replica's feed once NATS is back.
+//! still reaches the other replica's feed once NATS is back, and so do all
+//! of several devices' pushes made while NATS goes down, exactly once after
+//! repeats (same event id) are dropped.
 //!
 //! Needs `PYCK_TEST_POSTGRES_URL` and `PYCK_TEST_NATS_URL` (scripts/test
 //! starts both); fails without them, never skips.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
@@ -245,8 +248,6 @@ fn two_replicas_share_events_and_apply_a_batch_once() {
         String::from_utf8_lossy(&verify.stdout),
         String::from_utf8_lossy(&verify.stderr)
     );
-    // An odd run of alternating single-unit moves leaves one unit at
-    // A-01-03: a lost or doubled move shows.
     // Two odd runs of alternating single-unit moves leave two units at
     // A-01-03: a lost or doubled move shows.
     assert_eq!(server_qty(&two, &wh, "A-01-03"), probes + 2);
@@ -345,5 +346,129 @@ fn a_move_committed_while_nats_is_down_reaches_the_feed_when_it_is_back() {
     assert!(
         feed.saw_stock("A-01-03", probes, Duration::from_secs(60)),
         "the move committed while NATS was down never reached the feed"
+    );
+}
+
+/// Three devices push single moves through replica one while NATS goes
+/// down under them; replica one is then killed (kill -9) with those events
+/// committed but not relayed. When NATS is back, the feed on replica two
+/// gets every event of those pushes: repeats share an event id, and once
+/// they are dropped each push's events are there exactly once.
+#[test]
+fn events_of_pushes_while_nats_is_down_arrive_exactly_once_after_deduplication() {
+    const DEVICES: usize = 3;
+    const MOVES: usize = 3;
+    let mut nats = OwnNats::start();
+    let wh = Warehouse::postgres();
+    let pair = Pair::start(&wh, &nats.url());
+    let devices: Vec<Device> = (0..DEVICES)
+        .map(|_| {
+            let d = Device::new();
+            d.enrol(&pair.one.url(), &wh.token(), "1007");
+            d
+        })
+        .collect();
+    let one_url = pair.one.url();
+    let (first_push, pushed) = mpsc::channel();
+    std::thread::scope(|s| {
+        for device in &devices {
+            let first_push = first_push.clone();
+            let one_url = &one_url;
+            s.spawn(move || {
+                for _ in 0..MOVES {
+                    device.ok(&[
+                        "move",
+                        "--sku",
+                        "SKU-10001",
+                        "--qty",
+                        "1",
+                        "--from",
+                        "A-07-11",
+                        "--to",
+                        "A-01-03",
+                    ]);
+                    device.ok(&["sync", "--server", one_url]);
+                    let _ = first_push.send(());
+                }
+            });
+        }
+        // NATS goes away while the devices are pushing.
+        pushed.recv().unwrap();
+        nats.down();
+    });
+    for device in &devices {
+        assert_eq!(device.json(&["status"])["pending"], 0);
+    }
+    let Pair {
+        one, feed, probes, ..
+    } = pair;
+    one.kill();
+    nats.up();
+
+    // Every push moved one unit from A-07-11 (240 units in the demo) to
+    // A-01-03, so the pushes left each at one quantity after another: one
+    // event per push and location. (Earlier events, of the probes, are
+    // not counted.)
+    let pushes = (DEVICES * MOVES) as i64;
+    let wanted: BTreeSet<(String, i64)> = (1..=pushes)
+        .flat_map(|n| {
+            [
+                ("A-01-03".to_owned(), probes + n),
+                ("A-07-11".to_owned(), 240 - probes - n),
+            ]
+        })
+        .collect();
+    let mut by_id: BTreeMap<String, Value> = BTreeMap::new();
+    let mut seen: BTreeSet<(String, i64)> = BTreeSet::new();
+    let mut received = 0;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    // Until all arrived, then a few seconds more for late repeats.
+    let mut quiet_until: Option<Instant> = None;
+    while let Some(left) = quiet_until
+        .unwrap_or(deadline)
+        .checked_duration_since(Instant::now())
+    {
+        let Ok(event) = feed.events.recv_timeout(left) else {
+            break;
+        };
+        if event["type"] != "stock_changed" || event["sku"] != "SKU-10001" {
+            continue;
+        }
+        received += 1;
+        let id = event["event_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("a relayed event carries an id: {event}"))
+            .to_owned();
+        let mut fields = event.clone();
+        fields.as_object_mut().unwrap().remove("at");
+        if let Some(earlier) = by_id.get(&id) {
+            assert_eq!(earlier, &fields, "two events share the id {id}");
+            continue;
+        }
+        by_id.insert(id, fields);
+        let state = (
+            event["location"].as_str().unwrap().to_owned(),
+            event["qty"].as_i64().unwrap(),
+        );
+        if wanted.contains(&state) {
+            assert!(
+                seen.insert(state.clone()),
+                "{state:?} arrived twice under two ids"
+            );
+        }
+        if quiet_until.is_none() && seen.len() == wanted.len() {
+            quiet_until = Some(Instant::now() + Duration::from_secs(3));
+        }
+    }
+    let missing: Vec<_> = wanted.difference(&seen).collect();
+    assert!(
+        missing.is_empty(),
+        "events of pushes made while NATS was down never arrived: {missing:?} \
+         ({received} received)"
+    );
+    eprintln!(
+        "{received} events received, {} distinct, for {} pushes",
+        by_id.len(),
+        DEVICES * MOVES
     );
 }

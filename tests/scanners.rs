@@ -6,7 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::tmux::{Tmux, wait_for_file};
 use common::{Device, PYCK, Server, Warehouse};

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::proxy::{Mode, Proxy};
 use common::{Device, Server, Warehouse};

@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::webhook::Webhook;
 use common::{Device, Server, Warehouse, admin, record_fulfilment, tasks_of, wait_for};

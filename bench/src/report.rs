@@ -699,7 +699,7 @@ fn write_report(md: &mut String, r: &Results, t: &Table) -> std::fmt::Result {
     writeln!(md)?;
     writeln!(
         md,
-        "Run it with `scripts/bench` (builds the release binaries, runs `pyck-bench run`, rewrites this file). `scripts/test` runs `pyck-bench run --quick` on the debug binaries after the tests, writing to a temporary file, so the harness cannot rot."
+        "Run it with `scripts/bench` (builds the release binaries, runs `pyck-bench run`, rewrites this file). Among the tests `scripts/test` runs, `bench/tests/smoke.rs` runs `pyck-bench run --quick` on the debug binaries, writing to a temporary file, so the harness cannot rot."
     )?;
     writeln!(md)?;
     if let Some(notes) = &r.notes {

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{Site, TestDb, moves, mv, outbox_events, qty, receive, site, small_warehouse, today};
 use pyck_server::service::UseCases;

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::server::{TestServer, device_token, provision};
 use serde_json::{Value, json};

@@ -7,7 +7,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::server::{BIN, TestServer, admin, device_token, fixtures};
 use serde_json::{Value, json};
