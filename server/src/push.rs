@@ -163,6 +163,8 @@ pub struct Plan {
     pub items: Vec<ItemRecord>,
     /// Locations written as they are here.
     pub locations: Vec<LocationRecord>,
+    /// Operators created or changed (the desk's `user` commands).
+    pub operators: Vec<OperatorWrite>,
     /// Operations of the server's own (no device's), such as an import's
     /// opening balance, which movements name.
     pub server_ops: Vec<ServerOp>,
@@ -180,6 +182,17 @@ pub struct Plan {
     /// The last operation of the batch to touch each task and resolved
     /// exception: what its live event names as its cause.
     pub caused_by: BTreeMap<String, Uuid>,
+}
+
+/// One operator a plan writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorWrite {
+    /// The row as it is to stand.
+    pub row: crate::domain::OperatorRow,
+    /// A new operator (with their warehouses), or a change to a stored one.
+    pub new: bool,
+    /// The PIN changed: failed logins and a lock-out are cleared.
+    pub new_pin: bool,
 }
 
 /// Where a plan leaves one stock key.
@@ -250,16 +263,29 @@ impl Plan {
         rows
     }
 
-    /// The tenant-wide change-log rows this plan produces (warehouse 0).
-    pub fn tenant_changes(&self) -> Vec<ChangeRow> {
-        self.items
-            .iter()
-            .map(|item| ChangeRow {
-                entity: Entity::Item,
-                key: item.sku.clone(),
-                data: Some(to_json(item)),
-            })
-            .collect()
+    /// The change-log rows this plan produces outside its own warehouse,
+    /// by scope: items tenant-wide (0), and each operator in every
+    /// warehouse whose devices hold them ([`ChangeRow::operator_scopes`]).
+    pub fn scoped_changes(&self) -> BTreeMap<i64, Vec<ChangeRow>> {
+        let mut by_scope: BTreeMap<i64, Vec<ChangeRow>> = BTreeMap::new();
+        if !self.items.is_empty() {
+            by_scope
+                .entry(0)
+                .or_default()
+                .extend(self.items.iter().map(|item| ChangeRow {
+                    entity: Entity::Item,
+                    key: item.sku.clone(),
+                    data: Some(to_json(item)),
+                }));
+        }
+        for write in &self.operators {
+            let r = &write.row;
+            let row = ChangeRow::operator(&r.badge, r.role, &r.pin_hash, r.active);
+            for scope in ChangeRow::operator_scopes(&r.warehouses) {
+                by_scope.entry(scope).or_default().push(row.clone());
+            }
+        }
+        by_scope
     }
 
     /// The live events this plan stands for, one per record it touched (as

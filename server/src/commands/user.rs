@@ -7,7 +7,9 @@
 use pyck_sync::records::Role;
 
 use super::InvalidInput;
-use crate::storage::{OperatorInfo, OperatorUpdate, Storage};
+use crate::domain::operators::OperatorUpdate;
+use crate::service::UseCases;
+use crate::storage::{OperatorInfo, Storage};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {

@@ -11,6 +11,7 @@ pub mod counting;
 pub mod desk;
 pub mod effects;
 pub mod import;
+pub mod operators;
 pub mod orders;
 pub mod putaway;
 pub mod receiving;
@@ -25,7 +26,7 @@ use pyck_sync::refusal::{Refusal, RefusalCode};
 use uuid::Uuid;
 
 pub use effects::{AsnClosure, Effects, Movement, NewException};
-pub use view::{BatchView, ItemFacts, Needs, Settled, StockKey, StoredLine, staging};
+pub use view::{BatchView, ItemFacts, Needs, OperatorRow, Settled, StockKey, StoredLine, staging};
 
 /// Applies one valid operation of a known operator to the view, returning
 /// what it changed. On refusal the view is left untouched.

@@ -65,6 +65,9 @@ pub struct BatchView {
     /// Already-settled operations at the sequence numbers the batch re-sends.
     pub settled: HashMap<u64, Settled>,
     pub operators: HashMap<String, Role>,
+    /// The stored rows of [`Needs::operator_rows`], tenant-wide, active or
+    /// not: what the desk's operator writes decide on.
+    pub operator_rows: HashMap<String, OperatorRow>,
     pub items: HashMap<String, ItemFacts>,
     pub locations: HashMap<String, Temperature>,
     /// Current quantities of the touched keys; absent means zero.
@@ -152,6 +155,9 @@ pub struct Needs {
     pub order_lines: BTreeSet<String>,
     /// GTINs whose owners go into [`BatchView::gtins`].
     pub gtins: BTreeSet<String>,
+    /// Badges whose stored operator rows go into
+    /// [`BatchView::operator_rows`].
+    pub operator_rows: BTreeSet<String>,
 }
 
 impl Needs {
@@ -257,3 +263,15 @@ impl Needs {
 
 /// Sorted for stable output where it is written or compared.
 pub type Ordered<K, V> = BTreeMap<K, V>;
+
+/// An operator as stored: which warehouses they may work in (none: all of
+/// the tenant's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorRow {
+    pub badge: String,
+    pub role: Role,
+    /// The PIN's Argon2id hash.
+    pub pin_hash: String,
+    pub active: bool,
+    pub warehouses: Vec<i64>,
+}

@@ -11,12 +11,16 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use pyck_sync::records::{ExceptionRecord, TaskRecord};
+use pyck_sync::records::{ExceptionRecord, Role, TaskRecord};
 
+use crate::domain::OperatorRow;
 use crate::domain::desk;
+use crate::domain::operators::{self, OperatorUpdate};
 use crate::import::ImportData;
 use crate::push::Plan;
-use crate::storage::{ImportSummary, Result, Scope, Storage, StorageError, WarehouseRef};
+use crate::storage::{
+    ImportSummary, OperatorInfo, Result, Scope, Storage, StorageError, WarehouseRef,
+};
 use crate::workflow::machine::Outcome;
 
 #[async_trait]
@@ -56,6 +60,57 @@ pub trait UseCases: Storage {
             asn_lines: data.asn_lines.len(),
             order_lines: data.order_lines.len(),
         })
+    }
+
+    /// A new, active operator; their PIN arrives already hashed. Devices of
+    /// `warehouses` receive them, of every warehouse of the tenant when
+    /// empty. `AlreadyExists` if the badge is taken.
+    async fn create_operator(
+        &self,
+        tenant: i64,
+        badge: &str,
+        role: Role,
+        pin_hash: &str,
+        warehouses: &[i64],
+    ) -> Result<()> {
+        let row = OperatorRow {
+            badge: badge.to_owned(),
+            role,
+            pin_hash: pin_hash.to_owned(),
+            active: true,
+            warehouses: warehouses.to_vec(),
+        };
+        self.transact(
+            Scope::tenant_wide(tenant),
+            operators::needs(badge),
+            Box::new(move |view| operators::create(view, row).map_err(StorageError::from)),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Changes an operator and sends the change to the devices that hold
+    /// them; `UnknownOperator` if the badge is not the tenant's.
+    async fn update_operator(
+        &self,
+        tenant: i64,
+        badge: &str,
+        update: &OperatorUpdate,
+    ) -> Result<OperatorInfo> {
+        let (owned, update) = (badge.to_owned(), update.clone());
+        self.transact(
+            Scope::tenant_wide(tenant),
+            operators::needs(badge),
+            Box::new(move |view| {
+                operators::update(view, &owned, update).map_err(StorageError::from)
+            }),
+        )
+        .await?;
+        self.operators(tenant)
+            .await?
+            .into_iter()
+            .find(|o| o.badge == badge)
+            .ok_or_else(|| StorageError::UnknownOperator(badge.to_owned()))
     }
 
     /// A new order (all lines share one order number), allocated at once
@@ -158,6 +213,17 @@ pub trait UseCases: Storage {
 }
 
 impl<S: Storage + ?Sized> UseCases for S {}
+
+impl From<operators::Refused> for StorageError {
+    fn from(r: operators::Refused) -> Self {
+        match r {
+            operators::Refused::Exists(badge) => {
+                StorageError::AlreadyExists(format!("operator with badge {badge:?}"))
+            }
+            operators::Refused::Unknown(badge) => StorageError::UnknownOperator(badge),
+        }
+    }
+}
 
 impl From<desk::Refused> for StorageError {
     fn from(r: desk::Refused) -> Self {

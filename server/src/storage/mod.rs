@@ -101,17 +101,6 @@ pub trait Storage: Send + Sync + 'static {
     /// Every warehouse of a tenant, by code.
     async fn warehouses(&self, tenant: i64) -> Result<Vec<Warehouse>>;
 
-    /// Creates an operator; their PIN arrives already hashed. Devices of
-    /// `warehouses` pull them; of every warehouse of the tenant when empty.
-    async fn create_operator(
-        &self,
-        tenant: i64,
-        badge: &str,
-        role: Role,
-        pin_hash: &str,
-        warehouses: &[i64],
-    ) -> Result<()>;
-
     /// An active operator who may work in `warehouse`, with what an online
     /// PIN check needs (docs/SECURITY.md, "Operators' PINs").
     async fn operator_login(
@@ -126,15 +115,6 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Every operator of a tenant, by badge.
     async fn operators(&self, tenant: i64) -> Result<Vec<OperatorInfo>>;
-
-    /// Changes an operator and sends the change to the devices that hold
-    /// them (`UnknownOperator` if the badge is not the tenant's).
-    async fn update_operator(
-        &self,
-        tenant: i64,
-        badge: &str,
-        update: &OperatorUpdate,
-    ) -> Result<OperatorInfo>;
 
     /// Every device of a tenant, revoked ones included, by warehouse and name.
     async fn devices(&self, tenant: i64) -> Result<Vec<DeviceInfo>>;
@@ -364,7 +344,17 @@ impl Scope {
             warehouse: WarehouseRef::Id(warehouse),
         }
     }
+
+    /// A write of the tenant's own records, in no one warehouse
+    /// (operators): warehouse 0, as in the change log's tenant-wide scope.
+    /// Nothing warehouse-bound is loaded or written.
+    pub fn tenant_wide(tenant: i64) -> Scope {
+        Scope::of(tenant, TENANT_WIDE)
+    }
 }
+
+/// The warehouse id of tenant-wide writes and change-log rows.
+pub const TENANT_WIDE: i64 = 0;
 
 /// The scope as the backends' batch code takes it, once the warehouse is
 /// known. A server write is no device's: the nil device, under which no

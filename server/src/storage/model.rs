@@ -31,15 +31,6 @@ pub struct OperatorInfo {
     pub locked_until: Option<DateTime<Utc>>,
 }
 
-/// What `user set-pin|set-role|disable|enable` changes; `None` keeps.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct OperatorUpdate {
-    /// A new PIN's hash; also clears a lock-out.
-    pub pin_hash: Option<String>,
-    pub role: Option<pyck_sync::records::Role>,
-    pub active: Option<bool>,
-}
-
 /// A registered device as `pyck-server device-token list` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DeviceInfo {

@@ -12,11 +12,9 @@ use tokio_postgres::IsolationLevel;
 use uuid::Uuid;
 
 use super::is_unique_violation;
-use super::push::{lock_tenant, write_changes};
 use crate::login::{Failures, OperatorLogin};
-use crate::push::ChangeRow;
 use crate::storage::{
-    DeviceAuth, DeviceInfo, OperatorInfo, OperatorUpdate, Result, StorageError, Tenant, Warehouse,
+    DeviceAuth, DeviceInfo, OperatorInfo, Result, StorageError, Tenant, Warehouse,
 };
 
 pub async fn create_tenant(client: &ClientWrapper, name: &str) -> Result<Tenant> {
@@ -97,50 +95,6 @@ pub async fn warehouse(client: &ClientWrapper, tenant: i64, code: &str) -> Resul
     }
 }
 
-pub async fn create_operator(
-    client: &mut ClientWrapper,
-    tenant: i64,
-    badge: &str,
-    role: Role,
-    pin_hash: &str,
-    warehouses: &[i64],
-) -> Result<()> {
-    let tx = start(client).await?;
-    if !lock_tenant(&tx, tenant).await? {
-        return Err(StorageError::UnknownTenant(tenant.to_string()));
-    }
-    let stmt = tx
-        .prepare_cached(
-            "INSERT INTO operators (tenant_id, badge, role, pin_hash) VALUES ($1, $2, $3, $4)",
-        )
-        .await?;
-    match tx
-        .execute(&stmt, &[&tenant, &badge, &role.as_str(), &pin_hash])
-        .await
-    {
-        Ok(_) => {}
-        Err(e) if is_unique_violation(&e) => {
-            return Err(StorageError::AlreadyExists(format!(
-                "operator with badge {badge:?}"
-            )));
-        }
-        Err(e) => return Err(e.into()),
-    }
-    for warehouse in warehouses {
-        tx.execute(
-            "INSERT INTO operator_warehouses (tenant_id, badge, warehouse_id) VALUES ($1, $2, $3)",
-            &[&tenant, &badge, warehouse],
-        )
-        .await?;
-    }
-    let row = ChangeRow::operator(badge, role, pin_hash, true);
-    for scope in ChangeRow::operator_scopes(warehouses) {
-        write_changes(&tx, tenant, scope, std::slice::from_ref(&row)).await?;
-    }
-    tx.commit().await?;
-    Ok(())
-}
-
 /// An active operator who may work in `warehouse`, for an online PIN check.
 pub async fn operator_login(
     client: &ClientWrapper,
@@ -217,61 +171,6 @@ pub async fn operators(client: &ClientWrapper, tenant: i64) -> Result<Vec<Operat
             })
         })
         .collect()
-}
-
-/// Changes an operator and writes their record again wherever devices
-/// receive it.
-pub async fn update_operator(
-    client: &mut ClientWrapper,
-    tenant: i64,
-    badge: &str,
-    update: &OperatorUpdate,
-) -> Result<OperatorInfo> {
-    let tx = start(client).await?;
-    if !lock_tenant(&tx, tenant).await? {
-        return Err(StorageError::UnknownTenant(tenant.to_string()));
-    }
-    let row = tx
-        .query_opt(
-            "UPDATE operators SET pin_hash = COALESCE($3, pin_hash), role = COALESCE($4, role), \
-                 active = COALESCE($5, active), \
-                 failed_logins = CASE WHEN $3::text IS NULL THEN failed_logins ELSE 0 END, \
-                 locked_until = CASE WHEN $3::text IS NULL THEN locked_until ELSE NULL END \
-             WHERE tenant_id = $1 AND badge = $2 RETURNING role, pin_hash, active",
-            &[
-                &tenant,
-                &badge,
-                &update.pin_hash,
-                &update.role.map(Role::as_str),
-                &update.active,
-            ],
-        )
-        .await?
-        .ok_or_else(|| StorageError::UnknownOperator(badge.to_owned()))?;
-    let role: &str = row.try_get(0)?;
-    let role = Role::parse(role)
-        .ok_or_else(|| StorageError::Backend(format!("operator {badge}: unknown role {role:?}")))?;
-    let pin_hash: String = row.try_get(1)?;
-    let active: bool = row.try_get(2)?;
-    let scopes: Vec<i64> = tx
-        .query(
-            "SELECT warehouse_id FROM operator_warehouses WHERE tenant_id = $1 AND badge = $2",
-            &[&tenant, &badge],
-        )
-        .await?
-        .iter()
-        .map(|r| r.try_get(0))
-        .collect::<Result<_, _>>()?;
-    let change = ChangeRow::operator(badge, role, &pin_hash, active);
-    for scope in ChangeRow::operator_scopes(&scopes) {
-        write_changes(&tx, tenant, scope, std::slice::from_ref(&change)).await?;
-    }
-    tx.commit().await?;
-    operators(client, tenant)
-        .await?
-        .into_iter()
-        .find(|o| o.badge == badge)
-        .ok_or_else(|| StorageError::UnknownOperator(badge.to_owned()))
 }
 
 /// Every device of a tenant, by warehouse and name.

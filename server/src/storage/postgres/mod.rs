@@ -37,8 +37,8 @@ use tokio_postgres::error::SqlState;
 use uuid::Uuid;
 
 use super::{
-    DeviceAuth, DeviceInfo, Discrepancy, OperatorInfo, OperatorUpdate, Result, StockFilter,
-    Storage, StorageError, StoredOperation, Tenant, Warehouse,
+    DeviceAuth, DeviceInfo, Discrepancy, OperatorInfo, Result, StockFilter, Storage, StorageError,
+    StoredOperation, Tenant, Warehouse,
 };
 use crate::login::{Failures, OperatorLogin};
 use crate::settings::{
@@ -160,18 +160,6 @@ impl Storage for PgStorage {
         admin::warehouse(&*self.client().await?, tenant, code).await
     }
 
-    async fn create_operator(
-        &self,
-        tenant: i64,
-        badge: &str,
-        role: Role,
-        pin_hash: &str,
-        warehouses: &[i64],
-    ) -> Result<()> {
-        let mut client = self.client().await?;
-        admin::create_operator(&mut client, tenant, badge, role, pin_hash, warehouses).await
-    }
-
     async fn operator_login(
         &self,
         tenant: i64,
@@ -187,15 +175,6 @@ impl Storage for PgStorage {
 
     async fn operators(&self, tenant: i64) -> Result<Vec<OperatorInfo>> {
         admin::operators(&*self.client().await?, tenant).await
-    }
-
-    async fn update_operator(
-        &self,
-        tenant: i64,
-        badge: &str,
-        update: &OperatorUpdate,
-    ) -> Result<OperatorInfo> {
-        admin::update_operator(&mut *self.client().await?, tenant, badge, update).await
     }
 
     async fn devices(&self, tenant: i64) -> Result<Vec<DeviceInfo>> {

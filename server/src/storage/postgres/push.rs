@@ -45,10 +45,11 @@ use super::{last_of_each, refusal};
 use crate::domain::allocation::Candidate;
 use crate::domain::putaway::Bin;
 use crate::domain::{
-    BatchView, ItemFacts, Movement, Needs, NewException, Settled, StockKey, StoredLine, staging,
+    BatchView, ItemFacts, Movement, Needs, NewException, OperatorRow, Settled, StockKey,
+    StoredLine, staging,
 };
-use crate::push::{self, ChangeRow, NewOp, Plan, ServerOp, to_json};
-use crate::storage::{DeviceAuth, Result, Scope, StorageError, WarehouseRef};
+use crate::push::{self, ChangeRow, NewOp, OperatorWrite, Plan, ServerOp, to_json};
+use crate::storage::{DeviceAuth, Result, Scope, StorageError, TENANT_WIDE, WarehouseRef};
 
 /// Applies a batch; see [`crate::storage::Storage::push`].
 pub async fn push(
@@ -271,7 +272,101 @@ async fn load_view(
     }
     records.fill(&mut view)?;
     work.fill(&mut view, needs)?;
+    load_operator_rows(tx, auth.tenant, &needs.operator_rows, &mut view).await?;
     Ok(view)
+}
+
+/// The stored rows of `badges`, active or not, with their warehouses.
+async fn load_operator_rows(
+    tx: &Transaction<'_>,
+    tenant: i64,
+    badges: &std::collections::BTreeSet<String>,
+    view: &mut BatchView,
+) -> Result<()> {
+    let badges: Vec<&str> = badges.iter().map(String::as_str).collect();
+    let rows = rows(
+        tx,
+        !badges.is_empty(),
+        "SELECT o.badge, o.role, o.pin_hash, o.active, \
+             ARRAY(SELECT w.warehouse_id FROM operator_warehouses w \
+                   WHERE w.tenant_id = o.tenant_id AND w.badge = o.badge ORDER BY w.warehouse_id) \
+         FROM operators o WHERE o.tenant_id = $1 AND o.badge = ANY($2)",
+        [&tenant as &(dyn ToSql + Sync), &badges],
+    )
+    .await?;
+    for r in rows {
+        let badge: String = r.try_get(0)?;
+        let role: &str = r.try_get(1)?;
+        let role = Role::parse(role).ok_or_else(|| {
+            StorageError::Backend(format!("operator {badge}: unknown role {role:?}"))
+        })?;
+        view.operator_rows.insert(
+            badge.clone(),
+            OperatorRow {
+                badge,
+                role,
+                pin_hash: r.try_get(2)?,
+                active: r.try_get(3)?,
+                warehouses: r.try_get(4)?,
+            },
+        );
+    }
+    Ok(())
+}
+
+/// Operators created or changed: a new one with their warehouses; a new
+/// PIN clears failed logins and a lock-out.
+async fn write_operators(
+    tx: &Transaction<'_>,
+    tenant: i64,
+    writes: &[OperatorWrite],
+) -> Result<()> {
+    for write in writes {
+        let r = &write.row;
+        if write.new {
+            let stmt = tx
+                .prepare_cached(
+                    "INSERT INTO operators (tenant_id, badge, role, pin_hash, active) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .await?;
+            tx.execute(
+                &stmt,
+                &[&tenant, &r.badge, &r.role.as_str(), &r.pin_hash, &r.active],
+            )
+            .await?;
+            let stmt = tx
+                .prepare_cached(
+                    "INSERT INTO operator_warehouses (tenant_id, badge, warehouse_id) \
+                     SELECT $1, $2, unnest($3::bigint[])",
+                )
+                .await?;
+            tx.execute(&stmt, &[&tenant, &r.badge, &r.warehouses])
+                .await?;
+        } else {
+            let stmt = tx
+                .prepare_cached(
+                    "UPDATE operators SET role = $3, pin_hash = $4, active = $5, \
+                         failed_logins = CASE WHEN $6 THEN 0 ELSE failed_logins END, \
+                         locked_until = CASE WHEN $6 THEN NULL ELSE locked_until END \
+                     WHERE tenant_id = $1 AND badge = $2",
+                )
+                .await?;
+            tx.execute(
+                &stmt,
+                &[
+                    &tenant,
+                    &r.badge,
+                    &r.role.as_str(),
+                    &r.pin_hash,
+                    &r.active,
+                    &write.new_pin,
+                ],
+            )
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 /// Rows of the records the operations name.
@@ -447,7 +542,8 @@ fn stock_key(r: &Row) -> Result<StockKey> {
 /// Rows of the warehouse work the operations touch: its settings, tasks,
 /// staged goods, putaway bins, pick candidates and exceptions.
 struct Work {
-    settings: Row,
+    /// The warehouse's settings row; none for a tenant-wide write.
+    settings: Option<Row>,
     tasks: Vec<Row>,
     order_tasks: Vec<Row>,
     asn_exceptions: Vec<Row>,
@@ -477,13 +573,16 @@ async fn load_work(tx: &Transaction<'_>, auth: &DeviceAuth, needs: &Needs) -> Re
     let asns: Vec<&str> = needs.asn_exceptions.iter().map(String::as_str).collect();
     let (settings, tasks, order_tasks, asn_exceptions, staged, bins, candidates, exceptions) = try_join!(
         async {
+            if *warehouse == TENANT_WIDE {
+                return Ok(None);
+            }
             let stmt = tx
                 .prepare_cached(
                     "SELECT count_threshold, next_task, fefo FROM warehouses \
                      WHERE id = $1 AND tenant_id = $2",
                 )
                 .await?;
-            Ok::<_, StorageError>(tx.query_one(&stmt, &[warehouse, tenant]).await?)
+            Ok::<_, StorageError>(Some(tx.query_one(&stmt, &[warehouse, tenant]).await?))
         },
         // A task's own lot comes along: FEFO checks need its expiry.
         rows(
@@ -575,9 +674,11 @@ async fn load_work(tx: &Transaction<'_>, auth: &DeviceAuth, needs: &Needs) -> Re
 
 impl Work {
     fn fill(self, view: &mut BatchView, needs: &Needs) -> Result<()> {
-        view.count_threshold = self.settings.try_get(0)?;
-        view.next_task = self.settings.try_get::<_, i64>(1)? as u64;
-        view.fefo = crate::settings::Fefo::parse(self.settings.try_get(2)?).unwrap_or_default();
+        if let Some(settings) = &self.settings {
+            view.count_threshold = settings.try_get(0)?;
+            view.next_task = settings.try_get::<_, i64>(1)? as u64;
+            view.fefo = crate::settings::Fefo::parse(settings.try_get(2)?).unwrap_or_default();
+        }
         for r in self.tasks {
             let task = task_row(&r)?;
             if r.try_get::<_, Option<bool>>(13)?.is_some()
@@ -754,7 +855,8 @@ async fn write_plan(
     let next_task = plan.next_task as i64;
     let backlog = i64::try_from(backlog).unwrap_or(i64::MAX);
     let events = crate::outbox::stamp(auth.warehouse, plan.events());
-    let tenant_changes = plan.tenant_changes();
+    let scoped_changes = plan.scoped_changes();
+    write_operators(tx, auth.tenant, &plan.operators).await?;
     try_join!(
         insert_operations(tx, auth, &plan.ops),
         insert_server_ops(tx, auth, &plan.server_ops),
@@ -766,7 +868,12 @@ async fn write_plan(
         close_asn_lines(tx, auth, &plan.asn_closures),
         write_tasks(tx, auth.tenant, auth.warehouse, &tasks),
         set_next_task(tx, auth.tenant, auth.warehouse, next_task),
-        write_change_log(tx, auth.tenant, 0, &tenant_changes),
+        async {
+            for (scope, rows) in &scoped_changes {
+                write_change_log(tx, auth.tenant, *scope, rows).await?;
+            }
+            Ok::<_, StorageError>(())
+        },
         write_change_log(tx, auth.tenant, auth.warehouse, &changes),
         super::outbox::write(tx, auth.tenant, &events),
         async {

@@ -1,15 +1,13 @@
 //! Tenants, warehouses, operators, devices and imports on SQLite.
 
 use pyck_sync::records::Role;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
-use super::push::write_changes;
 use super::{now, parse_ts, ts};
 use crate::login::{Failures, OperatorLogin};
-use crate::push::ChangeRow;
 use crate::storage::{
-    DeviceAuth, DeviceInfo, OperatorInfo, OperatorUpdate, Result, StorageError, Tenant, Warehouse,
+    DeviceAuth, DeviceInfo, OperatorInfo, Result, StorageError, Tenant, Warehouse,
 };
 
 fn is_unique_violation(e: &rusqlite::Error) -> bool {
@@ -87,41 +85,6 @@ pub fn warehouse(conn: &Connection, tenant: i64, code: &str) -> Result<Warehouse
         code: code.to_owned(),
     })
     .ok_or_else(|| StorageError::UnknownWarehouse(code.to_owned()))
-}
-
-pub fn create_operator(
-    conn: &mut Connection,
-    tenant: i64,
-    badge: &str,
-    role: Role,
-    pin_hash: &str,
-    warehouses: &[i64],
-) -> Result<()> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    match tx.execute(
-        "INSERT INTO operators (tenant_id, badge, role, pin_hash) VALUES (?1, ?2, ?3, ?4)",
-        params![tenant, badge, role.as_str(), pin_hash],
-    ) {
-        Ok(_) => {}
-        Err(e) if is_unique_violation(&e) => {
-            return Err(StorageError::AlreadyExists(format!(
-                "operator with badge {badge:?}"
-            )));
-        }
-        Err(e) => return Err(e.into()),
-    }
-    for &warehouse in warehouses {
-        tx.execute(
-            "INSERT INTO operator_warehouses (tenant_id, badge, warehouse_id) VALUES (?1, ?2, ?3)",
-            params![tenant, badge, warehouse],
-        )?;
-    }
-    let row = ChangeRow::operator(badge, role, pin_hash, true);
-    for scope in ChangeRow::operator_scopes(warehouses) {
-        write_changes(&tx, tenant, scope, std::slice::from_ref(&row))?;
-    }
-    tx.commit()?;
-    Ok(())
 }
 
 /// An active operator who may work in `warehouse`, for an online PIN check.
@@ -210,56 +173,6 @@ pub fn operators(conn: &Connection, tenant: i64) -> Result<Vec<OperatorInfo>> {
             })
         })
         .collect()
-}
-
-/// Changes an operator and writes their record again wherever devices
-/// receive it.
-pub fn update_operator(
-    conn: &mut Connection,
-    tenant: i64,
-    badge: &str,
-    update: &OperatorUpdate,
-) -> Result<OperatorInfo> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let changed = tx.execute(
-        "UPDATE operators SET pin_hash = COALESCE(?3, pin_hash), role = COALESCE(?4, role), \
-             active = COALESCE(?5, active), \
-             failed_logins = CASE WHEN ?3 IS NULL THEN failed_logins ELSE 0 END, \
-             locked_until = CASE WHEN ?3 IS NULL THEN locked_until ELSE NULL END \
-         WHERE tenant_id = ?1 AND badge = ?2",
-        params![
-            tenant,
-            badge,
-            update.pin_hash,
-            update.role.map(Role::as_str),
-            update.active
-        ],
-    )?;
-    if changed == 0 {
-        return Err(StorageError::UnknownOperator(badge.to_owned()));
-    }
-    let (role, pin_hash, active): (String, String, bool) = tx.query_row(
-        "SELECT role, pin_hash, active FROM operators WHERE tenant_id = ?1 AND badge = ?2",
-        params![tenant, badge],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )?;
-    let role = Role::parse(&role)
-        .ok_or_else(|| StorageError::Backend(format!("operator {badge}: unknown role {role:?}")))?;
-    let scopes: Vec<i64> = tx
-        .prepare_cached(
-            "SELECT warehouse_id FROM operator_warehouses WHERE tenant_id = ?1 AND badge = ?2",
-        )?
-        .query_map(params![tenant, badge], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    let row = ChangeRow::operator(badge, role, &pin_hash, active);
-    for scope in ChangeRow::operator_scopes(&scopes) {
-        write_changes(&tx, tenant, scope, std::slice::from_ref(&row))?;
-    }
-    tx.commit()?;
-    operators(conn, tenant)?
-        .into_iter()
-        .find(|o| o.badge == badge)
-        .ok_or_else(|| StorageError::UnknownOperator(badge.to_owned()))
 }
 
 /// Every device of a tenant, by warehouse and name.

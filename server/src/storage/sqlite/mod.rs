@@ -31,8 +31,8 @@ use rusqlite_migration::{M, Migrations};
 use uuid::Uuid;
 
 use super::{
-    DeviceAuth, DeviceInfo, Discrepancy, OperatorInfo, OperatorUpdate, Result, StockFilter,
-    Storage, StorageError, StoredOperation, Tenant, Warehouse,
+    DeviceAuth, DeviceInfo, Discrepancy, OperatorInfo, Result, StockFilter, Storage, StorageError,
+    StoredOperation, Tenant, Warehouse,
 };
 use crate::login::{Failures, OperatorLogin};
 use crate::outbox::Pending;
@@ -234,20 +234,6 @@ impl Storage for SqliteStorage {
         self.read(move |c| admin::warehouse(c, tenant, &code)).await
     }
 
-    async fn create_operator(
-        &self,
-        tenant: i64,
-        badge: &str,
-        role: Role,
-        pin_hash: &str,
-        warehouses: &[i64],
-    ) -> Result<()> {
-        let (badge, pin_hash) = (badge.to_owned(), pin_hash.to_owned());
-        let warehouses = warehouses.to_vec();
-        self.write(move |c| admin::create_operator(c, tenant, &badge, role, &pin_hash, &warehouses))
-            .await
-    }
-
     async fn operator_login(
         &self,
         tenant: i64,
@@ -267,17 +253,6 @@ impl Storage for SqliteStorage {
 
     async fn operators(&self, tenant: i64) -> Result<Vec<OperatorInfo>> {
         self.read(move |c| admin::operators(c, tenant)).await
-    }
-
-    async fn update_operator(
-        &self,
-        tenant: i64,
-        badge: &str,
-        update: &OperatorUpdate,
-    ) -> Result<OperatorInfo> {
-        let (badge, update) = (badge.to_owned(), update.clone());
-        self.write(move |c| admin::update_operator(c, tenant, &badge, &update))
-            .await
     }
 
     async fn devices(&self, tenant: i64) -> Result<Vec<DeviceInfo>> {

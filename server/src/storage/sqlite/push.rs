@@ -14,9 +14,9 @@ use uuid::Uuid;
 use super::{now, ts};
 use crate::domain::allocation::Candidate;
 use crate::domain::putaway::Bin;
-use crate::domain::{BatchView, ItemFacts, Needs, Settled, StockKey, StoredLine};
-use crate::push::{self, ChangeRow, Plan};
-use crate::storage::{DeviceAuth, Result, Scope, StorageError, WarehouseRef};
+use crate::domain::{BatchView, ItemFacts, Needs, OperatorRow, Settled, StockKey, StoredLine};
+use crate::push::{self, ChangeRow, OperatorWrite, Plan};
+use crate::storage::{DeviceAuth, Result, Scope, StorageError, TENANT_WIDE, WarehouseRef};
 
 pub fn push(
     conn: &mut Connection,
@@ -151,6 +151,7 @@ fn load_view(
             view.operators.insert(badge.clone(), role);
         }
     }
+    load_operator_rows(tx, auth.tenant, &needs.operator_rows, &mut view)?;
     let mut item = tx.prepare_cached(
         "SELECT lot_tracked, expiry_tracked, temperature FROM items WHERE tenant_id = ?1 AND sku = ?2",
     )?;
@@ -297,14 +298,16 @@ fn load_work(
     needs: &Needs,
     view: &mut BatchView,
 ) -> Result<()> {
-    let (threshold, next_task, fefo): (Option<i64>, i64, String) = tx.query_row(
-        "SELECT count_threshold, next_task, fefo FROM warehouses WHERE id = ?1 AND tenant_id = ?2",
-        params![auth.warehouse, auth.tenant],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )?;
-    view.count_threshold = threshold;
-    view.fefo = crate::settings::Fefo::parse(&fefo).unwrap_or_default();
-    view.next_task = next_task as u64;
+    if auth.warehouse != TENANT_WIDE {
+        let (threshold, next_task, fefo): (Option<i64>, i64, String) = tx.query_row(
+            "SELECT count_threshold, next_task, fefo FROM warehouses WHERE id = ?1 AND tenant_id = ?2",
+            params![auth.warehouse, auth.tenant],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        view.count_threshold = threshold;
+        view.fefo = crate::settings::Fefo::parse(&fefo).unwrap_or_default();
+        view.next_task = next_task as u64;
+    }
     let mut task = tx.prepare_cached(&format!(
         "{TASK_COLUMNS} WHERE tenant_id = ?1 AND warehouse_id = ?2 AND id = ?3"
     ))?;
@@ -764,13 +767,102 @@ fn write_plan(
             ex.id
         ])?;
     }
-    write_change_log(tx, auth.tenant, 0, &plan.tenant_changes())?;
+    write_operators(tx, auth.tenant, &plan.operators)?;
+    for (scope, rows) in plan.scoped_changes() {
+        write_change_log(tx, auth.tenant, scope, &rows)?;
+    }
     write_change_log(tx, auth.tenant, auth.warehouse, &changes)?;
     super::outbox::write(
         tx,
         auth.tenant,
         &crate::outbox::stamp(auth.warehouse, plan.events()),
     )
+}
+
+/// The stored rows of `badges`, active or not, with their warehouses.
+fn load_operator_rows(
+    tx: &Transaction<'_>,
+    tenant: i64,
+    badges: &std::collections::BTreeSet<String>,
+    view: &mut BatchView,
+) -> Result<()> {
+    let mut operator = tx.prepare_cached(
+        "SELECT role, pin_hash, active FROM operators WHERE tenant_id = ?1 AND badge = ?2",
+    )?;
+    let mut warehouses = tx.prepare_cached(
+        "SELECT warehouse_id FROM operator_warehouses WHERE tenant_id = ?1 AND badge = ?2 \
+         ORDER BY warehouse_id",
+    )?;
+    for badge in badges {
+        let Some((role, pin_hash, active)) = operator
+            .query_row(params![tenant, badge], |r| {
+                Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()?
+        else {
+            continue;
+        };
+        let role = Role::parse(&role).ok_or_else(|| {
+            StorageError::Backend(format!("operator {badge}: unknown role {role:?}"))
+        })?;
+        let warehouses = warehouses
+            .query_map(params![tenant, badge], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        view.operator_rows.insert(
+            badge.clone(),
+            OperatorRow {
+                badge: badge.clone(),
+                role,
+                pin_hash,
+                active,
+                warehouses,
+            },
+        );
+    }
+    Ok(())
+}
+
+/// Operators created or changed: a new one with their warehouses; a new
+/// PIN clears failed logins and a lock-out.
+fn write_operators(tx: &Transaction<'_>, tenant: i64, writes: &[OperatorWrite]) -> Result<()> {
+    for write in writes {
+        let r = &write.row;
+        if write.new {
+            tx.prepare_cached(
+                "INSERT INTO operators (tenant_id, badge, role, pin_hash, active) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                tenant,
+                r.badge,
+                r.role.as_str(),
+                r.pin_hash,
+                r.active
+            ])?;
+            let mut warehouse = tx.prepare_cached(
+                "INSERT INTO operator_warehouses (tenant_id, badge, warehouse_id) VALUES (?1, ?2, ?3)",
+            )?;
+            for id in &r.warehouses {
+                warehouse.execute(params![tenant, r.badge, id])?;
+            }
+        } else {
+            tx.prepare_cached(
+                "UPDATE operators SET role = ?3, pin_hash = ?4, active = ?5, \
+                     failed_logins = CASE WHEN ?6 THEN 0 ELSE failed_logins END, \
+                     locked_until = CASE WHEN ?6 THEN NULL ELSE locked_until END \
+                 WHERE tenant_id = ?1 AND badge = ?2",
+            )?
+            .execute(params![
+                tenant,
+                r.badge,
+                r.role.as_str(),
+                r.pin_hash,
+                r.active,
+                write.new_pin
+            ])?;
+        }
+    }
+    Ok(())
 }
 
 /// Items, each with exactly its GTINs.
