@@ -12,18 +12,16 @@
 //! publishing and before deleting publishes again), and a subscriber drops
 //! a repeat by that id; NATS JetStream drops it itself (`Nats-Msg-Id`).
 //!
-//! Where events come from: a push's from its plan ([`crate::push::Plan::events`],
-//! with the operation that caused each); every other write's derived from
-//! the change-log rows it writes ([`derived`]), so a write that changes a
-//! task, an exception or stock cannot forget to tell subscribers.
+//! Where events come from: every write's plan ([`crate::push::Plan::events`],
+//! beside the change-log rows of [`crate::push::Plan::changes`], with the
+//! operation that caused each where there is one): a push, a server write
+//! through [`crate::storage::Storage::transact`] and a workflow step alike,
+//! so a write that changes a task, an exception or stock cannot forget to
+//! tell subscribers.
 
 use chrono::Utc;
 use pyck_sync::events::{Event, EventKind};
-use pyck_sync::protocol::Entity;
-use pyck_sync::records::{ExceptionRecord, StockRecord, TaskRecord, TaskStatus};
 use uuid::Uuid;
-
-use crate::push::ChangeRow;
 
 /// A committed write's events not relayed yet.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,118 +69,9 @@ pub fn stamp(
         .collect()
 }
 
-/// The events a write's change-log rows stand for: stock now at a quantity,
-/// a task created (open) or cancelled, an exception raised or resolved.
-/// Outside a push a write touches a task only to create or cancel it (the
-/// push's plan tells a changed task from a new one itself).
-pub fn derived(warehouse: i64, changes: &[ChangeRow]) -> Vec<Event> {
-    stamp(
-        warehouse,
-        changes.iter().filter_map(event_of).map(|k| (k, None)),
-    )
-}
-
-fn event_of(row: &ChangeRow) -> Option<EventKind> {
-    match row.entity {
-        Entity::Stock => {
-            let Some(data) = row.data.as_deref() else {
-                let mut parts = row.key.splitn(3, '|');
-                let (location, sku, lot) = (parts.next()?, parts.next()?, parts.next()?);
-                return Some(EventKind::StockChanged {
-                    location: location.to_owned(),
-                    sku: sku.to_owned(),
-                    lot: (!lot.is_empty()).then(|| lot.to_owned()),
-                    qty: 0,
-                });
-            };
-            let s: StockRecord = serde_json::from_str(data).ok()?;
-            Some(EventKind::StockChanged {
-                location: s.location,
-                sku: s.sku,
-                lot: s.lot,
-                qty: s.qty,
-            })
-        }
-        Entity::Task => {
-            let t: TaskRecord = serde_json::from_str(row.data.as_deref()?).ok()?;
-            match t.status {
-                TaskStatus::Open => Some(EventKind::TaskCreated { task: t.id }),
-                TaskStatus::Cancelled => Some(EventKind::TaskCancelled { id: t.id }),
-                TaskStatus::Done | TaskStatus::Short => None,
-            }
-        }
-        Entity::Exception => {
-            let e: ExceptionRecord = serde_json::from_str(row.data.as_deref()?).ok()?;
-            if e.status == "open" {
-                Some(EventKind::ExceptionRaised {
-                    id: e.id,
-                    kind: e.kind,
-                    message: e.message,
-                })
-            } else {
-                Some(EventKind::ExceptionResolved { id: e.id })
-            }
-        }
-        Entity::Item | Entity::Location | Entity::Operator | Entity::AsnLine | Entity::Order => {
-            None
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn task(id: &str, status: TaskStatus) -> TaskRecord {
-        TaskRecord {
-            id: id.into(),
-            kind: pyck_sync::records::TaskKind::Pick,
-            status,
-            order: Some("SO-1".into()),
-            line: Some(1),
-            sku: Some("SKU-1".into()),
-            lot: None,
-            location: "A-01".into(),
-            to: None,
-            qty: 3,
-            done_qty: 0,
-            zone: "A".into(),
-            sequence: 1,
-        }
-    }
-
-    #[test]
-    fn change_rows_stand_for_their_events() {
-        let rows = [
-            ChangeRow::task(&task("T1", TaskStatus::Open)),
-            ChangeRow::task(&task("T2", TaskStatus::Cancelled)),
-            ChangeRow::task(&task("T3", TaskStatus::Done)),
-            ChangeRow {
-                entity: Entity::Stock,
-                key: StockRecord::key("A-01", "SKU-1", Some("L1")),
-                data: None,
-            },
-            ChangeRow {
-                entity: Entity::Item,
-                key: "SKU-1".into(),
-                data: Some("{}".into()),
-            },
-        ];
-        let kinds: Vec<EventKind> = derived(7, &rows).into_iter().map(|e| e.kind).collect();
-        assert_eq!(
-            kinds,
-            vec![
-                EventKind::TaskCreated { task: "T1".into() },
-                EventKind::TaskCancelled { id: "T2".into() },
-                EventKind::StockChanged {
-                    location: "A-01".into(),
-                    sku: "SKU-1".into(),
-                    lot: Some("L1".into()),
-                    qty: 0
-                },
-            ]
-        );
-    }
 
     #[test]
     fn each_event_has_an_id_of_its_own() {

@@ -168,6 +168,9 @@ pub struct Plan {
     /// Operations of the server's own (no device's), such as an import's
     /// opening balance, which movements name.
     pub server_ops: Vec<ServerOp>,
+    /// A workflow's transition, stored with its lease freed
+    /// ([`crate::workflow::effects::step_plan`]).
+    pub workflow_step: Option<WorkflowStep>,
     /// Orders whose fulfilment workflow starts (due at once).
     pub workflow_starts: std::collections::BTreeSet<String>,
     /// What an allocation could not cover: (order, line, sku, units).
@@ -182,6 +185,15 @@ pub struct Plan {
     /// The last operation of the batch to touch each task and resolved
     /// exception: what its live event names as its cause.
     pub caused_by: BTreeMap<String, Uuid>,
+}
+
+/// A workflow's transition as a plan stores it: the workflow row, and its
+/// new history rows numbered from `first_history`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkflowStep {
+    pub order: String,
+    pub first_history: u32,
+    pub transition: crate::workflow::machine::Transition,
 }
 
 /// One operator a plan writes.
@@ -294,6 +306,19 @@ impl Plan {
     pub fn events(&self) -> Vec<(EventKind, Option<Uuid>)> {
         let cause = |key: String| self.caused_by.get(&key).copied();
         let mut events = Vec::with_capacity(self.stock.len());
+        // A step's history first: a `pick_overdue` it raises follows it.
+        if let Some(step) = &self.workflow_step {
+            events.extend(step.transition.history.iter().map(|a| {
+                let kind = EventKind::WorkflowStep {
+                    order: step.order.clone(),
+                    step: a.step.as_str().to_owned(),
+                    status: a.status.as_str().to_owned(),
+                    attempt: a.attempt,
+                    error: a.error.clone(),
+                };
+                (kind, None)
+            }));
+        }
         for (key, change) in &self.stock {
             events.push((
                 EventKind::StockChanged {

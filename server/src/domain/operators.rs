@@ -55,7 +55,7 @@ pub fn create(view: &BatchView, row: OperatorRow) -> Result<Plan, Refused> {
             new: true,
             new_pin: true,
         }],
-        ..Plan::default()
+        ..Plan::over(view)
     })
 }
 
@@ -78,7 +78,7 @@ pub fn update(view: &BatchView, badge: &str, update: OperatorUpdate) -> Result<P
             new: false,
             new_pin,
         }],
-        ..Plan::default()
+        ..Plan::over(view)
     })
 }
 

@@ -68,6 +68,9 @@ pub struct BatchView {
     /// The stored rows of [`Needs::operator_rows`], tenant-wide, active or
     /// not: what the desk's operator writes decide on.
     pub operator_rows: HashMap<String, OperatorRow>,
+    /// How many history rows the workflow of [`Needs::workflow_lease`] has,
+    /// if its owner still holds the lease; `None` if not.
+    pub workflow_history: Option<u32>,
     pub items: HashMap<String, ItemFacts>,
     pub locations: HashMap<String, Temperature>,
     /// Current quantities of the touched keys; absent means zero.
@@ -158,6 +161,10 @@ pub struct Needs {
     /// Badges whose stored operator rows go into
     /// [`BatchView::operator_rows`].
     pub operator_rows: BTreeSet<String>,
+    /// (order, lease owner): whether the owner still holds the order's
+    /// workflow lease goes into [`BatchView::workflow_history`] (PostgreSQL
+    /// locks the workflow row for the rest of the write).
+    pub workflow_lease: Option<(String, String)>,
 }
 
 impl Needs {

@@ -21,7 +21,8 @@ use crate::push::Plan;
 use crate::storage::{
     ImportSummary, OperatorInfo, Result, Scope, Storage, StorageError, WarehouseRef,
 };
-use crate::workflow::machine::Outcome;
+use crate::workflow::effects;
+use crate::workflow::machine::{Outcome, Transition, Workflow};
 
 #[async_trait]
 pub trait UseCases: Storage {
@@ -111,6 +112,22 @@ pub trait UseCases: Storage {
             .into_iter()
             .find(|o| o.badge == badge)
             .ok_or_else(|| StorageError::UnknownOperator(badge.to_owned()))
+    }
+
+    /// Stores a workflow's transition (its history rows and their events,
+    /// a `pick_overdue` it raises) if `owner` still holds the workflow's
+    /// lease, and frees the lease; `false` (nothing stored) when another
+    /// replica took the workflow over.
+    async fn advance_workflow(&self, owner: &str, wf: &Workflow, t: &Transition) -> Result<bool> {
+        let (decide_wf, t) = (wf.clone(), t.clone());
+        let plan = self
+            .transact(
+                Scope::of(wf.tenant, wf.warehouse),
+                effects::step_needs(&wf.order, owner),
+                Box::new(move |view| Ok(effects::step_plan(view, &decide_wf, t))),
+            )
+            .await?;
+        Ok(plan.workflow_step.is_some())
     }
 
     /// A new order (all lines share one order number), allocated at once

@@ -30,7 +30,7 @@ use crate::settings::{
     Change as SettingChange, Key as SettingKey, Settings, Value as SettingValue,
 };
 use crate::workflow::Report as WorkflowReport;
-use crate::workflow::machine::{Facts, Transition, Workflow};
+use crate::workflow::machine::{Facts, Workflow};
 use chrono::{DateTime, Utc};
 pub use model::*;
 
@@ -212,11 +212,6 @@ pub trait Storage: Send + Sync + 'static {
 
     /// The order's status and pick tasks, for the workflow's waiting steps.
     async fn order_facts(&self, tenant: i64, warehouse: i64, order: &str) -> Result<Facts>;
-
-    /// Stores a transition (with its history rows and any exception it
-    /// raises) if `owner` still holds the workflow's lease, and frees the
-    /// lease; `false` when it no longer held it (nothing stored).
-    async fn advance_workflow(&self, owner: &str, wf: &Workflow, t: &Transition) -> Result<bool>;
 
     /// The latest applied operation of `kinds` on `order` (its id in the
     /// device's journal): what a workflow step's completion rests on.

@@ -45,7 +45,7 @@ use crate::settings::{
     Change as SettingChange, Key as SettingKey, Settings, Value as SettingValue,
 };
 use crate::workflow::Report as WorkflowReport;
-use crate::workflow::machine::{Facts, Transition, Workflow};
+use crate::workflow::machine::{Facts, Workflow};
 use chrono::{DateTime, Utc};
 
 /// Connections per server process. A push holds one for its whole
@@ -286,10 +286,6 @@ impl Storage for PgStorage {
 
     async fn order_facts(&self, tenant: i64, warehouse: i64, order: &str) -> Result<Facts> {
         workflow::facts(&*self.client().await?, tenant, warehouse, order).await
-    }
-
-    async fn advance_workflow(&self, owner: &str, wf: &Workflow, t: &Transition) -> Result<bool> {
-        workflow::advance(&mut *self.client().await?, owner, wf, t).await
     }
 
     async fn release_workflows(&self, owner: &str) -> Result<()> {

@@ -48,7 +48,7 @@ use crate::domain::{
     BatchView, ItemFacts, Movement, Needs, NewException, OperatorRow, Settled, StockKey,
     StoredLine, staging,
 };
-use crate::push::{self, ChangeRow, NewOp, OperatorWrite, Plan, ServerOp, to_json};
+use crate::push::{self, ChangeRow, NewOp, OperatorWrite, Plan, ServerOp, WorkflowStep, to_json};
 use crate::storage::{DeviceAuth, Result, Scope, StorageError, TENANT_WIDE, WarehouseRef};
 
 /// Applies a batch; see [`crate::storage::Storage::push`].
@@ -273,6 +273,9 @@ async fn load_view(
     records.fill(&mut view)?;
     work.fill(&mut view, needs)?;
     load_operator_rows(tx, auth.tenant, &needs.operator_rows, &mut view).await?;
+    if let Some((order, owner)) = &needs.workflow_lease {
+        view.workflow_history = workflow_lease(tx, auth, order, owner).await?;
+    }
     Ok(view)
 }
 
@@ -310,6 +313,98 @@ async fn load_operator_rows(
                 warehouses: r.try_get(4)?,
             },
         );
+    }
+    Ok(())
+}
+
+/// How many history rows the order's workflow has, if `owner` holds its
+/// lease; the workflow row stays locked until the write commits, so no
+/// replica takes the lease over in between.
+async fn workflow_lease(
+    tx: &Transaction<'_>,
+    auth: &DeviceAuth,
+    order: &str,
+    owner: &str,
+) -> Result<Option<u32>> {
+    let held = tx
+        .prepare_cached(
+            "SELECT 1 FROM workflows WHERE tenant_id = $1 AND warehouse_id = $2 \
+                 AND order_no = $3 AND lease_owner = $4 FOR UPDATE",
+        )
+        .await?;
+    if tx
+        .query_opt(&held, &[&auth.tenant, &auth.warehouse, &order, &owner])
+        .await?
+        .is_none()
+    {
+        return Ok(None);
+    }
+    let count = tx
+        .prepare_cached(
+            "SELECT COUNT(*)::int FROM workflow_history \
+             WHERE tenant_id = $1 AND warehouse_id = $2 AND order_no = $3",
+        )
+        .await?;
+    let n: i32 = tx
+        .query_one(&count, &[&auth.tenant, &auth.warehouse, &order])
+        .await?
+        .try_get(0)?;
+    Ok(Some(u32::try_from(n).unwrap_or(0)))
+}
+
+/// A workflow's transition, its lease freed, and its new history rows.
+async fn write_workflow_step(
+    tx: &Transaction<'_>,
+    auth: &DeviceAuth,
+    step: &WorkflowStep,
+) -> Result<()> {
+    let t = &step.transition;
+    let stmt = tx
+        .prepare_cached(
+            "UPDATE workflows SET state = $1, step = $2, attempt = $3, step_started_at = $4, \
+                 next_run_at = $5, pick_overdue_raised = pick_overdue_raised OR $6, \
+                 lease_owner = NULL, lease_until = NULL \
+             WHERE tenant_id = $7 AND warehouse_id = $8 AND order_no = $9",
+        )
+        .await?;
+    tx.execute(
+        &stmt,
+        &[
+            &t.state.as_str(),
+            &t.step.as_str(),
+            &(t.attempt as i32),
+            &t.step_started_at,
+            &t.next_run_at,
+            &t.raise_pick_overdue,
+            &auth.tenant,
+            &auth.warehouse,
+            &step.order,
+        ],
+    )
+    .await?;
+    let insert = tx
+        .prepare_cached(
+            "INSERT INTO workflow_history (tenant_id, warehouse_id, order_no, n, step, status, \
+                 attempt, at, error, operation) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .await?;
+    for (a, n) in t.history.iter().zip(step.first_history..) {
+        tx.execute(
+            &insert,
+            &[
+                &auth.tenant,
+                &auth.warehouse,
+                &step.order,
+                &(n as i32),
+                &a.step.as_str(),
+                &a.status.as_str(),
+                &(a.attempt as i32),
+                &a.at,
+                &a.error,
+                &a.operation,
+            ],
+        )
+        .await?;
     }
     Ok(())
 }
@@ -857,6 +952,9 @@ async fn write_plan(
     let events = crate::outbox::stamp(auth.warehouse, plan.events());
     let scoped_changes = plan.scoped_changes();
     write_operators(tx, auth.tenant, &plan.operators).await?;
+    if let Some(step) = &plan.workflow_step {
+        write_workflow_step(tx, auth, step).await?;
+    }
     try_join!(
         insert_operations(tx, auth, &plan.ops),
         insert_server_ops(tx, auth, &plan.server_ops),
@@ -1569,19 +1667,6 @@ async fn insert_exceptions(
 ///
 /// A record written twice keeps its last row: only its latest state matters
 /// to a pull.
-///
-/// Also writes the live events the rows stand for
-/// ([`crate::outbox::derived`]) in the same transaction.
-pub(super) async fn write_changes(
-    tx: &Transaction<'_>,
-    tenant: i64,
-    warehouse: i64,
-    rows: &[ChangeRow],
-) -> Result<()> {
-    write_change_log(tx, tenant, warehouse, rows).await?;
-    super::outbox::write(tx, tenant, &crate::outbox::derived(warehouse, rows)).await
-}
-
 async fn write_change_log(
     tx: &Transaction<'_>,
     tenant: i64,

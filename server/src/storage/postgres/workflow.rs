@@ -6,12 +6,9 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::{ClientWrapper, Transaction};
 use tokio_postgres::Row;
 
-use super::admin::start as begin;
-use super::push::{lock_tenant, write_changes};
-use crate::push::ChangeRow;
 use crate::storage::{Result, StorageError};
-use crate::workflow::machine::{Facts, State, Step, Transition, Workflow};
-use crate::workflow::{HistoryRow, Report, effects};
+use crate::workflow::machine::{Facts, State, Step, Workflow};
+use crate::workflow::{HistoryRow, Report};
 
 /// A new order's workflow, due at once (its reserve step).
 pub async fn start(tx: &Transaction<'_>, tenant: i64, wh: i64, order: &str) -> Result<()> {
@@ -111,106 +108,6 @@ pub async fn facts(client: &ClientWrapper, tenant: i64, wh: i64, order: &str) ->
         );
     }
     Ok(facts)
-}
-
-pub async fn advance(
-    client: &mut ClientWrapper,
-    owner: &str,
-    wf: &Workflow,
-    t: &Transition,
-) -> Result<bool> {
-    let tx = begin(client).await?;
-    if t.raise_pick_overdue && !lock_tenant(&tx, wf.tenant).await? {
-        return Err(StorageError::UnknownTenant(wf.tenant.to_string()));
-    }
-    let stmt = tx
-        .prepare_cached(
-            "UPDATE workflows SET state = $1, step = $2, attempt = $3, step_started_at = $4, next_run_at = $5, \
-             pick_overdue_raised = pick_overdue_raised OR $6, lease_owner = NULL, lease_until = NULL \
-             WHERE tenant_id = $7 AND warehouse_id = $8 AND order_no = $9 AND lease_owner = $10",
-        )
-        .await?;
-    let updated = tx
-        .execute(
-            &stmt,
-            &[
-                &t.state.as_str(),
-                &t.step.as_str(),
-                &(t.attempt as i32),
-                &t.step_started_at,
-                &t.next_run_at,
-                &t.raise_pick_overdue,
-                &wf.tenant,
-                &wf.warehouse,
-                &wf.order,
-                &owner,
-            ],
-        )
-        .await?;
-    if updated == 0 {
-        return Ok(false);
-    }
-    let stmt = tx
-        .prepare_cached(
-            "SELECT COUNT(*)::int FROM workflow_history WHERE tenant_id = $1 AND warehouse_id = $2 AND order_no = $3",
-        )
-        .await?;
-    let mut n: i32 = tx
-        .query_one(&stmt, &[&wf.tenant, &wf.warehouse, &wf.order])
-        .await?
-        .try_get(0)?;
-    let insert = tx
-        .prepare_cached(
-            "INSERT INTO workflow_history (tenant_id, warehouse_id, order_no, n, step, status, attempt, at, error, operation) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .await?;
-    for a in &t.history {
-        n += 1;
-        tx.execute(
-            &insert,
-            &[
-                &wf.tenant,
-                &wf.warehouse,
-                &wf.order,
-                &n,
-                &a.step.as_str(),
-                &a.status.as_str(),
-                &(a.attempt as i32),
-                &a.at,
-                &a.error,
-                &a.operation,
-            ],
-        )
-        .await?;
-    }
-    super::outbox::write(&tx, wf.tenant, &effects::step_events(wf, t)).await?;
-    if t.raise_pick_overdue {
-        let record = effects::pick_overdue(wf, t);
-        let stmt = tx
-            .prepare_cached(
-                "INSERT INTO exceptions (id, tenant_id, warehouse_id, kind, message, order_no, raised_at) \
-                 VALUES ($1::text::uuid, $2, $3, $4, $5, $6, $7)",
-            )
-            .await?;
-        tx.execute(
-            &stmt,
-            &[
-                &record.id,
-                &wf.tenant,
-                &wf.warehouse,
-                &record.kind,
-                &record.message,
-                &wf.order,
-                &record.raised_at,
-            ],
-        )
-        .await?;
-        let change = ChangeRow::exception(&record);
-        write_changes(&tx, wf.tenant, wf.warehouse, &[change]).await?;
-    }
-    tx.commit().await?;
-    Ok(true)
 }
 
 /// Workflows whose step is due at `now`, taken by a replica or not.

@@ -40,7 +40,7 @@ use crate::settings::{
     Change as SettingChange, Key as SettingKey, Settings, Value as SettingValue,
 };
 use crate::workflow::Report as WorkflowReport;
-use crate::workflow::machine::{Facts, Transition, Workflow};
+use crate::workflow::machine::{Facts, Workflow};
 
 const MIGRATIONS_SLICE: &[M<'static>] = &[
     M::up(include_str!("migrations/0001_initial.sql")),
@@ -385,12 +385,6 @@ impl Storage for SqliteStorage {
     async fn order_facts(&self, tenant: i64, warehouse: i64, order: &str) -> Result<Facts> {
         let order = order.to_owned();
         self.read(move |c| workflow::facts(c, tenant, warehouse, &order))
-            .await
-    }
-
-    async fn advance_workflow(&self, owner: &str, wf: &Workflow, t: &Transition) -> Result<bool> {
-        let (owner, wf, t) = (owner.to_owned(), wf.clone(), t.clone());
-        self.write(move |c| workflow::advance(c, &owner, &wf, &t))
             .await
     }
 

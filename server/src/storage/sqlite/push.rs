@@ -15,7 +15,7 @@ use super::{now, ts};
 use crate::domain::allocation::Candidate;
 use crate::domain::putaway::Bin;
 use crate::domain::{BatchView, ItemFacts, Needs, OperatorRow, Settled, StockKey, StoredLine};
-use crate::push::{self, ChangeRow, OperatorWrite, Plan};
+use crate::push::{self, ChangeRow, OperatorWrite, Plan, WorkflowStep};
 use crate::storage::{DeviceAuth, Result, Scope, StorageError, TENANT_WIDE, WarehouseRef};
 
 pub fn push(
@@ -152,6 +152,18 @@ fn load_view(
         }
     }
     load_operator_rows(tx, auth.tenant, &needs.operator_rows, &mut view)?;
+    if let Some((order, owner)) = &needs.workflow_lease {
+        view.workflow_history = tx
+            .query_row(
+                "SELECT (SELECT COUNT(*) FROM workflow_history h WHERE h.tenant_id = w.tenant_id \
+                     AND h.warehouse_id = w.warehouse_id AND h.order_no = w.order_no) \
+                 FROM workflows w WHERE w.tenant_id = ?1 AND w.warehouse_id = ?2 \
+                     AND w.order_no = ?3 AND w.lease_owner = ?4",
+                params![auth.tenant, auth.warehouse, order, owner],
+                |r| r.get(0),
+            )
+            .optional()?;
+    }
     let mut item = tx.prepare_cached(
         "SELECT lot_tracked, expiry_tracked, temperature FROM items WHERE tenant_id = ?1 AND sku = ?2",
     )?;
@@ -768,6 +780,9 @@ fn write_plan(
         ])?;
     }
     write_operators(tx, auth.tenant, &plan.operators)?;
+    if let Some(step) = &plan.workflow_step {
+        write_workflow_step(tx, auth, step)?;
+    }
     for (scope, rows) in plan.scoped_changes() {
         write_change_log(tx, auth.tenant, scope, &rows)?;
     }
@@ -865,6 +880,47 @@ fn write_operators(tx: &Transaction<'_>, tenant: i64, writes: &[OperatorWrite]) 
     Ok(())
 }
 
+/// A workflow's transition, its lease freed, and its new history rows.
+fn write_workflow_step(tx: &Transaction<'_>, auth: &DeviceAuth, step: &WorkflowStep) -> Result<()> {
+    let t = &step.transition;
+    tx.prepare_cached(
+        "UPDATE workflows SET state = ?1, step = ?2, attempt = ?3, step_started_at = ?4, \
+             next_run_at = ?5, pick_overdue_raised = pick_overdue_raised OR ?6, \
+             lease_owner = NULL, lease_until = NULL \
+         WHERE tenant_id = ?7 AND warehouse_id = ?8 AND order_no = ?9",
+    )?
+    .execute(params![
+        t.state.as_str(),
+        t.step.as_str(),
+        t.attempt,
+        ts(t.step_started_at),
+        t.next_run_at.map(ts),
+        t.raise_pick_overdue,
+        auth.tenant,
+        auth.warehouse,
+        step.order
+    ])?;
+    let mut history = tx.prepare_cached(
+        "INSERT INTO workflow_history (tenant_id, warehouse_id, order_no, n, step, status, \
+             attempt, at, error, operation) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    for (a, n) in t.history.iter().zip(step.first_history..) {
+        history.execute(params![
+            auth.tenant,
+            auth.warehouse,
+            step.order,
+            n,
+            a.step.as_str(),
+            a.status.as_str(),
+            a.attempt,
+            ts(a.at),
+            a.error,
+            a.operation.map(|o| o.to_string())
+        ])?;
+    }
+    Ok(())
+}
+
 /// Items, each with exactly its GTINs.
 fn write_items(tx: &Transaction<'_>, tenant: i64, items: &[ItemRecord]) -> Result<()> {
     let mut upsert = tx.prepare_cached(
@@ -923,19 +979,6 @@ fn write_order_lines(
         ])?;
     }
     Ok(())
-}
-
-/// Writes change-log rows and the live events they stand for
-/// ([`crate::outbox::derived`]) in the write's transaction. `warehouse` 0
-/// writes tenant-wide rows.
-pub fn write_changes(
-    tx: &Transaction<'_>,
-    tenant: i64,
-    warehouse: i64,
-    rows: &[ChangeRow],
-) -> Result<()> {
-    write_change_log(tx, tenant, warehouse, rows)?;
-    super::outbox::write(tx, tenant, &crate::outbox::derived(warehouse, rows))
 }
 
 /// Writes change-log rows at fresh positions of the tenant's counter.

@@ -9,10 +9,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::{now, parse_ts, ts};
-use crate::push::ChangeRow;
 use crate::storage::{Result, StorageError};
-use crate::workflow::machine::{Facts, State, Step, Transition, Workflow};
-use crate::workflow::{HistoryRow, Report, effects};
+use crate::workflow::machine::{Facts, State, Step, Workflow};
+use crate::workflow::{HistoryRow, Report};
 
 /// A new order's workflow, due at once (its reserve step).
 pub fn start(tx: &Transaction<'_>, tenant: i64, wh: i64, order: &str) -> Result<()> {
@@ -142,57 +141,6 @@ pub fn facts(conn: &Connection, tenant: i64, wh: i64, order: &str) -> Result<Fac
         facts.gate(&kind, open, resolved);
     }
     Ok(facts)
-}
-
-/// Stores `t` for `wf` if `owner` still holds its lease, and frees the
-/// lease; `false` (nothing stored) when another replica took it over.
-pub fn advance(conn: &mut Connection, owner: &str, wf: &Workflow, t: &Transition) -> Result<bool> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let updated = tx.execute(
-        "UPDATE workflows SET state = ?1, step = ?2, attempt = ?3, step_started_at = ?4, next_run_at = ?5, \
-         pick_overdue_raised = pick_overdue_raised OR ?6, lease_owner = NULL, lease_until = NULL \
-         WHERE tenant_id = ?7 AND warehouse_id = ?8 AND order_no = ?9 AND lease_owner = ?10",
-        params![
-            t.state.as_str(),
-            t.step.as_str(),
-            t.attempt,
-            ts(t.step_started_at),
-            t.next_run_at.map(ts),
-            t.raise_pick_overdue,
-            wf.tenant,
-            wf.warehouse,
-            wf.order,
-            owner
-        ],
-    )?;
-    if updated == 0 {
-        return Ok(false);
-    }
-    let mut n: i64 = tx.query_row(
-        "SELECT COUNT(*) FROM workflow_history WHERE tenant_id = ?1 AND warehouse_id = ?2 AND order_no = ?3",
-        params![wf.tenant, wf.warehouse, wf.order],
-        |r| r.get(0),
-    )?;
-    for a in &t.history {
-        n += 1;
-        tx.execute(
-            "INSERT INTO workflow_history (tenant_id, warehouse_id, order_no, n, step, status, attempt, at, error, operation) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![wf.tenant, wf.warehouse, wf.order, n, a.step.as_str(), a.status.as_str(), a.attempt, ts(a.at), a.error, a.operation.map(|o| o.to_string())],
-        )?;
-    }
-    super::outbox::write(&tx, wf.tenant, &effects::step_events(wf, t))?;
-    if t.raise_pick_overdue {
-        let ex = effects::pick_overdue(wf, t);
-        tx.execute(
-            "INSERT INTO exceptions (id, tenant_id, warehouse_id, kind, message, order_no, raised_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![ex.id, wf.tenant, wf.warehouse, ex.kind, ex.message, wf.order, ts(ex.raised_at)],
-        )?;
-        super::push::write_changes(&tx, wf.tenant, wf.warehouse, &[ChangeRow::exception(&ex)])?;
-    }
-    tx.commit()?;
-    Ok(true)
 }
 
 /// Frees every lease `owner` holds.
