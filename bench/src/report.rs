@@ -329,6 +329,26 @@ pub fn render(r: &Results) -> String {
                         times_peer.map_or(Met::NoTarget, |x| Met::of(ratio >= x)),
                     );
                 }
+                if let Some(limit) = Summary::of(&p.storage_rate) {
+                    let (lv, lr) = fmt_with(Some(limit), rate);
+                    let share = s.map_or_else(String::new, |s| {
+                        format!(
+                            "; `pyck sync` reaches {:.0} % of it",
+                            100.0 * s.median / limit.median
+                        )
+                    });
+                    t.row(
+                        "2",
+                        &format!(
+                            "Push → {}: the same ops into the server's storage in process, the path's limit{share}",
+                            backend.name()
+                        ),
+                        lv,
+                        lr,
+                        "",
+                        Met::NoTarget,
+                    );
+                }
                 let sent = Summary::of(&p.bytes_sent);
                 let recv = Summary::of(&p.bytes_received);
                 let (vs, rs) = fmt_with(sent, bytes);
@@ -666,7 +686,7 @@ fn write_report(md: &mut String, r: &Results, t: &Table) -> std::fmt::Result {
     )?;
     writeln!(
         md,
-        "- **2 Push:** {} moves of one unit from {} stocked (bin, item) pairs spread over the warehouse into packing locations, recorded offline, then one `pyck sync --json` timed as a process (push in batches of up to 20,000, the most the server takes, then the pull of the changed stock records); ops/s = operations ÷ that time. Bytes are the request and response bodies `pyck sync` reports. `pyck-server verify` runs after each.",
+        "- **2 Push:** {} moves of one unit from {} stocked (bin, item) pairs spread over the warehouse into packing locations, recorded offline, then one `pyck sync --json` timed as a process (push in batches of up to 20,000, the most the server takes, then the pull of the changed stock records); ops/s = operations ÷ that time. Bytes are the request and response bodies `pyck sync` reports. `pyck-server verify` runs after each. Then the same moves, as one device's batch, are handed to the server's storage in the harness's own process (`Storage::push` on a fresh copy of the template: load, plan, write, durable commit, exactly as a request does, without the terminal, HTTP and JSON): the limit of that path on this machine, and what share of it the whole `pyck sync` reaches.",
         thousands(plan.push_ops as f64),
         thousands(plan.push_keys as f64)
     )?;

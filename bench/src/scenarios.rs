@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail, ensure};
 use pyck::store::journal::{self, Recorded};
 use pyck::store::{Store, session};
-use pyck_sync::operation::{Move, Payload};
+use pyck_sync::operation::{Move, Operation, Payload};
+use pyck_sync::protocol::PushOutcome;
 use serde_json::Value;
 
 use crate::stats::percentile;
@@ -288,6 +289,10 @@ pub struct PushResult {
     pub bytes_received: Vec<f64>,
     /// Changes the pull after the push brought back, per run.
     pub pulled: Vec<f64>,
+    /// Operations per second of the same operations handed to the server's
+    /// storage in process (no terminal, HTTP or JSON), per run: the limit
+    /// of the path `pyck sync` takes through the server.
+    pub storage_rate: Vec<f64>,
     /// `pyck-server verify` passed after every run.
     pub verified: bool,
 }
@@ -305,7 +310,8 @@ fn sync_report(out: &[u8], expect_pushed: usize) -> anyhow::Result<Value> {
 
 pub fn push(ctx: &Ctx, fixture: &Fixture) -> anyhow::Result<PushResult> {
     let plan = &ctx.plan;
-    let file = ctx.moves_file(&ctx.warehouse.spread(plan.push_ops, plan.push_keys, 0))?;
+    let moves = ctx.warehouse.spread(plan.push_ops, plan.push_keys, 0);
+    let file = ctx.moves_file(&moves)?;
     let mut out = PushResult {
         verified: true,
         ..PushResult::default()
@@ -324,8 +330,67 @@ pub fn push(ctx: &Ctx, fixture: &Fixture) -> anyhow::Result<PushResult> {
         drop(server);
         let (_, ok) = instance.verify(&ctx.bins)?;
         out.verified &= ok;
+
+        let instance = fixture.template.instance()?;
+        let rate = storage_push(&instance.db, &fixture.template.tokens[0], &moves)
+            .context("while pushing into the server's storage in process")?;
+        out.storage_rate.push(rate);
+        let (_, ok) = instance.verify(&ctx.bins)?;
+        out.verified &= ok;
     }
     Ok(out)
+}
+
+/// `moves` as one device's batch of one-unit moves, pushed straight into
+/// the server's storage at `db` (a fresh copy of the template) in this
+/// process: ops/s of `Storage::push` alone, which loads, plans, writes and
+/// commits exactly as a `pyck sync` request does, without the terminal,
+/// HTTP or JSON around it.
+fn storage_push(db: &str, token: &str, moves: &[warehouse::Move]) -> anyhow::Result<f64> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let store = pyck_server::storage::open(db).await?;
+        let auth = store
+            .authenticate(&pyck_server::auth::token_hash(token))
+            .await?
+            .context("the template's device token is unknown")?;
+        let at = chrono::Utc::now();
+        let ops: Vec<Operation> = moves
+            .iter()
+            .zip(1..)
+            .map(|(m, seq)| Operation {
+                id: uuid::Uuid::now_v7(),
+                device: auth.device,
+                seq,
+                operator: crate::world::BADGE.to_owned(),
+                at,
+                payload: Payload::Move(Move {
+                    sku: m.sku.clone(),
+                    lot: None,
+                    qty: 1,
+                    from: m.from.clone(),
+                    to: m.to.clone(),
+                    task: None,
+                }),
+            })
+            .collect();
+        let started = Instant::now();
+        let response = store.push(&auth, ops, 0).await?;
+        let elapsed = started.elapsed();
+        let applied = response
+            .results
+            .iter()
+            .filter(|r| matches!(r.outcome, PushOutcome::Applied { .. }))
+            .count();
+        ensure!(
+            applied == moves.len(),
+            "the storage applied {applied} of {} operations",
+            moves.len()
+        );
+        Ok(moves.len() as f64 / elapsed.as_secs_f64())
+    })
 }
 
 fn num(v: &Value) -> f64 {
