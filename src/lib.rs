@@ -2,6 +2,7 @@
 //! thin shell over it, and the benchmark harness and tests call into it.
 
 pub mod checks;
+pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod enrol;

@@ -42,9 +42,8 @@ impl Pending {
 }
 
 /// The stored form of a write's events.
-pub fn encode(events: &[Event]) -> crate::storage::Result<String> {
+pub fn encode(events: &[Event]) -> serde_json::Result<String> {
     serde_json::to_string(events)
-        .map_err(|e| crate::storage::StorageError::Backend(format!("outbox: {e}")))
 }
 
 /// Events of `warehouse` happening now, in the request under way.

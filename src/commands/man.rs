@@ -4,8 +4,6 @@
 
 use std::path::PathBuf;
 
-use clap::CommandFactory;
-
 use crate::error::CliError;
 
 #[derive(Debug, clap::Args)]
@@ -17,8 +15,9 @@ pub struct Args {
     command: Vec<String>,
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
-    let mut cmd = super::Cli::command().disable_help_subcommand(true);
+/// The pages of `cmd`, the whole command line's definition.
+pub fn run(args: Args, cmd: clap::Command) -> anyhow::Result<()> {
+    let mut cmd = cmd.disable_help_subcommand(true);
     cmd.build();
     if let Some(dir) = args.dir {
         std::fs::create_dir_all(&dir)?;

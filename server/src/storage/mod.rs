@@ -363,6 +363,11 @@ pub(crate) fn server_write(tenant: i64, warehouse: i64) -> DeviceAuth {
     }
 }
 
+/// A write's events in the outbox's stored form.
+pub(crate) fn encode_events(events: &[pyck_sync::events::Event]) -> Result<String> {
+    crate::outbox::encode(events).map_err(|e| StorageError::Backend(format!("outbox: {e}")))
+}
+
 /// The pure decision of a write: a plan over the loaded view, or a refusal.
 pub type Decide = Box<dyn FnOnce(&mut BatchView) -> Result<Plan> + Send>;
 

@@ -3,7 +3,7 @@
 use deadpool_postgres::{ClientWrapper, Transaction};
 use pyck_sync::events::Event;
 
-use crate::outbox::{self, Pending};
+use crate::outbox::Pending;
 use crate::storage::{Result, StorageError};
 
 /// Adds a write's events to the outbox, inside its transaction.
@@ -14,7 +14,7 @@ pub async fn write(tx: &Transaction<'_>, tenant: i64, events: &[Event]) -> Resul
     let stmt = tx
         .prepare_cached("INSERT INTO outbox (tenant, events) VALUES ($1, $2)")
         .await?;
-    tx.execute(&stmt, &[&tenant, &outbox::encode(events)?])
+    tx.execute(&stmt, &[&tenant, &crate::storage::encode_events(events)?])
         .await?;
     Ok(())
 }

@@ -3,7 +3,7 @@
 use pyck_sync::events::Event;
 use rusqlite::{Connection, Transaction, params};
 
-use crate::outbox::{self, Pending};
+use crate::outbox::Pending;
 use crate::storage::{Result, StorageError};
 
 /// Adds a write's events to the outbox, inside its transaction.
@@ -12,7 +12,7 @@ pub fn write(tx: &Transaction<'_>, tenant: i64, events: &[Event]) -> Result<()> 
         return Ok(());
     }
     tx.prepare_cached("INSERT INTO outbox (tenant, events) VALUES (?1, ?2)")?
-        .execute(params![tenant, outbox::encode(events)?])?;
+        .execute(params![tenant, crate::storage::encode_events(events)?])?;
     Ok(())
 }
 

@@ -14,7 +14,8 @@ use clap::Parser;
 use pyck_server::service::UseCases;
 use pyck_server::storage::{self, StockFilter, Storage};
 
-use super::{Cli, Ctx};
+use super::Cli;
+use crate::commands::Ctx;
 use crate::config::Paths;
 
 #[derive(Debug, clap::Args)]
