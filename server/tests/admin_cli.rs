@@ -5,6 +5,7 @@
 
 use crate::common;
 
+use std::path::Path;
 use std::process::Command;
 
 use common::server::{BIN, admin, fixtures};
@@ -59,18 +60,7 @@ fn import_fixtures_then_verify_passes() {
 fn a_corrupted_stock_row_makes_verify_exit_7_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("s.sqlite3").display().to_string();
-    admin(&db, &["tenant", "create", "acme"]);
-    admin(
-        &db,
-        &[
-            "import",
-            "--tenant",
-            "acme",
-            "--warehouse",
-            "DC1",
-            fixtures().to_str().unwrap(),
-        ],
-    );
+    pyck_testkit::demo_tenant(Path::new(BIN), &db, "acme", &[]);
     // Corrupt by hand, behind the server's back.
     let conn = rusqlite::Connection::open(&db).unwrap();
     let changed = conn
@@ -98,18 +88,7 @@ fn a_corrupted_stock_row_makes_verify_exit_7_naming_it() {
 fn a_shipped_order_with_open_picks_makes_verify_exit_7() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("s.sqlite3").display().to_string();
-    admin(&db, &["tenant", "create", "acme"]);
-    admin(
-        &db,
-        &[
-            "import",
-            "--tenant",
-            "acme",
-            "--warehouse",
-            "DC1",
-            fixtures().to_str().unwrap(),
-        ],
-    );
+    pyck_testkit::demo_tenant(Path::new(BIN), &db, "acme", &[]);
     // What issue 18 found on the floor, written behind the server's back:
     // SO-5001 shipped while its picks are open.
     let conn = rusqlite::Connection::open(&db).unwrap();
@@ -274,18 +253,7 @@ fn serve_runs_with_no_set_up() {
 fn settings_are_set_read_and_audited_and_bad_ones_exit_3() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("s.sqlite3").display().to_string();
-    admin(&db, &["tenant", "create", "acme"]);
-    admin(
-        &db,
-        &[
-            "import",
-            "--tenant",
-            "acme",
-            "--warehouse",
-            "DC1",
-            fixtures().to_str().unwrap(),
-        ],
-    );
+    pyck_testkit::demo_tenant(Path::new(BIN), &db, "acme", &[]);
     let scope = ["--tenant", "acme", "--warehouse", "DC1"];
     let get = |db: &str| -> serde_json::Value {
         let out = admin(

@@ -34,23 +34,11 @@ pub fn server_bin() -> PathBuf {
     bin
 }
 
-pub fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
-}
+pub use pyck_testkit::fixtures;
 
+/// `pyck-server --db DB ARGS…`, asserting success; its standard output.
 pub fn admin(db: &str, args: &[&str]) -> String {
-    let out = Command::new(server_bin())
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "pyck-server {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    pyck_testkit::admin(&server_bin(), db, args)
 }
 
 /// A server database with the demo warehouse and operators (PIN 1234):
@@ -79,57 +67,21 @@ impl Warehouse {
     /// test script started. Fails (never skips) without
     /// `PYCK_TEST_POSTGRES_URL`: CI must run these tests.
     pub fn postgres() -> Warehouse {
-        let base = std::env::var("PYCK_TEST_POSTGRES_URL").expect(
-            "PYCK_TEST_POSTGRES_URL is not set: run the tests through scripts/test, which starts PostgreSQL",
-        );
-        let name = format!("pyck_e2e_{}", uuid::Uuid::now_v7().simple());
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let (client, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
-                .await
-                .unwrap();
-            tokio::spawn(conn);
-            client
-                .batch_execute(&format!("CREATE DATABASE {name}"))
-                .await
-                .unwrap();
-        });
-        let db = match base.rsplit_once('/') {
-            Some((server, _db)) => format!("{server}/{name}"),
-            None => panic!("PYCK_TEST_POSTGRES_URL has no database part: {base}"),
-        };
+        let db = pyck_testkit::postgres_database_blocking("pyck_e2e");
         Warehouse::provision(tempfile::tempdir().unwrap(), db)
     }
 
     fn provision(dir: tempfile::TempDir, db: String) -> Warehouse {
-        admin(&db, &["tenant", "create", "acme"]);
-        admin(
+        pyck_testkit::demo_tenant(
+            &server_bin(),
             &db,
+            "acme",
             &[
-                "import",
-                "--tenant",
-                "acme",
-                "--warehouse",
-                "DC1",
-                fixtures().to_str().unwrap(),
+                ("1007", "picker"),
+                ("2001", "receiver"),
+                ("3001", "supervisor"),
             ],
         );
-        for (badge, role) in [
-            ("1007", "picker"),
-            ("2001", "receiver"),
-            ("3001", "supervisor"),
-        ] {
-            admin(
-                &db,
-                &[
-                    "user", "create", "--tenant", "acme", "--badge", badge, "--pin", "1234",
-                    "--role", role,
-                ],
-            );
-        }
         Warehouse { dir, db }
     }
 

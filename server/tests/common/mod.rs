@@ -38,22 +38,7 @@ pub async fn sqlite() -> TestDb {
 /// Fails (never skips) when `PYCK_TEST_POSTGRES_URL` is not set: CI must run
 /// these tests.
 pub async fn postgres() -> TestDb {
-    let base = std::env::var("PYCK_TEST_POSTGRES_URL").expect(
-        "PYCK_TEST_POSTGRES_URL is not set: run the tests through scripts/test, which starts PostgreSQL",
-    );
-    let name = format!("pyck_t_{}", Uuid::now_v7().simple());
-    let (client, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    let url = match base.rsplit_once('/') {
-        Some((server, _db)) => format!("{server}/{name}"),
-        None => panic!("PYCK_TEST_POSTGRES_URL has no database part: {base}"),
-    };
+    let url = pyck_testkit::postgres_database("pyck_t").await;
     let store = storage::open(&url).await.unwrap();
     TestDb {
         store,

@@ -2,58 +2,25 @@
 //! killed when dropped.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_pyck-server");
 
-pub fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
-}
+pub use pyck_testkit::fixtures;
 
 /// Runs an admin command against `db`, asserting success; returns stdout.
 pub fn admin(db: &str, args: &[&str]) -> String {
-    let out = Command::new(BIN)
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "pyck-server {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    pyck_testkit::admin(Path::new(BIN), db, args)
 }
 
 /// Creates a tenant with the fixtures and returns a fresh device token.
 pub fn provision(db: &str, tenant: &str) -> String {
-    admin(db, &["tenant", "create", tenant]);
-    admin(
+    pyck_testkit::demo_tenant(
+        Path::new(BIN),
         db,
-        &[
-            "import",
-            "--tenant",
-            tenant,
-            "--warehouse",
-            "DC1",
-            fixtures().to_str().unwrap(),
-        ],
-    );
-    admin(
-        db,
-        &[
-            "user", "create", "--tenant", tenant, "--badge", "1007", "--pin", "1234", "--role",
-            "picker",
-        ],
-    );
-    admin(
-        db,
-        &[
-            "user", "create", "--tenant", tenant, "--badge", "2001", "--pin", "1234", "--role",
-            "receiver",
-        ],
+        tenant,
+        &[("1007", "picker"), ("2001", "receiver")],
     );
     device_token(db, tenant)
 }
