@@ -4,8 +4,8 @@
 //! commit and publish delays events; it never loses them, and a rolled-back
 //! write has none to lose.
 //!
-//! One row per committed write holds all its events (a push of 10,000 moves
-//! is one insert, not 10,000). Each event has an `event_id` unique across
+//! One row per committed write holds its events (a push of 10,000 moves is
+//! one insert, not 10,000), up to [`EVENTS_PER_ROW`] a row. Each event has an `event_id` unique across
 //! servers and databases (`"<UUIDv7 of the write>.<n>"`; row ids are not:
 //! a restored database or a second deployment on the same NATS counts from
 //! the same numbers). Delivery is at least once (a relay that dies after
@@ -22,6 +22,12 @@
 use chrono::Utc;
 use pyck_sync::events::{Event, EventKind};
 use uuid::Uuid;
+
+/// The most events one outbox row holds; a write with more (an import of a
+/// whole warehouse's stock) takes several rows, in order. A row is decoded
+/// and published as one piece, so this bounds what the relay holds at once
+/// and lets it make progress on a huge write a row at a time.
+pub const EVENTS_PER_ROW: usize = 5_000;
 
 /// A committed write's events not relayed yet.
 #[derive(Debug, Clone, PartialEq)]

@@ -3,10 +3,11 @@
 use deadpool_postgres::{ClientWrapper, Transaction};
 use pyck_sync::events::Event;
 
-use crate::outbox::Pending;
+use crate::outbox::{self, Pending};
 use crate::storage::{Result, StorageError};
 
-/// Adds a write's events to the outbox, inside its transaction.
+/// Adds a write's events to the outbox, inside its transaction: a row per
+/// [`outbox::EVENTS_PER_ROW`] of them, in order.
 pub async fn write(tx: &Transaction<'_>, tenant: i64, events: &[Event]) -> Result<()> {
     if events.is_empty() {
         return Ok(());
@@ -14,8 +15,10 @@ pub async fn write(tx: &Transaction<'_>, tenant: i64, events: &[Event]) -> Resul
     let stmt = tx
         .prepare_cached("INSERT INTO outbox (tenant, events) VALUES ($1, $2)")
         .await?;
-    tx.execute(&stmt, &[&tenant, &crate::storage::encode_events(events)?])
-        .await?;
+    for row in events.chunks(outbox::EVENTS_PER_ROW) {
+        tx.execute(&stmt, &[&tenant, &crate::storage::encode_events(row)?])
+            .await?;
+    }
     Ok(())
 }
 
