@@ -349,6 +349,22 @@ pub fn render(r: &Results) -> String {
                         Met::NoTarget,
                     );
                 }
+                if let (Some(disk), Some(sent)) =
+                    (Summary::of(&p.disk_written), Summary::of(&p.bytes_sent))
+                {
+                    let per_byte = disk.median / sent.median;
+                    t.row(
+                        "2",
+                        &format!(
+                            "Push → {}: bytes the server wrote to disk per request byte (WAL and checkpoints)",
+                            backend.name()
+                        ),
+                        format!("{per_byte:.1}× ({})", bytes(disk.median)),
+                        format!("{:.1}× – {:.1}×", disk.min / sent.median, disk.max / sent.median),
+                        "≤ 4×",
+                        Met::of(per_byte <= 4.0),
+                    );
+                }
                 let sent = Summary::of(&p.bytes_sent);
                 let recv = Summary::of(&p.bytes_received);
                 let (vs, rs) = fmt_with(sent, bytes);
@@ -686,7 +702,7 @@ fn write_report(md: &mut String, r: &Results, t: &Table) -> std::fmt::Result {
     )?;
     writeln!(
         md,
-        "- **2 Push:** {} moves of one unit from {} stocked (bin, item) pairs spread over the warehouse into packing locations, recorded offline, then one `pyck sync --json` timed as a process (push in batches of up to 20,000, the most the server takes, then the pull of the changed stock records); ops/s = operations ÷ that time. Bytes are the request and response bodies `pyck sync` reports. `pyck-server verify` runs after each. Then the same moves, as one device's batch, are handed to the server's storage in the harness's own process (`Storage::push` on a fresh copy of the template: load, plan, write, durable commit, exactly as a request does, without the terminal, HTTP and JSON): the limit of that path on this machine, and what share of it the whole `pyck sync` reaches.",
+        "- **2 Push:** {} moves of one unit from {} stocked (bin, item) pairs spread over the warehouse into packing locations, recorded offline, then one `pyck sync --json` timed as a process (push in batches of up to 20,000, the most the server takes, then the pull of the changed stock records); ops/s = operations ÷ that time. Bytes are the request and response bodies `pyck sync` reports. `pyck-server verify` runs after each. Then the same moves, as one device's batch, are handed to the server's storage in the harness's own process (`Storage::push` on a fresh copy of the template: load, plan, write, durable commit, exactly as a request does, without the terminal, HTTP and JSON): the limit of that path on this machine, and what share of it the whole `pyck sync` reaches. On SQLite, the bytes the server process wrote to disk during the push (`write_bytes` of its `/proc/<pid>/io`, read before the sync and 0.5 s after it, so the checkpoint that copies the batch into the database file is in) are set against the request bodies' bytes.",
         thousands(plan.push_ops as f64),
         thousands(plan.push_keys as f64)
     )?;

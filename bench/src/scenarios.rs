@@ -289,6 +289,10 @@ pub struct PushResult {
     pub bytes_received: Vec<f64>,
     /// Changes the pull after the push brought back, per run.
     pub pulled: Vec<f64>,
+    /// Bytes the server process wrote to disk for the push (the WAL and
+    /// the checkpoints that copy it into the database file), per run; SQLite
+    /// only: PostgreSQL's writes are its own processes'.
+    pub disk_written: Vec<f64>,
     /// Operations per second of the same operations handed to the server's
     /// storage in process (no terminal, HTTP or JSON), per run: the limit
     /// of the path `pyck sync` takes through the server.
@@ -321,8 +325,16 @@ pub fn push(ctx: &Ctx, fixture: &Fixture) -> anyhow::Result<PushResult> {
         let server = Server::start(&ctx.bins, &instance.db)?;
         let device = fixture.terminal(ctx, &server, 0)?;
         device.record_file(&file)?;
+        let written_before = server.disk_writes()?;
         let (elapsed, output) = timed(&mut device.cmd(&["sync", "--json"]), "pyck sync")?;
         let report = sync_report(&output.stdout, plan.push_ops)?;
+        if fixture.template.backend() == Backend::Sqlite {
+            // The checkpoint thread copies the batch into the database
+            // file after the answer, at most every 100 ms: let it.
+            std::thread::sleep(Duration::from_millis(500));
+            out.disk_written
+                .push((server.disk_writes()? - written_before) as f64);
+        }
         out.rate.push(plan.push_ops as f64 / elapsed.as_secs_f64());
         out.bytes_sent.push(num(&report["bytes_sent"]));
         out.bytes_received.push(num(&report["bytes_received"]));

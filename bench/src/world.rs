@@ -275,6 +275,15 @@ impl Template {
     }
 
     /// A fresh database with the template's content: its `--db` value.
+    /// The backend the template is on.
+    pub fn backend(&self) -> Backend {
+        if self.pg.is_some() {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+
     pub fn instance(&self) -> anyhow::Result<Instance> {
         let n = self.copies.get() + 1;
         self.copies.set(n);
@@ -385,6 +394,18 @@ impl Server {
             url: addr.to_owned(),
             child,
         })
+    }
+
+    /// Bytes the server has caused to be written to storage so far
+    /// (`write_bytes` of `/proc/<pid>/io`, all its threads): on SQLite the
+    /// WAL, the checkpoints into the database file and anything else.
+    pub fn disk_writes(&self) -> anyhow::Result<u64> {
+        let io = std::fs::read_to_string(format!("/proc/{}/io", self.child.id()))
+            .context("while reading the server's /proc io")?;
+        io.lines()
+            .find_map(|l| l.strip_prefix("write_bytes:"))
+            .and_then(|v| v.trim().parse().ok())
+            .context("no write_bytes in /proc/<pid>/io")
     }
 
     /// Peak resident set size so far (VmHWM), in bytes.
