@@ -156,20 +156,26 @@ impl Pair {
 
     /// One unit from A-07-11 to A-01-03, synced through replica one.
     fn move_one(&mut self) {
-        self.device.ok(&[
-            "move",
-            "--sku",
-            "SKU-10001",
-            "--qty",
-            "1",
-            "--from",
-            "A-07-11",
-            "--to",
-            "A-01-03",
-        ]);
-        self.device.ok(&["sync", "--server", &self.one.url()]);
+        move_one_via(&self.device, &self.one.url());
         self.probes += 1;
     }
+}
+
+/// `device` moves one unit of SKU-10001 from A-07-11 to A-01-03 and syncs
+/// it through the server at `url`.
+fn move_one_via(device: &Device, url: &str) {
+    device.ok(&[
+        "move",
+        "--sku",
+        "SKU-10001",
+        "--qty",
+        "1",
+        "--from",
+        "A-07-11",
+        "--to",
+        "A-01-03",
+    ]);
+    device.ok(&["sync", "--server", url]);
 }
 
 /// Server-side quantity, as a freshly initialised device pulls it.
@@ -376,18 +382,7 @@ fn events_of_pushes_while_nats_is_down_arrive_exactly_once_after_deduplication()
             let one_url = &one_url;
             s.spawn(move || {
                 for _ in 0..MOVES {
-                    device.ok(&[
-                        "move",
-                        "--sku",
-                        "SKU-10001",
-                        "--qty",
-                        "1",
-                        "--from",
-                        "A-07-11",
-                        "--to",
-                        "A-01-03",
-                    ]);
-                    device.ok(&["sync", "--server", one_url]);
+                    move_one_via(device, one_url);
                     let _ = first_push.send(());
                 }
             });

@@ -106,8 +106,6 @@ pub async fn run(store: &dyn Storage, cmd: Command) -> anyhow::Result<()> {
             for code in &warehouses {
                 ids.push(store.warehouse(tenant.id, code).await?.id);
             }
-            ids.sort_unstable();
-            ids.dedup();
             let hash = crate::auth::hash_pin(&pin)?;
             store
                 .create_operator(tenant.id, &badge, role, &hash, &ids)

@@ -9,6 +9,9 @@ use crate::storage::{Result, StorageError};
 /// Adds a write's events to the outbox, inside its transaction: a row per
 /// [`outbox::EVENTS_PER_ROW`] of them, in order.
 pub fn write(tx: &Transaction<'_>, tenant: i64, events: &[Event]) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
     let mut insert = tx.prepare_cached("INSERT INTO outbox (tenant, events) VALUES (?1, ?2)")?;
     for row in events.chunks(outbox::EVENTS_PER_ROW) {
         insert.execute(params![tenant, crate::storage::encode_events(row)?])?;

@@ -801,6 +801,9 @@ fn load_operator_rows(
     badges: &std::collections::BTreeSet<String>,
     view: &mut BatchView,
 ) -> Result<()> {
+    if badges.is_empty() {
+        return Ok(());
+    }
     let mut operator = tx.prepare_cached(
         "SELECT role, pin_hash, active FROM operators WHERE tenant_id = ?1 AND badge = ?2",
     )?;
