@@ -11,8 +11,8 @@
 //! raises exceptions: these checks are for people, not for the ledger.
 
 use chrono::NaiveDate;
-use pyck_sync::operation::Kind;
-use pyck_sync::records::{AsnLineRecord, Temperature};
+use pyck_vocab::operation::Kind;
+use pyck_vocab::records::{AsnLineRecord, Temperature};
 
 use crate::store::view::StockRow;
 
@@ -157,7 +157,7 @@ pub fn bin_temperature(
     bin: &str,
     bin_temperature: Temperature,
 ) -> Result<(), Wrong> {
-    if pyck_sync::rules::temperature_breach(item, bin_temperature) {
+    if pyck_vocab::rules::temperature_breach(item, bin_temperature) {
         return Err(Wrong::WrongTemperature {
             sku: sku.to_owned(),
             item,

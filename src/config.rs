@@ -74,7 +74,7 @@ impl Config {
     /// the separator (if any) turned into GS when the scan is GS1 data.
     /// The scanner UI and the commands both read scans through it.
     pub fn normalize_scan<'a>(&self, scan: &'a str) -> std::borrow::Cow<'a, str> {
-        pyck_sync::gs1::normalize_separators(
+        pyck_vocab::gs1::normalize_separators(
             scan,
             self.gs_substitute.as_deref(),
             chrono::Local::now().date_naive(),

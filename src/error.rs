@@ -1,7 +1,7 @@
 //! Errors that decide an exit code. Everything else is an internal error
 //! (exit 1). Only `main` turns these into codes (docs/SCRIPTING.md).
 
-use pyck_sync::refusal::Refusal;
+use pyck_vocab::refusal::Refusal;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {

@@ -210,7 +210,7 @@ fn every_entry_records_through_the_commands_checks() {
     use pyck::config::Paths;
     use pyck::tui::app::Entry;
     use pyck::tui::event_loop::record_entry;
-    use pyck_sync::operation::Kind;
+    use pyck_vocab::operation::Kind;
 
     let wh = Warehouse::new();
     let server = Server::start(&wh.db, None);

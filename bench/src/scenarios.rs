@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail, ensure};
 use pyck::store::journal::{self, Recorded};
 use pyck::store::{Store, session};
-use pyck_sync::operation::{Move, Operation, Payload};
-use pyck_sync::protocol::PushOutcome;
+use pyck_vocab::operation::{Move, Operation, Payload};
+use pyck_vocab::protocol::PushOutcome;
 use serde_json::Value;
 
 use crate::stats::percentile;

@@ -51,7 +51,7 @@ fn sku(i: usize) -> String {
 fn gtin(i: usize) -> anyhow::Result<String> {
     // GS1 prefix 579 (Denmark), then the item number: 12 digits and a check digit.
     let body = format!("579{:09}", i);
-    let check = pyck_sync::gs1::gtin_check_digit(&body).context("GTIN body must be digits")?;
+    let check = pyck_vocab::gs1::gtin_check_digit(&body).context("GTIN body must be digits")?;
     Ok(format!("{body}{check}"))
 }
 
@@ -218,7 +218,7 @@ mod tests {
         let items = std::fs::read_to_string(dir.path().join("items.csv")).unwrap();
         for row in items.lines().skip(1) {
             let gtin = row.split(',').nth(1).unwrap();
-            assert!(pyck_sync::gs1::is_valid_gtin(gtin), "{gtin}");
+            assert!(pyck_vocab::gs1::is_valid_gtin(gtin), "{gtin}");
         }
         // (location, sku) pairs are unique, as the import requires.
         let mut keys: Vec<_> = w

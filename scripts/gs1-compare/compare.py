@@ -2,7 +2,7 @@
 parser. Run through `scripts/gs1-compare/run` (docs/GS1.md, "Differential
 comparison").
 
-Every input of generate.py goes to pyck (`sync/examples/gs1_read.rs`, the
+Every input of generate.py goes to pyck (`vocab/examples/gs1_read.rs`, the
 same `read_scan` as `pyck scan` and the recording commands) and to the
 oracle. Verdicts agree when both refuse, or both accept with the same
 elements (an element given twice with one value counts once). A
@@ -77,7 +77,7 @@ def verdict_of(line):
 
 def pyck_verdicts(scans, today):
     subprocess.run(
-        ["cargo", "build", "-q", "-p", "pyck-sync", "--example", "gs1_read"],
+        ["cargo", "build", "-q", "-p", "pyck-vocab", "--example", "gs1_read"],
         cwd=ROOT, check=True,
     )
     binary = os.path.join(ROOT, "target", "debug", "examples", "gs1_read")

@@ -4,7 +4,7 @@ them that a parser must refuse. Deterministic (seeded), so two runs compare
 the same inputs.
 
 Sources, in order:
-1. the scans of pyck's own conformance vectors (sync/tests/data/*.tsv);
+1. the scans of pyck's own conformance vectors (vocab/tests/data/*.tsv);
 2. with --engine-src DIR (a checkout of GS1's Barcode Syntax Engine), the
    inputs of its unit tests (src/c-lib/{ai,dl,scandata}.c), read from the
    files at run time; their verdicts come from the oracle, not from them;

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use futures_util::TryStreamExt;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
-use pyck_sync::attachments::{MAX_CHUNK_BYTES, UploadState, check_photo, is_sha256};
+use pyck_vocab::attachments::{MAX_CHUNK_BYTES, UploadState, check_photo, is_sha256};
 use sha2::{Digest, Sha256};
 
 use crate::storage::{Attachment, Storage, StorageError};
@@ -165,7 +165,7 @@ impl PhotoStore {
     pub fn in_memory() -> Self {
         Self::new(
             Arc::new(object_store::memory::InMemory::new()),
-            pyck_sync::attachments::MAX_PHOTO_BYTES,
+            pyck_vocab::attachments::MAX_PHOTO_BYTES,
         )
     }
 

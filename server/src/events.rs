@@ -31,7 +31,7 @@ use std::time::Duration;
 use async_nats::jetstream;
 use chrono::Utc;
 use futures_util::{Stream, StreamExt};
-use pyck_sync::events::{Event, EventKind};
+use pyck_vocab::events::{Event, EventKind};
 use tokio::sync::{Notify, broadcast};
 
 use crate::outbox::Pending;

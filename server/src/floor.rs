@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use pyck_sync::records::{ExceptionRecord, TaskKind};
+use pyck_vocab::records::{ExceptionRecord, TaskKind};
 
 use crate::storage::FloorFacts;
 
@@ -139,7 +139,7 @@ pub fn summarize(facts: FloorFacts, at: DateTime<Utc>, hours: u32) -> Floor {
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
-    use pyck_sync::records::{TaskRecord, TaskStatus};
+    use pyck_vocab::records::{TaskRecord, TaskStatus};
     use uuid::Uuid;
 
     use super::*;

@@ -8,8 +8,8 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use pyck_sync::records::{ItemRecord, LocationRecord, Temperature};
-use pyck_sync::validate;
+use pyck_vocab::records::{ItemRecord, LocationRecord, Temperature};
+use pyck_vocab::validate;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -102,7 +102,7 @@ pub fn read_dir(dir: &Path) -> Result<ImportData, ImportError> {
                 .map(str::to_owned)
                 .collect();
             for g in &gtins {
-                if !pyck_sync::gs1::is_valid_gtin(g) {
+                if !pyck_vocab::gs1::is_valid_gtin(g) {
                     return Err(row.error(
                         "gtin",
                         format!("{g} is not a GTIN with a valid check digit"),

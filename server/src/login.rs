@@ -9,7 +9,7 @@
 //! badge. The decisions are pure; storage only loads and writes them.
 
 use chrono::{DateTime, Duration, Utc};
-use pyck_sync::records::Role;
+use pyck_vocab::records::Role;
 
 /// Wrong PINs in a row before the badge is locked.
 pub const MAX_FAILURES: i64 = 5;

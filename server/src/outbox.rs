@@ -20,7 +20,7 @@
 //! tell subscribers.
 
 use chrono::Utc;
-use pyck_sync::events::{Event, EventKind};
+use pyck_vocab::events::{Event, EventKind};
 use uuid::Uuid;
 
 /// The most events one outbox row holds; a write with more (an import of a

@@ -12,14 +12,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use pyck_sync::events::EventKind;
-use pyck_sync::operation::Operation;
-use pyck_sync::protocol::{Entity, OpResult, PushOutcome};
-use pyck_sync::records::{
+use pyck_vocab::events::EventKind;
+use pyck_vocab::operation::Operation;
+use pyck_vocab::protocol::{Entity, OpResult, PushOutcome};
+use pyck_vocab::records::{
     AsnLineRecord, ExceptionRecord, ItemRecord, LocationRecord, OperatorRecord, OrderLineRecord,
     Role, StockRecord, TaskRecord, TaskStatus,
 };
-use pyck_sync::refusal::{Refusal, RefusalCode};
+use pyck_vocab::refusal::{Refusal, RefusalCode};
 use uuid::Uuid;
 
 use crate::domain::{self, BatchView, Movement, NewException, StockKey};

@@ -279,11 +279,11 @@ fn broken_operations_are_refused_or_rejected_never_applied_or_crashing() {
         let p: Value = serde_json::from_str(&payload).unwrap();
         let qty = p["qty"].as_i64().unwrap();
         assert!(
-            (1..=pyck_sync::validate::MAX_QTY).contains(&qty),
+            (1..=pyck_vocab::validate::MAX_QTY).contains(&qty),
             "{payload}"
         );
         for f in ["sku", "from", "to"] {
-            pyck_sync::validate::code(f, p[f].as_str().unwrap()).unwrap();
+            pyck_vocab::validate::code(f, p[f].as_str().unwrap()).unwrap();
         }
     }
     verify(&env.db);

@@ -8,8 +8,8 @@ use crate::common;
 
 use common::{Site, TestDb, moves, mv, outbox_events, qty, receive, site, small_warehouse, today};
 use pyck_server::service::UseCases;
-use pyck_sync::protocol::{Entity, PushOutcome};
-use pyck_sync::refusal::RefusalCode;
+use pyck_vocab::protocol::{Entity, PushOutcome};
+use pyck_vocab::refusal::RefusalCode;
 
 /// Stamps each conformance case (a plain `async fn name(&TestDb)` below) onto
 /// every backend as a one-line `#[tokio::test]` in `mod sqlite` and
@@ -117,7 +117,7 @@ async fn a_lot_given_for_an_item_without_lots_books_the_lotless_stock(db: &TestD
     // rewritten from zero while the ledger moved by the delta.
     let s = site(&*db.store, "acme").await;
     let mut with_lot = mv(&s.device, 2, 3, "A-01", "A-02");
-    if let pyck_sync::operation::Payload::Move(m) = &mut with_lot.payload {
+    if let pyck_vocab::operation::Payload::Move(m) = &mut with_lot.payload {
         m.lot = Some("NO-SUCH-LOT".into());
     }
     // In a batch of its own: nothing else loads the lot-less rows.
@@ -134,7 +134,7 @@ async fn a_lot_given_for_an_item_without_lots_books_the_lotless_stock(db: &TestD
 }
 
 async fn an_orders_latest_operation_of_a_kind_is_found(db: &TestDb) {
-    use pyck_sync::operation::{Operation, OrderRef, Payload};
+    use pyck_vocab::operation::{Operation, OrderRef, Payload};
     let s = site(&*db.store, "acme").await;
     let pack = Operation {
         id: uuid::Uuid::now_v7(),
@@ -272,7 +272,7 @@ async fn a_gap_is_refused_with_the_expected_number(db: &TestDb) {
 async fn a_refusal_consumes_its_number_and_good_ones_follow(db: &TestDb) {
     let s = site(&*db.store, "acme").await;
     let mut bad = mv(&s.device, 1, 1, "A-01", "A-02");
-    if let pyck_sync::operation::Payload::Move(m) = &mut bad.payload {
+    if let pyck_vocab::operation::Payload::Move(m) = &mut bad.payload {
         m.sku = "NOPE".into();
     }
     let batch = vec![
@@ -328,13 +328,13 @@ async fn contradicting_facts_apply_and_raise_exceptions(db: &TestDb) {
 async fn a_changed_count_threshold_applies_to_the_next_count_and_is_audited(db: &TestDb) {
     use pyck_server::settings::{Fefo, Key};
     let s = site(&*db.store, "acme").await;
-    let count = |seq, qty| pyck_sync::operation::Operation {
+    let count = |seq, qty| pyck_vocab::operation::Operation {
         id: uuid::Uuid::now_v7(),
         device: s.device.device,
         seq,
         operator: "1007".into(),
         at: chrono::Utc::now(),
-        payload: pyck_sync::operation::Payload::Count(pyck_sync::operation::Count {
+        payload: pyck_vocab::operation::Payload::Count(pyck_vocab::operation::Count {
             location: "A-01".into(),
             sku: "SKU-1".into(),
             lot: None,
@@ -453,13 +453,13 @@ async fn fefo_strictness_warns_or_refuses_while_an_earlier_lot_waits_at_a_dock(d
     // An earlier-expiring lot of SKU-2 arrives at the dock; the
     // bins hold only L1, which expires later.
     let early = today() + chrono::Duration::days(10);
-    let arrive = pyck_sync::operation::Operation {
+    let arrive = pyck_vocab::operation::Operation {
         id: uuid::Uuid::now_v7(),
         device: s.device.device,
         seq: 1,
         operator: "2001".into(),
         at: chrono::Utc::now(),
-        payload: pyck_sync::operation::Payload::Receive(pyck_sync::operation::Receive {
+        payload: pyck_vocab::operation::Payload::Receive(pyck_vocab::operation::Receive {
             asn: "ASN-1".into(),
             sku: "SKU-2".into(),
             qty: 30,
@@ -478,7 +478,7 @@ async fn fefo_strictness_warns_or_refuses_while_an_earlier_lot_waits_at_a_dock(d
         qty,
         customer: "Shop".into(),
     };
-    let kinds = |ex: &[pyck_sync::records::ExceptionRecord], order: &str| -> Vec<String> {
+    let kinds = |ex: &[pyck_vocab::records::ExceptionRecord], order: &str| -> Vec<String> {
         ex.iter()
             .filter(|e| e.order.as_deref() == Some(order))
             .map(|e| e.kind.clone())
@@ -682,7 +682,7 @@ async fn warehouses_see_only_their_own_workflows_and_operations(db: &TestDb) {
     );
 }
 
-async fn pulled_tasks(db: &TestDb, s: &Site) -> Vec<pyck_sync::records::TaskRecord> {
+async fn pulled_tasks(db: &TestDb, s: &Site) -> Vec<pyck_vocab::records::TaskRecord> {
     let page = db.store.pull(&s.device, 0, 100_000).await.unwrap();
     page.changes
         .iter()
@@ -697,7 +697,7 @@ async fn imported_orders_are_allocated_to_pick_tasks(db: &TestDb) {
     let tasks = pulled_tasks(db, &s).await;
     assert_eq!(tasks.len(), 1, "{tasks:?}");
     let t = &tasks[0];
-    assert_eq!(t.kind, pyck_sync::records::TaskKind::Pick);
+    assert_eq!(t.kind, pyck_vocab::records::TaskKind::Pick);
     assert_eq!(
         (t.order.as_deref(), t.location.as_str(), t.qty),
         (Some("SO-1"), "A-01", 10)
@@ -832,13 +832,13 @@ async fn workflows_lease_to_one_replica_and_compensate_idempotently(db: &TestDb)
 
     // 4 of 10 picked, then the order is cancelled.
     let task = pulled_tasks(db, &s).await.remove(0);
-    let pick = pyck_sync::operation::Operation {
+    let pick = pyck_vocab::operation::Operation {
         id: uuid::Uuid::now_v7(),
         device: s.device.device,
         seq: 1,
         operator: "1007".into(),
         at: chrono::Utc::now(),
-        payload: pyck_sync::operation::Payload::Pick(pyck_sync::operation::Pick {
+        payload: pyck_vocab::operation::Payload::Pick(pyck_vocab::operation::Pick {
             task: task.id.clone(),
             order: "SO-1".into(),
             sku: "SKU-1".into(),
@@ -885,10 +885,10 @@ async fn workflows_lease_to_one_replica_and_compensate_idempotently(db: &TestDb)
         .unwrap();
     let tasks = pulled_tasks(db, &s).await;
     let pick = tasks.iter().find(|t| t.id == task.id).unwrap();
-    assert_eq!(pick.status, pyck_sync::records::TaskStatus::Cancelled);
+    assert_eq!(pick.status, pyck_vocab::records::TaskStatus::Cancelled);
     let back: Vec<_> = tasks
         .iter()
-        .filter(|t| t.kind == pyck_sync::records::TaskKind::Putaway)
+        .filter(|t| t.kind == pyck_vocab::records::TaskKind::Putaway)
         .collect();
     assert_eq!(back.len(), 1, "{tasks:?}");
     assert_eq!(
@@ -934,7 +934,7 @@ async fn workflows_lease_to_one_replica_and_compensate_idempotently(db: &TestDb)
 async fn picks_stage_goods_and_shipping_takes_them_out(db: &TestDb) {
     let s = site(&*db.store, "acme").await;
     let task = pulled_tasks(db, &s).await.remove(0);
-    let op = |seq, payload| pyck_sync::operation::Operation {
+    let op = |seq, payload| pyck_vocab::operation::Operation {
         id: uuid::Uuid::now_v7(),
         device: s.device.device,
         seq,
@@ -942,7 +942,7 @@ async fn picks_stage_goods_and_shipping_takes_them_out(db: &TestDb) {
         at: chrono::Utc::now(),
         payload,
     };
-    use pyck_sync::operation::{OrderRef, Payload, Pick};
+    use pyck_vocab::operation::{OrderRef, Payload, Pick};
     let batch = vec![
         op(
             1,
@@ -973,7 +973,7 @@ async fn picks_stage_goods_and_shipping_takes_them_out(db: &TestDb) {
     assert_eq!(qty(&*db.store, &s, "A-01", "SKU-1").await, 990);
     assert_eq!(qty(&*db.store, &s, "STAGE:SO-1", "SKU-1").await, 0);
     let tasks = pulled_tasks(db, &s).await;
-    assert_eq!(tasks[0].status, pyck_sync::records::TaskStatus::Done);
+    assert_eq!(tasks[0].status, pyck_vocab::records::TaskStatus::Done);
     let page = db.store.pull(&s.device, 0, 100_000).await.unwrap();
     let order = page
         .changes
@@ -995,7 +995,7 @@ async fn a_receipt_into_a_dock_creates_a_putaway_task(db: &TestDb) {
     let putaway: Vec<_> = pulled_tasks(db, &s)
         .await
         .into_iter()
-        .filter(|t| t.kind == pyck_sync::records::TaskKind::Putaway)
+        .filter(|t| t.kind == pyck_vocab::records::TaskKind::Putaway)
         .collect();
     assert_eq!(putaway.len(), 1);
     assert_eq!(
@@ -1009,7 +1009,7 @@ async fn a_receipt_into_a_dock_creates_a_putaway_task(db: &TestDb) {
 }
 
 async fn a_committed_push_leaves_its_events_in_the_outbox_and_a_resend_none(db: &TestDb) {
-    use pyck_sync::events::EventKind;
+    use pyck_vocab::events::EventKind;
     let s = site(&*db.store, "acme").await;
     let relayed = outbox_events(&*db.store).await; // the site's own
     let batch = vec![
@@ -1064,7 +1064,7 @@ async fn a_committed_push_leaves_its_events_in_the_outbox_and_a_resend_none(db: 
     let putaway: Vec<_> = pulled_tasks(db, &s)
         .await
         .into_iter()
-        .filter(|t| t.kind == pyck_sync::records::TaskKind::Putaway)
+        .filter(|t| t.kind == pyck_vocab::records::TaskKind::Putaway)
         .map(|t| t.id)
         .collect();
     assert_eq!(created, putaway);
@@ -1080,7 +1080,7 @@ async fn a_committed_push_leaves_its_events_in_the_outbox_and_a_resend_none(db: 
 }
 
 async fn supervisors_writes_and_the_workflow_tell_subscribers_through_the_outbox(db: &TestDb) {
-    use pyck_sync::events::EventKind;
+    use pyck_vocab::events::EventKind;
     let s = site(&*db.store, "acme").await;
     outbox_events(&*db.store).await;
     // More than there is: a pick task for what there is and an
@@ -1161,7 +1161,7 @@ async fn supervisors_create_orders_count_tasks_and_resolve_exceptions(db: &TestD
     let s = site(&*db.store, "acme").await;
     assert_eq!(
         db.store.operator_role(s.tenant, "3001").await.unwrap(),
-        Some(pyck_sync::Role::Supervisor)
+        Some(pyck_vocab::Role::Supervisor)
     );
     assert_eq!(
         db.store.operator_role(s.tenant, "nobody").await.unwrap(),
@@ -1193,7 +1193,7 @@ async fn supervisors_create_orders_count_tasks_and_resolve_exceptions(db: &TestD
         .create_count_task(s.tenant, s.warehouse, "A-02", None)
         .await
         .unwrap();
-    assert_eq!(count.kind, pyck_sync::records::TaskKind::Count);
+    assert_eq!(count.kind, pyck_vocab::records::TaskKind::Count);
     assert!(pulled_tasks(db, &s).await.iter().any(|t| t.id == count.id));
     // An exception to resolve.
     db.store
@@ -1253,7 +1253,7 @@ async fn reports_match_a_scripted_shift(db: &common::TestDb) {
     use pyck_server::storage::ReportScope;
     use pyck_server::workflow::machine::{self, Outcome, Step};
     use pyck_server::workflow::policy::Policy;
-    use pyck_sync::operation::{
+    use pyck_vocab::operation::{
         CloseAsn, Count, Operation, OrderRef, Payload, Pick, Receive, ShortPick,
     };
     use std::collections::{BTreeMap, BTreeSet};
@@ -1323,9 +1323,9 @@ async fn reports_match_a_scripted_shift(db: &common::TestDb) {
         .unwrap()
         .changes
         .into_iter()
-        .filter(|c| c.entity == pyck_sync::protocol::Entity::Task)
-        .filter_map(|c| serde_json::from_value::<pyck_sync::records::TaskRecord>(c.data?).ok())
-        .filter(|t| t.kind == pyck_sync::records::TaskKind::Pick)
+        .filter(|c| c.entity == pyck_vocab::protocol::Entity::Task)
+        .filter_map(|c| serde_json::from_value::<pyck_vocab::records::TaskRecord>(c.data?).ok())
+        .filter(|t| t.kind == pyck_vocab::records::TaskKind::Pick)
         .collect::<Vec<_>>();
     let task = |order: &str, line: u32| {
         tasks
@@ -1440,7 +1440,7 @@ async fn reports_match_a_scripted_shift(db: &common::TestDb) {
     assert!(
         resp.results
             .iter()
-            .all(|r| matches!(r.outcome, pyck_sync::protocol::PushOutcome::Applied { .. })),
+            .all(|r| matches!(r.outcome, pyck_vocab::protocol::PushOutcome::Applied { .. })),
         "{resp:?}"
     );
     // SO-1 goes pick → pack → ship → notify; SO-2 stays short of shipping.
@@ -1667,8 +1667,8 @@ async fn reports_match_a_scripted_shift(db: &common::TestDb) {
 
 async fn floor_facts_show_open_work_devices_and_recent_picks(db: &common::TestDb) {
     use chrono::{Duration, Utc};
-    use pyck_sync::operation::{Count, Operation, Payload, Pick};
-    use pyck_sync::records::{TaskKind, TaskStatus};
+    use pyck_vocab::operation::{Count, Operation, Payload, Pick};
+    use pyck_vocab::records::{TaskKind, TaskStatus};
 
     let store = &*db.store;
     let s = common::site(store, "acme").await;
@@ -1831,8 +1831,8 @@ async fn floor_facts_show_open_work_devices_and_recent_picks(db: &common::TestDb
 
 async fn photos_link_to_exceptions_directly_or_through_receipts(db: &common::TestDb) {
     use pyck_server::storage::{Attachment, LinkOutcome};
-    use pyck_sync::attachments::Target;
-    use pyck_sync::operation::{CloseAsn, Operation, Payload};
+    use pyck_vocab::attachments::Target;
+    use pyck_vocab::operation::{CloseAsn, Operation, Payload};
 
     let store = &*db.store;
     let s = common::site(store, "acme").await;
@@ -1929,16 +1929,16 @@ async fn photos_link_to_exceptions_directly_or_through_receipts(db: &common::Tes
 
 /// A payload from its wire form (`kind` and fields), so these tests name
 /// only the fields they use.
-fn payload(kind: &str, fields: serde_json::Value) -> pyck_sync::operation::Payload {
+fn payload(kind: &str, fields: serde_json::Value) -> pyck_vocab::operation::Payload {
     serde_json::from_value(serde_json::json!({"kind": kind, "payload": fields})).unwrap()
 }
 
 fn op_of(
     device: &pyck_server::storage::DeviceAuth,
     seq: u64,
-    payload: pyck_sync::operation::Payload,
-) -> pyck_sync::operation::Operation {
-    pyck_sync::operation::Operation {
+    payload: pyck_vocab::operation::Payload,
+) -> pyck_vocab::operation::Operation {
+    pyck_vocab::operation::Operation {
         id: uuid::Uuid::now_v7(),
         device: device.device,
         seq,
@@ -1976,7 +1976,7 @@ fn checks(found: &[pyck_server::storage::Discrepancy]) -> Vec<&'static str> {
 async fn a_stale_pack_and_ship_hold_the_workflow_and_leave_nothing_staged(db: &common::TestDb) {
     use pyck_server::workflow::machine::{self, Step, Workflow};
     use pyck_server::workflow::policy::Policy;
-    use pyck_sync::records::{TaskKind, TaskStatus};
+    use pyck_vocab::records::{TaskKind, TaskStatus};
     use serde_json::json;
     let s = common::site(&*db.store, "acme").await;
     let lines: Vec<_> = (1..=4)
@@ -1994,7 +1994,7 @@ async fn a_stale_pack_and_ship_hold_the_workflow_and_leave_nothing_staged(db: &c
         .await
         .unwrap();
     assert_eq!(tasks.len(), 4);
-    let pick = |seq, t: &pyck_sync::records::TaskRecord| {
+    let pick = |seq, t: &pyck_vocab::records::TaskRecord| {
         op_of(
             &s.device,
             seq,
@@ -2022,9 +2022,9 @@ async fn a_stale_pack_and_ship_hold_the_workflow_and_leave_nothing_staged(db: &c
             .map(|r| r.outcome.clone())
             .collect::<Vec<_>>(),
         vec![
-            pyck_sync::protocol::PushOutcome::Applied { exceptions: 0 },
-            pyck_sync::protocol::PushOutcome::Applied { exceptions: 1 },
-            pyck_sync::protocol::PushOutcome::Applied { exceptions: 1 },
+            pyck_vocab::protocol::PushOutcome::Applied { exceptions: 0 },
+            pyck_vocab::protocol::PushOutcome::Applied { exceptions: 1 },
+            pyck_vocab::protocol::PushOutcome::Applied { exceptions: 1 },
         ],
         "facts are applied"
     );
@@ -2178,9 +2178,9 @@ async fn a_stale_pack_and_ship_hold_the_workflow_and_leave_nothing_staged(db: &c
     let cancelled = pulled
         .changes
         .iter()
-        .filter(|c| c.entity == pyck_sync::protocol::Entity::Task)
+        .filter(|c| c.entity == pyck_vocab::protocol::Entity::Task)
         .filter_map(|c| c.data.clone())
-        .map(|d| serde_json::from_value::<pyck_sync::records::TaskRecord>(d).unwrap())
+        .map(|d| serde_json::from_value::<pyck_vocab::records::TaskRecord>(d).unwrap())
         .filter(|t| t.order.as_deref() == Some("SO-5001") && t.status == TaskStatus::Cancelled)
         .count();
     assert_eq!(cancelled, 3, "devices pull the cancellations");
@@ -2238,7 +2238,7 @@ async fn a_receipt_on_a_closed_asn_raises_and_restates_the_shortfall(db: &common
         .unwrap();
     assert_eq!(
         pushed.results[0].outcome,
-        pyck_sync::protocol::PushOutcome::Applied { exceptions: 2 }
+        pyck_vocab::protocol::PushOutcome::Applied { exceptions: 2 }
     );
     assert_eq!(
         common::qty(&*db.store, &s, "DOCK-1", "SKU-2").await,
@@ -2352,7 +2352,7 @@ fn random_operations_keep_every_invariant(
 }
 
 async fn run_actions(db: &common::TestDb, tenant: &str, actions: &[Action]) -> Result<(), String> {
-    use pyck_sync::records::{TaskKind, TaskRecord};
+    use pyck_vocab::records::{TaskKind, TaskRecord};
     use serde_json::json;
     let store = &*db.store;
     let s = common::site(store, tenant).await;
@@ -2393,16 +2393,16 @@ async fn run_actions(db: &common::TestDb, tenant: &str, actions: &[Action]) -> R
     };
     // What each device knows, its queue and its next sequence number.
     let mut seen = vec![open_tasks().await; 3];
-    let mut queued: Vec<Vec<pyck_sync::operation::Operation>> = vec![Vec::new(); 3];
+    let mut queued: Vec<Vec<pyck_vocab::operation::Operation>> = vec![Vec::new(); 3];
     let mut seq = [1u64; 3];
     let mut lots = 0;
-    let sync = |dev: usize, queue: Vec<pyck_sync::operation::Operation>, devices: &Vec<_>| {
+    let sync = |dev: usize, queue: Vec<pyck_vocab::operation::Operation>, devices: &Vec<_>| {
         let device: &pyck_server::storage::DeviceAuth = &devices[dev];
         let device = device.clone();
         async move {
             let pushed = store.push(&device, queue, 0).await.unwrap();
             for r in &pushed.results {
-                if !matches!(r.outcome, pyck_sync::protocol::PushOutcome::Applied { .. }) {
+                if !matches!(r.outcome, pyck_vocab::protocol::PushOutcome::Applied { .. }) {
                     return Err(format!("not applied: {r:?}"));
                 }
             }
@@ -2500,10 +2500,10 @@ async fn run_actions(db: &common::TestDb, tenant: &str, actions: &[Action]) -> R
 }
 
 fn refused_with(
-    outcome: &pyck_sync::protocol::PushOutcome,
-    code: pyck_sync::refusal::RefusalCode,
+    outcome: &pyck_vocab::protocol::PushOutcome,
+    code: pyck_vocab::refusal::RefusalCode,
 ) -> bool {
-    matches!(outcome, pyck_sync::protocol::PushOutcome::Refused(r) if r.code == code)
+    matches!(outcome, pyck_vocab::protocol::PushOutcome::Refused(r) if r.code == code)
 }
 
 /// Issue 19, finding 5: an operation dated in year 10000 was applied and
@@ -2511,8 +2511,8 @@ fn refused_with(
 /// with a readable time, and every query still answers.
 async fn times_outside_the_window_are_refused_and_every_query_still_reads(db: &common::TestDb) {
     use chrono::{NaiveDate, TimeDelta, Utc};
-    use pyck_sync::protocol::PushOutcome;
-    use pyck_sync::refusal::RefusalCode;
+    use pyck_vocab::protocol::PushOutcome;
+    use pyck_vocab::refusal::RefusalCode;
     let s = common::site(&*db.store, "acme").await;
     let date = |y, m, d| {
         NaiveDate::from_ymd_opt(y, m, d)
@@ -2593,14 +2593,14 @@ async fn times_outside_the_window_are_refused_and_every_query_still_reads(db: &c
 /// is consumed, the device goes on), another tenant's ids do not matter,
 /// and a re-send of the same operation is still a duplicate.
 async fn operation_ids_are_unique_per_tenant_and_a_taken_one_is_refused(db: &common::TestDb) {
-    use pyck_sync::protocol::PushOutcome;
-    use pyck_sync::refusal::RefusalCode;
+    use pyck_vocab::protocol::PushOutcome;
+    use pyck_vocab::refusal::RefusalCode;
     let acme = common::site(&*db.store, "acme").await;
     let other = common::site(&*db.store, "globex").await;
     let (a, c) = (&acme.device, &other.device);
     let b = &common::new_device(&*db.store, acme.tenant, acme.warehouse).await;
     let applied = |o: &PushOutcome| matches!(o, PushOutcome::Applied { .. });
-    let with_id = |mut op: pyck_sync::operation::Operation, id| {
+    let with_id = |mut op: pyck_vocab::operation::Operation, id| {
         op.id = id;
         op
     };

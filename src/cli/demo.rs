@@ -273,9 +273,9 @@ fn provision(db: &Path, root: &Path) -> anyhow::Result<String> {
         store.import(tenant.id, WAREHOUSE, &data).await?;
         let warehouse = store.warehouse(tenant.id, WAREHOUSE).await?;
         for (badge, role) in [
-            ("1007", pyck_sync::Role::Picker),
-            ("2001", pyck_sync::Role::Receiver),
-            ("3001", pyck_sync::Role::Supervisor),
+            ("1007", pyck_vocab::Role::Picker),
+            ("2001", pyck_vocab::Role::Receiver),
+            ("3001", pyck_vocab::Role::Supervisor),
         ] {
             let hash = pyck_server::auth::hash_pin("1234")?;
             match store

@@ -1,6 +1,6 @@
 //! `pyck adjust`: a supervisor sets the quantity at a location, with a reason.
 
-use pyck_sync::operation::{Adjust, Kind, Payload};
+use pyck_vocab::operation::{Adjust, Kind, Payload};
 
 use super::Ctx;
 use super::record::{self, Resolver};

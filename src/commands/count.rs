@@ -1,8 +1,8 @@
 //! `pyck count`: a counted quantity (blind: the expected one is never
 //! shown), and `pyck count list`: open count tasks.
 
-use pyck_sync::operation::{Count, Kind, Payload};
-use pyck_sync::records::{TaskKind, TaskStatus};
+use pyck_vocab::operation::{Count, Kind, Payload};
+use pyck_vocab::records::{TaskKind, TaskStatus};
 
 use super::Ctx;
 use super::record::{self, Resolver};

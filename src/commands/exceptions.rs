@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
-use pyck_sync::attachments::Target;
-use pyck_sync::operation::{Kind, Payload, ResolveException};
-use pyck_sync::records::ExceptionRecord;
+use pyck_vocab::attachments::Target;
+use pyck_vocab::operation::{Kind, Payload, ResolveException};
+use pyck_vocab::records::ExceptionRecord;
 use serde::Serialize;
 
 use super::Ctx;

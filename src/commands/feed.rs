@@ -5,8 +5,8 @@
 
 use std::io::Write;
 
-use pyck_sync::events::{Event, EventKind};
-use pyck_sync::refusal::{Refusal, RefusalCode};
+use pyck_vocab::events::{Event, EventKind};
+use pyck_vocab::refusal::{Refusal, RefusalCode};
 
 use super::{Ctx, runtime};
 use crate::error::CliError;

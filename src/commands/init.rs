@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use pyck_sync::enrol::EnrolCode;
-use pyck_sync::protocol::{PROTOCOL_VERSION, PushRequest};
+use pyck_vocab::enrol::EnrolCode;
+use pyck_vocab::protocol::{PROTOCOL_VERSION, PushRequest};
 use uuid::Uuid;
 
 use super::{Ctx, runtime};
@@ -69,7 +69,7 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         .gs_substitute
         .as_deref()
         .filter(|s| !s.is_empty())
-        .and_then(pyck_sync::gs1::substitute_problem)
+        .and_then(pyck_vocab::gs1::substitute_problem)
     {
         return Err(CliError::Usage(format!("--gs-substitute: {problem}")).into());
     }
@@ -187,7 +187,7 @@ pub(crate) fn enrol(
     };
     steps.step(format!("registering with {}", code.server));
     let mut registered = register(ctx, &code.server, &code.token, ca, options, steps)?;
-    registered.pinned = code.ca_sha256.as_ref().map(pyck_sync::enrol::fingerprint);
+    registered.pinned = code.ca_sha256.as_ref().map(pyck_vocab::enrol::fingerprint);
     Ok(registered)
 }
 

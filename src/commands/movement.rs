@@ -2,8 +2,8 @@
 //! or many from a file. Moving more than this device sees is recorded anyway
 //! (it physically happened), with a warning; the server raises an exception.
 
-use pyck_sync::operation::{Kind, Move, Payload};
-use pyck_sync::records::{TaskKind, TaskStatus};
+use pyck_vocab::operation::{Kind, Move, Payload};
+use pyck_vocab::records::{TaskKind, TaskStatus};
 
 use super::Ctx;
 use super::record::{self, Resolver};

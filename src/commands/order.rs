@@ -1,7 +1,7 @@
 //! `pyck pack` and `pyck ship`: an order packed, an order shipped (its staged
 //! stock leaves the warehouse).
 
-use pyck_sync::operation::{Kind, OrderRef, Payload};
+use pyck_vocab::operation::{Kind, OrderRef, Payload};
 
 use super::Ctx;
 use super::record;

@@ -1,8 +1,8 @@
 //! `pyck pick list` and `pyck pick confirm`: working through pick tasks.
 
 use clap::Subcommand;
-use pyck_sync::operation::{Kind, Payload, Pick, ShortPick};
-use pyck_sync::records::{TaskKind, TaskStatus};
+use pyck_vocab::operation::{Kind, Payload, Pick, ShortPick};
+use pyck_vocab::records::{TaskKind, TaskStatus};
 use serde::Serialize;
 
 use super::Ctx;

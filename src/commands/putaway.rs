@@ -1,7 +1,7 @@
 //! `pyck putaway list`: open putaway tasks (received goods, returns to
 //! stock). A putaway itself is recorded with `pyck move … --task T`.
 
-use pyck_sync::records::{TaskKind, TaskStatus};
+use pyck_vocab::records::{TaskKind, TaskStatus};
 
 use super::Ctx;
 use crate::output;

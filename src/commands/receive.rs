@@ -2,7 +2,7 @@
 //! file, and `pyck receive close`.
 
 use clap::Subcommand;
-use pyck_sync::operation::{CloseAsn, Kind, Payload, Receive};
+use pyck_vocab::operation::{CloseAsn, Kind, Payload, Receive};
 
 use super::Ctx;
 use super::record::{self, Resolver};

@@ -6,11 +6,11 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use chrono::NaiveDate;
-use pyck_sync::operation::Kind;
-use pyck_sync::operation::Payload;
-use pyck_sync::records::LocationRecord;
-use pyck_sync::refusal::{Refusal, RefusalCode};
-use pyck_sync::validate;
+use pyck_vocab::operation::Kind;
+use pyck_vocab::operation::Payload;
+use pyck_vocab::records::LocationRecord;
+use pyck_vocab::refusal::{Refusal, RefusalCode};
+use pyck_vocab::validate;
 use serde::Serialize;
 
 use crate::checks;
@@ -67,7 +67,7 @@ impl<'s> Resolver<'s> {
         // ends a variable-length element.
         let value = match self.code(row, field) {
             Ok(value) => value,
-            Err(_) if pyck_sync::gs1::read_scan(row.get(field), self.today).is_some() => {
+            Err(_) if pyck_vocab::gs1::read_scan(row.get(field), self.today).is_some() => {
                 row.get(field)
             }
             Err(e) => return Err(e),
@@ -87,7 +87,7 @@ impl<'s> Resolver<'s> {
         // its GTIN: what a scanner sends into the field. Its lot and expiry
         // stand in for the row's where the row gives none (`lot`, `date`).
         if found.is_none()
-            && let Some(read) = pyck_sync::gs1::read_scan(value, self.today)
+            && let Some(read) = pyck_vocab::gs1::read_scan(value, self.today)
         {
             let gs1 = read.map_err(|e| row.error(field, format!("not a valid GS1 code: {e}")))?;
             if let Some(sku) = match gs1.gtin() {
@@ -208,8 +208,8 @@ impl<'s> Resolver<'s> {
     }
 
     /// The GS1 label given as the row's SKU, if it is one that reads.
-    fn label(&self, row: &Row) -> Option<pyck_sync::gs1::Gs1> {
-        pyck_sync::gs1::read_scan(row.opt("sku")?, self.today)?.ok()
+    fn label(&self, row: &Row) -> Option<pyck_vocab::gs1::Gs1> {
+        pyck_vocab::gs1::read_scan(row.opt("sku")?, self.today)?.ok()
     }
 
     pub fn date(&self, row: &Row, field: &str) -> anyhow::Result<Option<NaiveDate>> {
@@ -390,7 +390,7 @@ mod tests {
     /// file again, in LF or CRLF, records nothing; `ref`s are kept as given.
     #[test]
     fn automatic_keys_tell_inputs_apart_and_find_the_same_one() {
-        use pyck_sync::operation::Kind;
+        use pyck_vocab::operation::Kind;
 
         let cols = crate::input::Columns {
             required: &["sku", "qty"],
@@ -480,7 +480,7 @@ mod tests {
                     Row::from_flags(&[("qty", Some(qty.clone())), ("expiry", Some(date.clone()))]);
                 row.line = 7;
                 match r.qty(&row, "qty", false) {
-                    Ok(n) => prop_assert!((1..=pyck_sync::validate::MAX_QTY).contains(&n)),
+                    Ok(n) => prop_assert!((1..=pyck_vocab::validate::MAX_QTY).contains(&n)),
                     Err(e) => prop_assert!(e.to_string().starts_with("line 7: qty: "), "{}", e),
                 }
                 match r.date(&row, "expiry") {

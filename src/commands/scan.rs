@@ -105,7 +105,7 @@ pub fn interpret(conn: &rusqlite::Connection, code: &str) -> anyhow::Result<Valu
     if let Some(item) = replica::item(conn, code)? {
         return Ok(json!({"type": "item", "sku": item.sku, "description": item.description}));
     }
-    if code.bytes().all(|b| b.is_ascii_digit()) && pyck_sync::gs1::is_valid_gtin(code) {
+    if code.bytes().all(|b| b.is_ascii_digit()) && pyck_vocab::gs1::is_valid_gtin(code) {
         if let Some(sku) = replica::sku_by_gtin(conn, code)? {
             let mut v = json!({"type": "item", "sku": sku, "gtin": code});
             if let Some(item) = replica::item(conn, &sku)? {
@@ -119,7 +119,7 @@ pub fn interpret(conn: &rusqlite::Connection, code: &str) -> anyhow::Result<Valu
     }
     // After the location, SKU and GTIN look-ups, so that a bin or SKU that
     // happens to read as an element string stays what it is.
-    if let Some(read) = pyck_sync::gs1::read_scan(code, chrono::Local::now().date_naive()) {
+    if let Some(read) = pyck_vocab::gs1::read_scan(code, chrono::Local::now().date_naive()) {
         let gs1 = read.map_err(|e| invalid(format!("not a valid GS1 code: {e}")))?;
         let sku = match gs1.gtin() {
             Some(g) => replica::sku_by_gtin(conn, g)?,
@@ -131,7 +131,7 @@ pub fn interpret(conn: &rusqlite::Connection, code: &str) -> anyhow::Result<Valu
                 v["description"] = json!(item.description);
                 // Catch weight: what a receipt or pick of this weighed case
                 // records as its quantity, in the item's unit.
-                if let Some(Ok(qty)) = pyck_sync::gs1::WeightUnit::from_uom(&item.uom)
+                if let Some(Ok(qty)) = pyck_vocab::gs1::WeightUnit::from_uom(&item.uom)
                     .and_then(|unit| gs1.weight_in(unit))
                 {
                     v["weight"] = json!({"qty": qty, "uom": item.uom});

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use pyck_sync::{Refusal, RefusalCode};
+use pyck_vocab::{Refusal, RefusalCode};
 use rusqlite::Connection;
 
 use super::Ctx;

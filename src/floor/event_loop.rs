@@ -40,10 +40,10 @@ pub fn run(ctx: &Ctx, shift_hours: u32) -> anyhow::Result<()> {
     })?;
     if !operator
         .role
-        .may(pyck_sync::operation::Kind::ResolveException)
+        .may(pyck_vocab::operation::Kind::ResolveException)
     {
-        return Err(CliError::Refused(pyck_sync::Refusal::new(
-            pyck_sync::RefusalCode::Forbidden,
+        return Err(CliError::Refused(pyck_vocab::Refusal::new(
+            pyck_vocab::RefusalCode::Forbidden,
             format!(
                 "the floor dashboard is for supervisors; {} is a {}",
                 operator.badge, operator.role
@@ -134,7 +134,7 @@ fn event_loop(
 
 /// Records a resolution with the same checks as `pyck exceptions resolve`.
 fn resolve(store: &mut Store, id: String, note: String) -> anyhow::Result<String> {
-    let kind = pyck_sync::operation::Kind::ResolveException;
+    let kind = pyck_vocab::operation::Kind::ResolveException;
     let operator = record::operator(store, kind)?;
     let payload = exceptions::resolution(store, id.clone(), note)?;
     let draft = record::draft(payload, &operator, None)?;

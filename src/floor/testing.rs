@@ -2,8 +2,8 @@
 //! tests.
 
 use chrono::{DateTime, Duration, FixedOffset, TimeZone, Utc};
-use pyck_sync::events::{Event, EventKind};
-use pyck_sync::records::Role;
+use pyck_vocab::events::{Event, EventKind};
+use pyck_vocab::records::Role;
 
 use super::app::{DeviceRow, Floor, OpenException, OperatorPicks, Snapshot, ZoneTasks};
 use super::update::{Msg, update};

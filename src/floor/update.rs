@@ -3,7 +3,7 @@
 //! terminal or a server.
 
 use chrono::{DateTime, Utc};
-use pyck_sync::events::Event;
+use pyck_vocab::events::Event;
 
 use super::app::{FEED_LINES, FeedLine, Floor, NoteInput, Snapshot};
 

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use pyck_sync::attachments::{MAX_PHOTO_BYTES, Target, check_photo};
+use pyck_vocab::attachments::{MAX_PHOTO_BYTES, Target, check_photo};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};

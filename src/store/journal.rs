@@ -2,9 +2,9 @@
 //! transaction that stores them.
 
 use chrono::{DateTime, Utc};
-use pyck_sync::operation::{Kind, Operation, Payload};
-use pyck_sync::protocol::{OpResult, PushOutcome};
-use pyck_sync::refusal::{Refusal, RefusalCode};
+use pyck_vocab::operation::{Kind, Operation, Payload};
+use pyck_vocab::protocol::{OpResult, PushOutcome};
+use pyck_vocab::refusal::{Refusal, RefusalCode};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 use uuid::Uuid;
@@ -65,7 +65,7 @@ pub fn record_all(store: &mut Store, drafts: &[Draft]) -> anyhow::Result<Vec<Rec
                 super::attachments::add(
                     &tx,
                     photo,
-                    &pyck_sync::attachments::Target::Operation(id),
+                    &pyck_vocab::attachments::Target::Operation(id),
                 )?;
             }
             insert.execute(params![
@@ -378,7 +378,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use pyck_sync::operation::Move;
+    use pyck_vocab::operation::Move;
 
     fn draft(reference: &str) -> Draft {
         Draft {

@@ -46,7 +46,7 @@ impl Store {
                 .with_context(|| format!("while creating {}", dir.display()))?;
         }
         // Operators' PIN hashes and the journal: the owner's alone.
-        pyck_sync::private_file::make_private(path)
+        pyck_vocab::private_file::make_private(path)
             .with_context(|| format!("while creating {}", path.display()))?;
         let mut conn =
             Connection::open(path).with_context(|| format!("while opening {}", path.display()))?;

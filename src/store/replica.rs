@@ -3,8 +3,8 @@
 //! interrupted first sync resumes from its last page.
 
 use chrono::NaiveDate;
-use pyck_sync::protocol::{Change, Entity, PullPage};
-use pyck_sync::records::{
+use pyck_vocab::protocol::{Change, Entity, PullPage};
+use pyck_vocab::records::{
     AsnLineRecord, ItemRecord, LocationRecord, OperatorRecord, OrderLineRecord, Role, StockRecord,
     Temperature,
 };
@@ -195,7 +195,7 @@ pub fn item(conn: &Connection, sku: &str) -> anyhow::Result<Option<Item>> {
 
 /// The SKU a GTIN (8 to 14 digits) belongs to.
 pub fn sku_by_gtin(conn: &Connection, gtin: &str) -> anyhow::Result<Option<String>> {
-    let normal = pyck_sync::gs1::normalize_gtin(gtin);
+    let normal = pyck_vocab::gs1::normalize_gtin(gtin);
     let mut stmt = conn.prepare_cached("SELECT sku FROM gtins WHERE gtin = ?1")?;
     if let Some(sku) = stmt.query_row([gtin], |r| r.get(0)).optional()? {
         return Ok(Some(sku));
@@ -209,7 +209,7 @@ pub fn sku_by_gtin(conn: &Connection, gtin: &str) -> anyhow::Result<Option<Strin
     let rows = all.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
     for row in rows {
         let (g, sku) = row?;
-        if pyck_sync::gs1::normalize_gtin(&g).as_deref() == Some(normal.as_str()) {
+        if pyck_vocab::gs1::normalize_gtin(&g).as_deref() == Some(normal.as_str()) {
             return Ok(Some(sku));
         }
     }

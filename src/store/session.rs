@@ -6,7 +6,7 @@
 
 use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use chrono::{Duration, Utc};
-use pyck_sync::records::Role;
+use pyck_vocab::records::Role;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
 use chrono::NaiveDate;
-use pyck_sync::operation::{Kind, Payload};
+use pyck_vocab::operation::{Kind, Payload};
 use rusqlite::{Connection, params};
 use serde::Serialize;
 
@@ -62,7 +62,7 @@ enum Change {
     Add(i64),
     Set(i64),
     /// A count: sets the stock only within the warehouse's threshold, as the
-    /// server will (`pyck_sync::rules::count_sets_stock`).
+    /// server will (`pyck_vocab::rules::count_sets_stock`).
     Count(i64),
 }
 
@@ -72,7 +72,7 @@ impl Change {
             Change::Add(d) => *qty += d,
             Change::Set(s) => *qty = s,
             Change::Count(c) => {
-                if pyck_sync::rules::count_sets_stock(c, *qty, threshold) {
+                if pyck_vocab::rules::count_sets_stock(c, *qty, threshold) {
                     *qty = c;
                 }
             }

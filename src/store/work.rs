@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
-use pyck_sync::operation::Payload;
-use pyck_sync::records::{
+use pyck_vocab::operation::Payload;
+use pyck_vocab::records::{
     AsnLineRecord, ExceptionRecord, TaskKind, TaskRecord, TaskStatus, walk_key,
 };
 

@@ -6,10 +6,10 @@
 use std::time::Duration;
 
 use graphql_client::{GraphQLQuery, Response};
-use pyck_sync::attachments::{Target, UploadState};
-use pyck_sync::protocol::{self, PROTOCOL_VERSION};
-use pyck_sync::records::Role;
-use pyck_sync::refusal::{Refusal, RefusalCode};
+use pyck_vocab::attachments::{Target, UploadState};
+use pyck_vocab::protocol::{self, PROTOCOL_VERSION};
+use pyck_vocab::records::Role;
+use pyck_vocab::refusal::{Refusal, RefusalCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 

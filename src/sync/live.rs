@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::Remote;
 use futures_util::{SinkExt, StreamExt};
-use pyck_sync::events::Event;
+use pyck_vocab::events::Event;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -390,11 +390,11 @@ mod tests {
             // Reading answers pings; an event after many keep-alive periods.
             let until = tokio::time::Instant::now() + Duration::from_millis(1500);
             while let Ok(Some(Ok(_))) = tokio::time::timeout_at(until, ws.next()).await {}
-            let event = pyck_sync::events::Event {
+            let event = pyck_vocab::events::Event {
                 event_id: None,
                 at: chrono::Utc::now(),
                 warehouse: 1,
-                kind: pyck_sync::events::EventKind::Lagged { missed: 1 },
+                kind: pyck_vocab::events::EventKind::Lagged { missed: 1 },
                 operation: None,
                 request: None,
             };
@@ -419,11 +419,11 @@ mod tests {
     /// or clock-derived wait would fail (many draws, few distinct values).
     #[test]
     fn a_repeated_event_is_dropped_and_one_without_an_id_passes() {
-        let event = |id: Option<&str>| pyck_sync::events::Event {
+        let event = |id: Option<&str>| pyck_vocab::events::Event {
             event_id: id.map(str::to_owned),
             at: chrono::Utc::now(),
             warehouse: 1,
-            kind: pyck_sync::events::EventKind::TaskCreated { task: "T1".into() },
+            kind: pyck_vocab::events::EventKind::TaskCreated { task: "T1".into() },
             operation: None,
             request: None,
         };

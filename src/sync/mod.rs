@@ -11,7 +11,7 @@ pub mod live;
 mod photos;
 pub mod remote;
 
-use pyck_sync::protocol::{PROTOCOL_VERSION, PushOutcome, PushRequest};
+use pyck_vocab::protocol::{PROTOCOL_VERSION, PushOutcome, PushRequest};
 use serde::Serialize;
 
 use crate::config::Config;
@@ -22,7 +22,7 @@ pub use remote::Remote;
 /// Operations per push request (`PYCK_PUSH_BATCH` overrides): as many as
 /// the server takes, so a backlog of up to 20,000 is one request and one
 /// commit (issue 21: +9–11 % over batches of 5,000).
-pub const PUSH_BATCH: usize = pyck_sync::protocol::MAX_PUSH_OPS;
+pub const PUSH_BATCH: usize = pyck_vocab::protocol::MAX_PUSH_OPS;
 /// Payload text per push request, at most (but one operation): half the
 /// server's 32 MiB body limit, for the JSON around each operation.
 pub const PUSH_BYTES: usize = 16 << 20;
@@ -245,12 +245,15 @@ pub async fn sync(
 #[cfg(test)]
 mod tests {
     /// The terminal's batches are as large as the server takes, and no
-    /// larger: the limit is written once in pyck-sync and the server's
+    /// larger: the limit is written once in pyck-vocab and the server's
     /// must be the same.
     #[cfg(feature = "demo")]
     #[test]
     fn batches_are_the_servers_limit() {
-        assert_eq!(super::PUSH_BATCH, pyck_server::graphql::sync::MAX_PUSH_OPS);
+        assert_eq!(
+            super::PUSH_BATCH,
+            pyck_server::graphql::push_pull::MAX_PUSH_OPS
+        );
         const { assert!(super::PUSH_BYTES * 2 <= pyck_server::http::MAX_BODY_BYTES) };
     }
 }

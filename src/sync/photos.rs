@@ -3,7 +3,7 @@
 //! interrupted upload resumes where the server's copy ends, and a photo it
 //! already has costs one request — then each link it lacks.
 
-use pyck_sync::attachments::{CHUNK_BYTES, MAX_CHUNK_BYTES};
+use pyck_vocab::attachments::{CHUNK_BYTES, MAX_CHUNK_BYTES};
 
 use super::{Client, SyncReport, tuned};
 use crate::store::{Store, attachments};

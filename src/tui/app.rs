@@ -3,8 +3,8 @@
 //! update function changes it, the view draws it, nothing here does I/O.
 
 use chrono::NaiveDate;
-use pyck_sync::operation::Kind;
-use pyck_sync::records::{ExceptionRecord, TaskRecord};
+use pyck_vocab::operation::Kind;
+use pyck_vocab::records::{ExceptionRecord, TaskRecord};
 
 use crate::store::replica::Item;
 use crate::store::session::Operator;

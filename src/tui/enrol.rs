@@ -14,7 +14,7 @@ use std::sync::mpsc::{self, Sender};
 use std::time::Duration;
 
 use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
-use pyck_sync::enrol::EnrolCode;
+use pyck_vocab::enrol::EnrolCode;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout};
 use ratatui::style::{Color, Modifier, Style};

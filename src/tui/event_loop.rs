@@ -15,7 +15,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::Duration;
 
 use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
-use pyck_sync::operation::Payload;
+use pyck_vocab::operation::Payload;
 
 use super::app::{App, Entry, Link};
 use super::keys;

@@ -218,7 +218,7 @@ mod tests {
             }
         }
         assert_eq!(input, "]C1010579000010009510L2650A\u{1d}17280115");
-        let gs1 = pyck_sync::gs1::parse(&input, chrono::Local::now().date_naive()).unwrap();
+        let gs1 = pyck_vocab::gs1::parse(&input, chrono::Local::now().date_naive()).unwrap();
         assert_eq!(gs1.lot(), Some("L2650A"));
         // A bin that contains the text is left alone.
         assert_eq!(config.normalize_scan(r"A\F1"), r"A\F1");

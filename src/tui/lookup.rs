@@ -3,7 +3,7 @@
 //! stock`, `pick list`, `exceptions`).
 
 use chrono::NaiveDate;
-use pyck_sync::records::{
+use pyck_vocab::records::{
     AsnLineRecord, ExceptionRecord, LocationRecord, TaskKind, TaskRecord, TaskStatus,
 };
 

@@ -1,7 +1,7 @@
 //! An in-memory [`Lookup`] over a tiny warehouse, for update and view tests.
 
 use chrono::NaiveDate;
-use pyck_sync::records::{
+use pyck_vocab::records::{
     AsnLineRecord, ExceptionRecord, LocationRecord, TaskKind, TaskRecord, TaskStatus, Temperature,
 };
 
@@ -363,7 +363,7 @@ pub fn link() -> Link {
     }
 }
 
-pub fn app_as(badge: &str, role: pyck_sync::records::Role) -> App {
+pub fn app_as(badge: &str, role: pyck_vocab::records::Role) -> App {
     App::new(
         Some(Operator {
             badge: badge.into(),

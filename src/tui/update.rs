@@ -16,8 +16,8 @@
 //! Recording stays an effect: it writes the journal.
 
 use chrono::NaiveDate;
-use pyck_sync::operation::Kind;
-use pyck_sync::records::{
+use pyck_vocab::operation::Kind;
+use pyck_vocab::records::{
     AsnLineRecord, ExceptionRecord, LocationRecord, Role, TaskKind, TaskRecord,
 };
 
@@ -766,7 +766,7 @@ fn form_enter(app: &mut App, form: &mut Form, look: &dyn Lookup) -> anyhow::Resu
             Some(value)
         }
         FieldKind::Lot => {
-            pyck_sync::validate::code("lot", &value).map_err(|e| anyhow::anyhow!("{e}"))?;
+            pyck_vocab::validate::code("lot", &value).map_err(|e| anyhow::anyhow!("{e}"))?;
             if let Some(want) = &field.expect
                 && *want != value
             {
@@ -843,12 +843,12 @@ fn form_enter(app: &mut App, form: &mut Form, look: &dyn Lookup) -> anyhow::Resu
 /// it (`YYMMDD`, day 00 the month's last day).
 fn expiry_date(value: &str, today: NaiveDate) -> anyhow::Result<NaiveDate> {
     if value.len() == 6 && value.bytes().all(|b| b.is_ascii_digit()) {
-        return pyck_sync::gs1::Element::new("17", value, today)
+        return pyck_vocab::gs1::Element::new("17", value, today)
             .ok()
             .and_then(|e| e.date())
             .ok_or_else(|| anyhow::anyhow!("{value} is no real date (YYMMDD or YYYY-MM-DD)"));
     }
-    pyck_sync::validate::date("expiry", value).map_err(|e| anyhow::anyhow!(e.problem))
+    pyck_vocab::validate::date("expiry", value).map_err(|e| anyhow::anyhow!(e.problem))
 }
 
 /// What the device knows about a lot about to be picked or received (from
@@ -918,7 +918,7 @@ fn accept_item(
     let mut gs1 = None;
     let read = match look.item(code)? {
         Some(_) => None,
-        None => pyck_sync::gs1::read_scan(code, app.today),
+        None => pyck_vocab::gs1::read_scan(code, app.today),
     };
     let item = if let Some(read) = read {
         let parsed = read.map_err(|e| anyhow::anyhow!("unreadable GS1 code: {e}"))?;
@@ -1281,7 +1281,7 @@ fn lookup(app: &App, code: &str, look: &dyn Lookup) -> anyhow::Result<LookupResu
     let (item, lot) = match look.item(code)? {
         Some(item) => (item, None),
         None => {
-            let Some(read) = pyck_sync::gs1::read_scan(code, app.today) else {
+            let Some(read) = pyck_vocab::gs1::read_scan(code, app.today) else {
                 anyhow::bail!(
                     "unknown code {code}: no bin, SKU, GTIN or GS1 label known on this device"
                 );

@@ -1,12 +1,12 @@
 //! `pyck-server device-token create|list|revoke`, and the enrolment code
 //! (`create --url`): the token, the server's address and its CA's
 //! fingerprint in one `pyck://enrol?…` URL a handheld scans
-//! (`pyck_sync::enrol` holds the format; docs/ADMIN.md, "Enrol the
+//! (`pyck_vocab::enrol` holds the format; docs/ADMIN.md, "Enrol the
 //! handhelds").
 
 use std::path::{Path, PathBuf};
 
-use pyck_sync::enrol::EnrolCode;
+use pyck_vocab::enrol::EnrolCode;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use sha2::{Digest, Sha256};
@@ -79,7 +79,7 @@ pub async fn run(store: &dyn Storage, cmd: Command) -> anyhow::Result<()> {
             qr,
             json,
         } => {
-            pyck_sync::validate::name("name", &name)
+            pyck_vocab::validate::name("name", &name)
                 .map_err(|e| super::InvalidInput(e.to_string()))?;
             // Everything checked before the device exists.
             let ca_sha256 = match (&url, &ca) {
@@ -160,7 +160,7 @@ pub async fn run(store: &dyn Storage, cmd: Command) -> anyhow::Result<()> {
 /// `--url`: an http:// or https:// address (the rule the code's reader
 /// applies).
 fn public_url(text: &str) -> Result<String, String> {
-    pyck_sync::enrol::check_server(text).map_err(|e| {
+    pyck_vocab::enrol::check_server(text).map_err(|e| {
         format!(
             "expected the address devices reach this server at, e.g. https://10.0.0.5:7415 ({e})"
         )

@@ -18,7 +18,7 @@ pub struct Args {
 }
 
 pub async fn run(store: &dyn Storage, args: Args) -> anyhow::Result<()> {
-    pyck_sync::validate::code("warehouse", &args.warehouse)
+    pyck_vocab::validate::code("warehouse", &args.warehouse)
         .map_err(|e| super::InvalidInput(e.to_string()))?;
     let tenant = store.tenant(&args.tenant).await?;
     let data = crate::import::read_dir(&args.dir)?;

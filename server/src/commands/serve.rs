@@ -61,7 +61,7 @@ pub struct Args {
     #[arg(long, env = "PYCK_OBJECT_STORE", hide_env_values = true)]
     object_store: Option<PhotoLocation>,
     /// Largest photo accepted, in bytes
-    #[arg(long, env = "PYCK_MAX_PHOTO_BYTES", default_value_t = pyck_sync::attachments::MAX_PHOTO_BYTES)]
+    #[arg(long, env = "PYCK_MAX_PHOTO_BYTES", default_value_t = pyck_vocab::attachments::MAX_PHOTO_BYTES)]
     max_photo_bytes: u64,
     /// Requests per second each device token may make (0: no limit); over
     /// it, 429 with Retry-After

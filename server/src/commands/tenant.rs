@@ -23,7 +23,7 @@ pub enum Command {
 pub async fn run(store: &dyn Storage, cmd: Command) -> anyhow::Result<()> {
     match cmd {
         Command::Create { name, json } => {
-            pyck_sync::validate::code("name", &name)
+            pyck_vocab::validate::code("name", &name)
                 .map_err(|e| super::InvalidInput(e.to_string()))?;
             let t = store.create_tenant(&name).await?;
             if json {

@@ -4,7 +4,7 @@
 //! devices that hold the operator at their next sync (docs/SECURITY.md,
 //! "Operators' PINs").
 
-use pyck_sync::records::Role;
+use pyck_vocab::records::Role;
 
 use super::InvalidInput;
 use crate::domain::operators::OperatorUpdate;
@@ -98,7 +98,7 @@ pub async fn run(store: &dyn Storage, cmd: Command) -> anyhow::Result<()> {
             warehouses,
             json,
         } => {
-            pyck_sync::validate::code("badge", &badge).map_err(|e| InvalidInput(e.to_string()))?;
+            pyck_vocab::validate::code("badge", &badge).map_err(|e| InvalidInput(e.to_string()))?;
             check_pin(&pin)?;
             let role = role_of(&role)?;
             let tenant = store.tenant(&tenant).await?;

@@ -135,7 +135,7 @@ pub fn allocate(
     }
 }
 
-pub use pyck_sync::records::walk_key;
+pub use pyck_vocab::records::walk_key;
 
 /// Whether picking `lot` (with `expiry`) instead of the allocated one breaks
 /// FEFO: a strictly earlier-expiring, unexpired lot was available.

@@ -13,8 +13,8 @@ pub enum CountOutcome {
 /// `threshold` is the largest difference accepted without a supervisor;
 /// the default, `None`, accepts none (any difference is an exception).
 pub fn outcome(counted: i64, expected: i64, threshold: Option<i64>) -> CountOutcome {
-    // The rule lives in pyck-sync: the terminal's local view applies it too.
-    if pyck_sync::rules::count_sets_stock(counted, expected, threshold) {
+    // The rule lives in pyck-vocab: the terminal's local view applies it too.
+    if pyck_vocab::rules::count_sets_stock(counted, expected, threshold) {
         CountOutcome::Set
     } else {
         CountOutcome::Exception {

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use pyck_sync::records::{ExceptionKind, OrderLineRecord, TaskKind, TaskRecord, TaskStatus};
+use pyck_vocab::records::{ExceptionKind, OrderLineRecord, TaskKind, TaskRecord, TaskStatus};
 use uuid::Uuid;
 
 use super::{BatchView, Needs, NewException, orders};
@@ -357,7 +357,7 @@ mod tests {
         let facts = super::super::ItemFacts {
             lot_tracked: false,
             expiry_tracked: false,
-            temperature: pyck_sync::records::Temperature::Ambient,
+            temperature: pyck_vocab::records::Temperature::Ambient,
         };
         view.items.insert("SKU-1".into(), facts);
         view.candidates.insert(
@@ -525,7 +525,7 @@ mod tests {
     #[test]
     fn resolving_leaves_the_task_counter_where_it_was() {
         let mut view = view();
-        let ex = pyck_sync::records::ExceptionRecord {
+        let ex = pyck_vocab::records::ExceptionRecord {
             id: "x1".into(),
             kind: "count_difference".into(),
             status: "open".into(),

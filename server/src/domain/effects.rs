@@ -2,7 +2,7 @@
 //! nothing.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use pyck_sync::records::{AsnLineRecord, ExceptionKind, ExceptionRecord, TaskRecord};
+use pyck_vocab::records::{AsnLineRecord, ExceptionKind, ExceptionRecord, TaskRecord};
 use uuid::Uuid;
 
 use super::view::StockKey;

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use pyck_sync::records::{AsnLineRecord, OrderLineRecord, Temperature};
+use pyck_vocab::records::{AsnLineRecord, OrderLineRecord, Temperature};
 use uuid::Uuid;
 
 use super::allocation::Candidate;
@@ -360,7 +360,7 @@ fn last_of_each<T, K: Eq + std::hash::Hash>(rows: &[T], key: impl Fn(&T) -> K) -
 
 #[cfg(test)]
 mod tests {
-    use pyck_sync::records::{ItemRecord, LocationRecord};
+    use pyck_vocab::records::{ItemRecord, LocationRecord};
 
     use super::*;
     use crate::import::{AsnLine, OpeningStock, OrderLine};

@@ -18,11 +18,11 @@ pub mod receiving;
 pub mod view;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use pyck_sync::operation::{Operation, Payload};
-use pyck_sync::records::{
+use pyck_vocab::operation::{Operation, Payload};
+use pyck_vocab::records::{
     ExceptionKind, ExceptionRecord, TaskKind, TaskRecord, TaskStatus, Temperature,
 };
-use pyck_sync::refusal::{Refusal, RefusalCode};
+use pyck_vocab::refusal::{Refusal, RefusalCode};
 use uuid::Uuid;
 
 pub use effects::{AsnClosure, Effects, Movement, NewException};
@@ -796,7 +796,7 @@ impl Ctx<'_> {
         self.change(key, qty - before);
     }
 
-    fn receive_on_asn(&mut self, r: &pyck_sync::operation::Receive, lot: Option<&str>) {
+    fn receive_on_asn(&mut self, r: &pyck_vocab::operation::Receive, lot: Option<&str>) {
         let (asn, sku, qty, to) = (r.asn.as_str(), r.sku.as_str(), r.qty, r.to.as_str());
         let lines = self.view.asns.entry(asn.to_owned()).or_default();
         let Some(line) = lines.iter_mut().find(|l| l.sku == sku) else {
@@ -915,8 +915,8 @@ pub fn fefo_waiting_exception(
     order: &str,
     sku: &str,
     w: &allocation::Waiting,
-) -> pyck_sync::records::ExceptionRecord {
-    pyck_sync::records::ExceptionRecord {
+) -> pyck_vocab::records::ExceptionRecord {
+    pyck_vocab::records::ExceptionRecord {
         id: Uuid::now_v7().to_string(),
         kind: ExceptionKind::FefoBreach.as_str().into(),
         status: "open".into(),

@@ -4,7 +4,7 @@
 //! derives the change-log rows that carry an operator to every warehouse
 //! whose devices hold them ([`Plan::scoped_changes`]).
 
-use pyck_sync::records::Role;
+use pyck_vocab::records::Role;
 
 use crate::domain::{BatchView, Needs, OperatorRow};
 use crate::push::{OperatorWrite, Plan};

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use pyck_sync::records::{OrderLineRecord, TaskKind, TaskRecord, TaskStatus};
+use pyck_vocab::records::{OrderLineRecord, TaskKind, TaskRecord, TaskStatus};
 
 use super::allocation::{self, Candidate};
 use crate::settings::Fefo;

@@ -1,6 +1,6 @@
 //! Where received goods should go: a bin of the item's temperature zone.
 
-use pyck_sync::records::Temperature;
+use pyck_vocab::records::Temperature;
 
 use super::allocation::walk_key;
 

@@ -1,6 +1,6 @@
 //! Closing an ASN: what arrived against what was expected.
 
-use pyck_sync::records::{AsnLineRecord, ExceptionKind, ExceptionRecord};
+use pyck_vocab::records::{AsnLineRecord, ExceptionKind, ExceptionRecord};
 
 /// An exception a closed ASN line raises.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,10 +1,10 @@
 //! The rules walked through one operation at a time, on a small view.
 
 use chrono::{NaiveDate, Utc};
-use pyck_sync::operation::{
+use pyck_vocab::operation::{
     CloseAsn, Count, Move, OrderRef, Pick, Receive, ResolveException, ShortPick,
 };
-use pyck_sync::records::{
+use pyck_vocab::records::{
     AsnLineRecord, ExceptionRecord, TaskKind, TaskRecord, TaskStatus, Temperature,
 };
 

@@ -5,11 +5,11 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDate;
-use pyck_sync::operation::{Operation, Payload};
-use pyck_sync::records::{
+use pyck_vocab::operation::{Operation, Payload};
+use pyck_vocab::records::{
     AsnLineRecord, ExceptionRecord, OrderLineRecord, Role, TaskRecord, Temperature,
 };
-use pyck_sync::refusal::Refusal;
+use pyck_vocab::refusal::Refusal;
 use uuid::Uuid;
 
 /// (location, sku, lot) — lot is `""` for items without lots, as stored.

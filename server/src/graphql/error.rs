@@ -2,7 +2,7 @@
 //! they can act on; database and internal text stays in the server's log.
 
 use async_graphql::ErrorExtensions;
-use pyck_sync::refusal::RefusalCode;
+use pyck_vocab::refusal::RefusalCode;
 
 use crate::storage::StorageError;
 

@@ -7,9 +7,9 @@
 mod error;
 pub mod limits;
 mod mutation;
+pub mod push_pull;
 mod query;
 mod subscription;
-pub mod sync;
 mod types;
 
 use std::sync::Arc;

@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object, Result};
-use pyck_sync::records::Role;
-use pyck_sync::refusal::RefusalCode;
+use pyck_vocab::records::Role;
+use pyck_vocab::refusal::RefusalCode;
 
 use super::types::{Exception, PushRequest, PushResponse, SettingChange, Task, VerifiedOperator};
-use super::{ApiError, auth, events, storage, storage_error, sync};
+use super::{ApiError, auth, events, push_pull, storage, storage_error};
 use crate::login::{self, Verdict};
 use crate::metrics::Metrics;
 use crate::service::UseCases;
@@ -22,7 +22,7 @@ impl Mutation {
     async fn push(&self, ctx: &Context<'_>, request: PushRequest) -> Result<PushResponse> {
         let a = auth(ctx)?;
         let metrics = ctx.data_unchecked::<Arc<Metrics>>();
-        sync::push(storage(ctx), metrics, events(ctx), a, request.0)
+        push_pull::push(storage(ctx), metrics, events(ctx), a, request.0)
             .await
             .map(PushResponse)
             .map_err(|e| e.extend())
@@ -103,8 +103,8 @@ impl Mutation {
     ) -> Result<Vec<Task>> {
         let a = auth(ctx)?;
         supervisor(ctx, a.tenant, &operator).await?;
-        pyck_sync::validate::code("order", &order).map_err(bad)?;
-        pyck_sync::validate::name("customer", &customer).map_err(bad)?;
+        pyck_vocab::validate::code("order", &order).map_err(bad)?;
+        pyck_vocab::validate::name("customer", &customer).map_err(bad)?;
         if lines.is_empty() {
             return Err(
                 ApiError::BadRequest("lines: an order needs at least one line".into()).extend(),
@@ -112,8 +112,8 @@ impl Mutation {
         }
         let mut rows = Vec::with_capacity(lines.len());
         for (i, l) in lines.into_iter().enumerate() {
-            pyck_sync::validate::code("sku", &l.sku).map_err(bad)?;
-            pyck_sync::validate::positive_qty("qty", l.qty).map_err(bad)?;
+            pyck_vocab::validate::code("sku", &l.sku).map_err(bad)?;
+            pyck_vocab::validate::positive_qty("qty", l.qty).map_err(bad)?;
             rows.push(crate::import::OrderLine {
                 order: order.clone(),
                 line: i as u32 + 1,
@@ -190,7 +190,7 @@ impl Mutation {
     ) -> Result<Exception> {
         let a = auth(ctx)?;
         supervisor(ctx, a.tenant, &operator).await?;
-        pyck_sync::validate::text("note", &note).map_err(bad)?;
+        pyck_vocab::validate::text("note", &note).map_err(bad)?;
         let resolved = storage(ctx)
             .resolve_exception(a.tenant, a.warehouse, &id, &note)
             .await
@@ -226,7 +226,7 @@ fn locked(badge: &str, until: chrono::DateTime<chrono::Utc>) -> async_graphql::E
     .extend()
 }
 
-fn bad(e: pyck_sync::validate::FieldError) -> async_graphql::Error {
+fn bad(e: pyck_vocab::validate::FieldError) -> async_graphql::Error {
     ApiError::BadRequest(e.to_string()).extend()
 }
 

@@ -1,14 +1,14 @@
 //! Queries: the pull, and what a supervisor looks at.
 
 use async_graphql::{Context, ID, Object, Result};
-use pyck_sync::protocol::{MIN_PROTOCOL_VERSION, PROTOCOL_VERSION};
+use pyck_vocab::protocol::{MIN_PROTOCOL_VERSION, PROTOCOL_VERSION};
 use uuid::Uuid;
 
 use super::types::{
     CycleTimeReport, Device, Exception, FloorView, Item, Location, PullPage, PullRequest,
     ServerInfo, SettingChange, Stock, StoredOperation, WarehouseSettings, Workflow,
 };
-use super::{ApiError, auth, storage, storage_error, sync};
+use super::{ApiError, auth, push_pull, storage, storage_error};
 use crate::floor;
 use crate::reports::{self, accuracy, cycle_time, exceptions, productivity, receiving};
 use crate::storage::{ReportFacts, ReportScope, StockFilter};
@@ -40,7 +40,7 @@ impl Query {
     /// Changes of the device's warehouse after a cursor, oldest first.
     async fn pull(&self, ctx: &Context<'_>, request: PullRequest) -> Result<PullPage> {
         let a = auth(ctx)?;
-        sync::pull(storage(ctx), a, request.0)
+        push_pull::pull(storage(ctx), a, request.0)
             .await
             .map(PullPage)
             .map_err(|e| e.extend())
@@ -150,7 +150,7 @@ impl Query {
                 a.warehouse,
                 device,
                 after_seq,
-                limit.min(sync::MAX_PULL_PAGE),
+                limit.min(push_pull::MAX_PULL_PAGE),
             )
             .await
             .map_err(storage_error)?;

@@ -4,7 +4,7 @@
 
 use async_graphql::{Context, Json, Result, SimpleObject, Subscription as SubscriptionType};
 use futures_util::{Stream, StreamExt};
-use pyck_sync::events::Event;
+use pyck_vocab::events::Event;
 
 use super::{ApiError, auth, events};
 use async_graphql::ErrorExtensions;

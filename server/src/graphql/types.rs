@@ -1,26 +1,26 @@
 //! GraphQL shapes. The sync documents (`PushRequest`, `PushResponse`,
-//! `PullRequest`, `PullPage`) are JSON scalars whose shape `pyck-sync` owns
+//! `PullRequest`, `PullPage`) are JSON scalars whose shape `pyck-vocab` owns
 //! (docs/PROTOCOL.md); supervisor data are ordinary typed objects.
 
 use async_graphql::{ID, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
-use pyck_sync::records;
+use pyck_vocab::records;
 use serde::{Deserialize, Serialize};
 
-/// A push batch, as defined by `pyck_sync::protocol::PushRequest`.
+/// A push batch, as defined by `pyck_vocab::protocol::PushRequest`.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct PushRequest(pub pyck_sync::protocol::PushRequest);
+pub struct PushRequest(pub pyck_vocab::protocol::PushRequest);
 async_graphql::scalar!(
     PushRequest,
     "PushRequest",
     "A batch of one device's operations (see docs/PROTOCOL.md)"
 );
 
-/// The outcome of a push, as defined by `pyck_sync::protocol::PushResponse`.
+/// The outcome of a push, as defined by `pyck_vocab::protocol::PushResponse`.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct PushResponse(pub pyck_sync::protocol::PushResponse);
+pub struct PushResponse(pub pyck_vocab::protocol::PushResponse);
 async_graphql::scalar!(
     PushResponse,
     "PushResponse",
@@ -29,7 +29,7 @@ async_graphql::scalar!(
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct PullRequest(pub pyck_sync::protocol::PullRequest);
+pub struct PullRequest(pub pyck_vocab::protocol::PullRequest);
 async_graphql::scalar!(
     PullRequest,
     "PullRequest",
@@ -38,7 +38,7 @@ async_graphql::scalar!(
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct PullPage(pub pyck_sync::protocol::PullPage);
+pub struct PullPage(pub pyck_vocab::protocol::PullPage);
 async_graphql::scalar!(
     PullPage,
     "PullPage",

@@ -15,7 +15,7 @@ use axum::body::Bytes;
 use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use pyck_sync::attachments::Target;
+use pyck_vocab::attachments::Target;
 use serde_json::json;
 
 use super::AppState;

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use super::AppState;
-use super::sync_documents::{self, Answer};
+use super::push_pull_fast_path::{self, Answer};
 use crate::graphql::limits;
 use crate::storage::DeviceAuth;
 
@@ -115,7 +115,7 @@ pub async fn handle(
             )
                 .into_response();
         }
-        match sync_documents::execute(&state, &device, &body).await {
+        match push_pull_fast_path::execute(&state, &device, &body).await {
             Some(Answer::Data(body)) => {
                 return (
                     StatusCode::OK,

@@ -5,10 +5,10 @@
 mod attachments;
 mod graphql_over_http;
 pub mod in_flight;
+pub mod push_pull_fast_path;
 pub mod rate_limit;
 pub mod readiness;
 pub mod request_id;
-pub mod sync_documents;
 pub mod ws;
 
 use std::sync::Arc;

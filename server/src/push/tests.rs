@@ -1,6 +1,6 @@
 use chrono::{NaiveDate, Utc};
-use pyck_sync::operation::{Move, Payload};
-use pyck_sync::records::{Role, Temperature};
+use pyck_vocab::operation::{Move, Payload};
+use pyck_vocab::records::{Role, Temperature};
 
 use super::*;
 use crate::domain::{ItemFacts, Settled};
@@ -111,7 +111,7 @@ fn roles_and_references_are_checked() {
     let mut v = view();
     let mut receiver_picks = mv(1, 1);
     receiver_picks.operator = "2001".into();
-    receiver_picks.payload = Payload::Adjust(pyck_sync::operation::Adjust {
+    receiver_picks.payload = Payload::Adjust(pyck_vocab::operation::Adjust {
         location: "A".into(),
         sku: "SKU-1".into(),
         lot: None,

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use pyck_sync::records::{ExceptionRecord, Role, TaskRecord};
+use pyck_vocab::records::{ExceptionRecord, Role, TaskRecord};
 
 use crate::domain::OperatorRow;
 use crate::domain::desk;

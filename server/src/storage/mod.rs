@@ -17,9 +17,9 @@ pub mod sqlite;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use pyck_sync::operation::Operation;
-use pyck_sync::protocol::{PullPage, PushResponse};
-use pyck_sync::records::{ExceptionRecord, ItemRecord, LocationRecord, Role, StockRecord};
+use pyck_vocab::operation::Operation;
+use pyck_vocab::protocol::{PullPage, PushResponse};
+use pyck_vocab::records::{ExceptionRecord, ItemRecord, LocationRecord, Role, StockRecord};
 use thiserror::Error;
 use uuid::Uuid;
 
@@ -285,7 +285,7 @@ pub trait Storage: Send + Sync + 'static {
         tenant: i64,
         warehouse: i64,
         sha256: &str,
-        target: &pyck_sync::attachments::Target,
+        target: &pyck_vocab::attachments::Target,
     ) -> Result<LinkOutcome>;
 
     /// The photos of an exception: linked to it, to the operation that
@@ -364,7 +364,7 @@ pub(crate) fn server_write(tenant: i64, warehouse: i64) -> DeviceAuth {
 }
 
 /// A write's events in the outbox's stored form.
-pub(crate) fn encode_events(events: &[pyck_sync::events::Event]) -> Result<String> {
+pub(crate) fn encode_events(events: &[pyck_vocab::events::Event]) -> Result<String> {
     crate::outbox::encode(events).map_err(|e| StorageError::Backend(format!("outbox: {e}")))
 }
 

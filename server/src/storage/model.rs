@@ -1,7 +1,7 @@
 //! Plain data the storage layer hands out and takes in.
 
 use chrono::{DateTime, Utc};
-use pyck_sync::refusal::Refusal;
+use pyck_vocab::refusal::Refusal;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -22,7 +22,7 @@ pub struct Warehouse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OperatorInfo {
     pub badge: String,
-    pub role: pyck_sync::records::Role,
+    pub role: pyck_vocab::records::Role,
     pub active: bool,
     /// Codes of the warehouses whose devices receive the operator; empty
     /// for every warehouse of the tenant.
@@ -184,9 +184,9 @@ pub struct FactHistory {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FloorFacts {
     /// Tasks with status `open`, in walking order.
-    pub open_tasks: Vec<pyck_sync::records::TaskRecord>,
+    pub open_tasks: Vec<pyck_vocab::records::TaskRecord>,
     /// Exceptions with status `open`, oldest first.
-    pub open_exceptions: Vec<pyck_sync::records::ExceptionRecord>,
+    pub open_exceptions: Vec<pyck_vocab::records::ExceptionRecord>,
     /// Every device of the warehouse, revoked ones included, by name.
     pub devices: Vec<DeviceContact>,
     /// Applied `pick` and `short_pick` operations timed at or after `since`.

@@ -5,7 +5,7 @@
 //! backends only read and write rows.
 
 use chrono::Utc;
-use pyck_sync::records::{ExceptionKind, TaskKind, TaskRecord, TaskStatus};
+use pyck_vocab::records::{ExceptionKind, TaskKind, TaskRecord, TaskStatus};
 
 use super::machine::{Outcome, Transition, Workflow};
 use crate::domain::{BatchView, Needs, NewException};

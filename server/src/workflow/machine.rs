@@ -150,7 +150,7 @@ impl Gate {
 impl Facts {
     /// Counts an order's exceptions of `kind` (as stored) into its gate.
     pub fn gate(&mut self, kind: &str, open: u32, resolved: u32) {
-        use pyck_sync::records::ExceptionKind;
+        use pyck_vocab::records::ExceptionKind;
         let gate = if kind == ExceptionKind::PackedWithOpenPicks.as_str() {
             &mut self.packed_with_open_picks
         } else if kind == ExceptionKind::ShippedUnpacked.as_str() {

@@ -12,8 +12,8 @@ use chrono::{NaiveDate, Utc};
 use pyck_server::import::{AsnLine, ImportData, OpeningStock, OrderLine};
 use pyck_server::service::UseCases;
 use pyck_server::storage::{self, DeviceAuth, Storage};
-use pyck_sync::operation::{Move, Operation, Payload, Receive};
-use pyck_sync::records::{ItemRecord, LocationRecord, Role, Temperature};
+use pyck_vocab::operation::{Move, Operation, Payload, Receive};
+use pyck_vocab::records::{ItemRecord, LocationRecord, Role, Temperature};
 use uuid::Uuid;
 
 /// A storage backend for one test, and what keeps it alive.
@@ -237,7 +237,7 @@ pub async fn qty(store: &dyn Storage, site: &Site, location: &str, sku: &str) ->
 
 /// Takes every event waiting in the outbox, in order, as a relay would
 /// (publishing nothing): what the writes since the last call committed.
-pub async fn outbox_events(store: &dyn Storage) -> Vec<pyck_sync::events::Event> {
+pub async fn outbox_events(store: &dyn Storage) -> Vec<pyck_vocab::events::Event> {
     let rows = store.outbox(u32::MAX).await.unwrap();
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     store.outbox_relayed(&ids).await.unwrap();

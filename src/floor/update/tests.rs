@@ -2,7 +2,7 @@
 //! or a server.
 
 use chrono::Duration;
-use pyck_sync::events::EventKind;
+use pyck_vocab::events::EventKind;
 
 use super::{Effect, Msg, update};
 use crate::floor::testing::{ago, event, floor, now, snapshot, stock_changed};

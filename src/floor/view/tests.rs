@@ -9,7 +9,7 @@ use super::view;
 use crate::floor::app::Floor;
 use crate::floor::testing::{event, floor, stock_changed};
 use crate::floor::update::{Msg, update};
-use pyck_sync::events::EventKind;
+use pyck_vocab::events::EventKind;
 
 fn snap(name: &str, floor: &Floor) {
     for (w, h) in [(80, 24), (120, 40)] {

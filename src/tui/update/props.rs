@@ -17,8 +17,8 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
-use pyck_sync::operation::Kind;
-use pyck_sync::records::{Role, TaskKind, TaskStatus, Temperature};
+use pyck_vocab::operation::Kind;
+use pyck_vocab::records::{Role, TaskKind, TaskStatus, Temperature};
 
 use super::*;
 use crate::tui::app::{App, Entry, FieldKind, Form, SHORT_REASONS, Screen};

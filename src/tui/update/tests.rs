@@ -1,7 +1,7 @@
 //! Walking every flow through `update`, with an in-memory warehouse.
 
-use pyck_sync::operation::Kind;
-use pyck_sync::records::Role;
+use pyck_vocab::operation::Kind;
+use pyck_vocab::records::Role;
 
 use super::*;
 use crate::store::view::StockRow;

@@ -1,6 +1,6 @@
 //! Lists to choose from: putaway tasks, exceptions, short-pick reasons.
 
-use pyck_sync::records::{ExceptionRecord, TaskRecord};
+use pyck_vocab::records::{ExceptionRecord, TaskRecord};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};

@@ -2,7 +2,7 @@
 //! 80x24, drawn from states reached through `update` on an in-memory
 //! warehouse. `CI=true` makes a new or changed snapshot fail.
 
-use pyck_sync::records::Role;
+use pyck_vocab::records::Role;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 

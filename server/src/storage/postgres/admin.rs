@@ -7,7 +7,7 @@
 //! tasks draw task numbers, and all of them write change-log rows.
 
 use deadpool_postgres::{ClientWrapper, Transaction};
-use pyck_sync::records::Role;
+use pyck_vocab::records::Role;
 use tokio_postgres::IsolationLevel;
 use uuid::Uuid;
 

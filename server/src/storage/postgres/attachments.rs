@@ -2,7 +2,7 @@
 //! PostgreSQL.
 
 use deadpool_postgres::ClientWrapper;
-use pyck_sync::attachments::Target;
+use pyck_vocab::attachments::Target;
 use tokio_postgres::Row;
 use uuid::Uuid;
 

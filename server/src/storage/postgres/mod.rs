@@ -27,11 +27,11 @@ use std::time::Duration;
 use anyhow::Context;
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use pyck_sync::operation::Operation;
-use pyck_sync::protocol::PullPage;
-use pyck_sync::protocol::PushResponse;
-use pyck_sync::records::{ExceptionRecord, ItemRecord, LocationRecord, Role, StockRecord};
-use pyck_sync::refusal::{Refusal, RefusalCode};
+use pyck_vocab::operation::Operation;
+use pyck_vocab::protocol::PullPage;
+use pyck_vocab::protocol::PushResponse;
+use pyck_vocab::records::{ExceptionRecord, ItemRecord, LocationRecord, Role, StockRecord};
+use pyck_vocab::refusal::{Refusal, RefusalCode};
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 use uuid::Uuid;
@@ -357,7 +357,7 @@ impl Storage for PgStorage {
         tenant: i64,
         warehouse: i64,
         sha256: &str,
-        target: &pyck_sync::attachments::Target,
+        target: &pyck_vocab::attachments::Target,
     ) -> Result<super::LinkOutcome> {
         attachments::link(&*self.client().await?, tenant, warehouse, sha256, target).await
     }

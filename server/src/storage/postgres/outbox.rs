@@ -1,7 +1,7 @@
 //! The outbox's rows on PostgreSQL (see [`crate::outbox`]).
 
 use deadpool_postgres::{ClientWrapper, Transaction};
-use pyck_sync::events::Event;
+use pyck_vocab::events::Event;
 
 use crate::outbox::{self, Pending};
 use crate::storage::{Result, StorageError};

@@ -28,9 +28,9 @@ use std::pin::pin;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::{ClientWrapper, Transaction};
-use pyck_sync::operation::Operation;
-use pyck_sync::protocol::{Entity, PROTOCOL_VERSION, PushResponse};
-use pyck_sync::records::{
+use pyck_vocab::operation::Operation;
+use pyck_vocab::protocol::{Entity, PROTOCOL_VERSION, PushResponse};
+use pyck_vocab::records::{
     AsnLineRecord, ExceptionRecord, ItemRecord, LocationRecord, OrderLineRecord, Role, TaskKind,
     TaskRecord, TaskStatus, Temperature,
 };

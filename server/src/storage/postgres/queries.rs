@@ -3,8 +3,8 @@
 //! committed state, taken without locks.
 
 use deadpool_postgres::ClientWrapper;
-use pyck_sync::protocol::{Change, Entity, PROTOCOL_VERSION, PullPage};
-use pyck_sync::records::{ExceptionRecord, ItemRecord, LocationRecord, StockRecord, Temperature};
+use pyck_vocab::protocol::{Change, Entity, PROTOCOL_VERSION, PullPage};
+use pyck_vocab::records::{ExceptionRecord, ItemRecord, LocationRecord, StockRecord, Temperature};
 use tokio_postgres::Row;
 use uuid::Uuid;
 

@@ -1,6 +1,6 @@
 //! Tenants, warehouses, operators, devices and imports on SQLite.
 
-use pyck_sync::records::Role;
+use pyck_vocab::records::Role;
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 

@@ -1,6 +1,6 @@
 //! Photo attachments' metadata (`Storage::attachment` and friends) on SQLite.
 
-use pyck_sync::attachments::Target;
+use pyck_vocab::attachments::Target;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::now;

@@ -40,7 +40,7 @@ pub fn backup(from: &Connection, dest: &Path) -> Result<BackupSummary> {
 }
 
 fn copy(from: &Connection, partial: &Path) -> Result<BackupSummary> {
-    pyck_sync::private_file::make_private(partial)
+    pyck_vocab::private_file::make_private(partial)
         .map_err(|e| io(&format!("creating {}", partial.display()), &e))?;
     let mut to = Connection::open(partial)?;
     let pages = {

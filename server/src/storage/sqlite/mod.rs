@@ -22,10 +22,10 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
-use pyck_sync::operation::Operation;
-use pyck_sync::protocol::PullPage;
-use pyck_sync::protocol::PushResponse;
-use pyck_sync::records::{ExceptionRecord, ItemRecord, LocationRecord, Role, StockRecord};
+use pyck_vocab::operation::Operation;
+use pyck_vocab::protocol::PullPage;
+use pyck_vocab::protocol::PushResponse;
+use pyck_vocab::records::{ExceptionRecord, ItemRecord, LocationRecord, Role, StockRecord};
 use rusqlite::{Connection, OpenFlags};
 use rusqlite_migration::{M, Migrations};
 use uuid::Uuid;
@@ -100,7 +100,7 @@ impl SqliteStorage {
             std::fs::create_dir_all(dir)?;
         }
         // Every tenant's PIN hashes and ledger: the owner's alone.
-        pyck_sync::private_file::make_private(path)
+        pyck_vocab::private_file::make_private(path)
             .map_err(|e| anyhow::anyhow!("while creating {}: {e}", path.display()))?;
         let mut conn = Connection::open(path)?;
         configure(&conn)?;
@@ -464,7 +464,7 @@ impl Storage for SqliteStorage {
         tenant: i64,
         warehouse: i64,
         sha256: &str,
-        target: &pyck_sync::attachments::Target,
+        target: &pyck_vocab::attachments::Target,
     ) -> Result<super::LinkOutcome> {
         let (sha256, target) = (sha256.to_owned(), target.clone());
         self.write(move |c| attachments::link(c, tenant, warehouse, &sha256, &target))

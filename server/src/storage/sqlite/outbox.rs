@@ -1,6 +1,6 @@
 //! The outbox's rows on SQLite (see [`crate::outbox`]).
 
-use pyck_sync::events::Event;
+use pyck_vocab::events::Event;
 use rusqlite::{Connection, Transaction, params};
 
 use crate::outbox::{self, Pending};
@@ -58,7 +58,7 @@ pub fn relayed(conn: &mut Connection, ids: &[i64]) -> Result<()> {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use pyck_sync::events::EventKind;
+    use pyck_vocab::events::EventKind;
 
     use super::*;
 

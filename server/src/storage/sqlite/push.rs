@@ -2,12 +2,12 @@
 //! write, commit — and only then answer.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use pyck_sync::operation::Operation;
-use pyck_sync::protocol::{PROTOCOL_VERSION, PushResponse};
-use pyck_sync::records::{
+use pyck_vocab::operation::Operation;
+use pyck_vocab::protocol::{PROTOCOL_VERSION, PushResponse};
+use pyck_vocab::records::{
     AsnLineRecord, ItemRecord, OrderLineRecord, Role, TaskKind, TaskRecord, TaskStatus, Temperature,
 };
-use pyck_sync::refusal::{Refusal, RefusalCode};
+use pyck_vocab::refusal::{Refusal, RefusalCode};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use uuid::Uuid;
 
@@ -568,7 +568,7 @@ pub fn set_order_status(
     Ok(rows
         .into_iter()
         .map(|l| ChangeRow {
-            entity: pyck_sync::protocol::Entity::Order,
+            entity: pyck_vocab::protocol::Entity::Order,
             key: format!("{}|{}", l.order, l.line),
             data: Some(crate::push::to_json(&l)),
         })

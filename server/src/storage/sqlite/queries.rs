@@ -1,9 +1,9 @@
 //! Reads on SQLite: the pull, `verify`, and the supervisor queries.
 
 use chrono::NaiveDate;
-use pyck_sync::protocol::{Change, Entity, PROTOCOL_VERSION, PullPage};
-use pyck_sync::records::{ExceptionRecord, ItemRecord, LocationRecord, StockRecord, Temperature};
-use pyck_sync::refusal::{Refusal, RefusalCode};
+use pyck_vocab::protocol::{Change, Entity, PROTOCOL_VERSION, PullPage};
+use pyck_vocab::records::{ExceptionRecord, ItemRecord, LocationRecord, StockRecord, Temperature};
+use pyck_vocab::refusal::{Refusal, RefusalCode};
 use rusqlite::{Connection, params};
 use uuid::Uuid;
 

@@ -7,7 +7,7 @@
 /// `None` if `body` is empty or holds anything but ASCII digits.
 ///
 /// ```
-/// assert_eq!(pyck_sync::gs1::gtin_check_digit("0950110153000"), Some(3));
+/// assert_eq!(pyck_vocab::gs1::gtin_check_digit("0950110153000"), Some(3));
 /// ```
 pub fn gtin_check_digit(body: &str) -> Option<u8> {
     if body.is_empty() || !body.bytes().all(|b| b.is_ascii_digit()) {

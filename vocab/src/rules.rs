@@ -9,7 +9,7 @@ use crate::records::Temperature;
 /// stays as it was.
 ///
 /// ```
-/// use pyck_sync::rules::count_sets_stock;
+/// use pyck_vocab::rules::count_sets_stock;
 /// assert!(count_sets_stock(10, 10, None));
 /// assert!(!count_sets_stock(9, 10, None));
 /// assert!(count_sets_stock(8, 10, Some(2)));
@@ -29,8 +29,8 @@ pub fn count_sets_stock(counted: i64, book: i64, threshold: Option<i64>) -> bool
 /// of it from a stale device, raises `temperature_breach`.
 ///
 /// ```
-/// use pyck_sync::records::Temperature::*;
-/// use pyck_sync::rules::temperature_breach;
+/// use pyck_vocab::records::Temperature::*;
+/// use pyck_vocab::rules::temperature_breach;
 /// assert!(temperature_breach(Frozen, Ambient));
 /// assert!(!temperature_breach(Frozen, Dock));
 /// assert!(!temperature_breach(Chilled, Chilled));

@@ -5,7 +5,7 @@
 //! comparison in `scripts/gs1-compare` drives it:
 //!
 //! ```sh
-//! cargo run -q -p pyck-sync --example gs1_read -- 2026-12-07 < scans.txt
+//! cargo run -q -p pyck-vocab --example gs1_read -- 2026-12-07 < scans.txt
 //! ```
 
 use std::io::{BufRead, Write};
@@ -19,7 +19,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut out = stdout.lock();
     for line in std::io::stdin().lock().lines() {
         let scan = line?.replace("{GS}", "\u{1d}");
-        match pyck_sync::gs1::read_scan(&scan, today) {
+        match pyck_vocab::gs1::read_scan(&scan, today) {
             Some(Ok(gs1)) => writeln!(out, "ok\t{}", gs1.render_bracketed())?,
             Some(Err(e)) => writeln!(out, "error\t{e}")?,
             None => writeln!(out, "none\tno GS1 data")?,

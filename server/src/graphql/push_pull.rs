@@ -1,14 +1,14 @@
 //! The two sync fields, `push` and `pull`, as plain async functions on typed
-//! `pyck_sync::protocol` values. The GraphQL resolvers call them, and so does
+//! `pyck_vocab::protocol` values. The GraphQL resolvers call them, and so does
 //! the HTTP layer's fast path for the terminal's own sync documents
-//! (`crate::http::sync_documents`): one implementation, so the two ways in
+//! (`crate::http::push_pull_fast_path`): one implementation, so the two ways in
 //! cannot disagree on checks, limits or metrics.
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use pyck_sync::protocol::{self, PullPage, PullRequest, PushRequest, PushResponse};
-use pyck_sync::refusal::RefusalCode;
+use pyck_vocab::protocol::{self, PullPage, PullRequest, PushRequest, PushResponse};
+use pyck_vocab::refusal::RefusalCode;
 
 use super::ApiError;
 use crate::events::Events;
@@ -17,7 +17,7 @@ use crate::storage::{DeviceAuth, Storage};
 
 /// Most operations accepted in one push, written once in the vocabulary
 /// crate: a terminal sends larger backlogs in batches of this size.
-pub use pyck_sync::protocol::MAX_PUSH_OPS;
+pub use pyck_vocab::protocol::MAX_PUSH_OPS;
 
 /// Largest pull page handed out, whatever the device asks for.
 pub const MAX_PULL_PAGE: u32 = 10_000;
@@ -56,7 +56,7 @@ pub async fn push(
     let results = &pushed.results;
     let applied = results
         .iter()
-        .filter(|r| matches!(r.outcome, pyck_sync::protocol::PushOutcome::Applied { .. }))
+        .filter(|r| matches!(r.outcome, pyck_vocab::protocol::PushOutcome::Applied { .. }))
         .count();
     tracing::info!(
         device = %device.device,

@@ -1,4 +1,4 @@
-//! `pyck-sync` is the vocabulary the terminal and the server share: the
+//! `pyck-vocab` is the vocabulary the terminal and the server share: the
 //! operations a device records, how they are validated, the wire protocol of
 //! push and pull, the refusal codes, the records a pull brings, GS1
 //! barcode parsing, and the enrolment code a handheld registers with.

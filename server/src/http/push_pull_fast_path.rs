@@ -12,8 +12,8 @@
 //! its whole argument from one variable (`mutation Push($request:
 //! PushRequest!) { push(request: $request) }`, any operation name, any
 //! variable name) is executed here: the variable is deserialised straight
-//! into `pyck_sync::protocol` types and the answer serialised straight from
-//! them, by the same [`crate::graphql::sync`] functions the resolvers call.
+//! into `pyck_vocab::protocol` types and the answer serialised straight from
+//! them, by the same [`crate::graphql::push_pull`] functions the resolvers call.
 //! Anything else — aliases, directives, other fields, a variable that does
 //! not deserialise — goes to the general executor, which also reports the
 //! errors, so the fast path never answers differently from it (the tests
@@ -31,7 +31,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::AppState;
-use crate::graphql::{ApiError, limits, sync};
+use crate::graphql::{ApiError, limits, push_pull};
 use crate::storage::DeviceAuth;
 
 /// Which sync field a recognised document runs.
@@ -162,13 +162,13 @@ pub async fn execute(state: &AppState, device: &DeviceAuth, body: &[u8]) -> Opti
     let result = match doc.field {
         SyncField::Push => {
             let req = serde_json::from_str(raw).ok()?;
-            sync::push(&state.storage, &state.metrics, &state.events, device, req)
+            push_pull::push(&state.storage, &state.metrics, &state.events, device, req)
                 .await
                 .and_then(|r| data(SyncField::Push, &r))
         }
         SyncField::Pull => {
             let req = serde_json::from_str(raw).ok()?;
-            sync::pull(&state.storage, device, req)
+            push_pull::pull(&state.storage, device, req)
                 .await
                 .and_then(|r| data(SyncField::Pull, &r))
         }
@@ -236,7 +236,7 @@ mod tests {
     }
 
     #[test]
-    fn plain_sync_documents_are_recognised_whatever_their_names() {
+    fn plain_push_pull_fast_path_are_recognised_whatever_their_names() {
         let push = "mutation($r: PushRequest!) { push(request: $r) }";
         let pull = "query P($x: PullRequest!) { pull(request: $x) }";
         assert_eq!(field(push, None), Some(SyncField::Push));

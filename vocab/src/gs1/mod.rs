@@ -127,7 +127,7 @@ const LINK_SYMBOLOGIES: &[&str] = &["]Q1", "]d1", "]J0"];
 ///
 /// ```
 /// use chrono::NaiveDate;
-/// use pyck_sync::gs1::parse;
+/// use pyck_vocab::gs1::parse;
 ///
 /// let today = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
 /// let gs1 = parse("(01)09501101530003(17)270120(10)L2710", today).unwrap();

@@ -78,7 +78,7 @@ impl Gs1 {
     ///
     /// ```
     /// use chrono::NaiveDate;
-    /// use pyck_sync::gs1::{WeightUnit, parse};
+    /// use pyck_vocab::gs1::{WeightUnit, parse};
     ///
     /// let today = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
     /// let case = parse("(01)09501101530003(3103)001234", today).unwrap();
@@ -107,7 +107,7 @@ impl Gs1 {
     ///
     /// ```
     /// use chrono::NaiveDate;
-    /// use pyck_sync::gs1::parse;
+    /// use pyck_vocab::gs1::parse;
     ///
     /// let today = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
     /// let case = parse("(01)09501101530003(30)12(3103)005310", today).unwrap();

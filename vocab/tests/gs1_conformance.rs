@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::NaiveDate;
-use pyck_sync::gs1::parse;
+use pyck_vocab::gs1::parse;
 
 fn vectors(text: &str) -> Vec<(usize, Vec<&str>)> {
     text.lines()

@@ -56,7 +56,7 @@ pub fn substitute_problem(substitute: &str) -> Option<String> {
 ///
 /// ```
 /// use chrono::NaiveDate;
-/// use pyck_sync::gs1::normalize_separators;
+/// use pyck_vocab::gs1::normalize_separators;
 ///
 /// let today = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
 /// let scan = "]C1010579000010009510L2650A~17280115";

@@ -100,7 +100,7 @@ pub const MAX_NAME_LEN: usize = 200;
 /// characters, no control characters; may be empty (a customer not given).
 ///
 /// ```
-/// use pyck_sync::validate::name;
+/// use pyck_vocab::validate::name;
 /// assert!(name("customer", "Nordlys Dagligvare AS").is_ok());
 /// assert!(name("customer", &"x".repeat(201)).is_err());
 /// assert!(name("customer", "a\u{0}b").is_err());
