@@ -40,6 +40,10 @@ fn a_malformed_row_names_line_and_field_exits_3_and_records_nothing() {
             "line 2: lot: SKU-10048 is lot-tracked",
         ),
         (
+            "sku,lot,qty,from,to\nSKU-10001,L9,2,A-07-11,A-01-03\n",
+            "line 2: lot: SKU-10001 is not lot-tracked: leave the lot empty",
+        ),
+        (
             "sku,lot,qty,from,to,colour\nSKU-10001,,2,A-07-11,A-01-03,red\n",
             "line 1: colour: unknown column; expected sku,qty,from,to",
         ),

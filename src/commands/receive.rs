@@ -163,12 +163,6 @@ pub(crate) fn receipt(store: &Store, r: &mut Resolver<'_>, row: &Row) -> anyhow:
         return Err(row.error("qty", "a receipt needs at least 1 unit, good or damaged"));
     }
     let expiry = r.expiry(row, &item)?;
-    if expiry.is_some() && !item.expiry_tracked {
-        return Err(row.error(
-            "expiry",
-            format!("{} is not expiry-tracked: leave the expiry empty", item.sku),
-        ));
-    }
     let lot = r.lot(row, &item, Some(expiry))?;
     let mut damaged_reason = None;
     if let Some(lot) = &lot {

@@ -10,6 +10,7 @@ use pyck_vocab::operation::Kind;
 use pyck_vocab::operation::Payload;
 use pyck_vocab::records::LocationRecord;
 use pyck_vocab::refusal::{Refusal, RefusalCode};
+use pyck_vocab::rules::{Tracking, lot_problem};
 use pyck_vocab::validate;
 use serde::Serialize;
 
@@ -221,19 +222,20 @@ impl<'s> Resolver<'s> {
         }
     }
 
-    /// The expiry to record: the row's, else, for an expiry-tracked item,
+    /// The expiry to record: the row's, else, for an item whose lots carry one,
     /// the one on a GS1 label given as the SKU.
     pub fn expiry(&self, row: &Row, item: &replica::Item) -> anyhow::Result<Option<NaiveDate>> {
         Ok(match self.date(row, "expiry")? {
             Some(given) => Some(given),
-            None if item.expiry_tracked => self.label(row).and_then(|g| g.expiry()),
+            None if item.expiry_tracked && item.lot_tracked => {
+                self.label(row).and_then(|g| g.expiry())
+            }
             None => None,
         })
     }
 
-    /// The lot to record: required for lot-tracked items, refused for others;
-    /// a new lot of an expiry-tracked item needs `expiry` (when the row may
-    /// carry one).
+    /// The lot to record, by the lot rule (`rules::lot_problem`), which also
+    /// judges `expiry` when the row may carry one.
     pub fn lot(
         &self,
         row: &Row,
@@ -254,30 +256,24 @@ impl<'s> Resolver<'s> {
         let lot = row
             .opt("lot")
             .or(labelled.as_deref().filter(|_| item.lot_tracked));
-        match (item.lot_tracked, lot) {
-            (true, None) => {
-                Err(row.error("lot", format!("{} is lot-tracked: give its lot", item.sku)))
-            }
-            (false, Some(_)) => Err(row.error(
-                "lot",
-                format!("{} is not lot-tracked: leave the lot empty", item.sku),
-            )),
-            (false, None) => Ok(None),
-            (true, Some(lot)) => {
-                validate::code("value", lot).map_err(|e| row.error("lot", e.problem))?;
-                if let Some(expiry) = expiry
-                    && item.expiry_tracked
-                    && expiry.is_none()
-                    && replica::lot_expiry(self.store.conn(), &item.sku, lot)?.is_none()
-                {
-                    return Err(row.error(
-                        "expiry",
-                        format!("{} is expiry-tracked and lot {lot} is new here: give its expiry YYYY-MM-DD", item.sku),
-                    ));
-                }
-                Ok(Some(lot.to_owned()))
-            }
+        if let Some(lot) = lot {
+            validate::code("value", lot).map_err(|e| row.error("lot", e.problem))?;
         }
+        let tracking = Tracking {
+            lots: item.lot_tracked,
+            expiry: item.expiry_tracked,
+        };
+        // A row that cannot carry an expiry (`expiry` is None: a move, a
+        // pick) books a known lot or none; only a receipt brings new lots.
+        let is_new = |lot: &str| -> anyhow::Result<bool> {
+            Ok(expiry.is_some()
+                && replica::lot_expiry(self.store.conn(), &item.sku, lot)?.is_none())
+        };
+        let given = matches!(expiry, Some(Some(_)));
+        if let Some(problem) = lot_problem(tracking, lot, given, is_new)? {
+            return Err(row.error(problem.field(), problem.message(&item.sku, lot)));
+        }
+        Ok(lot.map(str::to_owned))
     }
 }
 

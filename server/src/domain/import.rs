@@ -6,8 +6,10 @@
 //! directory is one write; the first bad row refuses all of it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::convert::Infallible;
 
 use pyck_vocab::records::{AsnLineRecord, OrderLineRecord, Temperature};
+use pyck_vocab::rules::{Tracking, lot_problem};
 use uuid::Uuid;
 
 use super::allocation::Candidate;
@@ -122,23 +124,18 @@ fn stock(view: &mut BatchView, plan: &mut Plan, data: &ImportData) -> Result<(),
                 row.location
             )));
         }
-        match (facts.lot_tracked, &row.lot) {
-            (true, None) => {
-                return Err(invalid(format!(
-                    "lot: {} is lot-tracked and needs a lot",
-                    row.sku
-                )));
-            }
-            (false, Some(_)) => {
-                return Err(invalid(format!("lot: {} is not lot-tracked", row.sku)));
-            }
-            _ => {}
-        }
-        if facts.expiry_tracked && row.expiry.is_none() {
-            return Err(invalid(format!(
-                "expiry: {} is expiry-tracked and needs an expiry",
-                row.sku
-            )));
+        let tracking = Tracking {
+            lots: facts.lot_tracked,
+            expiry: facts.expiry_tracked,
+        };
+        let is_new = |lot: &str| {
+            let key = (row.sku.clone(), lot.to_owned());
+            Ok::<_, Infallible>(!lots.contains_key(&key) && !view.lots.contains_key(&key))
+        };
+        let Ok(problem) = lot_problem(tracking, row.lot.as_deref(), row.expiry.is_some(), is_new);
+        if let Some(problem) = problem {
+            let message = problem.message(&row.sku, row.lot.as_deref());
+            return Err(invalid(format!("{}: {message}", problem.field())));
         }
         if let Some(lot) = &row.lot {
             // A lot's known expiry stays unless a row gives one.
@@ -455,6 +452,47 @@ mod tests {
     }
 
     #[test]
+    fn the_lot_rule_asks_an_expiry_only_of_a_new_lot() {
+        let dated = ItemRecord {
+            expiry_tracked: true,
+            ..item("LOT-1", &[], true)
+        };
+        let expiry = chrono::NaiveDate::from_ymd_opt(2027, 3, 1);
+        let data = ImportData {
+            items: vec![dated, item("SKU-1", &[], false)],
+            locations: vec![bin("A-01")],
+            stock: vec![stock(2, "A-01", "LOT-1", Some("L1"), 4)],
+            ..ImportData::default()
+        };
+        let err = plan(&mut fresh(&data), &data).unwrap_err();
+        assert_eq!(
+            err,
+            "stock.csv line 2: expiry: LOT-1 is expiry-tracked and lot L1 is new here: give its expiry YYYY-MM-DD"
+        );
+
+        // A lot the warehouse knows keeps its expiry: the row needs none.
+        let mut view = fresh(&data);
+        view.lots.insert(("LOT-1".into(), "L1".into()), expiry);
+        let plan_ = plan(&mut view, &data).unwrap();
+        assert_eq!(plan_.movements.len(), 1);
+        assert_eq!(view.lots[&("LOT-1".into(), "L1".into())], expiry);
+
+        // An item without lots takes no expiry.
+        let data = ImportData {
+            stock: vec![OpeningStock {
+                expiry,
+                ..stock(3, "A-01", "SKU-1", None, 1)
+            }],
+            ..data
+        };
+        let err = plan(&mut fresh(&data), &data).unwrap_err();
+        assert_eq!(
+            err,
+            "stock.csv line 3: expiry: SKU-1 is not expiry-tracked: leave the expiry empty"
+        );
+    }
+
+    #[test]
     fn the_first_bad_row_names_its_file_line_and_field() {
         let data = ImportData {
             items: vec![item("LOT-1", &[], true), item("SKU-1", &[], false)],
@@ -469,7 +507,7 @@ mod tests {
         let err = plan(&mut fresh(&data), &data).unwrap_err();
         assert_eq!(
             err,
-            "stock.csv line 3: lot: LOT-1 is lot-tracked and needs a lot"
+            "stock.csv line 3: lot: LOT-1 is lot-tracked: give its lot"
         );
         let data = ImportData {
             stock: vec![stock(4, "Z-99", "SKU-1", None, 1)],

@@ -17,12 +17,15 @@ pub mod putaway;
 pub mod receiving;
 pub mod view;
 
+use std::convert::Infallible;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use pyck_vocab::operation::{Operation, Payload};
 use pyck_vocab::records::{
     ExceptionKind, ExceptionRecord, TaskKind, TaskRecord, TaskStatus, Temperature,
 };
 use pyck_vocab::refusal::{Refusal, RefusalCode};
+use pyck_vocab::rules::{LotProblem, Tracking, lot_problem};
 use uuid::Uuid;
 
 pub use effects::{AsnClosure, Effects, Movement, NewException};
@@ -306,8 +309,10 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// The lot to book against: required for lot-tracked items, ignored for
-    /// others; a new lot of an expiry-tracked item needs its expiry.
+    /// The lot to book against, by the lot rule (`rules::lot_problem`): a
+    /// missing lot, or a new lot's missing expiry, is refused; a lot or
+    /// expiry the item does not track is left off, since a stale device's
+    /// goods did move.
     fn lot<'l>(
         &mut self,
         sku: &str,
@@ -320,26 +325,26 @@ impl Ctx<'_> {
                 format!("no item with SKU {sku}"),
             ));
         };
-        if !facts.lot_tracked {
-            return Ok(None);
+        let tracking = Tracking {
+            lots: facts.lot_tracked,
+            expiry: facts.expiry_tracked,
+        };
+        let lots = &self.view.lots;
+        let is_new = |l: &str| Ok(!lots.contains_key(&(sku.to_owned(), l.to_owned())));
+        let refuse = |code, problem: LotProblem| Err(Refusal::new(code, problem.message(sku, lot)));
+        match lot_problem::<Infallible>(tracking, lot, expiry.is_some(), is_new) {
+            Ok(Some(p @ LotProblem::LotMissing)) => return refuse(RefusalCode::LotRequired, p),
+            Ok(Some(p @ LotProblem::ExpiryMissing)) => {
+                return refuse(RefusalCode::ExpiryRequired, p);
+            }
+            Ok(Some(LotProblem::LotUntracked | LotProblem::ExpiryUntracked) | None) => {}
         }
-        let Some(lot) = lot else {
-            return Err(Refusal::new(
-                RefusalCode::LotRequired,
-                format!("{sku} is lot-tracked: scan or enter its lot"),
-            ));
+        let Some(lot) = lot.filter(|_| tracking.lots) else {
+            return Ok(None);
         };
         let key = (sku.to_owned(), lot.to_owned());
         if let std::collections::hash_map::Entry::Vacant(slot) = self.view.lots.entry(key) {
-            if facts.expiry_tracked && expiry.is_none() {
-                return Err(Refusal::new(
-                    RefusalCode::ExpiryRequired,
-                    format!(
-                        "{sku} lot {lot} is new and {sku} is expiry-tracked: give its expiry date"
-                    ),
-                ));
-            }
-            let expiry = expiry.filter(|_| facts.expiry_tracked);
+            let expiry = expiry.filter(|_| tracking.expiry);
             slot.insert(expiry);
             self.fx
                 .new_lots
