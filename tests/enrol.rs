@@ -110,17 +110,7 @@ fn an_https_code_pins_the_ca_the_server_presents_and_nothing_else() {
     );
     assert_eq!(config["server"], url);
     device.ok(&["login", "--badge", "1007", "--pin", "1234"]);
-    device.ok(&[
-        "move",
-        "--sku",
-        "SKU-10001",
-        "--qty",
-        "1",
-        "--from",
-        "A-07-11",
-        "--to",
-        "A-01-03",
-    ]);
+    device.move_one();
     let synced = device.json(&["sync"]);
     assert_eq!(synced["pushed"], 1, "{synced}");
     assert_eq!(device.json(&["status"])["online"], true);

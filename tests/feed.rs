@@ -47,17 +47,7 @@ fn feed_prints_json_lines_until_interrupted() {
     // feed shows one.
     let next_event = || {
         for _ in 0..10 {
-            mover.ok(&[
-                "move",
-                "--sku",
-                "SKU-10001",
-                "--qty",
-                "1",
-                "--from",
-                "A-07-11",
-                "--to",
-                "A-01-03",
-            ]);
+            mover.move_one();
             mover.ok(&["sync"]);
             // The workflow engine's steps (imported orders) may come too.
             while let Ok(line) = lines.recv_timeout(Duration::from_secs(5)) {
@@ -141,17 +131,7 @@ fn nudges_count_events_for_a_ui_to_pull() {
         pyck::sync::live::nudges(pyck::sync::Remote::new(&server.url(), &wh.token(), None))
     });
     for _ in 0..10 {
-        mover.ok(&[
-            "move",
-            "--sku",
-            "SKU-10001",
-            "--qty",
-            "1",
-            "--from",
-            "A-07-11",
-            "--to",
-            "A-01-03",
-        ]);
+        mover.move_one();
         mover.ok(&["sync"]);
         let changed = rt.block_on(async {
             tokio::time::timeout(Duration::from_secs(5), nudges.changed()).await
@@ -190,17 +170,7 @@ fn feed_shows_the_fulfilment_workflow_steps() {
     // Subscribed once a probe move shows up.
     let mut subscribed = false;
     for _ in 0..10 {
-        picker.ok(&[
-            "move",
-            "--sku",
-            "SKU-10001",
-            "--qty",
-            "1",
-            "--from",
-            "A-07-11",
-            "--to",
-            "A-01-03",
-        ]);
+        picker.move_one();
         picker.ok(&["sync"]);
         if lines.recv_timeout(Duration::from_secs(5)).is_ok() {
             subscribed = true;

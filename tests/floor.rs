@@ -43,17 +43,7 @@ fn the_floor_follows_another_device_and_resolves_an_exception() {
             Instant::now() < deadline,
             "no move reached the dashboard:\n{screen}"
         );
-        scanner.ok(&[
-            "move",
-            "--sku",
-            "SKU-10001",
-            "--qty",
-            "1",
-            "--from",
-            "A-07-11",
-            "--to",
-            "A-01-03",
-        ]);
+        scanner.move_one();
         scanner.ok(&["sync"]);
         let wait = Instant::now() + Duration::from_secs(2);
         while Instant::now() < wait && !screen.contains("stock A-01-03 SKU-10001") {

@@ -69,17 +69,7 @@ fn the_reference_client_subscribes_receives_and_resubscribes_after_a_restart() {
     // an event of it comes.
     let next_event = || {
         for _ in 0..10 {
-            mover.ok(&[
-                "move",
-                "--sku",
-                "SKU-10001",
-                "--qty",
-                "1",
-                "--from",
-                "A-07-11",
-                "--to",
-                "A-01-03",
-            ]);
+            mover.move_one();
             mover.ok(&["sync"]);
             while let Ok(line) = lines.recv_timeout(Duration::from_secs(5)) {
                 assert!(line.get("error").is_none(), "{line}");

@@ -17,17 +17,7 @@ fn a_sync_over_the_rate_limit_waits_and_completes() {
     let device = Device::new();
     device.enrol(&server.url(), &wh.token(), "1007");
     for _ in 0..3 {
-        device.ok(&[
-            "move",
-            "--sku",
-            "SKU-10001",
-            "--qty",
-            "1",
-            "--from",
-            "A-07-11",
-            "--to",
-            "A-01-03",
-        ]);
+        device.move_one();
     }
     let before = wh.server_qty("A-01-03", "SKU-10001");
     let report = device.json(&["sync"]);
@@ -53,17 +43,7 @@ fn a_server_that_never_answers_is_given_up_on_after_the_timeout() {
     let server = Server::start(&wh.db, None);
     let device = Device::new();
     device.enrol(&server.url(), &wh.token(), "1007");
-    device.ok(&[
-        "move",
-        "--sku",
-        "SKU-10001",
-        "--qty",
-        "1",
-        "--from",
-        "A-07-11",
-        "--to",
-        "A-01-03",
-    ]);
+    device.move_one();
     // Accepts every connection and keeps it open, silent.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = format!("http://{}", silent.local_addr().unwrap());

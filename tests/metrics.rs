@@ -83,17 +83,7 @@ fn a_scrape_reads_as_typed_families_in_the_reference_parser() {
     let server = Server::start(&wh.db, None);
     let device = Device::new();
     device.enrol(&server.url(), &wh.token(), "1007");
-    device.ok(&[
-        "move",
-        "--sku",
-        "SKU-10001",
-        "--qty",
-        "1",
-        "--from",
-        "A-07-11",
-        "--to",
-        "A-01-03",
-    ]);
+    device.move_one();
     device.ok(&["sync"]);
     let (status, _) = server.get("/no/such/route/8c1f");
     assert_eq!(status, 404);

@@ -74,17 +74,7 @@ fn a_disabled_operator_cannot_log_in_after_the_next_sync() {
     let device = Device::new();
     device.enrol(&server.url(), &wh.token(), "1007");
     // Recorded while still employed: it counts, whatever comes next.
-    device.ok(&[
-        "move",
-        "--sku",
-        "SKU-10001",
-        "--qty",
-        "1",
-        "--from",
-        "A-07-11",
-        "--to",
-        "A-01-03",
-    ]);
+    device.move_one();
     admin(
         &wh.db,
         &["user", "disable", "--tenant", "acme", "--badge", "1007"],

@@ -164,17 +164,7 @@ impl Pair {
 /// `device` moves one unit of SKU-10001 from A-07-11 to A-01-03 and syncs
 /// it through the server at `url`.
 fn move_one_via(device: &Device, url: &str) {
-    device.ok(&[
-        "move",
-        "--sku",
-        "SKU-10001",
-        "--qty",
-        "1",
-        "--from",
-        "A-07-11",
-        "--to",
-        "A-01-03",
-    ]);
+    device.move_one();
     device.ok(&["sync", "--server", url]);
 }
 

@@ -615,17 +615,7 @@ fn a_reader_that_closes_the_pipe_first_is_not_an_error() {
     let server = Server::start(&wh.db, None);
     let device = Device::new();
     device.enrol(&server.url(), &wh.token(), "1007");
-    device.ok(&[
-        "move",
-        "--sku",
-        "SKU-10001",
-        "--qty",
-        "1",
-        "--from",
-        "A-07-11",
-        "--to",
-        "A-01-03",
-    ]);
+    device.move_one();
     for args in [
         &["stock", "--json"][..],
         &["journal", "--json"],

@@ -59,17 +59,7 @@ fn tokens_and_pins_are_never_stored_in_clear_nor_logged() {
     let wrong = device.run(&["login", "--badge", "5001", "--pin", WRONG_PIN]);
     assert_eq!(wrong.status.code(), Some(5), "{wrong:?}");
     device.ok(&["login", "--badge", "5001", "--pin", PIN]);
-    device.ok(&[
-        "move",
-        "--sku",
-        "SKU-10001",
-        "--qty",
-        "1",
-        "--from",
-        "A-07-11",
-        "--to",
-        "A-01-03",
-    ]);
+    device.move_one();
     device.ok(&["sync"]);
     // A forged token and a revoked one reach the server too.
     let forged = format!("pyck_{}", "Zm9yZ2Vk".repeat(5));
@@ -135,17 +125,7 @@ fn databases_stores_and_backups_are_owner_only() {
     let server = Server::start(&wh.db, None);
     let device = Device::new();
     device.enrol(&server.url(), &wh.token(), "1007");
-    device.ok(&[
-        "move",
-        "--sku",
-        "SKU-10001",
-        "--qty",
-        "1",
-        "--from",
-        "A-07-11",
-        "--to",
-        "A-01-03",
-    ]);
+    device.move_one();
     device.ok(&["sync"]);
     let backup = wh.dir.path().join("nightly.sqlite3");
     admin(&wh.db, &["backup", backup.to_str().unwrap()]);

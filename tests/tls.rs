@@ -89,17 +89,7 @@ fn a_terminal_trusting_the_ca_syncs_and_follows_over_https() {
     });
     let mut seen = None;
     'moves: for _ in 0..10 {
-        mover.ok(&[
-            "move",
-            "--sku",
-            "SKU-10001",
-            "--qty",
-            "1",
-            "--from",
-            "A-07-11",
-            "--to",
-            "A-01-03",
-        ]);
+        mover.move_one();
         mover.ok(&["sync"]);
         while let Ok(line) = lines.recv_timeout(Duration::from_secs(5)) {
             let event: Value = serde_json::from_str(&line).unwrap();

@@ -18,17 +18,7 @@ fn a_request_id_goes_from_the_terminal_into_the_server_log() {
     let token = wh.token();
     let device = Device::new();
     device.enrol(&server.url(), &token, "1007");
-    device.ok(&[
-        "move",
-        "--sku",
-        "SKU-10001",
-        "--qty",
-        "1",
-        "--from",
-        "A-07-11",
-        "--to",
-        "A-01-03",
-    ]);
+    device.move_one();
 
     // Every response is lost: the terminal retries the same request.
     let proxy = Proxy::start(&server.addr, Mode::DropResponses);
@@ -108,17 +98,7 @@ fn an_event_names_its_operation_and_its_request() {
     // pushed: each further move is another chance.
     let (event, op) = (0..15)
         .find_map(|_| {
-            device.ok(&[
-                "move",
-                "--sku",
-                "SKU-10001",
-                "--qty",
-                "1",
-                "--from",
-                "A-07-11",
-                "--to",
-                "A-01-03",
-            ]);
+            device.move_one();
             device.ok(&["sync"]);
             let journal = device.journal();
             let op = journal.last().unwrap()["id"].as_str().unwrap().to_owned();

@@ -368,17 +368,7 @@ fn a_move_pushed_by_another_device_arrives_on_a_nudge() {
     let mut moved = 0;
     while ui.qty("A-01-03", "SKU-10001") == before {
         assert!(Instant::now() < deadline, "no nudge reached the UI");
-        other.ok(&[
-            "move",
-            "--sku",
-            "SKU-10001",
-            "--qty",
-            "1",
-            "--from",
-            "A-07-11",
-            "--to",
-            "A-01-03",
-        ]);
+        other.move_one();
         other.ok(&["sync"]);
         moved += 1;
         let wait = Instant::now() + Duration::from_secs(2);

@@ -414,6 +414,23 @@ impl Device {
     }
 
     /// init + login.
+    /// Records the smallest real change the fixtures allow: one unit of
+    /// SKU-10001 from A-07-11 to A-01-03. What a test does when it needs the
+    /// device to have something to sync.
+    pub fn move_one(&self) -> String {
+        self.ok(&[
+            "move",
+            "--sku",
+            "SKU-10001",
+            "--qty",
+            "1",
+            "--from",
+            "A-07-11",
+            "--to",
+            "A-01-03",
+        ])
+    }
+
     pub fn enrol(&self, server: &str, token: &str, badge: &str) {
         self.ok(&["init", "--server", server, "--token", token]);
         self.ok(&["login", "--badge", badge, "--pin", "1234"]);
