@@ -12,7 +12,7 @@
 
 use chrono::NaiveDate;
 use pyck_vocab::operation::Kind;
-use pyck_vocab::records::{AsnLineRecord, Temperature};
+use pyck_vocab::records::{AsnLineRecord, OrderStatus, Temperature};
 
 use crate::store::view::StockRow;
 
@@ -58,7 +58,7 @@ pub enum Wrong {
     #[error("order {order} is already {status}: nothing to {action}")]
     OrderDone {
         order: String,
-        status: String,
+        status: OrderStatus,
         action: &'static str,
     },
     #[error("ASN {asn} is closed: nothing more can be received on it; ask a supervisor")]
@@ -168,13 +168,12 @@ pub fn bin_temperature(
     Ok(())
 }
 
-/// An order as this device sees it: its status (`open`, `allocated`,
-/// `packed`, `shipped`, `cancelled`) with pending packs and ships on top,
-/// and its pick tasks still open.
+/// An order as this device sees it: its status with pending packs and
+/// ships on top, and its pick tasks still open.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderState {
     pub order: String,
-    pub status: String,
+    pub status: OrderStatus,
     pub open_picks: usize,
 }
 
@@ -182,14 +181,12 @@ pub struct OrderState {
 pub fn order_ready(kind: Kind, state: &OrderState) -> Result<(), Wrong> {
     let order = state.order.clone();
     let action = if kind == Kind::Ship { "ship" } else { "pack" };
-    let done = matches!(
-        (kind, state.status.as_str()),
-        (_, "shipped" | "cancelled") | (Kind::Pack, "packed")
-    );
+    let done =
+        state.status.is_closed() || (kind == Kind::Pack && state.status == OrderStatus::Packed);
     if done {
         return Err(Wrong::OrderDone {
             order,
-            status: state.status.clone(),
+            status: state.status,
             action,
         });
     }
@@ -199,7 +196,7 @@ pub fn order_ready(kind: Kind, state: &OrderState) -> Result<(), Wrong> {
             open: state.open_picks,
         });
     }
-    if kind == Kind::Ship && state.status != "packed" {
+    if kind == Kind::Ship && state.status != OrderStatus::Packed {
         return Err(Wrong::NotPacked { order });
     }
     Ok(())
@@ -271,24 +268,24 @@ mod tests {
 
     #[test]
     fn the_order_state_machine_at_the_device() {
-        let state = |status: &str, open| OrderState {
+        let state = |status: OrderStatus, open| OrderState {
             order: "SO-1".into(),
-            status: status.into(),
+            status,
             open_picks: open,
         };
-        assert!(order_ready(Kind::Pack, &state("allocated", 0)).is_ok());
+        assert!(order_ready(Kind::Pack, &state(OrderStatus::Allocated, 0)).is_ok());
         assert!(matches!(
-            order_ready(Kind::Pack, &state("allocated", 3)),
+            order_ready(Kind::Pack, &state(OrderStatus::Allocated, 3)),
             Err(Wrong::OpenPicks { open: 3, .. })
         ));
         assert!(matches!(
-            order_ready(Kind::Ship, &state("allocated", 0)),
+            order_ready(Kind::Ship, &state(OrderStatus::Allocated, 0)),
             Err(Wrong::NotPacked { .. })
         ));
-        assert!(order_ready(Kind::Ship, &state("packed", 0)).is_ok());
-        assert!(order_ready(Kind::Pack, &state("packed", 0)).is_err());
-        assert!(order_ready(Kind::Ship, &state("shipped", 0)).is_err());
-        assert!(order_ready(Kind::Pack, &state("cancelled", 0)).is_err());
+        assert!(order_ready(Kind::Ship, &state(OrderStatus::Packed, 0)).is_ok());
+        assert!(order_ready(Kind::Pack, &state(OrderStatus::Packed, 0)).is_err());
+        assert!(order_ready(Kind::Ship, &state(OrderStatus::Shipped, 0)).is_err());
+        assert!(order_ready(Kind::Pack, &state(OrderStatus::Cancelled, 0)).is_err());
         assert!(within_task(12, 12).is_ok());
         assert!(within_task(13, 12).is_err());
     }

@@ -17,7 +17,7 @@ use pyck_vocab::operation::Operation;
 use pyck_vocab::protocol::{Entity, OpResult, PushOutcome};
 use pyck_vocab::records::{
     AsnLineRecord, ExceptionRecord, ItemRecord, LocationRecord, OperatorRecord, OrderLineRecord,
-    Role, StockRecord, TaskRecord, TaskStatus,
+    OrderStatus, Role, StockRecord, TaskRecord, TaskStatus,
 };
 use pyck_vocab::refusal::{Refusal, RefusalCode};
 use uuid::Uuid;
@@ -154,7 +154,7 @@ pub struct Plan {
     /// New and changed tasks, final state.
     pub tasks: BTreeMap<String, TaskRecord>,
     /// Orders whose status changed, final status.
-    pub orders: BTreeMap<String, String>,
+    pub orders: BTreeMap<String, OrderStatus>,
     /// Order lines written as they are here, new or changed (a new order,
     /// an import), before the orders' statuses change.
     pub order_lines: Vec<OrderLineRecord>,

@@ -9,6 +9,7 @@ use crate::common;
 use common::{Site, TestDb, moves, mv, outbox_events, qty, receive, site, small_warehouse, today};
 use pyck_server::service::UseCases;
 use pyck_vocab::protocol::{Entity, PushOutcome};
+use pyck_vocab::records::{ExceptionKind, ExceptionStatus, OrderStatus};
 use pyck_vocab::refusal::RefusalCode;
 
 /// Stamps each conformance case (a plain `async fn name(&TestDb)` below) onto
@@ -320,7 +321,7 @@ async fn contradicting_facts_apply_and_raise_exceptions(db: &TestDb) {
     assert_eq!(qty(&*db.store, &s, "A-02", "SKU-1").await, -7);
     let ex = db.store.exceptions(s.tenant, s.warehouse).await.unwrap();
     assert_eq!(ex.len(), 1);
-    assert_eq!(ex[0].kind, "negative_stock");
+    assert_eq!(ex[0].kind, ExceptionKind::NegativeStock);
     assert_eq!(ex[0].location.as_deref(), Some("A-02"));
     assert_eq!(db.store.verify(s.tenant).await.unwrap(), vec![]);
 }
@@ -481,7 +482,7 @@ async fn fefo_strictness_warns_or_refuses_while_an_earlier_lot_waits_at_a_dock(d
     let kinds = |ex: &[pyck_vocab::records::ExceptionRecord], order: &str| -> Vec<String> {
         ex.iter()
             .filter(|e| e.order.as_deref() == Some(order))
-            .map(|e| e.kind.clone())
+            .map(|e| e.kind.as_str().to_owned())
             .collect()
     };
     // warn (the default): L1 is allocated and a supervisor hears of L0.
@@ -795,8 +796,8 @@ async fn workflows_lease_to_one_replica_and_compensate_idempotently(db: &TestDb)
         .await
         .unwrap();
     assert_eq!(
-        (facts.status.as_str(), facts.pick_tasks, facts.open_picks),
-        ("allocated", 1, 1)
+        (facts.status, facts.pick_tasks, facts.open_picks),
+        (Some(OrderStatus::Allocated), 1, 1)
     );
     let t = machine::next(
         &wf,
@@ -904,7 +905,7 @@ async fn workflows_lease_to_one_replica_and_compensate_idempotently(db: &TestDb)
         .order_facts(s.tenant, s.warehouse, "SO-1")
         .await
         .unwrap();
-    assert_eq!(facts.status, "cancelled");
+    assert_eq!(facts.status, Some(OrderStatus::Cancelled));
     let t = machine::cancel(&wf, later);
     assert!(db.store.advance_workflow("b", &wf, &t).await.unwrap());
     let report = db
@@ -1212,7 +1213,7 @@ async fn supervisors_create_orders_count_tasks_and_resolve_exceptions(db: &TestD
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(resolved.status, "resolved");
+    assert_eq!(resolved.status, ExceptionStatus::Resolved);
     assert!(
         db.store
             .resolve_exception(s.tenant, s.warehouse, "nope", "x")
@@ -1561,10 +1562,10 @@ async fn reports_match_a_scripted_shift(db: &common::TestDb) {
     let mut want: BTreeMap<(chrono::NaiveDate, String), (i64, i64)> = BTreeMap::new();
     for e in store.exceptions(s.tenant, s.warehouse).await.unwrap() {
         let w = want
-            .entry((e.raised_at.date_naive(), e.kind.clone()))
+            .entry((e.raised_at.date_naive(), e.kind.as_str().to_owned()))
             .or_default();
         w.0 += 1;
-        w.1 += i64::from(e.status == "resolved");
+        w.1 += i64::from(e.status == ExceptionStatus::Resolved);
     }
     let kinds: BTreeSet<&str> = rows.iter().map(|r| r.kind.as_str()).collect();
     for kind in ["short_pick", "under_receipt", "count_difference"] {
@@ -2031,7 +2032,7 @@ async fn a_stale_pack_and_ship_hold_the_workflow_and_leave_nothing_staged(db: &c
     let exceptions = db.store.exceptions(s.tenant, s.warehouse).await.unwrap();
     let raised: Vec<_> = exceptions
         .iter()
-        .filter(|e| e.kind == "packed_with_open_picks")
+        .filter(|e| e.kind == ExceptionKind::PackedWithOpenPicks)
         .map(|e| e.message.as_str())
         .collect();
     assert_eq!(
@@ -2074,12 +2075,12 @@ async fn a_stale_pack_and_ship_hold_the_workflow_and_leave_nothing_staged(db: &c
         .unwrap();
     assert_eq!(
         (
-            facts.status.as_str(),
+            facts.status,
             facts.pick_tasks,
             facts.open_picks,
             facts.cancelled_picks
         ),
-        ("shipped", 4, 0, 3)
+        (Some(OrderStatus::Shipped), 4, 0, 3)
     );
     assert_eq!(
         (
@@ -2109,7 +2110,9 @@ async fn a_stale_pack_and_ship_hold_the_workflow_and_leave_nothing_staged(db: &c
     db.store.push(&stale, vec![late], 0).await.unwrap();
     let exceptions = db.store.exceptions(s.tenant, s.warehouse).await.unwrap();
     assert!(
-        exceptions.iter().any(|e| e.kind == "picked_after_ship"),
+        exceptions
+            .iter()
+            .any(|e| e.kind == ExceptionKind::PickedAfterShip),
         "{exceptions:?}"
     );
     let floor = db
@@ -2161,7 +2164,7 @@ async fn a_stale_pack_and_ship_hold_the_workflow_and_leave_nothing_staged(db: &c
     // The supervisor resolves both: the workflow proceeds.
     for e in exceptions
         .iter()
-        .filter(|e| e.kind == "packed_with_open_picks")
+        .filter(|e| e.kind == ExceptionKind::PackedWithOpenPicks)
     {
         db.store
             .resolve_exception(s.tenant, s.warehouse, &e.id, "customer told: 90 short")
@@ -2221,7 +2224,7 @@ async fn a_receipt_on_a_closed_asn_raises_and_restates_the_shortfall(db: &common
                 .await
                 .unwrap()
                 .into_iter()
-                .filter(|e| e.kind == kind && e.status == "open")
+                .filter(|e| e.kind.as_str() == kind && e.status == ExceptionStatus::Open)
                 .map(|e| e.message)
                 .collect::<Vec<_>>()
         }
@@ -2267,7 +2270,7 @@ async fn a_receipt_on_a_closed_asn_raises_and_restates_the_shortfall(db: &common
     let all = db.store.exceptions(s.tenant, s.warehouse).await.unwrap();
     let under: Vec<_> = all
         .iter()
-        .filter(|e| e.kind == "under_receipt")
+        .filter(|e| e.kind == ExceptionKind::UnderReceipt)
         .map(|e| e.status.as_str())
         .collect();
     assert_eq!(
@@ -2475,7 +2478,7 @@ async fn run_actions(db: &common::TestDb, tenant: &str, actions: &[Action]) -> R
                     .order_facts(s.tenant, s.warehouse, order)
                     .await
                     .unwrap();
-                if facts.status != "shipped" {
+                if facts.status != Some(OrderStatus::Shipped) {
                     store
                         .compensate_order(s.tenant, s.warehouse, order)
                         .await

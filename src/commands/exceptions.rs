@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use pyck_vocab::attachments::Target;
 use pyck_vocab::operation::{Kind, Payload, ResolveException};
-use pyck_vocab::records::ExceptionRecord;
+use pyck_vocab::records::{ExceptionRecord, ExceptionStatus};
 use serde::Serialize;
 
 use super::Ctx;
@@ -127,7 +127,7 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         None => {
             let list: Vec<_> = work::exceptions(store.conn())?
                 .into_iter()
-                .filter(|e| args.all || e.status != "resolved")
+                .filter(|e| args.all || e.status != ExceptionStatus::Resolved)
                 .collect();
             if args.json {
                 return output::json(&list);
@@ -137,8 +137,8 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
                 .map(|e| {
                     vec![
                         e.id.clone(),
-                        e.kind.clone(),
-                        e.status.clone(),
+                        e.kind.to_string(),
+                        e.status.to_string(),
                         e.message.clone(),
                     ]
                 })
@@ -168,7 +168,7 @@ pub(crate) fn resolution(store: &Store, id: String, note: String) -> anyhow::Res
                 "no exception {id} on this device (sync first)"
             )));
         }
-        Some(e) if e.status == "resolved" => {
+        Some(e) if e.status == ExceptionStatus::Resolved => {
             return Err(invalid(format!("exception {id} is already resolved")));
         }
         Some(_) => {}

@@ -145,7 +145,7 @@ fn apply(tx: &Transaction<'_>, c: &Change) -> anyhow::Result<()> {
                 tx.prepare_cached(
                     "INSERT OR REPLACE INTO order_lines (order_no, line, sku, qty, customer, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )?
-                .execute(params![o.order, o.line, o.sku, o.qty, o.customer, o.status])?;
+                .execute(params![o.order, o.line, o.sku, o.qty, o.customer, o.status.as_str()])?;
             }
         },
         Entity::Task | Entity::Exception => match data {

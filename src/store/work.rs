@@ -6,7 +6,8 @@ use std::collections::HashMap;
 
 use pyck_vocab::operation::Payload;
 use pyck_vocab::records::{
-    AsnLineRecord, ExceptionRecord, TaskKind, TaskRecord, TaskStatus, walk_key,
+    AsnLineRecord, ExceptionRecord, ExceptionStatus, OrderStatus, TaskKind, TaskRecord, TaskStatus,
+    walk_key,
 };
 
 use super::view::{at_one_moment, overlay};
@@ -98,7 +99,7 @@ fn exceptions_now(conn: &Connection) -> anyhow::Result<Vec<ExceptionRecord>> {
         if let Payload::ResolveException(r) = p
             && let Some(e) = all.iter_mut().find(|e| e.id == r.exception)
         {
-            e.status = "resolved".into();
+            e.status = ExceptionStatus::Resolved;
         }
     }
     all.sort_by(|a, b| a.raised_at.cmp(&b.raised_at).then(a.id.cmp(&b.id)));
@@ -117,26 +118,28 @@ fn order_state_now(conn: &Connection, order: &str) -> anyhow::Result<Option<Orde
     let statuses: Vec<String> = stmt
         .query_map([order], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
-    if statuses.is_empty() {
-        return Ok(None);
-    }
     // Lines share their order's status; the furthest along wins if a pull
     // stopped half-way.
-    let rank = |s: &str| match s {
-        "cancelled" => 4,
-        "shipped" => 3,
-        "packed" => 2,
-        _ => 1,
+    let mut status: Option<OrderStatus> = None;
+    for text in &statuses {
+        let line = OrderStatus::parse(text).ok_or_else(|| {
+            anyhow::anyhow!("order {order}: unknown status {text:?} in the store")
+        })?;
+        if status.is_none_or(|s| line.progress() > s.progress()) {
+            status = Some(line);
+        }
+    }
+    let Some(mut status) = status else {
+        return Ok(None);
     };
-    let mut status = statuses
-        .into_iter()
-        .max_by_key(|s| rank(s))
-        .unwrap_or_default();
     for p in overlay(conn)? {
-        match p {
-            Payload::Pack(o) if o.order == order && rank(&status) < 2 => status = "packed".into(),
-            Payload::Ship(o) if o.order == order && rank(&status) < 3 => status = "shipped".into(),
-            _ => {}
+        let recorded = match p {
+            Payload::Pack(o) if o.order == order => OrderStatus::Packed,
+            Payload::Ship(o) if o.order == order => OrderStatus::Shipped,
+            _ => continue,
+        };
+        if recorded.progress() > status.progress() {
+            status = recorded;
         }
     }
     let open_picks = tasks(conn, TaskKind::Pick)?

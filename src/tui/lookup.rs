@@ -4,7 +4,8 @@
 
 use chrono::NaiveDate;
 use pyck_vocab::records::{
-    AsnLineRecord, ExceptionRecord, LocationRecord, TaskKind, TaskRecord, TaskStatus,
+    AsnLineRecord, ExceptionRecord, ExceptionStatus, LocationRecord, TaskKind, TaskRecord,
+    TaskStatus,
 };
 
 use super::update::Lookup;
@@ -60,7 +61,7 @@ impl Lookup for StoreLookup<'_> {
     fn open_exceptions(&self) -> anyhow::Result<Vec<ExceptionRecord>> {
         Ok(work::exceptions(self.0.conn())?
             .into_iter()
-            .filter(|e| e.status != "resolved")
+            .filter(|e| e.status != ExceptionStatus::Resolved)
             .collect())
     }
 }

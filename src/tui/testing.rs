@@ -2,7 +2,8 @@
 
 use chrono::NaiveDate;
 use pyck_vocab::records::{
-    AsnLineRecord, ExceptionRecord, LocationRecord, TaskKind, TaskRecord, TaskStatus, Temperature,
+    AsnLineRecord, ExceptionKind, ExceptionRecord, ExceptionStatus, LocationRecord, OrderStatus,
+    TaskKind, TaskRecord, TaskStatus, Temperature,
 };
 
 use super::app::{App, Link};
@@ -17,7 +18,7 @@ pub struct Fake {
     pub items: Vec<(Item, Vec<&'static str>)>,
     pub asns: Vec<AsnLineRecord>,
     /// Orders and their status.
-    pub orders: Vec<(&'static str, &'static str)>,
+    pub orders: Vec<(&'static str, OrderStatus)>,
     pub lots: Vec<(&'static str, &'static str, Option<NaiveDate>)>,
     pub stock: Vec<StockRow>,
     pub tasks: Vec<TaskRecord>,
@@ -105,7 +106,7 @@ impl Fake {
                 damaged_qty: 0,
                 closed: false,
             }],
-            orders: vec![("SO-5001", "allocated")],
+            orders: vec![("SO-5001", OrderStatus::Allocated)],
             lots: vec![("SKU-10037", "L2631H", Some(date("2026-12-17")))],
             stock: vec![
                 StockRow {
@@ -137,8 +138,8 @@ impl Fake {
             ],
             exceptions: vec![ExceptionRecord {
                 id: "E-1".into(),
-                kind: "short_pick".into(),
-                status: "open".into(),
+                kind: ExceptionKind::ShortPick,
+                status: ExceptionStatus::Open,
                 message: "short pick of SKU-10037 at C-01-03".into(),
                 order: Some("SO-5001".into()),
                 asn: None,
@@ -185,14 +186,14 @@ impl Fake {
             line("ASN-1009", 1, "SKU-10001", 10, 10, true),
         ]);
         f.orders = vec![
-            ("SO-5001", "allocated"),
-            ("SO-5002", "allocated"),
-            ("SO-5003", "packed"),
-            ("SO-5004", "allocated"),
-            ("SO-5005", "shipped"),
-            ("SO-5006", "cancelled"),
-            ("SO-5007", "packed"),
-            ("SO-5008", "open"),
+            ("SO-5001", OrderStatus::Allocated),
+            ("SO-5002", OrderStatus::Allocated),
+            ("SO-5003", OrderStatus::Packed),
+            ("SO-5004", OrderStatus::Allocated),
+            ("SO-5005", OrderStatus::Shipped),
+            ("SO-5006", OrderStatus::Cancelled),
+            ("SO-5007", OrderStatus::Packed),
+            ("SO-5008", OrderStatus::Open),
         ];
         f.lots = vec![
             ("SKU-10037", "L2631H", Some(date("2026-12-17"))),
@@ -299,7 +300,7 @@ impl Lookup for Fake {
             .find(|(o, _)| *o == order)
             .map(|(o, status)| OrderState {
                 order: (*o).to_owned(),
-                status: (*status).to_owned(),
+                status: *status,
                 open_picks: self
                     .tasks
                     .iter()

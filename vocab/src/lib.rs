@@ -6,6 +6,8 @@
 //! It does no I/O, so everything here is tested with plain unit and property
 //! tests, and neither binary redefines any of it.
 
+pub mod names;
+
 pub mod attachments;
 pub mod enrol;
 pub mod events;

@@ -20,68 +20,29 @@ pub fn walk_key(code: &str) -> Vec<(u8, u64, String)> {
         .collect()
 }
 
-/// Storage temperature of a zone, a location or an item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Temperature {
-    Ambient,
-    Chilled,
-    Frozen,
-    /// Dock locations: goods pass through, whatever their temperature.
-    Dock,
-}
-
-impl Temperature {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Temperature::Ambient => "ambient",
-            Temperature::Chilled => "chilled",
-            Temperature::Frozen => "frozen",
-            Temperature::Dock => "dock",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Temperature> {
-        match s {
-            "ambient" => Some(Temperature::Ambient),
-            "chilled" => Some(Temperature::Chilled),
-            "frozen" => Some(Temperature::Frozen),
-            "dock" => Some(Temperature::Dock),
-            _ => None,
-        }
+crate::named! {
+    /// Storage temperature of a zone, a location or an item.
+    #[derive(PartialOrd, Ord)]
+    pub enum Temperature {
+        Ambient = "ambient",
+        Chilled = "chilled",
+        Frozen = "frozen",
+        /// Dock locations: goods pass through, whatever their temperature.
+        Dock = "dock",
     }
 }
 
-/// What an operator may do on a device.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Picker,
-    Receiver,
-    Supervisor,
-    Admin,
+crate::named! {
+    /// What an operator may do on a device.
+    pub enum Role {
+        Picker = "picker",
+        Receiver = "receiver",
+        Supervisor = "supervisor",
+        Admin = "admin",
+    }
 }
 
 impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Picker => "picker",
-            Role::Receiver => "receiver",
-            Role::Supervisor => "supervisor",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "picker" => Some(Role::Picker),
-            "receiver" => Some(Role::Receiver),
-            "supervisor" => Some(Role::Supervisor),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-
     /// Whether the server keeps this role's PIN to itself and checks it
     /// online. A stolen device yields the PIN hashes it holds, and a short
     /// PIN falls to an offline brute force; the roles that may adjust stock
@@ -115,12 +76,6 @@ impl Role {
                     | Kind::Count
             ),
         }
-    }
-}
-
-impl std::fmt::Display for Role {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -185,6 +140,39 @@ pub struct AsnLineRecord {
     pub closed: bool,
 }
 
+crate::named! {
+    /// Where an order stands; every line of it shares the status. A new
+    /// status is a new protocol version: a terminal that cannot read a
+    /// record's status cannot apply the page.
+    pub enum OrderStatus {
+        /// Imported or created, not yet allocated.
+        Open = "open",
+        /// Pick tasks hold its stock.
+        Allocated = "allocated",
+        Packed = "packed",
+        Shipped = "shipped",
+        Cancelled = "cancelled",
+    }
+}
+
+impl OrderStatus {
+    /// How far along the order is, for a terminal merging what it pulled
+    /// with what it recorded since: a later status wins.
+    pub fn progress(self) -> u8 {
+        match self {
+            OrderStatus::Open | OrderStatus::Allocated => 1,
+            OrderStatus::Packed => 2,
+            OrderStatus::Shipped => 3,
+            OrderStatus::Cancelled => 4,
+        }
+    }
+
+    /// Shipped or cancelled: nothing more happens to it.
+    pub fn is_closed(self) -> bool {
+        matches!(self, OrderStatus::Shipped | OrderStatus::Cancelled)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderLineRecord {
     pub order: String,
@@ -192,29 +180,29 @@ pub struct OrderLineRecord {
     pub sku: String,
     pub qty: i64,
     pub customer: String,
-    pub status: String,
+    pub status: OrderStatus,
 }
 
-/// What a task asks someone to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TaskKind {
-    /// Take `qty` from `location` for an order line.
-    Pick,
-    /// Carry `qty` from `location` (a dock, a staging area) to `to`.
-    Putaway,
-    /// Count what is at `location` (blind: no expected quantity).
-    Count,
+crate::named! {
+    /// What a task asks someone to do.
+    pub enum TaskKind {
+        /// Take `qty` from `location` for an order line.
+        Pick = "pick",
+        /// Carry `qty` from `location` (a dock, a staging area) to `to`.
+        Putaway = "putaway",
+        /// Count what is at `location` (blind: no expected quantity).
+        Count = "count",
+    }
 }
 
-/// Where a task stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TaskStatus {
-    Open,
-    Done,
-    Short,
-    Cancelled,
+crate::named! {
+    /// Where a task stands.
+    pub enum TaskStatus {
+        Open = "open",
+        Done = "done",
+        Short = "short",
+        Cancelled = "cancelled",
+    }
 }
 
 /// A task as devices see it. Count tasks carry no expected quantity.
@@ -245,98 +233,62 @@ pub struct TaskRecord {
     pub sequence: u64,
 }
 
-/// Every kind of exception, in one table. The names are stable: scripts and
-/// dashboards match on them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ExceptionKind {
-    /// Stock taken from a bin where the server had less.
-    NegativeStock,
-    /// A pick found fewer units than its task asked for.
-    ShortPick,
-    /// A count differs from the books by more than the threshold.
-    CountDifference,
-    /// Goods put into a bin of the wrong temperature.
-    TemperatureBreach,
-    /// A pick of a lot that expires later than the allocated one.
-    FefoBreach,
-    /// A pick for an order cancelled while the picker was offline.
-    CancelledOrderPicked,
-    /// Goods received on an ASN that does not list them.
-    UnexpectedItem,
-    /// More received than the ASN line expected.
-    OverReceipt,
-    /// Less received than the ASN line expected.
-    UnderReceipt,
-    /// Units that arrived damaged.
-    DamagedReceipt,
-    /// An order line that stock could not cover when it was allocated.
-    AllocationShort,
-    /// An order's picks not done by the warehouse's pick deadline.
-    PickOverdue,
-    /// A pack or ship of an order whose pick tasks were still open (a stale
-    /// device); the order's workflow waits for the picks or a supervisor.
-    PackedWithOpenPicks,
-    /// A ship of an order that was never packed.
-    ShippedUnpacked,
-    /// A pick for an order that had already shipped: the goods wait at its
-    /// staging location for a return-to-stock task.
-    PickedAfterShip,
-    /// A ship of an order that was cancelled: the staged goods left.
-    CancelledOrderShipped,
-    /// Goods received on an ASN line that was already closed.
-    ReceiptOnClosedAsn,
+crate::named! {
+    /// Every kind of exception, in one table. The names are stable: scripts and
+    /// dashboards match on them.
+    pub enum ExceptionKind {
+        /// Stock taken from a bin where the server had less.
+        NegativeStock = "negative_stock",
+        /// A pick found fewer units than its task asked for.
+        ShortPick = "short_pick",
+        /// A count differs from the books by more than the threshold.
+        CountDifference = "count_difference",
+        /// Goods put into a bin of the wrong temperature.
+        TemperatureBreach = "temperature_breach",
+        /// A pick of a lot that expires later than the allocated one.
+        FefoBreach = "fefo_breach",
+        /// A pick for an order cancelled while the picker was offline.
+        CancelledOrderPicked = "cancelled_order_picked",
+        /// Goods received on an ASN that does not list them.
+        UnexpectedItem = "unexpected_item",
+        /// More received than the ASN line expected.
+        OverReceipt = "over_receipt",
+        /// Less received than the ASN line expected.
+        UnderReceipt = "under_receipt",
+        /// Units that arrived damaged.
+        DamagedReceipt = "damaged_receipt",
+        /// An order line that stock could not cover when it was allocated.
+        AllocationShort = "allocation_short",
+        /// An order's picks not done by the warehouse's pick deadline.
+        PickOverdue = "pick_overdue",
+        /// A pack or ship of an order whose pick tasks were still open (a stale
+        /// device); the order's workflow waits for the picks or a supervisor.
+        PackedWithOpenPicks = "packed_with_open_picks",
+        /// A ship of an order that was never packed.
+        ShippedUnpacked = "shipped_unpacked",
+        /// A pick for an order that had already shipped: the goods wait at its
+        /// staging location for a return-to-stock task.
+        PickedAfterShip = "picked_after_ship",
+        /// A ship of an order that was cancelled: the staged goods left.
+        CancelledOrderShipped = "cancelled_order_shipped",
+        /// Goods received on an ASN line that was already closed.
+        ReceiptOnClosedAsn = "receipt_on_closed_asn",
+    }
 }
 
-impl ExceptionKind {
-    pub const ALL: [ExceptionKind; 17] = [
-        ExceptionKind::NegativeStock,
-        ExceptionKind::ShortPick,
-        ExceptionKind::CountDifference,
-        ExceptionKind::TemperatureBreach,
-        ExceptionKind::FefoBreach,
-        ExceptionKind::CancelledOrderPicked,
-        ExceptionKind::UnexpectedItem,
-        ExceptionKind::OverReceipt,
-        ExceptionKind::UnderReceipt,
-        ExceptionKind::DamagedReceipt,
-        ExceptionKind::AllocationShort,
-        ExceptionKind::PickOverdue,
-        ExceptionKind::PackedWithOpenPicks,
-        ExceptionKind::ShippedUnpacked,
-        ExceptionKind::PickedAfterShip,
-        ExceptionKind::CancelledOrderShipped,
-        ExceptionKind::ReceiptOnClosedAsn,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ExceptionKind::NegativeStock => "negative_stock",
-            ExceptionKind::ShortPick => "short_pick",
-            ExceptionKind::CountDifference => "count_difference",
-            ExceptionKind::TemperatureBreach => "temperature_breach",
-            ExceptionKind::FefoBreach => "fefo_breach",
-            ExceptionKind::CancelledOrderPicked => "cancelled_order_picked",
-            ExceptionKind::UnexpectedItem => "unexpected_item",
-            ExceptionKind::OverReceipt => "over_receipt",
-            ExceptionKind::UnderReceipt => "under_receipt",
-            ExceptionKind::DamagedReceipt => "damaged_receipt",
-            ExceptionKind::AllocationShort => "allocation_short",
-            ExceptionKind::PickOverdue => "pick_overdue",
-            ExceptionKind::PackedWithOpenPicks => "packed_with_open_picks",
-            ExceptionKind::ShippedUnpacked => "shipped_unpacked",
-            ExceptionKind::PickedAfterShip => "picked_after_ship",
-            ExceptionKind::CancelledOrderShipped => "cancelled_order_shipped",
-            ExceptionKind::ReceiptOnClosedAsn => "receipt_on_closed_asn",
-        }
+crate::named! {
+    /// Where an exception stands.
+    pub enum ExceptionStatus {
+        Open = "open",
+        Resolved = "resolved",
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExceptionRecord {
     pub id: String,
-    pub kind: String,
-    pub status: String,
+    pub kind: ExceptionKind,
+    pub status: ExceptionStatus,
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<String>,
@@ -371,24 +323,32 @@ mod tests {
     }
 
     #[test]
-    fn exception_kinds_have_their_wire_names() {
-        for k in ExceptionKind::ALL {
-            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
+    fn names_round_trip_and_are_the_wire_names() {
+        fn check<T: Copy + PartialEq + std::fmt::Debug + serde::Serialize>(
+            all: &[T],
+            as_str: fn(T) -> &'static str,
+            parse: fn(&str) -> Option<T>,
+        ) {
+            for &v in all {
+                assert_eq!(parse(as_str(v)), Some(v));
+                assert_eq!(serde_json::to_value(v).unwrap(), as_str(v));
+            }
         }
-    }
-
-    #[test]
-    fn names_round_trip() {
-        for t in [
-            Temperature::Ambient,
-            Temperature::Chilled,
-            Temperature::Frozen,
-            Temperature::Dock,
-        ] {
-            assert_eq!(Temperature::parse(t.as_str()), Some(t));
-        }
-        for r in [Role::Picker, Role::Receiver, Role::Supervisor, Role::Admin] {
-            assert_eq!(Role::parse(r.as_str()), Some(r));
-        }
+        check(&Temperature::ALL, Temperature::as_str, Temperature::parse);
+        check(&Role::ALL, Role::as_str, Role::parse);
+        check(&TaskKind::ALL, TaskKind::as_str, TaskKind::parse);
+        check(&TaskStatus::ALL, TaskStatus::as_str, TaskStatus::parse);
+        check(
+            &ExceptionKind::ALL,
+            ExceptionKind::as_str,
+            ExceptionKind::parse,
+        );
+        check(&OrderStatus::ALL, OrderStatus::as_str, OrderStatus::parse);
+        check(
+            &ExceptionStatus::ALL,
+            ExceptionStatus::as_str,
+            ExceptionStatus::parse,
+        );
+        assert_eq!(ExceptionKind::parse("not_a_kind"), None);
     }
 }

@@ -2,6 +2,7 @@
 //! terminal's `pyck exceptions` shows it, for every warehouse of a tenant.
 
 use crate::storage::Storage;
+use pyck_vocab::records::ExceptionStatus;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -35,7 +36,7 @@ pub async fn run(store: &dyn Storage, cmd: Command) -> anyhow::Result<()> {
     let mut rows = Vec::new();
     for wh in &warehouses {
         for e in store.exceptions(tenant.id, wh.id).await? {
-            if args.all || e.status != "resolved" {
+            if args.all || e.status != ExceptionStatus::Resolved {
                 rows.push((wh.code.clone(), e));
             }
         }

@@ -5,7 +5,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use pyck_vocab::records::{ExceptionKind, OrderLineRecord, TaskKind, TaskRecord, TaskStatus};
+use pyck_vocab::records::{
+    ExceptionKind, ExceptionStatus, OrderLineRecord, OrderStatus, TaskKind, TaskRecord, TaskStatus,
+};
 use uuid::Uuid;
 
 use super::{BatchView, Needs, NewException, orders};
@@ -65,12 +67,12 @@ pub fn create_order(view: &BatchView, lines: &[OrderLine]) -> Result<Plan, Refus
             sku: l.sku.clone(),
             qty: l.qty,
             customer: l.customer.clone(),
-            status: "open".into(),
+            status: OrderStatus::Open,
         })
         .collect();
     let mut plan = Plan::over(view);
     allocate_raising(view, &mut plan, &records);
-    plan.orders.insert(order.clone(), "allocated".into());
+    plan.orders.insert(order.clone(), OrderStatus::Allocated);
     plan.workflow_starts.insert(order);
     plan.order_lines = records;
     Ok(plan)
@@ -97,14 +99,14 @@ pub fn reserve(view: &BatchView, order: &str) -> Plan {
         .get(order)
         .into_iter()
         .flatten()
-        .filter(|l| !l.tasked && l.record.status != "cancelled")
+        .filter(|l| !l.tasked && l.record.status != OrderStatus::Cancelled)
         .map(|l| l.record.clone())
         .collect();
     if lines.is_empty() {
         return plan;
     }
     let done = allocate(view, &mut plan, &lines);
-    plan.orders.insert(order.to_owned(), "allocated".into());
+    plan.orders.insert(order.to_owned(), OrderStatus::Allocated);
     plan.shortfalls = done.short;
     plan
 }
@@ -253,7 +255,7 @@ pub fn compensate(view: &BatchView, order: &str) -> Plan {
         next += 1;
     }
     plan.next_task = next;
-    plan.orders.insert(order.to_owned(), "cancelled".into());
+    plan.orders.insert(order.to_owned(), OrderStatus::Cancelled);
     plan
 }
 
@@ -309,7 +311,7 @@ pub fn resolve_needs(id: &str) -> Needs {
 /// Resolving it again keeps it resolved with the new note.
 pub fn resolve(view: &BatchView, id: &str, note: &str) -> Option<Plan> {
     let mut ex = view.exceptions.get(id)?.clone();
-    ex.status = "resolved".into();
+    ex.status = ExceptionStatus::Resolved;
     let mut plan = Plan::over(view);
     plan.resolved.push((ex, note.to_owned()));
     Some(plan)
@@ -386,7 +388,7 @@ mod tests {
             "{}",
             short.message
         );
-        assert_eq!(plan.orders["SO-1"], "allocated");
+        assert_eq!(plan.orders["SO-1"], OrderStatus::Allocated);
         assert!(plan.workflow_starts.contains("SO-1"));
         assert_eq!(plan.order_lines.len(), 2);
 
@@ -395,7 +397,7 @@ mod tests {
             unknown,
             Refused::Invalid("lines: line 1: unknown SKU SKU-9".into())
         );
-        view.orders.insert("SO-1".into(), "open".into());
+        view.orders.insert("SO-1".into(), OrderStatus::Open);
         let again = create_order(&view, &[line(1, "SKU-1", 1)]).unwrap_err();
         assert_eq!(again, Refused::Exists("order \"SO-1\"".into()));
     }
@@ -420,7 +422,7 @@ mod tests {
             sku: sku.into(),
             qty,
             customer: "c".into(),
-            status: "open".into(),
+            status: OrderStatus::Open,
         };
         let stored = |record, tasked| crate::domain::StoredLine { record, tasked };
         view.order_lines.insert(
@@ -437,7 +439,7 @@ mod tests {
             plan.exceptions.is_empty(),
             "the step retries; it raises nothing"
         );
-        assert_eq!(plan.orders["SO-1"], "allocated");
+        assert_eq!(plan.orders["SO-1"], OrderStatus::Allocated);
         let outcome = crate::workflow::effects::reserve_outcome(&plan);
         assert_eq!(
             outcome,
@@ -505,8 +507,8 @@ mod tests {
         );
         assert_eq!(plan.tasks.len(), 2, "the done pick is left as it is");
         assert_eq!(
-            (plan.next_task, plan.orders["SO-1"].as_str()),
-            (8, "cancelled")
+            (plan.next_task, plan.orders["SO-1"]),
+            (8, OrderStatus::Cancelled)
         );
 
         // Run again over what it left: nothing new to send back.
@@ -527,8 +529,8 @@ mod tests {
         let mut view = view();
         let ex = pyck_vocab::records::ExceptionRecord {
             id: "x1".into(),
-            kind: "count_difference".into(),
-            status: "open".into(),
+            kind: ExceptionKind::CountDifference,
+            status: ExceptionStatus::Open,
             message: "3 more".into(),
             order: None,
             asn: None,
@@ -539,7 +541,7 @@ mod tests {
         };
         view.exceptions.insert("x1".into(), ex);
         let plan = resolve(&view, "x1", "seen").unwrap();
-        assert_eq!(plan.resolved[0].0.status, "resolved");
+        assert_eq!(plan.resolved[0].0.status, ExceptionStatus::Resolved);
         assert_eq!(plan.next_task, 7);
         assert!(resolve(&view, "x2", "seen").is_none());
     }

@@ -2,7 +2,9 @@
 //! nothing.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use pyck_vocab::records::{AsnLineRecord, ExceptionKind, ExceptionRecord, TaskRecord};
+use pyck_vocab::records::{
+    AsnLineRecord, ExceptionKind, ExceptionRecord, ExceptionStatus, OrderStatus, TaskRecord,
+};
 use uuid::Uuid;
 
 use super::view::StockKey;
@@ -40,8 +42,8 @@ impl NewException {
     pub fn record(&self) -> ExceptionRecord {
         ExceptionRecord {
             id: self.id.to_string(),
-            kind: self.kind.as_str().to_owned(),
-            status: "open".to_owned(),
+            kind: self.kind,
+            status: ExceptionStatus::Open,
             message: self.message.clone(),
             order: self.order.clone(),
             asn: self.asn.clone(),
@@ -77,7 +79,7 @@ pub struct Effects {
     /// New tasks and tasks whose state changed, in their final state.
     pub tasks: Vec<TaskRecord>,
     /// Orders whose status changed: (order, new status).
-    pub orders: Vec<(String, String)>,
+    pub orders: Vec<(String, OrderStatus)>,
     /// Exceptions resolved, in their final state, with the note.
     pub resolved: Vec<(ExceptionRecord, String)>,
 }

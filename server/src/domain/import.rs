@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::convert::Infallible;
 
-use pyck_vocab::records::{AsnLineRecord, OrderLineRecord, Temperature};
+use pyck_vocab::records::{AsnLineRecord, OrderLineRecord, OrderStatus, Temperature};
 use pyck_vocab::rules::{Tracking, lot_problem};
 use uuid::Uuid;
 
@@ -241,7 +241,7 @@ fn order_lines(view: &mut BatchView, plan: &mut Plan, data: &ImportData) -> Resu
             sku: line.sku.clone(),
             qty: line.qty,
             customer: line.customer.clone(),
-            status: "open".into(),
+            status: OrderStatus::Open,
         };
         match at
             .get(&(line.order.clone(), line.line))
@@ -249,7 +249,7 @@ fn order_lines(view: &mut BatchView, plan: &mut Plan, data: &ImportData) -> Resu
         {
             Some(stored) => {
                 stored.record = OrderLineRecord {
-                    status: stored.record.status.clone(),
+                    status: stored.record.status,
                     ..record
                 };
                 plan.order_lines.push(stored.record.clone());
@@ -275,7 +275,7 @@ fn allocate_new_lines(view: &mut BatchView, plan: &mut Plan) {
     let mut lines: Vec<OrderLineRecord> = orders
         .iter()
         .flat_map(|o| view.order_lines.get(*o).into_iter().flatten())
-        .filter(|l| !l.tasked && l.record.status == "open")
+        .filter(|l| !l.tasked && l.record.status == OrderStatus::Open)
         .map(|l| l.record.clone())
         .collect();
     if lines.is_empty() {
@@ -285,7 +285,7 @@ fn allocate_new_lines(view: &mut BatchView, plan: &mut Plan) {
     candidates_after_import(view, plan);
     desk::allocate_raising(view, plan, &lines);
     for l in &lines {
-        plan.orders.insert(l.order.clone(), "allocated".into());
+        plan.orders.insert(l.order.clone(), OrderStatus::Allocated);
         plan.workflow_starts.insert(l.order.clone());
     }
 }
@@ -567,7 +567,7 @@ mod tests {
         assert_eq!(picked, vec![(Some("SO-1"), 3), (Some("SO-2"), 2)]);
         assert_eq!(plan.exceptions.len(), 1, "SO-2 is 2 short");
         assert_eq!(plan.exceptions[0].kind.as_str(), "allocation_short");
-        assert_eq!(plan.orders["SO-1"], "allocated");
+        assert_eq!(plan.orders["SO-1"], OrderStatus::Allocated);
         assert!(plan.workflow_starts.contains("SO-2"));
     }
 
@@ -598,7 +598,7 @@ mod tests {
                     sku: "SKU-1".into(),
                     qty: 2,
                     customer: "c".into(),
-                    status: "picking".into(),
+                    status: OrderStatus::Allocated,
                 },
                 tasked: true,
             }],
@@ -622,7 +622,7 @@ mod tests {
             .iter()
             .map(|l| (l.line, l.status.as_str(), l.qty))
             .collect();
-        assert_eq!(statuses, vec![(1, "picking", 9), (2, "open", 1)]);
+        assert_eq!(statuses, vec![(1, "allocated", 9), (2, "open", 1)]);
         // Only the new line is tried (there is no stock: it is short).
         assert_eq!(plan.exceptions.len(), 1);
         assert!(

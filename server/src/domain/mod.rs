@@ -22,7 +22,8 @@ use std::convert::Infallible;
 use chrono::{DateTime, NaiveDate, Utc};
 use pyck_vocab::operation::{Operation, Payload};
 use pyck_vocab::records::{
-    ExceptionKind, ExceptionRecord, TaskKind, TaskRecord, TaskStatus, Temperature,
+    ExceptionKind, ExceptionRecord, ExceptionStatus, OrderStatus, TaskKind, TaskRecord, TaskStatus,
+    Temperature,
 };
 use pyck_vocab::refusal::{Refusal, RefusalCode};
 use pyck_vocab::rules::{LotProblem, Tracking, lot_problem};
@@ -206,7 +207,7 @@ pub fn apply(view: &mut BatchView, op: &Operation) -> Result<Effects, Refusal> {
                     format!("no exception {} in this warehouse", r.exception),
                 ));
             };
-            ex.status = "resolved".into();
+            ex.status = ExceptionStatus::Resolved;
             ctx.view.exceptions.insert(r.exception.clone(), ex.clone());
             ctx.fx.resolved.push((ex, r.note.clone()));
         }
@@ -544,10 +545,7 @@ impl Ctx<'_> {
 
     /// Whether an order has left the way of picking: shipped or cancelled.
     fn order_closed(&self, order: &str) -> bool {
-        matches!(
-            self.view.orders.get(order).map(String::as_str),
-            Some("shipped" | "cancelled")
-        )
+        self.view.orders.get(order).is_some_and(|s| s.is_closed())
     }
 
     /// The order's pick tasks still open, and how many pick tasks it has.
@@ -590,7 +588,7 @@ impl Ctx<'_> {
                 },
             );
         }
-        self.order_status(order, "packed");
+        self.order_status(order, OrderStatus::Packed);
     }
 
     /// A ship takes everything staged for the order out of the warehouse,
@@ -600,8 +598,8 @@ impl Ctx<'_> {
     /// picks open, it raises for a supervisor; a second ship changes
     /// nothing.
     fn ship(&mut self, order: &str) {
-        let status = self.view.orders.get(order).cloned().unwrap_or_default();
-        if status == "shipped" {
+        let status = self.view.orders.get(order).copied();
+        if status == Some(OrderStatus::Shipped) {
             return;
         }
         let stage = staging(order);
@@ -619,7 +617,7 @@ impl Ctx<'_> {
             order: Some(order),
             ..Refs::default()
         };
-        if status == "cancelled" {
+        if status == Some(OrderStatus::Cancelled) {
             self.raise(
                 ExceptionKind::CancelledOrderShipped,
                 format!(
@@ -628,7 +626,7 @@ impl Ctx<'_> {
                 refs(),
             );
         } else {
-            if status != "packed" {
+            if status != Some(OrderStatus::Packed) {
                 self.raise(
                     ExceptionKind::ShippedUnpacked,
                     format!(
@@ -668,8 +666,8 @@ impl Ctx<'_> {
         for (key, qty) in staged {
             self.change(key, -qty);
         }
-        if status != "cancelled" {
-            self.order_status(order, "shipped");
+        if status != Some(OrderStatus::Cancelled) {
+            self.order_status(order, OrderStatus::Shipped);
         }
     }
 
@@ -684,15 +682,15 @@ impl Ctx<'_> {
         location: &str,
         qty: i64,
     ) {
-        let (kind, message) = match self.view.orders.get(order).map(String::as_str) {
+        let (kind, message) = match self.view.orders.get(order) {
             _ if qty == 0 => return,
-            Some("cancelled") => (
+            Some(OrderStatus::Cancelled) => (
                 ExceptionKind::CancelledOrderPicked,
                 format!(
                     "{qty} of {sku} picked from {location} for order {order}, which was cancelled; return them to stock"
                 ),
             ),
-            Some("shipped") => (
+            Some(OrderStatus::Shipped) => (
                 ExceptionKind::PickedAfterShip,
                 format!(
                     "{qty} of {sku} picked from {location} for order {order} after it shipped; they wait at {}: return them to stock (or, if they left with the shipment, count {})",
@@ -741,10 +739,10 @@ impl Ctx<'_> {
         }
     }
 
-    fn order_status(&mut self, order: &str, status: &str) {
-        self.view.orders.insert(order.to_owned(), status.to_owned());
+    fn order_status(&mut self, order: &str, status: OrderStatus) {
+        self.view.orders.insert(order.to_owned(), status);
         self.fx.orders.retain(|(o, _)| o != order);
-        self.fx.orders.push((order.to_owned(), status.to_owned()));
+        self.fx.orders.push((order.to_owned(), status));
     }
 
     /// Adds `delta` to a stock key and writes the movement.
@@ -852,7 +850,9 @@ impl Ctx<'_> {
             .exceptions
             .values()
             .filter(|e| {
-                e.status == "open" && e.asn.as_deref() == Some(asn) && e.sku.as_deref() == Some(sku)
+                e.status == ExceptionStatus::Open
+                    && e.asn.as_deref() == Some(asn)
+                    && e.sku.as_deref() == Some(sku)
             })
             .cloned()
             .collect();
@@ -877,7 +877,7 @@ impl Ctx<'_> {
         let Some(ex) = self.view.exceptions.get_mut(id) else {
             return;
         };
-        ex.status = "resolved".into();
+        ex.status = ExceptionStatus::Resolved;
         let ex = ex.clone();
         self.fx.resolved.push((ex, note));
     }
@@ -923,8 +923,8 @@ pub fn fefo_waiting_exception(
 ) -> pyck_vocab::records::ExceptionRecord {
     pyck_vocab::records::ExceptionRecord {
         id: Uuid::now_v7().to_string(),
-        kind: ExceptionKind::FefoBreach.as_str().into(),
-        status: "open".into(),
+        kind: ExceptionKind::FefoBreach,
+        status: ExceptionStatus::Open,
         message: fefo_waiting_message(order, sku, w),
         order: Some(order.to_owned()),
         asn: None,

@@ -89,6 +89,8 @@ pub fn allocate_lines(
 
 #[cfg(test)]
 mod tests {
+    use pyck_vocab::records::OrderStatus;
+
     use super::*;
 
     fn line(order: &str, line: u32, sku: &str, qty: i64) -> OrderLineRecord {
@@ -98,7 +100,7 @@ mod tests {
             sku: sku.into(),
             qty,
             customer: "c".into(),
-            status: "open".into(),
+            status: OrderStatus::Open,
         }
     }
 

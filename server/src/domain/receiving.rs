@@ -78,7 +78,7 @@ pub fn reconcile(line: &AsnLineRecord, open: &[ExceptionRecord]) -> Vec<Reconcil
     ] {
         let mut old: Vec<&ExceptionRecord> = open
             .iter()
-            .filter(|e| e.kind == kind.as_str() && e.sku.as_deref() == Some(line.sku.as_str()))
+            .filter(|e| e.kind == kind && e.sku.as_deref() == Some(line.sku.as_str()))
             .collect();
         old.sort_by(|a, b| a.id.cmp(&b.id));
         let new = now.iter().find(|d| d.kind == kind);
@@ -125,6 +125,8 @@ pub fn reconcile(line: &AsnLineRecord, open: &[ExceptionRecord]) -> Vec<Reconcil
 
 #[cfg(test)]
 mod tests {
+    use pyck_vocab::records::ExceptionStatus;
+
     use super::*;
 
     fn line(line: u32, expected: i64, received: i64, damaged: i64) -> AsnLineRecord {
@@ -178,8 +180,8 @@ mod tests {
     fn open(id: &str, kind: ExceptionKind, message: &str) -> ExceptionRecord {
         ExceptionRecord {
             id: id.into(),
-            kind: kind.as_str().into(),
-            status: "open".into(),
+            kind,
+            status: ExceptionStatus::Open,
             message: message.into(),
             order: None,
             asn: Some("ASN-1".into()),

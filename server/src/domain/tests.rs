@@ -5,7 +5,8 @@ use pyck_vocab::operation::{
     CloseAsn, Count, Move, OrderRef, Pick, Receive, ResolveException, ShortPick,
 };
 use pyck_vocab::records::{
-    AsnLineRecord, ExceptionRecord, TaskKind, TaskRecord, TaskStatus, Temperature,
+    AsnLineRecord, ExceptionKind, ExceptionRecord, ExceptionStatus, OrderStatus, TaskKind,
+    TaskRecord, TaskStatus, Temperature,
 };
 
 use super::allocation::Candidate;
@@ -70,7 +71,7 @@ fn view() -> BatchView {
             },
         ],
     );
-    v.orders.insert("SO-1".into(), "allocated".into());
+    v.orders.insert("SO-1".into(), OrderStatus::Allocated);
     v.asns.insert(
         "ASN-1".into(),
         vec![AsnLineRecord {
@@ -359,13 +360,13 @@ fn shipping_takes_staged_stock_out_through_the_ledger() {
     assert_eq!(fx.movements.len(), 1);
     assert_eq!(fx.movements[0].delta, -10);
     assert_eq!(qty(&v, &staging("SO-1"), "FISH", Some("OLD")), 0);
-    assert_eq!(fx.orders, vec![("SO-1".to_owned(), "shipped".to_owned())]);
+    assert_eq!(fx.orders, vec![("SO-1".to_owned(), OrderStatus::Shipped)]);
 }
 
 #[test]
 fn a_pick_for_a_cancelled_order_stands_and_goes_back_to_stock() {
     let mut v = view();
-    v.orders.insert("SO-1".into(), "cancelled".into());
+    v.orders.insert("SO-1".into(), OrderStatus::Cancelled);
     let fx = apply(
         &mut v,
         &op(Payload::Pick(Pick {
@@ -395,8 +396,8 @@ fn supervisors_resolve_known_exceptions() {
     let mut v = view();
     let ex = ExceptionRecord {
         id: "E1".into(),
-        kind: "short_pick".into(),
-        status: "open".into(),
+        kind: ExceptionKind::ShortPick,
+        status: ExceptionStatus::Open,
         message: "m".into(),
         order: None,
         asn: None,
@@ -414,7 +415,7 @@ fn supervisors_resolve_known_exceptions() {
         })),
     )
     .unwrap();
-    assert_eq!(fx.resolved[0].0.status, "resolved");
+    assert_eq!(fx.resolved[0].0.status, ExceptionStatus::Resolved);
     let err = apply(
         &mut v,
         &op(Payload::ResolveException(ResolveException {
@@ -473,7 +474,7 @@ fn a_pack_with_picks_open_is_packed_and_raises_for_the_supervisor() {
         "order SO-1 packed with 1 of 2 picks open; its workflow waits until they are picked or this is resolved"
     );
     assert_eq!(fx.exceptions[0].order.as_deref(), Some("SO-1"));
-    assert_eq!(fx.orders, vec![("SO-1".to_owned(), "packed".to_owned())]);
+    assert_eq!(fx.orders, vec![("SO-1".to_owned(), OrderStatus::Packed)]);
     // Picked first, a pack raises nothing.
     let mut v = view();
     apply(&mut v, &op(pick(10))).unwrap();
@@ -497,7 +498,7 @@ fn a_ship_with_picks_open_cancels_them_and_takes_out_what_was_staged() {
     let t2 = fx.tasks.iter().find(|t| t.id == "T2").unwrap();
     assert_eq!(t2.status, TaskStatus::Cancelled, "no longer handed out");
     assert_eq!(qty(&v, &staging("SO-1"), "FISH", Some("OLD")), 0);
-    assert_eq!(fx.orders, vec![("SO-1".to_owned(), "shipped".to_owned())]);
+    assert_eq!(fx.orders, vec![("SO-1".to_owned(), OrderStatus::Shipped)]);
     // A second ship of the same order changes nothing.
     let again = apply(&mut v, &order_op("SO-1", true)).unwrap();
     assert_eq!(again, Effects::default());
@@ -516,7 +517,7 @@ fn a_ship_of_an_order_never_packed_raises_shipped_unpacked() {
         fx.exceptions[0].message,
         "order SO-1 shipped without being packed; its workflow waits until this is resolved"
     );
-    assert_eq!(fx.orders, vec![("SO-1".to_owned(), "shipped".to_owned())]);
+    assert_eq!(fx.orders, vec![("SO-1".to_owned(), OrderStatus::Shipped)]);
 }
 
 #[test]
@@ -563,7 +564,7 @@ fn a_short_pick_of_a_shipped_order_reallocates_nothing() {
             available: 50,
         }],
     );
-    v.orders.insert("SO-1".into(), "shipped".into());
+    v.orders.insert("SO-1".into(), OrderStatus::Shipped);
     let fx = apply(
         &mut v,
         &op(Payload::ShortPick(ShortPick {
@@ -673,7 +674,7 @@ fn a_receipt_on_a_closed_asn_stands_raises_and_updates_the_shortfall() {
     assert!(
         v.exceptions
             .values()
-            .filter(|e| e.kind == "under_receipt")
-            .all(|e| e.status == "resolved")
+            .filter(|e| e.kind == ExceptionKind::UnderReceipt)
+            .all(|e| e.status == ExceptionStatus::Resolved)
     );
 }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::NaiveDate;
 use pyck_vocab::operation::{Operation, Payload};
 use pyck_vocab::records::{
-    AsnLineRecord, ExceptionRecord, OrderLineRecord, Role, TaskRecord, Temperature,
+    AsnLineRecord, ExceptionRecord, OrderLineRecord, OrderStatus, Role, TaskRecord, Temperature,
 };
 use pyck_vocab::refusal::Refusal;
 use uuid::Uuid;
@@ -80,7 +80,7 @@ pub struct BatchView {
     /// Lines of the ASNs the batch names, by ASN.
     pub asns: HashMap<String, Vec<AsnLineRecord>>,
     /// Orders the batch names: order → status.
-    pub orders: HashMap<String, String>,
+    pub orders: HashMap<String, OrderStatus>,
     /// Zones of the locations in `locations`.
     pub zones: HashMap<String, String>,
     /// Tasks the batch names, by id; for orders a pack or ship names, also

@@ -29,10 +29,17 @@ impl ApiError {
     }
 }
 
+/// The one mapping of storage failures to what a client sees: a write's
+/// refusal (a name taken, a decision's "no") is the
+/// client's to correct and keeps its message; anything else is the
+/// server's, logged here and answered as `internal`.
 impl From<StorageError> for ApiError {
     fn from(e: StorageError) -> Self {
         match e {
             StorageError::UnknownToken(_) => ApiError::Unauthenticated,
+            StorageError::AlreadyExists(_)
+            | StorageError::Invalid(_)
+            | StorageError::InvalidImport(_) => ApiError::BadRequest(e.to_string()),
             other => {
                 tracing::error!(error = %other, "storage failure");
                 ApiError::Internal
@@ -52,4 +59,25 @@ impl ErrorExtensions for ApiError {
 /// Maps a storage failure to the GraphQL error a client may see.
 pub fn storage_error(e: StorageError) -> async_graphql::Error {
     ApiError::from(e).extend()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_keep_their_words_and_failures_keep_theirs_in_the_log() {
+        let taken = ApiError::from(StorageError::AlreadyExists("order SO-1".into()));
+        assert_eq!(
+            (taken.code(), taken.to_string().as_str()),
+            ("bad_request", "order SO-1 already exists")
+        );
+        let failed = ApiError::from(StorageError::Corrupt(
+            "an unknown OrderStatus \"lost\"".into(),
+        ));
+        assert_eq!(failed.code(), "internal");
+        assert!(!failed.to_string().contains("lost"), "{failed}");
+        let token = ApiError::from(StorageError::UnknownToken("x".into()));
+        assert_eq!(token.code(), "unauthenticated");
+    }
 }

@@ -125,13 +125,7 @@ impl Mutation {
         let tasks = storage(ctx)
             .create_order(a.tenant, a.warehouse, &rows)
             .await
-            .map_err(|e| match e {
-                crate::storage::StorageError::AlreadyExists(what) => {
-                    ApiError::BadRequest(format!("{what} already exists")).extend()
-                }
-                crate::storage::StorageError::Invalid(what) => ApiError::BadRequest(what).extend(),
-                other => storage_error(other),
-            })?;
+            .map_err(storage_error)?;
         events(ctx).committed();
         Ok(tasks.into_iter().map(Task::from).collect())
     }
@@ -149,10 +143,7 @@ impl Mutation {
         let task = storage(ctx)
             .create_count_task(a.tenant, a.warehouse, &location, sku.as_deref())
             .await
-            .map_err(|e| match e {
-                crate::storage::StorageError::Invalid(what) => ApiError::BadRequest(what).extend(),
-                other => storage_error(other),
-            })?;
+            .map_err(storage_error)?;
         events(ctx).committed();
         Ok(Task::from(task))
     }

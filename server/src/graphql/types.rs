@@ -153,8 +153,8 @@ impl From<records::ExceptionRecord> for Exception {
     fn from(r: records::ExceptionRecord) -> Self {
         Self {
             id: ID(r.id),
-            kind: r.kind,
-            status: r.status,
+            kind: r.kind.as_str().to_owned(),
+            status: r.status.as_str().to_owned(),
             message: r.message,
             order: r.order,
             asn: r.asn,

@@ -173,7 +173,7 @@ pub trait UseCases: Storage {
         plan.tasks
             .into_values()
             .next()
-            .ok_or_else(|| StorageError::Backend("a count task's plan holds no task".into()))
+            .ok_or_else(|| StorageError::Internal("a count task's plan holds no task".into()))
     }
 
     /// Resolves an exception with a note; `None` if it does not exist.

@@ -10,6 +10,7 @@
 //!   a closed line received after its close equals what the receipts that
 //!   raised it brought.
 
+use pyck_vocab::records::OrderStatus;
 use std::collections::BTreeMap;
 
 use super::Discrepancy;
@@ -38,7 +39,7 @@ pub struct BusinessFacts {
 pub struct ClosedOrder {
     pub warehouse: String,
     pub order: String,
-    pub status: String,
+    pub status: OrderStatus,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,10 +84,10 @@ fn lot_suffix(lot: &str) -> String {
 /// What is wrong with the facts, in a stable order.
 pub fn check(facts: &BusinessFacts) -> Vec<Discrepancy> {
     let mut out = Vec::new();
-    let closed: BTreeMap<(&str, &str), &str> = facts
+    let closed: BTreeMap<(&str, &str), OrderStatus> = facts
         .closed_orders
         .iter()
-        .map(|o| ((o.warehouse.as_str(), o.order.as_str()), o.status.as_str()))
+        .map(|o| ((o.warehouse.as_str(), o.order.as_str()), o.status))
         .collect();
     let mut tasks: Vec<&OpenTask> = facts.open_tasks.iter().collect();
     tasks.sort_by(|a, b| (&a.warehouse, &a.id).cmp(&(&b.warehouse, &b.id)));
@@ -171,11 +172,11 @@ pub fn check(facts: &BusinessFacts) -> Vec<Discrepancy> {
 mod tests {
     use super::*;
 
-    fn order(order: &str, status: &str) -> ClosedOrder {
+    fn order(order: &str, status: OrderStatus) -> ClosedOrder {
         ClosedOrder {
             warehouse: "DC1".into(),
             order: order.into(),
-            status: status.into(),
+            status,
         }
     }
 
@@ -214,7 +215,10 @@ mod tests {
     #[test]
     fn open_work_of_a_shipped_order_is_named() {
         let facts = BusinessFacts {
-            closed_orders: vec![order("SO-1", "shipped"), order("SO-2", "cancelled")],
+            closed_orders: vec![
+                order("SO-1", OrderStatus::Shipped),
+                order("SO-2", OrderStatus::Cancelled),
+            ],
             open_tasks: vec![
                 task("T1", Some("SO-1"), "A-01", 5),
                 task("T2", Some("SO-3"), "A-01", 5),

@@ -17,6 +17,7 @@ pub mod sqlite;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use pyck_vocab::names::Named;
 use pyck_vocab::operation::Operation;
 use pyck_vocab::protocol::{PullPage, PushResponse};
 use pyck_vocab::records::{ExceptionRecord, ItemRecord, LocationRecord, Role, StockRecord};
@@ -35,7 +36,8 @@ use chrono::{DateTime, Utc};
 pub use model::*;
 
 /// Failures of the storage layer. The messages are for operators' logs and
-/// the admin CLI; the GraphQL layer never passes `Backend` text to clients.
+/// the admin CLI; the GraphQL layer passes only the refusals (a name taken,
+/// a write's decision) to clients, never the database's own text.
 #[derive(Debug, Error)]
 pub enum StorageError {
     #[error("tenant {0:?} does not exist; create it with `pyck-server tenant create`")]
@@ -58,23 +60,129 @@ pub enum StorageError {
         "the database schema is version {found}, newer than this build ({supported}); upgrade pyck-server"
     )]
     SchemaTooNew { found: i64, supported: i64 },
+    /// The database failed: I/O, a full disk, a lost connection, a broken
+    /// constraint. The database's own error is kept whole
+    /// ([`StorageError::database`]) for code that must tell failures apart.
     #[error("storage backend: {0}")]
-    Backend(String),
+    Database(DatabaseError),
+    /// A stored row this build cannot read back (hand-edited, or left by a
+    /// newer build): never read as a default.
+    #[error("the database holds {0}")]
+    Corrupt(String),
+    /// The server broke one of its own invariants; the message says which.
+    #[error("internal: {0}")]
+    Internal(String),
     /// The backend cannot do this; the message says what to do instead.
     #[error("{0}")]
     Unsupported(String),
 }
 
+impl StorageError {
+    /// The database's own error, when the database failed.
+    pub fn database(&self) -> Option<&DatabaseError> {
+        match self {
+            StorageError::Database(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// A row of the database that does not read back as what it should.
+    pub(crate) fn corrupt(what: impl std::fmt::Display) -> StorageError {
+        StorageError::Corrupt(what.to_string())
+    }
+}
+
+/// What failed under the storage layer, as the library that failed said
+/// it. Its message is its whole chain (`tokio_postgres` says only "db
+/// error" at the top, the server's reason below), so a log line shows the
+/// cause; `source` is not repeated for the same reason.
+#[derive(Debug)]
+pub enum DatabaseError {
+    Sqlite(rusqlite::Error),
+    Postgres(tokio_postgres::Error),
+    Pool(deadpool_postgres::PoolError),
+    /// A file the backend reads or writes beside the database (a backup).
+    Io {
+        what: String,
+        error: std::io::Error,
+    },
+}
+
+impl DatabaseError {
+    /// The SQLite result code, when SQLite failed with one.
+    pub fn sqlite_code(&self) -> Option<rusqlite::ErrorCode> {
+        match self {
+            DatabaseError::Sqlite(e) => e.sqlite_error_code(),
+            _ => None,
+        }
+    }
+
+    /// The SQLSTATE, when PostgreSQL refused a statement.
+    pub fn sqlstate(&self) -> Option<&tokio_postgres::error::SqlState> {
+        match self {
+            DatabaseError::Postgres(e) => e.code(),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for DatabaseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let top: &dyn std::error::Error = match self {
+            DatabaseError::Sqlite(e) => e,
+            DatabaseError::Postgres(e) => e,
+            DatabaseError::Pool(e) => {
+                f.write_str("PostgreSQL connection pool: ")?;
+                e
+            }
+            DatabaseError::Io { what, error } => {
+                write!(f, "{what}: ")?;
+                error
+            }
+        };
+        write!(f, "{top}")?;
+        let mut cause = top.source();
+        while let Some(e) = cause {
+            write!(f, ": {e}")?;
+            cause = e.source();
+        }
+        Ok(())
+    }
+}
+
 impl From<rusqlite::Error> for StorageError {
     fn from(e: rusqlite::Error) -> Self {
-        StorageError::Backend(e.to_string())
+        match e {
+            // A column that did not convert is a row this build cannot
+            // read, not a failing database.
+            rusqlite::Error::FromSqlConversionFailure(column, _, why) => {
+                StorageError::Corrupt(format!("column {column}: {why}"))
+            }
+            e => StorageError::Database(DatabaseError::Sqlite(e)),
+        }
     }
 }
 
 impl From<tokio_postgres::Error> for StorageError {
     fn from(e: tokio_postgres::Error) -> Self {
-        StorageError::Backend(format!("{e:#}"))
+        StorageError::Database(DatabaseError::Postgres(e))
     }
+}
+
+impl From<deadpool_postgres::PoolError> for StorageError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        StorageError::Database(DatabaseError::Pool(e))
+    }
+}
+
+/// Reads a stored name back as its enum. Text this build does not know is
+/// a corrupt row, never a default.
+pub(crate) fn named<T: Named>(text: &str) -> Result<T> {
+    T::parse(text).ok_or_else(|| unknown_name::<T>(text))
+}
+
+pub(crate) fn unknown_name<T: Named>(text: &str) -> StorageError {
+    StorageError::Corrupt(format!("an unknown {} {text:?}", T::WHAT))
 }
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
@@ -365,7 +473,7 @@ pub(crate) fn server_write(tenant: i64, warehouse: i64) -> DeviceAuth {
 
 /// A write's events in the outbox's stored form.
 pub(crate) fn encode_events(events: &[pyck_vocab::events::Event]) -> Result<String> {
-    crate::outbox::encode(events).map_err(|e| StorageError::Backend(format!("outbox: {e}")))
+    crate::outbox::encode(events).map_err(|e| StorageError::Internal(format!("outbox: {e}")))
 }
 
 /// The pure decision of a write: a plan over the loaded view, or a refusal.
@@ -376,7 +484,7 @@ pub type Decide = Box<dyn FnOnce(&mut BatchView) -> Result<Plan> + Send>;
 pub(crate) fn decide_server_write(decide: Decide, view: &mut BatchView) -> Result<Plan> {
     let plan = decide(view)?;
     if !plan.ops.is_empty() {
-        return Err(StorageError::Backend(
+        return Err(StorageError::Internal(
             "a server write's plan stores no device operations".into(),
         ));
     }

@@ -4,88 +4,43 @@
 //! drive time by hand.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+
+use pyck_vocab::records::OrderStatus;
 
 use super::policy::Policy;
 
-/// The steps, in order; `compensate` replaces the rest of the way when an
-/// order is cancelled or a step before shipping fails for good.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Step {
-    Reserve,
-    Pick,
-    Pack,
-    Ship,
-    Compensate,
-    Notify,
+pyck_vocab::named! {
+    /// The steps, in order; `compensate` replaces the rest of the way when an
+    /// order is cancelled or a step before shipping fails for good.
+    pub enum Step {
+        Reserve = "reserve",
+        Pick = "pick",
+        Pack = "pack",
+        Ship = "ship",
+        Compensate = "compensate",
+        Notify = "notify",
+    }
 }
 
 impl Step {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Step::Reserve => "reserve",
-            Step::Pick => "pick",
-            Step::Pack => "pack",
-            Step::Ship => "ship",
-            Step::Compensate => "compensate",
-            Step::Notify => "notify",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Step> {
-        [
-            Step::Reserve,
-            Step::Pick,
-            Step::Pack,
-            Step::Ship,
-            Step::Compensate,
-            Step::Notify,
-        ]
-        .into_iter()
-        .find(|x| x.as_str() == s)
-    }
-
     /// Steps the engine works on itself (the others wait for the floor).
     pub fn is_active(self) -> bool {
         matches!(self, Step::Reserve | Step::Compensate | Step::Notify)
     }
 }
 
-/// Where a whole workflow stands (CLI.md: `state`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum State {
-    Running,
-    Completed,
-    Compensating,
-    Compensated,
-    Failed,
+pyck_vocab::named! {
+    /// Where a whole workflow stands (CLI.md: `state`).
+    pub enum State {
+        Running = "running",
+        Completed = "completed",
+        Compensating = "compensating",
+        Compensated = "compensated",
+        Failed = "failed",
+    }
 }
 
 impl State {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Running => "running",
-            State::Completed => "completed",
-            State::Compensating => "compensating",
-            State::Compensated => "compensated",
-            State::Failed => "failed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<State> {
-        [
-            State::Running,
-            State::Completed,
-            State::Compensating,
-            State::Compensated,
-            State::Failed,
-        ]
-        .into_iter()
-        .find(|x| x.as_str() == s)
-    }
-
     pub fn is_finished(self) -> bool {
         matches!(self, State::Completed | State::Compensated | State::Failed)
     }
@@ -112,9 +67,8 @@ pub struct Workflow {
 /// What the storage says about the order when the workflow looks at it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Facts {
-    /// The order lines' status: `open`, `allocated`, `packed`, `shipped`,
-    /// `cancelled`.
-    pub status: String,
+    /// The order lines' status (None: the order has no lines).
+    pub status: Option<OrderStatus>,
     /// Pick tasks of the order, and how many of them are still open or
     /// were cancelled (by a ship that left with picks open).
     pub pick_tasks: u32,
@@ -175,9 +129,9 @@ impl Facts {
     /// (a ship of an order never packed raises `shipped_unpacked`, which
     /// holds the step until it is resolved).
     pub fn packed(&self) -> bool {
-        match self.status.as_str() {
-            "packed" => true,
-            "shipped" => !self.shipped_unpacked.holds(),
+        match self.status {
+            Some(OrderStatus::Packed) => true,
+            Some(OrderStatus::Shipped) => !self.shipped_unpacked.holds(),
             _ => false,
         }
     }
@@ -190,25 +144,14 @@ pub enum Outcome {
     Failed(String),
 }
 
-/// `done`, `failed`, `cancelled` (left for compensation), `overdue` (its
-/// deadline passed; an exception was raised).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StepStatus {
-    Done,
-    Failed,
-    Cancelled,
-    Overdue,
-}
-
-impl StepStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StepStatus::Done => "done",
-            StepStatus::Failed => "failed",
-            StepStatus::Cancelled => "cancelled",
-            StepStatus::Overdue => "overdue",
-        }
+pyck_vocab::named! {
+    /// `done`, `failed`, `cancelled` (left for compensation), `overdue` (its
+    /// deadline passed; an exception was raised).
+    pub enum StepStatus {
+        Done = "done",
+        Failed = "failed",
+        Cancelled = "cancelled",
+        Overdue = "overdue",
     }
 }
 
@@ -292,7 +235,7 @@ pub fn must_compensate(wf: &Workflow, facts: &Facts) -> bool {
             wf.step,
             Step::Reserve | Step::Pick | Step::Pack | Step::Ship
         )
-        && facts.status != "shipped"
+        && facts.status != Some(OrderStatus::Shipped)
 }
 
 /// The way to compensation after a cancel: the current step is recorded as
@@ -363,7 +306,7 @@ pub fn next(
             Transition::stay(wf, wake)
         }
         Step::Pack if facts.packed() => advance(Step::Ship),
-        Step::Ship if facts.status == "shipped" => advance(Step::Notify),
+        Step::Ship if facts.status == Some(OrderStatus::Shipped) => advance(Step::Notify),
         Step::Pack | Step::Ship => Transition::stay(wf, poll),
     }
 }

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
+use pyck_vocab::records::OrderStatus;
 
 use super::machine::*;
 use super::policy::Policy;
@@ -27,7 +28,7 @@ fn wf(step: Step) -> Workflow {
 
 fn facts(status: &str, pick_tasks: u32, open_picks: u32) -> Facts {
     Facts {
-        status: status.into(),
+        status: OrderStatus::parse(status),
         pick_tasks,
         open_picks,
         ..Facts::default()

@@ -18,7 +18,7 @@ use chrono::NaiveDate;
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
 use pyck_vocab::operation::Kind;
-use pyck_vocab::records::{Role, TaskKind, TaskStatus, Temperature};
+use pyck_vocab::records::{OrderStatus, Role, TaskKind, TaskStatus, Temperature};
 
 use super::*;
 use crate::tui::app::{App, Entry, FieldKind, Form, SHORT_REASONS, Screen};
@@ -551,8 +551,8 @@ fn wrong(entry: &Entry, role: Role, fake: &Fake, today: NaiveDate) -> Option<Str
                 .count();
             let ready = open == 0
                 && match kind {
-                    Kind::Pack => matches!(*status, "open" | "allocated"),
-                    Kind::Ship => *status == "packed",
+                    Kind::Pack => matches!(status, OrderStatus::Open | OrderStatus::Allocated),
+                    Kind::Ship => *status == OrderStatus::Packed,
                     _ => false,
                 };
             (!ready).then(|| format!("{kind} of {order} ({status}, {open} open picks)"))

@@ -1,7 +1,7 @@
 //! Walking every flow through `update`, with an in-memory warehouse.
 
 use pyck_vocab::operation::Kind;
-use pyck_vocab::records::Role;
+use pyck_vocab::records::{OrderStatus, Role};
 
 use super::*;
 use crate::store::view::StockRow;
@@ -566,7 +566,7 @@ fn pack_and_ship() {
             order: "SO-5001".into()
         }]
     );
-    look.orders = vec![("SO-5001", "packed")];
+    look.orders = vec![("SO-5001", OrderStatus::Packed)];
     let mut app = picker();
     send(&mut app, &look, [Msg::Char('7')]);
     send(&mut app, &look, scan("SO-5001"));

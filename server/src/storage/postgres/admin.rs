@@ -118,7 +118,7 @@ pub async fn operator_login(
     };
     let role: &str = row.try_get(0)?;
     let role = Role::parse(role)
-        .ok_or_else(|| StorageError::Backend(format!("operator {badge}: unknown role {role:?}")))?;
+        .ok_or_else(|| StorageError::corrupt(format!("operator {badge}: unknown role {role:?}")))?;
     Ok(Some(OperatorLogin {
         role,
         pin_hash: row.try_get(1)?,
@@ -162,7 +162,7 @@ pub async fn operators(client: &ClientWrapper, tenant: i64) -> Result<Vec<Operat
             let role: &str = row.try_get(1)?;
             Ok(OperatorInfo {
                 role: Role::parse(role).ok_or_else(|| {
-                    StorageError::Backend(format!("operator {badge}: unknown role {role:?}"))
+                    StorageError::corrupt(format!("operator {badge}: unknown role {role:?}"))
                 })?,
                 badge,
                 active: row.try_get(2)?,

@@ -90,10 +90,7 @@ struct PgStorage {
 
 impl PgStorage {
     async fn client(&self) -> Result<deadpool_postgres::Client> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| StorageError::Backend(format!("PostgreSQL connection pool: {e}")))
+        self.pool.get().await.map_err(StorageError::from)
     }
 }
 

@@ -34,7 +34,7 @@ pub async fn pending(client: &ClientWrapper, limit: u32) -> Result<Vec<Pending>>
             let id: i64 = r.try_get(0)?;
             let events: &str = r.try_get(2)?;
             Pending::decode(id, r.try_get(1)?, events)
-                .map_err(|e| StorageError::Backend(format!("outbox row {id}: {e}")))
+                .map_err(|e| StorageError::corrupt(format!("outbox row {id}: {e}")))
         })
         .collect()
 }

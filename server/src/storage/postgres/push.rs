@@ -31,8 +31,8 @@ use deadpool_postgres::{ClientWrapper, Transaction};
 use pyck_vocab::operation::Operation;
 use pyck_vocab::protocol::{Entity, PROTOCOL_VERSION, PushResponse};
 use pyck_vocab::records::{
-    AsnLineRecord, ExceptionRecord, ItemRecord, LocationRecord, OrderLineRecord, Role, TaskKind,
-    TaskRecord, TaskStatus, Temperature,
+    AsnLineRecord, ExceptionRecord, ItemRecord, LocationRecord, OrderLineRecord, OrderStatus, Role,
+    TaskRecord, Temperature,
 };
 use tokio::try_join;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
@@ -49,7 +49,7 @@ use crate::domain::{
     StoredLine, staging,
 };
 use crate::push::{self, ChangeRow, NewOp, OperatorWrite, Plan, ServerOp, WorkflowStep, to_json};
-use crate::storage::{DeviceAuth, Result, Scope, StorageError, TENANT_WIDE, WarehouseRef};
+use crate::storage::{DeviceAuth, Result, Scope, StorageError, TENANT_WIDE, WarehouseRef, named};
 
 /// Applies a batch; see [`crate::storage::Storage::push`].
 pub async fn push(
@@ -166,7 +166,7 @@ async fn load_order_lines(
             sku: r.try_get(2)?,
             qty: r.try_get(3)?,
             customer: r.try_get(4)?,
-            status: r.try_get(5)?,
+            status: named(r.try_get(5)?)?,
         };
         let tasked = r.try_get(6)?;
         lines
@@ -301,7 +301,7 @@ async fn load_operator_rows(
         let badge: String = r.try_get(0)?;
         let role: &str = r.try_get(1)?;
         let role = Role::parse(role).ok_or_else(|| {
-            StorageError::Backend(format!("operator {badge}: unknown role {role:?}"))
+            StorageError::corrupt(format!("operator {badge}: unknown role {role:?}"))
         })?;
         view.operator_rows.insert(
             badge.clone(),
@@ -586,9 +586,8 @@ impl Records {
             );
         }
         for r in self.operators {
-            if let Some(role) = Role::parse(r.try_get(1)?) {
-                view.operators.insert(r.try_get(0)?, role);
-            }
+            view.operators
+                .insert(r.try_get(0)?, named::<Role>(r.try_get(1)?)?);
         }
         for r in self.items {
             view.items.insert(
@@ -596,16 +595,14 @@ impl Records {
                 ItemFacts {
                     lot_tracked: r.try_get(1)?,
                     expiry_tracked: r.try_get(2)?,
-                    temperature: Temperature::parse(r.try_get(3)?).unwrap_or(Temperature::Ambient),
+                    temperature: named(r.try_get(3)?)?,
                 },
             );
         }
         for r in self.locations {
-            if let Some(t) = Temperature::parse(r.try_get(1)?) {
-                let code: String = r.try_get(0)?;
-                view.zones.insert(code.clone(), r.try_get(2)?);
-                view.locations.insert(code, t);
-            }
+            let code: String = r.try_get(0)?;
+            view.zones.insert(code.clone(), r.try_get(2)?);
+            view.locations.insert(code, named(r.try_get(1)?)?);
         }
         for r in self.stock {
             view.stock.insert(stock_key(&r)?, r.try_get(3)?);
@@ -619,7 +616,7 @@ impl Records {
             view.asns.entry(line.asn.clone()).or_default().push(line);
         }
         for r in self.orders {
-            view.orders.insert(r.try_get(0)?, r.try_get(1)?);
+            view.orders.insert(r.try_get(0)?, named(r.try_get(1)?)?);
         }
         Ok(())
     }
@@ -803,9 +800,7 @@ impl Work {
             }
         }
         for r in self.bins {
-            let Some(temperature) = Temperature::parse(r.try_get(1)?) else {
-                continue;
-            };
+            let temperature = named(r.try_get(1)?)?;
             view.bins.entry(temperature).or_default().push(Bin {
                 code: r.try_get(0)?,
                 temperature,
@@ -870,8 +865,8 @@ pub(super) fn task_row(r: &Row) -> Result<TaskRecord> {
     let line: Option<i64> = r.try_get(4)?;
     Ok(TaskRecord {
         id: r.try_get(0)?,
-        kind: wire_enum(r.try_get(1)?).unwrap_or(TaskKind::Pick),
-        status: wire_enum(r.try_get(2)?).unwrap_or(TaskStatus::Open),
+        kind: named(r.try_get(1)?)?,
+        status: named(r.try_get(2)?)?,
         order: r.try_get(3)?,
         line: line.map(line_no).transpose()?,
         sku: r.try_get(5)?,
@@ -883,21 +878,6 @@ pub(super) fn task_row(r: &Row) -> Result<TaskRecord> {
         zone: r.try_get(11)?,
         sequence: r.try_get::<_, i64>(12)? as u64,
     })
-}
-
-/// A task kind or status from its wire name (as SQLite stores them).
-fn wire_enum<T: serde::de::DeserializeOwned>(name: &str) -> Option<T> {
-    serde_json::from_value(serde_json::Value::String(name.to_owned())).ok()
-}
-
-/// The wire name of a task kind or status.
-fn wire_name<T: serde::Serialize>(value: T) -> Result<String> {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(name)) => Ok(name),
-        _ => Err(StorageError::Backend(
-            "a task kind or status has no name".into(),
-        )),
-    }
 }
 
 fn asn_line(r: &Row) -> Result<AsnLineRecord> {
@@ -915,7 +895,7 @@ fn asn_line(r: &Row) -> Result<AsnLineRecord> {
 
 pub(super) fn line_no(line: i64) -> Result<u32> {
     u32::try_from(line).map_err(|_| {
-        StorageError::Backend(format!("line number {line} in database is out of range"))
+        StorageError::corrupt(format!("line number {line} in database is out of range"))
     })
 }
 
@@ -939,10 +919,10 @@ async fn write_plan(
         super::workflow::start(tx, auth.tenant, auth.warehouse, order).await?;
     }
     let mut changes = plan.changes(view);
-    let orders: Vec<(&str, &str)> = plan
+    let orders: Vec<(&str, OrderStatus)> = plan
         .orders
         .iter()
-        .map(|(order, status)| (order.as_str(), status.as_str()))
+        .map(|(order, status)| (order.as_str(), *status))
         .collect();
     changes.extend(set_order_status(tx, auth.tenant, auth.warehouse, &orders).await?);
     let tasks: Vec<&TaskRecord> = plan.tasks.values().collect();
@@ -1210,14 +1190,8 @@ pub(super) async fn write_tasks(
     }
     let tasks = last_of_each(tasks, |t| t.id.as_str());
     let ids: Vec<&str> = tasks.iter().map(|t| t.id.as_str()).collect();
-    let kinds = tasks
-        .iter()
-        .map(|t| wire_name(t.kind))
-        .collect::<Result<Vec<_>>>()?;
-    let statuses = tasks
-        .iter()
-        .map(|t| wire_name(t.status))
-        .collect::<Result<Vec<_>>>()?;
+    let kinds: Vec<&str> = tasks.iter().map(|t| t.kind.as_str()).collect();
+    let statuses: Vec<&str> = tasks.iter().map(|t| t.status.as_str()).collect();
     let orders: Vec<Option<&str>> = tasks.iter().map(|t| t.order.as_deref()).collect();
     let lines: Vec<Option<i64>> = tasks.iter().map(|t| t.line.map(i64::from)).collect();
     let skus: Vec<Option<&str>> = tasks.iter().map(|t| t.sku.as_deref()).collect();
@@ -1271,14 +1245,14 @@ pub(super) async fn set_order_status(
     tx: &Transaction<'_>,
     tenant: i64,
     warehouse: i64,
-    orders: &[(&str, &str)],
+    orders: &[(&str, OrderStatus)],
 ) -> Result<Vec<ChangeRow>> {
     if orders.is_empty() {
         return Ok(Vec::new());
     }
     let orders = last_of_each(orders, |(order, _)| *order);
     let numbers: Vec<&str> = orders.iter().map(|(order, _)| *order).collect();
-    let statuses: Vec<&str> = orders.iter().map(|(_, status)| *status).collect();
+    let statuses: Vec<&str> = orders.iter().map(|(_, status)| status.as_str()).collect();
     let stmt = tx
         .prepare_cached(
             "UPDATE order_lines o SET status = u.status \
@@ -1300,7 +1274,7 @@ pub(super) async fn set_order_status(
                 sku: r.try_get(2)?,
                 qty: r.try_get(3)?,
                 customer: r.try_get(4)?,
-                status: r.try_get(5)?,
+                status: named(r.try_get(5)?)?,
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -1386,7 +1360,7 @@ async fn insert_operations(tx: &Transaction<'_>, auth: &DeviceAuth, ops: &[NewOp
         let payload = op
             .payload
             .fields_json()
-            .map_err(|e| StorageError::Backend(e.to_string()))?;
+            .map_err(|e| StorageError::Internal(format!("operation payload: {e}")))?;
         writer
             .as_mut()
             .write(&[

@@ -4,12 +4,14 @@
 
 use deadpool_postgres::ClientWrapper;
 use pyck_vocab::protocol::{Change, Entity, PROTOCOL_VERSION, PullPage};
-use pyck_vocab::records::{ExceptionRecord, ItemRecord, LocationRecord, StockRecord, Temperature};
+use pyck_vocab::records::{ExceptionRecord, ItemRecord, LocationRecord, StockRecord};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
 use super::refusal;
-use crate::storage::{DeviceAuth, Discrepancy, Result, StockFilter, StorageError, StoredOperation};
+use crate::storage::{
+    DeviceAuth, Discrepancy, Result, StockFilter, StorageError, StoredOperation, named,
+};
 
 /// A page of the change log. Paging by position is safe while pushes commit:
 /// positions commit in order (see [`super::push::lock_tenant`]).
@@ -59,13 +61,13 @@ pub async fn pull(
             Ok(Change {
                 position: r.try_get::<_, i64>(0)? as u64,
                 entity: Entity::parse(entity).ok_or_else(|| {
-                    StorageError::Backend(format!("unknown entity {entity:?} in change log"))
+                    StorageError::corrupt(format!("unknown entity {entity:?} in change log"))
                 })?,
                 key: r.try_get(2)?,
                 data: data
                     .map(serde_json::from_str)
                     .transpose()
-                    .map_err(|e| StorageError::Backend(e.to_string()))?,
+                    .map_err(StorageError::corrupt)?,
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -197,7 +199,7 @@ async fn business_facts(
         facts.closed_orders.push(ClosedOrder {
             warehouse: r.try_get(0)?,
             order: r.try_get(1)?,
-            status: r.try_get(2)?,
+            status: named(r.try_get(2)?)?,
         });
     }
     for r in client
@@ -343,7 +345,7 @@ pub async fn items(client: &ClientWrapper, tenant: i64) -> Result<Vec<ItemRecord
                 lot_tracked: r.try_get(3)?,
                 expiry_tracked: r.try_get(4)?,
                 serial_tracked: r.try_get(5)?,
-                temperature: Temperature::parse(r.try_get(6)?).unwrap_or(Temperature::Ambient),
+                temperature: named(r.try_get(6)?)?,
                 gtins: r.try_get(7)?,
             })
         })
@@ -369,7 +371,7 @@ pub async fn locations(
             Ok(LocationRecord {
                 code: r.try_get(0)?,
                 zone: r.try_get(1)?,
-                temperature: Temperature::parse(r.try_get(2)?).unwrap_or(Temperature::Ambient),
+                temperature: named(r.try_get(2)?)?,
             })
         })
         .collect()
@@ -407,8 +409,8 @@ pub(super) const EXCEPTIONS_BY_ID: &str = "SELECT e.id::text, e.kind, e.status, 
 pub(super) fn exception_row(r: &Row) -> Result<ExceptionRecord> {
     Ok(ExceptionRecord {
         id: r.try_get(0)?,
-        kind: r.try_get(1)?,
-        status: r.try_get(2)?,
+        kind: named(r.try_get(1)?)?,
+        status: named(r.try_get(2)?)?,
         message: r.try_get(3)?,
         order: r.try_get(4)?,
         asn: r.try_get(5)?,
@@ -462,8 +464,7 @@ pub async fn operations(
                 kind: r.try_get(2)?,
                 operator: r.try_get(3)?,
                 at: r.try_get(4)?,
-                payload: serde_json::from_str(payload)
-                    .map_err(|e| StorageError::Backend(e.to_string()))?,
+                payload: serde_json::from_str(payload).map_err(StorageError::corrupt)?,
                 refusal: refusal(r.try_get(6)?, r.try_get(7)?),
             })
         })

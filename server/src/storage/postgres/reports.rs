@@ -36,7 +36,7 @@ pub async fn facts(c: &ClientWrapper, tenant: i64, scope: &ReportScope) -> Resul
         let kind: String = r.try_get(2)?;
         let at: DateTime<Utc> = r.try_get(4)?;
         let payload: serde_json::Value = serde_json::from_str(r.try_get::<_, &str>(5)?)
-            .map_err(|e| StorageError::Backend(format!("bad operation payload: {e}")))?;
+            .map_err(|e| StorageError::corrupt(format!("bad operation payload: {e}")))?;
         let book_qty = if kind == "count" {
             let field = |name: &str| payload[name].as_str().unwrap_or_default().to_owned();
             let row = c

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::{ClientWrapper, Transaction};
 use tokio_postgres::Row;
 
-use crate::storage::{Result, StorageError};
+use crate::storage::{Result, StorageError, named};
 use crate::workflow::machine::{Facts, State, Step, Workflow};
 use crate::workflow::{HistoryRow, Report};
 
@@ -29,7 +29,7 @@ fn workflow(r: &Row) -> Result<Workflow> {
     let state: String = r.try_get(3)?;
     let step: String = r.try_get(4)?;
     let bad = |what: &str, v: &str| {
-        StorageError::Backend(format!("workflow of {order}: unknown {what} {v:?}"))
+        StorageError::corrupt(format!("workflow of {order}: unknown {what} {v:?}"))
     };
     Ok(Workflow {
         tenant: r.try_get(0)?,
@@ -86,7 +86,7 @@ pub async fn facts(client: &ClientWrapper, tenant: i64, wh: i64, order: &str) ->
         .await?;
     let r = client.query_one(&stmt, &[&tenant, &wh, &order]).await?;
     let mut facts = Facts {
-        status: r.try_get::<_, Option<String>>(0)?.unwrap_or_default(),
+        status: r.try_get::<_, Option<&str>>(0)?.map(named).transpose()?,
         pick_tasks: r.try_get::<_, i64>(1)? as u32,
         open_picks: r.try_get::<_, i64>(2)? as u32,
         cancelled_picks: r.try_get::<_, i64>(3)? as u32,

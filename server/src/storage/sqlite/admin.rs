@@ -109,7 +109,7 @@ pub fn operator_login(
         return Ok(None);
     };
     let role = Role::parse(&role)
-        .ok_or_else(|| StorageError::Backend(format!("operator {badge}: unknown role {role:?}")))?;
+        .ok_or_else(|| StorageError::corrupt(format!("operator {badge}: unknown role {role:?}")))?;
     let locked_until = locked_until.as_deref().map(parse_ts).transpose()?;
     Ok(Some(OperatorLogin {
         role,
@@ -162,7 +162,7 @@ pub fn operators(conn: &Connection, tenant: i64) -> Result<Vec<OperatorInfo>> {
         .map(|(badge, role, active, locked_until, warehouses)| {
             Ok(OperatorInfo {
                 role: Role::parse(&role).ok_or_else(|| {
-                    StorageError::Backend(format!("operator {badge}: unknown role {role:?}"))
+                    StorageError::corrupt(format!("operator {badge}: unknown role {role:?}"))
                 })?,
                 badge,
                 active,
@@ -209,7 +209,7 @@ pub fn devices(conn: &Connection, tenant: i64) -> Result<Vec<DeviceInfo>> {
             |(id, name, warehouse, created_at, last_contact, backlog, revoked_at)| {
                 Ok(DeviceInfo {
                     id: Uuid::parse_str(&id)
-                        .map_err(|e| StorageError::Backend(format!("bad device id {id:?}: {e}")))?,
+                        .map_err(|e| StorageError::corrupt(format!("bad device id {id:?}: {e}")))?,
                     name,
                     warehouse,
                     created_at: parse_ts(&created_at)?,

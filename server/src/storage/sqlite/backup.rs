@@ -8,7 +8,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 use rusqlite::backup::{Backup, StepResult};
 
-use crate::storage::{BackupSummary, Result, StorageError};
+use crate::storage::{BackupSummary, DatabaseError, Result, StorageError};
 
 /// Copies the database `from` reads into a new file `dest`. The copy is
 /// written beside `dest` and renamed into place only once it is complete,
@@ -24,12 +24,12 @@ pub fn backup(from: &Connection, dest: &Path) -> Result<BackupSummary> {
     let partial = dest.with_extension(format!("partial-{}", std::process::id()));
     let result = copy(from, &partial).and_then(|summary| {
         std::fs::rename(&partial, dest)
-            .map_err(|e| io(&format!("renaming the backup into {}", dest.display()), &e))?;
+            .map_err(|e| io(&format!("renaming the backup into {}", dest.display()), e))?;
         if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
             // The rename itself must survive a power cut.
             std::fs::File::open(dir)
                 .and_then(|d| d.sync_all())
-                .map_err(|e| io(&format!("syncing {}", dir.display()), &e))?;
+                .map_err(|e| io(&format!("syncing {}", dir.display()), e))?;
         }
         Ok(summary)
     });
@@ -41,7 +41,7 @@ pub fn backup(from: &Connection, dest: &Path) -> Result<BackupSummary> {
 
 fn copy(from: &Connection, partial: &Path) -> Result<BackupSummary> {
     pyck_vocab::private_file::make_private(partial)
-        .map_err(|e| io(&format!("creating {}", partial.display()), &e))?;
+        .map_err(|e| io(&format!("creating {}", partial.display()), e))?;
     let mut to = Connection::open(partial)?;
     let pages = {
         let backup = Backup::new(from, &mut to)?;
@@ -58,9 +58,13 @@ fn copy(from: &Connection, partial: &Path) -> Result<BackupSummary> {
                     std::thread::sleep(Duration::from_millis(50));
                 }
                 StepResult::Busy | StepResult::Locked => {
-                    return Err(StorageError::Backend(
-                        "the database stayed locked for 5 s; try the backup again".into(),
-                    ));
+                    // Still SQLITE_BUSY: the database's own error, with
+                    // what to do.
+                    return Err(rusqlite::Error::SqliteFailure(
+                        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                        Some("the database stayed locked for 5 s; try the backup again".into()),
+                    )
+                    .into());
                 }
                 // A future SQLite result: treat as not done.
                 _ => continue,
@@ -71,17 +75,17 @@ fn copy(from: &Connection, partial: &Path) -> Result<BackupSummary> {
     // The copy is a plain rollback-journal file; restoring it is copying it.
     let check: String = to.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
     if check != "ok" {
-        return Err(StorageError::Backend(format!(
-            "the backup failed its integrity check: {check}"
+        return Err(StorageError::Corrupt(format!(
+            "a backup that failed its integrity check: {check}"
         )));
     }
     let schema: i64 = to.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     drop(to);
     std::fs::File::open(partial)
         .and_then(|f| f.sync_all())
-        .map_err(|e| io("syncing the backup", &e))?;
+        .map_err(|e| io("syncing the backup", e))?;
     let bytes = std::fs::metadata(partial)
-        .map_err(|e| io("reading the backup's size", &e))?
+        .map_err(|e| io("reading the backup's size", e))?
         .len();
     Ok(BackupSummary {
         pages: u64::try_from(pages).unwrap_or(0),
@@ -90,6 +94,9 @@ fn copy(from: &Connection, partial: &Path) -> Result<BackupSummary> {
     })
 }
 
-fn io(what: &str, e: &std::io::Error) -> StorageError {
-    StorageError::Backend(format!("{what}: {e}"))
+fn io(what: &str, e: std::io::Error) -> StorageError {
+    StorageError::Database(DatabaseError::Io {
+        what: what.to_owned(),
+        error: e,
+    })
 }

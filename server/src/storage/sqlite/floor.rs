@@ -60,7 +60,7 @@ pub fn facts(
         .map(|(id, name, last_contact, backlog, revoked)| {
             Ok(DeviceContact {
                 id: Uuid::parse_str(&id)
-                    .map_err(|e| StorageError::Backend(format!("bad device id {id:?}: {e}")))?,
+                    .map_err(|e| StorageError::corrupt(format!("bad device id {id:?}: {e}")))?,
                 name,
                 last_contact: last_contact.as_deref().map(parse_ts).transpose()?,
                 backlog: u64::try_from(backlog).unwrap_or(0),

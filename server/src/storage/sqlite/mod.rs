@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
+use pyck_vocab::names::Named;
 use pyck_vocab::operation::Operation;
 use pyck_vocab::protocol::PullPage;
 use pyck_vocab::protocol::PushResponse;
@@ -132,7 +133,7 @@ impl SqliteStorage {
         tokio::task::spawn_blocking(move || {
             let mut conn = writer
                 .lock()
-                .map_err(|_| StorageError::Backend("writer connection poisoned".into()))?;
+                .map_err(|_| StorageError::Internal("writer connection poisoned".into()))?;
             let out = crate::request::on_behalf_of(request, || f(&mut conn));
             // A refused write committed nothing to copy.
             if out.is_ok() {
@@ -141,7 +142,7 @@ impl SqliteStorage {
             out
         })
         .await
-        .map_err(|e| StorageError::Backend(format!("storage task: {e}")))?
+        .map_err(|e| StorageError::Internal(format!("storage task: {e}")))?
     }
 
     /// Runs `f` on a reader connection, on the blocking pool.
@@ -174,8 +175,19 @@ impl SqliteStorage {
             out
         })
         .await
-        .map_err(|e| StorageError::Backend(format!("storage task: {e}")))?
+        .map_err(|e| StorageError::Internal(format!("storage task: {e}")))?
     }
+}
+
+/// Column `idx` of a row as a named enum. Text this build does not know
+/// fails the row as a conversion ([`StorageError::Corrupt`]), never as a
+/// default.
+pub(crate) fn named_column<T: Named>(r: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<T> {
+    let text = r.get_ref(idx)?.as_str()?;
+    T::parse(text).ok_or_else(|| {
+        let why = format!("an unknown {} {text:?}", T::WHAT);
+        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, why.into())
+    })
 }
 
 pub(crate) fn ts(at: DateTime<Utc>) -> String {
@@ -189,7 +201,7 @@ pub(crate) fn now() -> String {
 pub(crate) fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| StorageError::Backend(format!("bad timestamp {s:?} in database: {e}")))
+        .map_err(|e| StorageError::corrupt(format!("bad timestamp {s:?} in database: {e}")))
 }
 
 #[async_trait]

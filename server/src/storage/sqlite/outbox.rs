@@ -35,7 +35,7 @@ pub fn pending(conn: &Connection, limit: u32) -> Result<Vec<Pending>> {
         let (id, tenant, events) = row?;
         pending.push(
             Pending::decode(id, tenant, &events)
-                .map_err(|e| StorageError::Backend(format!("outbox row {id}: {e}")))?,
+                .map_err(|e| StorageError::corrupt(format!("outbox row {id}: {e}")))?,
         );
     }
     Ok(pending)

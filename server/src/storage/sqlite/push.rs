@@ -5,13 +5,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use pyck_vocab::operation::Operation;
 use pyck_vocab::protocol::{PROTOCOL_VERSION, PushResponse};
 use pyck_vocab::records::{
-    AsnLineRecord, ItemRecord, OrderLineRecord, Role, TaskKind, TaskRecord, TaskStatus, Temperature,
+    AsnLineRecord, ItemRecord, OrderLineRecord, OrderStatus, Role, TaskRecord, Temperature,
 };
 use pyck_vocab::refusal::{Refusal, RefusalCode};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use uuid::Uuid;
 
-use super::{now, ts};
+use super::{named_column, now, ts};
 use crate::domain::allocation::Candidate;
 use crate::domain::putaway::Bin;
 use crate::domain::{BatchView, ItemFacts, Needs, OperatorRow, Settled, StockKey, StoredLine};
@@ -135,7 +135,7 @@ fn load_view(
                     message.unwrap_or_default(),
                 )
             });
-            let id = Uuid::parse_str(&id).map_err(|e| StorageError::Backend(e.to_string()))?;
+            let id = Uuid::parse_str(&id).map_err(StorageError::corrupt)?;
             view.settled.insert(seq, Settled { id, refusal });
         }
     }
@@ -173,7 +173,7 @@ fn load_view(
                 Ok((
                     r.get::<_, bool>(0)?,
                     r.get::<_, bool>(1)?,
-                    r.get::<_, String>(2)?,
+                    named_column::<Temperature>(r, 2)?,
                 ))
             })
             .optional()?;
@@ -183,7 +183,7 @@ fn load_view(
                 ItemFacts {
                     lot_tracked,
                     expiry_tracked,
-                    temperature: Temperature::parse(&temperature).unwrap_or(Temperature::Ambient),
+                    temperature,
                 },
             );
         }
@@ -192,14 +192,12 @@ fn load_view(
         "SELECT temperature, zone FROM locations WHERE tenant_id = ?1 AND warehouse_id = ?2 AND code = ?3",
     )?;
     for code in &needs.locations {
-        let row: Option<(String, String)> = location
+        let row: Option<(Temperature, String)> = location
             .query_row(params![auth.tenant, auth.warehouse, code], |r| {
-                Ok((r.get(0)?, r.get(1)?))
+                Ok((named_column(r, 0)?, r.get(1)?))
             })
             .optional()?;
-        if let Some((t, zone)) = row
-            && let Some(t) = Temperature::parse(&t)
-        {
+        if let Some((t, zone)) = row {
             view.locations.insert(code.clone(), t);
             view.zones.insert(code.clone(), zone);
         }
@@ -256,8 +254,10 @@ fn load_view(
         "SELECT status FROM order_lines WHERE tenant_id = ?1 AND warehouse_id = ?2 AND order_no = ?3 ORDER BY line LIMIT 1",
     )?;
     for o in &needs.orders {
-        let status: Option<String> = order
-            .query_row(params![auth.tenant, auth.warehouse, o], |r| r.get(0))
+        let status: Option<OrderStatus> = order
+            .query_row(params![auth.tenant, auth.warehouse, o], |r| {
+                named_column(r, 0)
+            })
             .optional()?;
         if let Some(status) = status {
             view.orders.insert(o.clone(), status);
@@ -291,7 +291,7 @@ fn load_order_lines(
                         sku: r.get(2)?,
                         qty: r.get(3)?,
                         customer: r.get(4)?,
-                        status: r.get(5)?,
+                        status: named_column(r, 5)?,
                     },
                     tasked: r.get(6)?,
                 })
@@ -448,13 +448,10 @@ fn load_work(
 pub const TASK_COLUMNS: &str = "SELECT id, kind, status, order_no, line, sku, lot, location, to_location, qty, done_qty, zone, sequence FROM tasks";
 
 pub fn task_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TaskRecord> {
-    let kind: String = r.get(1)?;
-    let status: String = r.get(2)?;
     Ok(TaskRecord {
         id: r.get(0)?,
-        kind: serde_json::from_value(serde_json::Value::String(kind)).unwrap_or(TaskKind::Pick),
-        status: serde_json::from_value(serde_json::Value::String(status))
-            .unwrap_or(TaskStatus::Open),
+        kind: named_column(r, 1)?,
+        status: named_column(r, 2)?,
         order: r.get(3)?,
         line: r.get(4)?,
         sku: r.get(5)?,
@@ -516,16 +513,12 @@ pub fn write_tasks(
              to_location = excluded.to_location",
     )?;
     for t in tasks {
-        let kind =
-            serde_json::to_value(t.kind).map_err(|e| StorageError::Backend(e.to_string()))?;
-        let status =
-            serde_json::to_value(t.status).map_err(|e| StorageError::Backend(e.to_string()))?;
         upsert.execute(params![
             tenant,
             warehouse,
             t.id,
-            kind.as_str(),
-            status.as_str(),
+            t.kind.as_str(),
+            t.status.as_str(),
             t.order,
             t.line,
             t.sku,
@@ -547,21 +540,21 @@ pub fn set_order_status(
     tenant: i64,
     warehouse: i64,
     order: &str,
-    status: &str,
+    status: OrderStatus,
 ) -> Result<Vec<ChangeRow>> {
     let mut stmt = tx.prepare_cached(
         "UPDATE order_lines SET status = ?1 WHERE tenant_id = ?2 AND warehouse_id = ?3 AND order_no = ?4 \
              RETURNING line, sku, qty, customer",
     )?;
     let rows = stmt
-        .query_map(params![status, tenant, warehouse, order], |r| {
+        .query_map(params![status.as_str(), tenant, warehouse, order], |r| {
             Ok(OrderLineRecord {
                 order: order.to_owned(),
                 line: r.get(0)?,
                 sku: r.get(1)?,
                 qty: r.get(2)?,
                 customer: r.get(3)?,
-                status: status.to_owned(),
+                status,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -628,7 +621,7 @@ fn write_plan(
         let payload = op
             .payload
             .fields_json()
-            .map_err(|e| StorageError::Backend(e.to_string()))?;
+            .map_err(|e| StorageError::Internal(format!("operation payload: {e}")))?;
         insert_op.execute(params![
             op.id.to_string(),
             auth.tenant,
@@ -763,7 +756,7 @@ fn write_plan(
             auth.tenant,
             auth.warehouse,
             order,
-            status,
+            *status,
         )?);
     }
     let mut resolve = tx.prepare_cached(
@@ -821,7 +814,7 @@ fn load_operator_rows(
             continue;
         };
         let role = Role::parse(&role).ok_or_else(|| {
-            StorageError::Backend(format!("operator {badge}: unknown role {role:?}"))
+            StorageError::corrupt(format!("operator {badge}: unknown role {role:?}"))
         })?;
         let warehouses = warehouses
             .query_map(params![tenant, badge], |r| r.get(0))?
@@ -978,7 +971,7 @@ fn write_order_lines(
             l.sku,
             l.qty,
             l.customer,
-            l.status
+            l.status.as_str()
         ])?;
     }
     Ok(())

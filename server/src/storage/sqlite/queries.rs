@@ -2,12 +2,12 @@
 
 use chrono::NaiveDate;
 use pyck_vocab::protocol::{Change, Entity, PROTOCOL_VERSION, PullPage};
-use pyck_vocab::records::{ExceptionRecord, ItemRecord, LocationRecord, StockRecord, Temperature};
+use pyck_vocab::records::{ExceptionRecord, ItemRecord, LocationRecord, StockRecord};
 use pyck_vocab::refusal::{Refusal, RefusalCode};
 use rusqlite::{Connection, params};
 use uuid::Uuid;
 
-use super::parse_ts;
+use super::{named_column, parse_ts};
 use crate::storage::{DeviceAuth, Discrepancy, Result, StockFilter, StorageError, StoredOperation};
 
 pub fn pull(conn: &Connection, auth: &DeviceAuth, cursor: u64, limit: u32) -> Result<PullPage> {
@@ -40,13 +40,13 @@ pub fn pull(conn: &Connection, auth: &DeviceAuth, cursor: u64, limit: u32) -> Re
         changes.push(Change {
             position: r.get::<_, i64>(0)? as u64,
             entity: Entity::parse(&entity).ok_or_else(|| {
-                StorageError::Backend(format!("unknown entity {entity:?} in change log"))
+                StorageError::corrupt(format!("unknown entity {entity:?} in change log"))
             })?,
             key: r.get(2)?,
             data: data
                 .map(|d| serde_json::from_str(&d))
                 .transpose()
-                .map_err(|e| StorageError::Backend(e.to_string()))?,
+                .map_err(StorageError::corrupt)?,
         });
     }
     let cursor = changes.last().map_or(cursor, |c| c.position);
@@ -157,7 +157,7 @@ fn business_facts(
             Ok(ClosedOrder {
                 warehouse: r.get(0)?,
                 order: r.get(1)?,
-                status: r.get(2)?,
+                status: named_column(r, 2)?,
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
@@ -280,7 +280,6 @@ pub fn items(conn: &Connection, tenant: i64) -> Result<Vec<ItemRecord>> {
     let rows = stmt
         .query_map([tenant], |r| {
             let gtins: Option<String> = r.get(7)?;
-            let temperature: String = r.get(6)?;
             Ok(ItemRecord {
                 sku: r.get(0)?,
                 description: r.get(1)?,
@@ -288,7 +287,7 @@ pub fn items(conn: &Connection, tenant: i64) -> Result<Vec<ItemRecord>> {
                 lot_tracked: r.get(3)?,
                 expiry_tracked: r.get(4)?,
                 serial_tracked: r.get(5)?,
-                temperature: Temperature::parse(&temperature).unwrap_or(Temperature::Ambient),
+                temperature: named_column(r, 6)?,
                 gtins: gtins
                     .map(|g| g.split(' ').map(str::to_owned).collect())
                     .unwrap_or_default(),
@@ -304,11 +303,10 @@ pub fn locations(conn: &Connection, tenant: i64, warehouse: i64) -> Result<Vec<L
     )?;
     let rows = stmt
         .query_map(params![tenant, warehouse], |r| {
-            let temperature: String = r.get(2)?;
             Ok(LocationRecord {
                 code: r.get(0)?,
                 zone: r.get(1)?,
-                temperature: Temperature::parse(&temperature).unwrap_or(Temperature::Ambient),
+                temperature: named_column(r, 2)?,
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
@@ -321,8 +319,8 @@ pub(super) fn exception_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Exceptio
     Ok((
         ExceptionRecord {
             id: r.get(0)?,
-            kind: r.get(1)?,
-            status: r.get(2)?,
+            kind: named_column(r, 1)?,
+            status: named_column(r, 2)?,
             message: r.get(3)?,
             order: r.get(4)?,
             asn: r.get(5)?,
@@ -429,13 +427,12 @@ pub fn operations(
     rows.into_iter()
         .map(|(id, seq, kind, operator, at, payload, code, message)| {
             Ok(StoredOperation {
-                id: Uuid::parse_str(&id).map_err(|e| StorageError::Backend(e.to_string()))?,
+                id: Uuid::parse_str(&id).map_err(StorageError::corrupt)?,
                 seq: seq as u64,
                 kind,
                 operator,
                 at: parse_ts(&at)?,
-                payload: serde_json::from_str(&payload)
-                    .map_err(|e| StorageError::Backend(e.to_string()))?,
+                payload: serde_json::from_str(&payload).map_err(StorageError::corrupt)?,
                 refusal: code.map(|c| {
                     Refusal::new(
                         RefusalCode::parse(&c).unwrap_or(RefusalCode::Malformed),

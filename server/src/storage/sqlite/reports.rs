@@ -32,7 +32,7 @@ pub fn facts(c: &Connection, tenant: i64, scope: &ReportScope) -> Result<ReportF
         let kind: String = r.get(2)?;
         let at: String = r.get(4)?;
         let payload: serde_json::Value = serde_json::from_str(&r.get::<_, String>(5)?)
-            .map_err(|e| StorageError::Backend(format!("bad operation payload: {e}")))?;
+            .map_err(|e| StorageError::corrupt(format!("bad operation payload: {e}")))?;
         let book = if kind == "count" {
             let field = |name: &str| payload[name].as_str().unwrap_or_default().to_owned();
             Some(

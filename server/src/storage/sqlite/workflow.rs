@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::{now, parse_ts, ts};
-use crate::storage::{Result, StorageError};
+use crate::storage::{Result, StorageError, named};
 use crate::workflow::machine::{Facts, State, Step, Workflow};
 use crate::workflow::{HistoryRow, Report};
 
@@ -55,7 +55,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Stored> {
 
 fn workflow(s: Stored) -> Result<Workflow> {
     let bad = |what: &str, v: &str| {
-        StorageError::Backend(format!("workflow of {}: unknown {what} {v:?}", s.order))
+        StorageError::corrupt(format!("workflow of {}: unknown {what} {v:?}", s.order))
     };
     Ok(Workflow {
         state: State::parse(&s.state).ok_or_else(|| bad("state", &s.state))?,
@@ -111,6 +111,7 @@ pub fn facts(conn: &Connection, tenant: i64, wh: i64, order: &str) -> Result<Fac
         )
         .optional()?
         .flatten();
+    let status = status.as_deref().map(named).transpose()?;
     let (pick_tasks, open_picks, cancelled_picks): (u32, u32, u32) = conn.query_row(
         "SELECT COUNT(*), COALESCE(SUM(status = 'open'), 0), COALESCE(SUM(status = 'cancelled'), 0) FROM tasks \
          WHERE tenant_id = ?1 AND warehouse_id = ?2 AND order_no = ?3 AND kind = 'pick'",
@@ -123,7 +124,7 @@ pub fn facts(conn: &Connection, tenant: i64, wh: i64, order: &str) -> Result<Fac
          AND kind IN ('packed_with_open_picks', 'shipped_unpacked') GROUP BY kind",
     )?;
     let mut facts = Facts {
-        status: status.unwrap_or_default(),
+        status,
         pick_tasks,
         open_picks,
         cancelled_picks,
@@ -253,11 +254,11 @@ pub fn order_operation(
     order: &str,
     kinds: &[&str],
 ) -> Result<Option<uuid::Uuid>> {
-    let kinds = serde_json::to_string(kinds).map_err(|e| StorageError::Backend(e.to_string()))?;
+    let kinds = serde_json::to_string(kinds).map_err(|e| StorageError::Internal(e.to_string()))?;
     let id: Option<String> = conn
         .prepare_cached(ORDER_OPERATION)?
         .query_row(params![tenant, warehouse, order, kinds], |r| r.get(0))
         .optional()?;
-    id.map(|id| uuid::Uuid::parse_str(&id).map_err(|e| StorageError::Backend(e.to_string())))
+    id.map(|id| uuid::Uuid::parse_str(&id).map_err(StorageError::corrupt))
         .transpose()
 }
