@@ -627,6 +627,37 @@ mod tests {
         );
     }
 
+    /// A name this build does not know, read back from the database, is a
+    /// corrupt row: the read fails and says what it found, instead of
+    /// reading a bin as ambient or a task as a pick.
+    #[tokio::test]
+    async fn an_unknown_stored_name_is_a_corrupt_row_not_a_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStorage::open(&dir.path().join("server.db")).unwrap();
+        let tenant = store.create_tenant("acme").await.unwrap().id;
+        let wh: i64 = store
+            .write(move |c| {
+                c.execute(
+                    "INSERT INTO warehouses (tenant_id, code, created_at) VALUES (?1, 'WH1', '2026-12-07T00:00:00Z')",
+                    [tenant],
+                )?;
+                let wh = c.last_insert_rowid();
+                c.execute(
+                    "INSERT INTO locations (tenant_id, warehouse_id, code, zone, temperature) VALUES (?1, ?2, 'A-01', 'A', 'lukewarm')",
+                    [tenant, wh],
+                )?;
+                Ok(wh)
+            })
+            .await
+            .unwrap();
+        match store.locations(tenant, wh).await {
+            Err(StorageError::Corrupt(why)) => {
+                assert!(why.contains("Temperature \"lukewarm\""), "{why}")
+            }
+            other => panic!("expected a corrupt row, got {other:?}"),
+        }
+    }
+
     /// Commits reach the database file through the storage's checkpoint
     /// thread, not through a checkpoint inside a write (automatic
     /// checkpoints are off on every connection).
