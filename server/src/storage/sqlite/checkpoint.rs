@@ -9,9 +9,14 @@
 //! has already answered. Once the whole log is copied, the next writer
 //! starts it again from the beginning, so it stays the size of what was
 //! written between two checkpoints.
+//!
+//! When the storage closes (a server stopping, an admin command ending),
+//! the thread copies what is left and empties the log before it goes, so
+//! the database file alone holds every commit.
 
 use std::path::Path;
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use rusqlite::Connection;
@@ -20,9 +25,11 @@ use rusqlite::Connection;
 /// costs at most this many extra database syncs per second.
 const PAUSE: Duration = Duration::from_millis(100);
 
-/// Wakes the checkpoint thread; the thread ends when this is dropped.
+/// Wakes the checkpoint thread. Dropping it ends the thread after a last,
+/// full checkpoint, and waits for that.
 pub struct Checkpointer {
-    wake: SyncSender<()>,
+    wake: Option<SyncSender<()>>,
+    thread: Option<JoinHandle<()>>,
 }
 
 impl Checkpointer {
@@ -31,15 +38,29 @@ impl Checkpointer {
         let conn = Connection::open(path)?;
         super::configure(&conn)?;
         let (wake, woken) = sync_channel(1);
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
             .spawn(move || run(&conn, &woken))?;
-        Ok(Self { wake })
+        Ok(Self {
+            wake: Some(wake),
+            thread: Some(thread),
+        })
     }
 
     /// A write committed: checkpoint soon. Never waits.
     pub fn committed(&self) {
-        let _ = self.wake.try_send(());
+        if let Some(wake) = &self.wake {
+            let _ = wake.try_send(());
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        drop(self.wake.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 
@@ -54,5 +75,10 @@ fn run(conn: &Connection, woken: &Receiver<()>) {
             // The log keeps what was not copied; the next commit tries again.
             tracing::warn!(error = %e, "checkpoint of the SQLite log failed");
         }
+    }
+    // Closing: copy the rest and empty the log. A reader still open (another
+    // process) makes this copy what it can, like the checkpoints above.
+    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
+        tracing::warn!(error = %e, "the closing checkpoint of the SQLite log failed");
     }
 }
