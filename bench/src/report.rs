@@ -361,6 +361,22 @@ pub fn render(r: &Results) -> String {
                         ),
                         format!("{per_byte:.1}× ({})", bytes(disk.median)),
                         format!("{:.1}× – {:.1}×", disk.min / sent.median, disk.max / sent.median),
+                        "",
+                        Met::NoTarget,
+                    );
+                }
+                if let (Some(wal), Some(sent)) =
+                    (Summary::of(&p.wal_written), Summary::of(&p.bytes_sent))
+                {
+                    let per_byte = wal.median / sent.median;
+                    t.row(
+                        "2",
+                        &format!(
+                            "Push → {}: WAL bytes written per request byte (the above less the checkpoints)",
+                            backend.name()
+                        ),
+                        format!("{per_byte:.1}× ({})", bytes(wal.median)),
+                        format!("{:.1}× – {:.1}×", wal.min / sent.median, wal.max / sent.median),
                         "≤ 4×",
                         Met::of(per_byte <= 4.0),
                     );
@@ -702,7 +718,7 @@ fn write_report(md: &mut String, r: &Results, t: &Table) -> std::fmt::Result {
     )?;
     writeln!(
         md,
-        "- **2 Push:** {} moves of one unit from {} stocked (bin, item) pairs spread over the warehouse into packing locations, recorded offline, then one `pyck sync --json` timed as a process (push in batches of up to 20,000, the most the server takes, then the pull of the changed stock records); ops/s = operations ÷ that time. Bytes are the request and response bodies `pyck sync` reports. `pyck-server verify` runs after each. Then the same moves, as one device's batch, are handed to the server's storage in the harness's own process (`Storage::push` on a fresh copy of the template: load, plan, write, durable commit, exactly as a request does, without the terminal, HTTP and JSON): the limit of that path on this machine, and what share of it the whole `pyck sync` reaches. On SQLite, the bytes the server process wrote to disk during the push (`write_bytes` of its `/proc/<pid>/io`, read before the sync and 0.5 s after it, so the checkpoint that copies the batch into the database file is in) are set against the request bodies' bytes.",
+        "- **2 Push:** {} moves of one unit from {} stocked (bin, item) pairs spread over the warehouse into packing locations, recorded offline, then one `pyck sync --json` timed as a process (push in batches of up to 20,000, the most the server takes, then the pull of the changed stock records); ops/s = operations ÷ that time. Bytes are the request and response bodies `pyck sync` reports. `pyck-server verify` runs after each. Then the same moves, as one device's batch, are handed to the server's storage in the harness's own process (`Storage::push` on a fresh copy of the template: load, plan, write, durable commit, exactly as a request does, without the terminal, HTTP and JSON): the limit of that path on this machine, and what share of it the whole `pyck sync` reaches. On SQLite, the bytes the server process wrote to disk during the push (`write_bytes` of its `/proc/<pid>/io`, read before the sync and 0.5 s after it, so the checkpoint that copies the batch into the database file is in) are set against the request bodies' bytes; the WAL's share is that less what the server's checkpoint thread wrote (the thread's own `/proc/<pid>/task/<tid>/io`). Each template is settled before any copy is made: a server relays the import's events out of the outbox and the log is checkpointed into the file, as on a server that has been running.",
         thousands(plan.push_ops as f64),
         thousands(plan.push_keys as f64)
     )?;

@@ -293,6 +293,9 @@ pub struct PushResult {
     /// the checkpoints that copy it into the database file), per run; SQLite
     /// only: PostgreSQL's writes are its own processes'.
     pub disk_written: Vec<f64>,
+    /// Of those, the bytes that went to the WAL (all but the checkpoint
+    /// thread's copies), per run: issue 21's "WAL bytes per request byte".
+    pub wal_written: Vec<f64>,
     /// Operations per second of the same operations handed to the server's
     /// storage in process (no terminal, HTTP or JSON), per run: the limit
     /// of the path `pyck sync` takes through the server.
@@ -325,15 +328,23 @@ pub fn push(ctx: &Ctx, fixture: &Fixture) -> anyhow::Result<PushResult> {
         let server = Server::start(&ctx.bins, &instance.db)?;
         let device = fixture.terminal(ctx, &server, 0)?;
         device.record_file(&file)?;
+        let sqlite = fixture.template.backend() == Backend::Sqlite;
         let written_before = server.disk_writes()?;
+        let copied_before = if sqlite {
+            server.checkpoint_writes()?
+        } else {
+            0
+        };
         let (elapsed, output) = timed(&mut device.cmd(&["sync", "--json"]), "pyck sync")?;
         let report = sync_report(&output.stdout, plan.push_ops)?;
-        if fixture.template.backend() == Backend::Sqlite {
+        if sqlite {
             // The checkpoint thread copies the batch into the database
             // file after the answer, at most every 100 ms: let it.
             std::thread::sleep(Duration::from_millis(500));
-            out.disk_written
-                .push((server.disk_writes()? - written_before) as f64);
+            let written = server.disk_writes()? - written_before;
+            let copied = server.checkpoint_writes()? - copied_before;
+            out.disk_written.push(written as f64);
+            out.wal_written.push(written.saturating_sub(copied) as f64);
         }
         out.rate.push(plan.push_ops as f64 / elapsed.as_secs_f64());
         out.bytes_sent.push(num(&report["bytes_sent"]));
