@@ -61,8 +61,8 @@ pub enum StorageError {
     )]
     SchemaTooNew { found: i64, supported: i64 },
     /// The database failed: I/O, a full disk, a lost connection, a broken
-    /// constraint. The database's own error is kept whole
-    /// ([`StorageError::database`]) for code that must tell failures apart.
+    /// constraint. The database's own error is kept whole, for code that
+    /// must tell failures apart to match on.
     #[error("storage backend: {0}")]
     Database(DatabaseError),
     /// A stored row this build cannot read back (hand-edited, or left by a
@@ -78,14 +78,6 @@ pub enum StorageError {
 }
 
 impl StorageError {
-    /// The database's own error, when the database failed.
-    pub fn database(&self) -> Option<&DatabaseError> {
-        match self {
-            StorageError::Database(e) => Some(e),
-            _ => None,
-        }
-    }
-
     /// A row of the database that does not read back as what it should.
     pub(crate) fn corrupt(what: impl std::fmt::Display) -> StorageError {
         StorageError::Corrupt(what.to_string())
@@ -106,24 +98,6 @@ pub enum DatabaseError {
         what: String,
         error: std::io::Error,
     },
-}
-
-impl DatabaseError {
-    /// The SQLite result code, when SQLite failed with one.
-    pub fn sqlite_code(&self) -> Option<rusqlite::ErrorCode> {
-        match self {
-            DatabaseError::Sqlite(e) => e.sqlite_error_code(),
-            _ => None,
-        }
-    }
-
-    /// The SQLSTATE, when PostgreSQL refused a statement.
-    pub fn sqlstate(&self) -> Option<&tokio_postgres::error::SqlState> {
-        match self {
-            DatabaseError::Postgres(e) => e.code(),
-            _ => None,
-        }
-    }
 }
 
 impl std::fmt::Display for DatabaseError {
