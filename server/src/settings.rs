@@ -11,33 +11,17 @@ use serde::Serialize;
 
 use crate::workflow::policy::Policy;
 
-/// How strictly allocation keeps FEFO when an earlier-expiring lot of the
-/// item is on hand but cannot be picked yet (it waits at a dock).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Fefo {
-    /// Allocate the later lot and raise `fefo_breach` for a supervisor.
-    #[default]
-    Warn,
-    /// Do not allocate the later lot: the line stays short until the earlier
-    /// lot is put away (the workflow's reserve step retries).
-    Refuse,
-}
-
-impl Fefo {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Fefo::Warn => "warn",
-            Fefo::Refuse => "refuse",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Fefo> {
-        match s {
-            "warn" => Some(Fefo::Warn),
-            "refuse" => Some(Fefo::Refuse),
-            _ => None,
-        }
+pyck_vocab::named! {
+    /// How strictly allocation keeps FEFO when an earlier-expiring lot of the
+    /// item is on hand but cannot be picked yet (it waits at a dock).
+    #[derive(Default)]
+    pub enum Fefo {
+        /// Allocate the later lot and raise `fefo_breach` for a supervisor.
+        #[default]
+        Warn = "warn",
+        /// Do not allocate the later lot: the line stays short until the earlier
+        /// lot is put away (the workflow's reserve step retries).
+        Refuse = "refuse",
     }
 }
 

@@ -46,63 +46,20 @@ pub enum Payload {
     ResolveException(ResolveException),
 }
 
-/// The operation kinds, for places that need the name without the payload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    Receive,
-    Putaway,
-    Move,
-    Pick,
-    ShortPick,
-    Count,
-    Adjust,
-    CloseAsn,
-    Pack,
-    Ship,
-    ResolveException,
-}
-
-impl Kind {
-    pub const ALL: [Kind; 11] = [
-        Kind::Receive,
-        Kind::Putaway,
-        Kind::Move,
-        Kind::Pick,
-        Kind::ShortPick,
-        Kind::Count,
-        Kind::Adjust,
-        Kind::CloseAsn,
-        Kind::Pack,
-        Kind::Ship,
-        Kind::ResolveException,
-    ];
-
-    /// The stable name used on the wire, in the journal and in scripts.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Receive => "receive",
-            Kind::Putaway => "putaway",
-            Kind::Move => "move",
-            Kind::Pick => "pick",
-            Kind::ShortPick => "short_pick",
-            Kind::Count => "count",
-            Kind::Adjust => "adjust",
-            Kind::CloseAsn => "close_asn",
-            Kind::Pack => "pack",
-            Kind::Ship => "ship",
-            Kind::ResolveException => "resolve_exception",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.as_str() == name)
-    }
-}
-
-impl std::fmt::Display for Kind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+crate::named! {
+    /// The operation kinds, for places that need the name without the payload.
+    pub enum Kind {
+        Receive = "receive",
+        Putaway = "putaway",
+        Move = "move",
+        Pick = "pick",
+        ShortPick = "short_pick",
+        Count = "count",
+        Adjust = "adjust",
+        CloseAsn = "close_asn",
+        Pack = "pack",
+        Ship = "ship",
+        ResolveException = "resolve_exception",
     }
 }
 

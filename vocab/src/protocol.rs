@@ -130,47 +130,17 @@ pub struct Change {
     pub data: Option<serde_json::Value>,
 }
 
-/// The kinds of records a pull carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Entity {
-    Item,
-    Location,
-    Stock,
-    Operator,
-    AsnLine,
-    Order,
-    Task,
-    Exception,
-}
-
-impl Entity {
-    pub const ALL: [Entity; 8] = [
-        Entity::Item,
-        Entity::Location,
-        Entity::Stock,
-        Entity::Operator,
-        Entity::AsnLine,
-        Entity::Order,
-        Entity::Task,
-        Entity::Exception,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Entity::Item => "item",
-            Entity::Location => "location",
-            Entity::Stock => "stock",
-            Entity::Operator => "operator",
-            Entity::AsnLine => "asn_line",
-            Entity::Order => "order",
-            Entity::Task => "task",
-            Entity::Exception => "exception",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Entity> {
-        Entity::ALL.into_iter().find(|e| e.as_str() == name)
+crate::named! {
+    /// The kinds of records a pull carries.
+    pub enum Entity {
+        Item = "item",
+        Location = "location",
+        Stock = "stock",
+        Operator = "operator",
+        AsnLine = "asn_line",
+        Order = "order",
+        Task = "task",
+        Exception = "exception",
     }
 }
 

@@ -262,11 +262,10 @@ pub struct Task {
 
 impl From<records::TaskRecord> for Task {
     fn from(t: records::TaskRecord) -> Self {
-        let name = |v: serde_json::Value| v.as_str().unwrap_or_default().to_owned();
         Self {
             id: ID(t.id),
-            kind: name(serde_json::to_value(t.kind).unwrap_or_default()),
-            status: name(serde_json::to_value(t.status).unwrap_or_default()),
+            kind: t.kind.as_str().to_owned(),
+            status: t.status.as_str().to_owned(),
             order: t.order,
             line: t.line,
             sku: t.sku,
