@@ -21,6 +21,7 @@ use pyck_vocab::names::Named;
 use pyck_vocab::operation::Operation;
 use pyck_vocab::protocol::{PullPage, PushResponse};
 use pyck_vocab::records::{ExceptionRecord, ItemRecord, LocationRecord, Role, StockRecord};
+use pyck_vocab::refusal::Refusal;
 use thiserror::Error;
 use uuid::Uuid;
 
@@ -152,11 +153,22 @@ impl From<deadpool_postgres::PoolError> for StorageError {
 /// Reads a stored name back as its enum. Text this build does not know is
 /// a corrupt row, never a default.
 pub(crate) fn named<T: Named>(text: &str) -> Result<T> {
-    T::parse(text).ok_or_else(|| unknown_name::<T>(text))
+    T::parse(text).ok_or_else(|| StorageError::Corrupt(unknown_name::<T>(text)))
 }
 
-pub(crate) fn unknown_name<T: Named>(text: &str) -> StorageError {
-    StorageError::Corrupt(format!("an unknown {} {text:?}", T::WHAT))
+/// A stored refusal, from its code and message columns (`None`: the
+/// operation was applied).
+pub(crate) fn stored_refusal(
+    code: Option<&str>,
+    message: Option<String>,
+) -> Result<Option<Refusal>> {
+    code.map(|code| Ok(Refusal::new(named(code)?, message.unwrap_or_default())))
+        .transpose()
+}
+
+/// What a corrupt row holds where a `T` belongs.
+pub(crate) fn unknown_name<T: Named>(text: &str) -> String {
+    format!("an unknown {} {text:?}", T::WHAT)
 }
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;

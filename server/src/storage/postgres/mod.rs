@@ -31,7 +31,6 @@ use pyck_vocab::operation::Operation;
 use pyck_vocab::protocol::PullPage;
 use pyck_vocab::protocol::PushResponse;
 use pyck_vocab::records::{ExceptionRecord, ItemRecord, LocationRecord, Role, StockRecord};
-use pyck_vocab::refusal::{Refusal, RefusalCode};
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 use uuid::Uuid;
@@ -106,16 +105,6 @@ fn last_of_each<'a, T, K: Eq + Hash>(rows: &'a [T], key: impl Fn(&'a T) -> K) ->
     let mut last: Vec<&T> = rows.iter().rev().filter(|r| seen.insert(key(r))).collect();
     last.reverse();
     last
-}
-
-/// A stored refusal, from its two columns.
-fn refusal(code: Option<String>, message: Option<String>) -> Option<Refusal> {
-    code.map(|code| {
-        Refusal::new(
-            RefusalCode::parse(&code).unwrap_or(RefusalCode::Malformed),
-            message.unwrap_or_default(),
-        )
-    })
 }
 
 #[async_trait]

@@ -40,8 +40,8 @@ use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{IsolationLevel, Row};
 use uuid::Uuid;
 
+use super::last_of_each;
 use super::queries::{EXCEPTIONS_BY_ID, exception_id, exception_row};
-use super::{last_of_each, refusal};
 use crate::domain::allocation::Candidate;
 use crate::domain::putaway::Bin;
 use crate::domain::{
@@ -49,7 +49,9 @@ use crate::domain::{
     StoredLine, staging,
 };
 use crate::push::{self, ChangeRow, NewOp, OperatorWrite, Plan, ServerOp, WorkflowStep, to_json};
-use crate::storage::{DeviceAuth, Result, Scope, StorageError, TENANT_WIDE, WarehouseRef, named};
+use crate::storage::{
+    DeviceAuth, Result, Scope, StorageError, TENANT_WIDE, WarehouseRef, named, stored_refusal,
+};
 
 /// Applies a batch; see [`crate::storage::Storage::push`].
 pub async fn push(
@@ -581,7 +583,7 @@ impl Records {
                 r.try_get::<_, i64>(0)? as u64,
                 Settled {
                     id: r.try_get(1)?,
-                    refusal: refusal(r.try_get(2)?, r.try_get(3)?),
+                    refusal: stored_refusal(r.try_get(2)?, r.try_get(3)?)?,
                 },
             );
         }
@@ -769,7 +771,7 @@ impl Work {
         if let Some(settings) = &self.settings {
             view.count_threshold = settings.try_get(0)?;
             view.next_task = settings.try_get::<_, i64>(1)? as u64;
-            view.fefo = crate::settings::Fefo::parse(settings.try_get(2)?).unwrap_or_default();
+            view.fefo = named(settings.try_get(2)?)?;
         }
         for r in self.tasks {
             let task = task_row(&r)?;

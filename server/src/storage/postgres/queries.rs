@@ -8,9 +8,9 @@ use pyck_vocab::records::{ExceptionRecord, ItemRecord, LocationRecord, StockReco
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use super::refusal;
 use crate::storage::{
     DeviceAuth, Discrepancy, Result, StockFilter, StorageError, StoredOperation, named,
+    stored_refusal,
 };
 
 /// A page of the change log. Paging by position is safe while pushes commit:
@@ -465,7 +465,7 @@ pub async fn operations(
                 operator: r.try_get(3)?,
                 at: r.try_get(4)?,
                 payload: serde_json::from_str(payload).map_err(StorageError::corrupt)?,
-                refusal: refusal(r.try_get(6)?, r.try_get(7)?),
+                refusal: stored_refusal(r.try_get(6)?, r.try_get(7)?)?,
             })
         })
         .collect()

@@ -4,8 +4,8 @@ use chrono::Utc;
 use deadpool_postgres::ClientWrapper;
 
 use super::admin::start;
-use crate::settings::{Change, Fefo, Key, Settings, Value};
-use crate::storage::{Result, StorageError};
+use crate::settings::{Change, Key, Settings, Value};
+use crate::storage::{Result, StorageError, named};
 
 const SETTINGS: &str = "SELECT count_threshold, pick_deadline_secs, step_attempts, retry_base_ms, fefo \
      FROM warehouses WHERE id = $1 AND tenant_id = $2";
@@ -16,7 +16,7 @@ fn settings(r: &tokio_postgres::Row) -> Result<Settings> {
         pick_deadline: r.try_get(1)?,
         step_attempts: r.try_get(2)?,
         retry_base_ms: r.try_get(3)?,
-        fefo: Fefo::parse(r.try_get(4)?).unwrap_or_default(),
+        fefo: named(r.try_get(4)?)?,
     })
 }
 

@@ -200,7 +200,7 @@ impl SqliteStorage {
 pub(crate) fn named_column<T: Named>(r: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<T> {
     let text = r.get_ref(idx)?.as_str()?;
     T::parse(text).ok_or_else(|| {
-        let why = format!("an unknown {} {text:?}", T::WHAT);
+        let why = crate::storage::unknown_name::<T>(text);
         rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, why.into())
     })
 }

@@ -7,7 +7,6 @@ use pyck_vocab::protocol::{PROTOCOL_VERSION, PushResponse};
 use pyck_vocab::records::{
     AsnLineRecord, ItemRecord, OrderLineRecord, OrderStatus, Role, TaskRecord, Temperature,
 };
-use pyck_vocab::refusal::{Refusal, RefusalCode};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use uuid::Uuid;
 
@@ -16,7 +15,9 @@ use crate::domain::allocation::Candidate;
 use crate::domain::putaway::Bin;
 use crate::domain::{BatchView, ItemFacts, Needs, OperatorRow, Settled, StockKey, StoredLine};
 use crate::push::{self, ChangeRow, OperatorWrite, Plan, WorkflowStep};
-use crate::storage::{DeviceAuth, Result, Scope, StorageError, TENANT_WIDE, WarehouseRef};
+use crate::storage::{
+    DeviceAuth, Result, Scope, StorageError, TENANT_WIDE, WarehouseRef, named, stored_refusal,
+};
 
 pub fn push(
     conn: &mut Connection,
@@ -129,12 +130,7 @@ fn load_view(
             })
             .optional()?;
         if let Some((id, code, message)) = row {
-            let refusal = code.map(|code| {
-                Refusal::new(
-                    RefusalCode::parse(&code).unwrap_or(RefusalCode::Malformed),
-                    message.unwrap_or_default(),
-                )
-            });
+            let refusal = stored_refusal(code.as_deref(), message)?;
             let id = Uuid::parse_str(&id).map_err(StorageError::corrupt)?;
             view.settled.insert(seq, Settled { id, refusal });
         }
@@ -317,7 +313,7 @@ fn load_work(
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
         view.count_threshold = threshold;
-        view.fefo = crate::settings::Fefo::parse(&fefo).unwrap_or_default();
+        view.fefo = named(&fefo)?;
         view.next_task = next_task as u64;
     }
     let mut task = tx.prepare_cached(&format!(

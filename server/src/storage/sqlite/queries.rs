@@ -3,12 +3,13 @@
 use chrono::NaiveDate;
 use pyck_vocab::protocol::{Change, Entity, PROTOCOL_VERSION, PullPage};
 use pyck_vocab::records::{ExceptionRecord, ItemRecord, LocationRecord, StockRecord};
-use pyck_vocab::refusal::{Refusal, RefusalCode};
 use rusqlite::{Connection, params};
 use uuid::Uuid;
 
 use super::{named_column, parse_ts};
-use crate::storage::{DeviceAuth, Discrepancy, Result, StockFilter, StorageError, StoredOperation};
+use crate::storage::{
+    DeviceAuth, Discrepancy, Result, StockFilter, StorageError, StoredOperation, stored_refusal,
+};
 
 pub fn pull(conn: &Connection, auth: &DeviceAuth, cursor: u64, limit: u32) -> Result<PullPage> {
     // A cursor past the end of the log: this database was restored from an
@@ -433,12 +434,7 @@ pub fn operations(
                 operator,
                 at: parse_ts(&at)?,
                 payload: serde_json::from_str(&payload).map_err(StorageError::corrupt)?,
-                refusal: code.map(|c| {
-                    Refusal::new(
-                        RefusalCode::parse(&c).unwrap_or(RefusalCode::Malformed),
-                        message.unwrap_or_default(),
-                    )
-                }),
+                refusal: stored_refusal(code.as_deref(), message)?,
             })
         })
         .collect()

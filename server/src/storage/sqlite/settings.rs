@@ -2,8 +2,8 @@
 
 use rusqlite::{Connection, TransactionBehavior, params};
 
-use super::{now, parse_ts};
-use crate::settings::{Change, Fefo, Key, Settings, Value};
+use super::{named_column, now, parse_ts};
+use crate::settings::{Change, Key, Settings, Value};
 use crate::storage::{Result, StorageError};
 
 pub fn get(conn: &Connection, tenant: i64, wh: i64) -> Result<Settings> {
@@ -17,7 +17,7 @@ pub fn get(conn: &Connection, tenant: i64, wh: i64) -> Result<Settings> {
                 pick_deadline: r.get(1)?,
                 step_attempts: r.get(2)?,
                 retry_base_ms: r.get(3)?,
-                fefo: Fefo::parse(&r.get::<_, String>(4)?).unwrap_or_default(),
+                fefo: named_column(r, 4)?,
             })
         },
     )
