@@ -60,6 +60,7 @@ const MIGRATIONS_SLICE: &[M<'static>] = &[
     M::up(include_str!(
         "migrations/0014_operations_by_order_predicate.sql"
     )),
+    M::up(include_str!("migrations/0015_change_log_appended.sql")),
 ];
 const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATIONS_SLICE);
 

@@ -973,7 +973,10 @@ fn write_order_lines(
     Ok(())
 }
 
-/// Writes change-log rows at fresh positions of the tenant's counter.
+/// Writes change-log rows at fresh positions of the tenant's counter: each
+/// record's state at its key in `changes`, its position appended to
+/// `change_log`. The entries these rows supersede go stale; the sweep after
+/// them removes stale entries from the next stretch of the log.
 fn write_change_log(
     tx: &Transaction<'_>,
     tenant: i64,
@@ -983,25 +986,164 @@ fn write_change_log(
     if rows.is_empty() {
         return Ok(());
     }
-    let end: i64 = tx.query_row(
-        "UPDATE tenants SET change_position = change_position + ?1 WHERE id = ?2 RETURNING change_position",
-        params![rows.len() as i64, tenant],
-        |r| r.get(0),
-    )?;
+    let (end, swept): (i64, i64) = tx
+        .prepare_cached(
+            "UPDATE tenants SET change_position = change_position + ?1 WHERE id = ?2 \
+             RETURNING change_position, change_log_swept",
+        )?
+        .query_row(params![rows.len() as i64, tenant], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
     let first = end - rows.len() as i64 + 1;
     let mut upsert = tx.prepare_cached(
         "INSERT INTO changes (tenant_id, warehouse_id, entity, key, position, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
          ON CONFLICT (tenant_id, warehouse_id, entity, key) DO UPDATE SET position = excluded.position, data = excluded.data",
     )?;
-    for (i, row) in rows.iter().enumerate() {
-        upsert.execute(params![
-            tenant,
-            warehouse,
-            row.entity.as_str(),
-            row.key,
-            first + i as i64,
-            row.data
-        ])?;
+    let mut append = tx.prepare_cached(
+        "INSERT INTO change_log (tenant_id, position, warehouse_id, entity, key) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for (position, row) in (first..).zip(rows) {
+        let entity = row.entity.as_str();
+        upsert.execute(params![tenant, warehouse, entity, row.key, position, row.data])?;
+        append.execute(params![tenant, position, warehouse, entity, row.key])?;
     }
+    sweep_change_log(tx, tenant, swept, 2 * rows.len())
+}
+
+/// Deletes the stale entries among the `stretch` entries of the change log
+/// after position `swept`, and records where the next sweep goes on (from
+/// the start once it reaches the end). Each write sweeps twice the entries
+/// it appends, so however often records change, the log holds at most about
+/// twice the records it names, and no single write pays for the whole log.
+fn sweep_change_log(tx: &Transaction<'_>, tenant: i64, swept: i64, stretch: usize) -> Result<()> {
+    let last: Option<i64> = tx
+        .prepare_cached(
+            "SELECT position FROM change_log WHERE tenant_id = ?1 AND position > ?2 \
+             ORDER BY position LIMIT 1 OFFSET ?3",
+        )?
+        .query_row(params![tenant, swept, stretch as i64 - 1], |r| r.get(0))
+        .optional()?;
+    let end = last.unwrap_or(i64::MAX);
+    tx.prepare_cached(
+        "DELETE FROM change_log AS l WHERE tenant_id = ?1 AND position > ?2 AND position <= ?3 \
+         AND NOT EXISTS (SELECT 1 FROM changes AS c WHERE c.tenant_id = l.tenant_id \
+             AND c.warehouse_id = l.warehouse_id AND c.entity = l.entity AND c.key = l.key \
+             AND c.position = l.position)",
+    )?
+    .execute(params![tenant, swept, end])?;
+    tx.prepare_cached("UPDATE tenants SET change_log_swept = ?1 WHERE id = ?2")?
+        .execute(params![last.unwrap_or(0), tenant])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use pyck_vocab::protocol::Entity;
+    use rusqlite::Connection;
+
+    use super::*;
+
+    fn tenant() -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::MIGRATIONS.to_latest(&mut conn).unwrap();
+        conn.execute(
+            "INSERT INTO tenants (id, name, created_at) VALUES (1, 'acme', '')",
+            [],
+        )
+        .unwrap();
+        conn
+    }
+
+    fn round(conn: &mut Connection, keys: std::ops::Range<u32>, n: u32) {
+        let rows: Vec<ChangeRow> = keys
+            .map(|k| ChangeRow {
+                entity: Entity::Stock,
+                key: format!("A-{k:02}|SKU-1|"),
+                data: Some(format!(r#"{{"round":{n}}}"#)),
+            })
+            .collect();
+        let tx = conn.transaction().unwrap();
+        write_change_log(&tx, 1, 1, &rows).unwrap();
+        tx.commit().unwrap();
+    }
+
+    fn entries(conn: &Connection) -> i64 {
+        conn.query_row("SELECT count(*) FROM change_log", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// Records that change again and again leave stale entries behind; the
+    /// sweeps keep the log near the size of what it names, and a pull sends
+    /// each record once, in its latest state, at its latest position.
+    #[test]
+    fn the_change_log_stays_near_its_records_and_pulls_each_once() {
+        let mut conn = tenant();
+        let auth = DeviceAuth {
+            device: Uuid::nil(),
+            tenant: 1,
+            warehouse: 1,
+        };
+        for n in 0..200 {
+            // Ten records, and a few of them again in a write of their own.
+            round(&mut conn, 0..10, n);
+            round(&mut conn, 3..5, n);
+        }
+        assert!(
+            entries(&conn) <= 3 * 10,
+            "{} entries for 10 records after 2,400 changes",
+            entries(&conn)
+        );
+        let page = super::super::queries::pull(&conn, &auth, 0, 1_000).unwrap();
+        let keys: Vec<String> = page.changes.iter().map(|c| c.key.clone()).collect();
+        let mut unique = keys.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(keys.len(), 10, "{keys:?}");
+        assert_eq!(unique.len(), 10, "{keys:?}");
+        assert!(page.changes.iter().all(|c| c.data == Some(serde_json::json!({"round": 199}))));
+        let positions: Vec<u64> = page.changes.iter().map(|c| c.position).collect();
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
+        assert_eq!(page.cursor, 2_400);
+        assert!(!page.has_more);
+
+        // A device that pulled up to the last write but one gets only what
+        // that write changed.
+        let page = super::super::queries::pull(&conn, &auth, 2_400 - 2, 1_000).unwrap();
+        let keys: Vec<&str> = page.changes.iter().map(|c| c.key.as_str()).collect();
+        assert_eq!(keys, ["A-03|SKU-1|", "A-04|SKU-1|"]);
+    }
+
+    /// Version 15 carries every record's position over to the appended log,
+    /// so a device's cursor means what it meant before the upgrade.
+    #[test]
+    fn version_15_keeps_every_position_for_the_pull() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::MIGRATIONS.to_version(&mut conn, 14).unwrap();
+        conn.execute_batch(
+            r#"INSERT INTO tenants (id, name, created_at, change_position) VALUES (1, 'acme', '', 7);
+               INSERT INTO changes (tenant_id, warehouse_id, entity, key, position, data) VALUES
+                   (1, 1, 'stock', 'A|S|', 7, '{"qty":2}'),
+                   (1, 0, 'item', 'S', 2, '{"sku":"S"}'),
+                   (1, 2, 'stock', 'B|S|', 5, '{"qty":1}');"#,
+        )
+        .unwrap();
+        super::super::MIGRATIONS.to_latest(&mut conn).unwrap();
+        let auth = DeviceAuth {
+            device: Uuid::nil(),
+            tenant: 1,
+            warehouse: 1,
+        };
+        let page = super::super::queries::pull(&conn, &auth, 0, 10).unwrap();
+        let got: Vec<(u64, &str)> = page
+            .changes
+            .iter()
+            .map(|c| (c.position, c.key.as_str()))
+            .collect();
+        assert_eq!(got, [(2, "S"), (7, "A|S|")]);
+        assert!(!page.reset);
+        round(&mut conn, 0..1, 0);
+        let page = super::super::queries::pull(&conn, &auth, 7, 10).unwrap();
+        assert_eq!(page.changes.len(), 1);
+        assert_eq!(page.changes[0].position, 8);
+    }
 }

@@ -15,13 +15,19 @@ pub fn pull(conn: &Connection, auth: &DeviceAuth, cursor: u64, limit: u32) -> Re
     // A cursor past the end of the log: this database was restored from an
     // older backup. Start the device over.
     let high: Option<i64> = conn
-        .prepare_cached("SELECT MAX(position) FROM changes WHERE tenant_id = ?1")?
+        .prepare_cached("SELECT MAX(position) FROM change_log WHERE tenant_id = ?1")?
         .query_row([auth.tenant], |r| r.get(0))?;
     let reset = cursor > high.map_or(0, |h| h as u64);
     let cursor = if reset { 0 } else { cursor };
+    // The log in order, each entry with its record's state where the entry
+    // is the record's latest; a stale entry (the record changed again later)
+    // finds no state and is skipped. CROSS JOIN keeps the log the outer loop.
     let mut stmt = conn.prepare_cached(
-        "SELECT position, entity, key, data FROM changes \
-         WHERE tenant_id = ?1 AND position > ?2 AND warehouse_id IN (0, ?3) ORDER BY position LIMIT ?4",
+        "SELECT l.position, l.entity, l.key, c.data FROM change_log AS l CROSS JOIN changes AS c \
+             ON c.tenant_id = l.tenant_id AND c.warehouse_id = l.warehouse_id \
+             AND c.entity = l.entity AND c.key = l.key AND c.position = l.position \
+         WHERE l.tenant_id = ?1 AND l.position > ?2 AND l.warehouse_id IN (0, ?3) \
+         ORDER BY l.position LIMIT ?4",
     )?;
     let mut rows = stmt.query(params![
         auth.tenant,
