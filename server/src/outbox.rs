@@ -19,7 +19,8 @@
 //! so a write that changes a task, an exception or stock cannot forget to
 //! tell subscribers.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use pyck_vocab::events::{Event, EventKind};
 use uuid::Uuid;
 
@@ -40,16 +41,106 @@ pub struct Pending {
 }
 
 impl Pending {
-    /// A stored row.
+    /// A stored row, in either stored form.
     pub fn decode(id: i64, tenant: i64, events: &str) -> serde_json::Result<Pending> {
-        let events = serde_json::from_str(events)?;
+        let events = if events.trim_start().starts_with('[') {
+            serde_json::from_str(events)?
+        } else {
+            serde_json::from_str::<Stored<EventKind>>(events)?.events()
+        };
         Ok(Pending { id, tenant, events })
+    }
+}
+
+/// The stored form of a write's events: what they share (the write's id,
+/// time, warehouse and request) once, then each event's own kind and
+/// operation. A push of 10,000 moves raises 2,000 stock events; written
+/// whole, each repeated about 140 bytes of the others', which was 4 % of
+/// the pages the push wrote to SQLite's log (issue 21). Rows written before
+/// this form, and events that share nothing, are a plain JSON array of
+/// [`Event`]s, which [`Pending::decode`] reads as well.
+#[derive(Serialize, Deserialize)]
+struct Stored<K> {
+    /// The first event's id is `<write>.<first>`, the next `<write>.<first + 1>`…
+    write: Uuid,
+    first: usize,
+    at: DateTime<Utc>,
+    warehouse: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    request: Option<String>,
+    events: Vec<Own<K>>,
+}
+
+/// What one stored event has of its own.
+#[derive(Serialize, Deserialize)]
+struct Own<K> {
+    #[serde(flatten)]
+    kind: K,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    operation: Option<Uuid>,
+}
+
+impl Stored<EventKind> {
+    fn events(self) -> Vec<Event> {
+        let Stored {
+            write,
+            first,
+            at,
+            warehouse,
+            request,
+            events,
+        } = self;
+        events
+            .into_iter()
+            .zip(first..)
+            .map(|(own, n)| Event {
+                event_id: Some(format!("{write}.{n}")),
+                at,
+                warehouse,
+                kind: own.kind,
+                operation: own.operation,
+                request: request.clone(),
+            })
+            .collect()
+    }
+}
+
+impl<'a> Stored<&'a EventKind> {
+    /// The shared form of `events`, if they are consecutive events of one
+    /// write, as [`stamp`] makes them.
+    fn of(events: &'a [Event]) -> Option<Self> {
+        let head = events.first()?;
+        let (write, first) = head.event_id.as_deref()?.split_once('.')?;
+        let (write, first): (Uuid, usize) = (write.parse().ok()?, first.parse().ok()?);
+        let shared = events.iter().zip(first..).all(|(e, n)| {
+            e.at == head.at
+                && e.warehouse == head.warehouse
+                && e.request == head.request
+                && e.event_id.as_deref() == Some(format!("{write}.{n}").as_str())
+        });
+        shared.then(|| Stored {
+            write,
+            first,
+            at: head.at,
+            warehouse: head.warehouse,
+            request: head.request.clone(),
+            events: events
+                .iter()
+                .map(|e| Own {
+                    kind: &e.kind,
+                    operation: e.operation,
+                })
+                .collect(),
+        })
     }
 }
 
 /// The stored form of a write's events.
 pub fn encode(events: &[Event]) -> serde_json::Result<String> {
-    serde_json::to_string(events)
+    match Stored::of(events) {
+        Some(stored) => serde_json::to_string(&stored),
+        None => serde_json::to_string(events),
+    }
 }
 
 /// Events of `warehouse` happening now, in the request under way.
@@ -98,5 +189,37 @@ mod tests {
         let again = stamp(3, [(EventKind::TaskCreated { task: "T1".into() }, None)]);
         assert_ne!(again[0].event_id, events[0].event_id, "another write");
         assert!(events.iter().all(|e| e.warehouse == 3));
+    }
+
+    /// A write's events are stored with what they share once, and read back
+    /// as they were made, also for a row that starts past the first event;
+    /// a row in the older form (a JSON array of whole events) still reads.
+    #[test]
+    fn events_are_stored_with_what_they_share_once_and_old_rows_still_read() {
+        let kinds = (0..6).map(|n| {
+            let kind = EventKind::StockChanged {
+                location: format!("A-{n:02}"),
+                sku: "SKU-1".into(),
+                lot: None,
+                qty: n,
+            };
+            (kind, Some(Uuid::now_v7()))
+        });
+        let events = stamp(3, kinds);
+        let tail = &events[2..];
+        let stored = encode(tail).unwrap();
+        assert!(stored.starts_with('{'), "{stored}");
+        assert_eq!(stored.matches("\"at\"").count(), 1, "{stored}");
+        assert_eq!(Pending::decode(1, 1, &stored).unwrap().events, tail);
+        let whole = serde_json::to_string(tail).unwrap();
+        assert!(stored.len() * 4 < whole.len() * 3, "{} of {}", stored.len(), whole.len());
+        assert_eq!(Pending::decode(1, 1, &whole).unwrap().events, tail);
+
+        // Events of different writes share nothing: stored whole.
+        let mut mixed = events[..1].to_vec();
+        mixed.extend(stamp(4, [(EventKind::TaskCreated { task: "T1".into() }, None)]));
+        let stored = encode(&mixed).unwrap();
+        assert!(stored.starts_with('['), "{stored}");
+        assert_eq!(Pending::decode(1, 1, &stored).unwrap().events, mixed);
     }
 }
