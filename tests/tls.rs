@@ -158,3 +158,41 @@ fn the_server_refuses_to_start_on_bad_certificate_files() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{out:?}");
 }
+
+/// A handheld's system image may carry no CA certificates at all (no
+/// `ca-certificates` package). Over plain HTTP there is nothing to verify,
+/// so the terminal must not need them: it enrols, records and syncs. (It
+/// used to load the system's roots for every client and failed with "No CA
+/// certificates were loaded from the system" before sending anything.)
+#[test]
+fn a_terminal_without_system_certificates_syncs_over_plain_http() {
+    let wh = Warehouse::new();
+    let server = Server::start(&wh.db, None);
+    let url = server.url();
+    assert!(url.starts_with("http://"), "{url}");
+    let device = Device::new();
+    let missing = device.home.path().join("no-certificates-here");
+    let run = |args: &[&str]| {
+        let out = device
+            .cmd(args)
+            .env("SSL_CERT_FILE", &missing)
+            .env("SSL_CERT_DIR", &missing)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pyck {args:?} exited {:?}: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    run(&["init", "--server", &url, "--token", &wh.token()]);
+    run(&["login", "--badge", "1007", "--pin", "1234"]);
+    run(&[
+        "move", "--sku", "SKU-10001", "--qty", "1", "--from", "A-07-11", "--to", "A-01-03",
+    ]);
+    let report: Value = serde_json::from_str(&run(&["sync", "--json"])).unwrap();
+    assert_eq!(report["pushed"], 1, "{report}");
+    assert_eq!(report["applied"], 1, "{report}");
+}
