@@ -229,7 +229,7 @@ fn register(
         if let Some(old) = &previous
             && old.device != device
         {
-            let (pending, _) = journal::backlog(store.conn())?;
+            let pending = journal::pending_count(store.conn())?;
             if pending > 0 {
                 return Err(CliError::Usage(format!(
                     "this terminal holds {pending} unsynced operation(s) of device {}; sync them before registering as another device",
@@ -246,7 +246,7 @@ fn register(
         // push, as every sync makes). A new journal continues after it, so
         // a re-installed terminal or one started over never reuses a number
         // the server holds; a journal behind it is refused (exit 8).
-        let (backlog, _) = journal::backlog(store.conn())?;
+        let backlog = journal::pending_count(store.conn())?;
         let server_seq = client
             .push(PushRequest {
                 protocol: PROTOCOL_VERSION,

@@ -59,7 +59,7 @@ pub fn run(ctx: &Ctx, shift_hours: u32) -> anyhow::Result<()> {
     }
     let offset = Local::now().offset().fix();
     let mut floor = Floor::new(operator, config.server.clone(), Utc::now(), offset);
-    floor.pending = journal::backlog(store.conn())?.0;
+    floor.pending = journal::pending_count(store.conn())?;
 
     let (tx, rx) = mpsc::channel::<Msg>();
     let (refresh, refreshes) = mpsc::channel::<()>();
@@ -210,7 +210,7 @@ fn refresher(
         let result = rt.block_on(async {
             let mut client = Client::new(&Remote::of(config), Duration::from_secs(10))?;
             let synced = sync::sync(&mut store, &mut client, config, &Quiet).await;
-            if let Ok((n, _)) = journal::backlog(store.conn()) {
+            if let Ok(n) = journal::pending_count(store.conn()) {
                 let _ = tx.send(Msg::Pending(n));
             }
             synced?;

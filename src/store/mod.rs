@@ -28,6 +28,7 @@ const MIGRATIONS_SLICE: &[M<'static>] = &[
     M::up(include_str!("migrations/0003_journal_not_in_replica.sql")),
     M::up(include_str!("migrations/0004_attachments.sql")),
     M::up(include_str!("migrations/0005_journal_compaction.sql")),
+    M::up(include_str!("migrations/0006_replica_through.sql")),
 ];
 const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATIONS_SLICE);
 

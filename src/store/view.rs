@@ -39,11 +39,14 @@ type Key = (String, String, String);
 /// Operations the replica does not reflect yet: pending ones, and synced ones
 /// whose effects no pull has brought back so far.
 pub(crate) fn overlay(conn: &Connection) -> anyhow::Result<Vec<Payload>> {
-    // Two searches of the partial indexes, merged in sequence order; an OR
-    // of the two scanned the whole journal (10,000 operations are kept).
+    // The pending ones by their partial index and the synced ones after
+    // `replica_through` by a range of sequence numbers, merged in sequence
+    // order; an OR of the two scanned the whole journal (10,000 operations
+    // are kept).
     let mut stmt = conn.prepare_cached(
         "SELECT seq, kind, payload FROM journal WHERE status = 'pending' \
-         UNION ALL SELECT seq, kind, payload FROM journal WHERE status = 'synced' AND in_replica = 0 \
+         UNION ALL SELECT seq, kind, payload FROM journal WHERE status = 'synced' \
+             AND seq > COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'replica_through'), 0) \
          ORDER BY seq",
     )?;
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;

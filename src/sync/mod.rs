@@ -84,7 +84,7 @@ pub async fn push(
     // Counted once, then kept: each batch takes what it settled off (a
     // re-queue counts again). Operations recorded while this runs are still
     // pushed, and counted by the next sync.
-    let (total, _) = journal::backlog(store.conn())?;
+    let total = journal::pending_count(store.conn())?;
     let mut left = total;
     let batch = tuned("PYCK_PUSH_BATCH", PUSH_BATCH).clamp(1, PUSH_BATCH);
     // A server restored from an older backup may ask for operations this
@@ -108,7 +108,7 @@ pub async fn push(
             let frontier = journal::settled_frontier(store.conn())?;
             if resp.last_seq < frontier && !requeued {
                 journal::requeue_from(store.conn(), resp.last_seq + 1)?;
-                left = journal::backlog(store.conn())?.0;
+                left = journal::pending_count(store.conn())?;
                 requeued = true;
                 continue;
             }
@@ -144,7 +144,7 @@ pub async fn push(
         if let Some(expected) = gap {
             if expected < first && !requeued {
                 journal::requeue_from(store.conn(), expected)?;
-                left = journal::backlog(store.conn())?.0;
+                left = journal::pending_count(store.conn())?;
                 requeued = true;
                 continue;
             }

@@ -49,7 +49,7 @@ pub fn run_with(ctx: &Ctx, login_hint: Option<String>) -> anyhow::Result<()> {
         .into());
     }
     let operator = session::current(store.conn())?;
-    let (pending, _) = journal::backlog(store.conn())?;
+    let pending = journal::pending_count(store.conn())?;
     let link = Link {
         online: None,
         pending,
@@ -198,7 +198,7 @@ fn carry_out(effect: Effect, store: &mut Store, config: &Config, nudge: &Sender<
             }
             let mut out = vec![Msg::Recorded(result)];
             // The status bar's pending count follows at once.
-            if let Ok((n, _)) = journal::backlog(store.conn()) {
+            if let Ok(n) = journal::pending_count(store.conn()) {
                 out.push(Msg::Pending(n));
             }
             out
@@ -373,7 +373,7 @@ fn sync_worker(
 }
 
 async fn sync_once(store: &mut Store, config: &Config) -> SyncOutcome {
-    let pending = |store: &Store| journal::backlog(store.conn()).map_or(0, |(n, _)| n);
+    let pending = |store: &Store| journal::pending_count(store.conn()).unwrap_or(0);
     let remote = Remote::of(config);
     let online = remote.healthy().await;
     if !online {
