@@ -190,7 +190,15 @@ fn a_terminal_without_system_certificates_syncs_over_plain_http() {
     run(&["init", "--server", &url, "--token", &wh.token()]);
     run(&["login", "--badge", "1007", "--pin", "1234"]);
     run(&[
-        "move", "--sku", "SKU-10001", "--qty", "1", "--from", "A-07-11", "--to", "A-01-03",
+        "move",
+        "--sku",
+        "SKU-10001",
+        "--qty",
+        "1",
+        "--from",
+        "A-07-11",
+        "--to",
+        "A-01-03",
     ]);
     let report: Value = serde_json::from_str(&run(&["sync", "--json"])).unwrap();
     assert_eq!(report["pushed"], 1, "{report}");

@@ -20,8 +20,8 @@
 //! tell subscribers.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use pyck_vocab::events::{Event, EventKind};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// The most events one outbox row holds; a write with more (an import of a
@@ -212,12 +212,20 @@ mod tests {
         assert_eq!(stored.matches("\"at\"").count(), 1, "{stored}");
         assert_eq!(Pending::decode(1, 1, &stored).unwrap().events, tail);
         let whole = serde_json::to_string(tail).unwrap();
-        assert!(stored.len() * 4 < whole.len() * 3, "{} of {}", stored.len(), whole.len());
+        assert!(
+            stored.len() * 4 < whole.len() * 3,
+            "{} of {}",
+            stored.len(),
+            whole.len()
+        );
         assert_eq!(Pending::decode(1, 1, &whole).unwrap().events, tail);
 
         // Events of different writes share nothing: stored whole.
         let mut mixed = events[..1].to_vec();
-        mixed.extend(stamp(4, [(EventKind::TaskCreated { task: "T1".into() }, None)]));
+        mixed.extend(stamp(
+            4,
+            [(EventKind::TaskCreated { task: "T1".into() }, None)],
+        ));
         let stored = encode(&mixed).unwrap();
         assert!(stored.starts_with('['), "{stored}");
         assert_eq!(Pending::decode(1, 1, &stored).unwrap().events, mixed);

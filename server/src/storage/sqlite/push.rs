@@ -1004,7 +1004,9 @@ fn write_change_log(
     )?;
     for (position, row) in (first..).zip(rows) {
         let entity = row.entity.as_str();
-        upsert.execute(params![tenant, warehouse, entity, row.key, position, row.data])?;
+        upsert.execute(params![
+            tenant, warehouse, entity, row.key, position, row.data
+        ])?;
         append.execute(params![tenant, position, warehouse, entity, row.key])?;
     }
     sweep_change_log(tx, tenant, swept, 2 * rows.len())
@@ -1100,7 +1102,11 @@ mod tests {
         unique.dedup();
         assert_eq!(keys.len(), 10, "{keys:?}");
         assert_eq!(unique.len(), 10, "{keys:?}");
-        assert!(page.changes.iter().all(|c| c.data == Some(serde_json::json!({"round": 199}))));
+        assert!(
+            page.changes
+                .iter()
+                .all(|c| c.data == Some(serde_json::json!({"round": 199})))
+        );
         let positions: Vec<u64> = page.changes.iter().map(|c| c.position).collect();
         assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
         assert_eq!(page.cursor, 2_400);
