@@ -238,3 +238,24 @@ fn failed_workflow_steps_and_a_workflow_given_up_are_counted() {
         None
     );
 }
+
+/// One sync, one push request: the batch's answer is the contact, and no
+/// empty push follows it (under load each was one more commit on the
+/// server's writer per device). With nothing to send, the one push is the
+/// empty one that reports the contact.
+#[test]
+fn a_sync_with_operations_pushes_once_and_one_without_pushes_the_contact() {
+    let wh = Warehouse::new();
+    let server = Server::start(&wh.db, None);
+    let device = Device::new();
+    device.enrol(&server.url(), &wh.token(), "1007");
+    let pushes = || server.metric("pyck_push_duration_seconds_count").unwrap_or(0);
+    let before = pushes();
+    device.move_one();
+    device.move_one();
+    let report = device.json(&["sync"]);
+    assert_eq!(report["pushed"], 2, "{report}");
+    assert_eq!(pushes() - before, 1, "push requests for one batch");
+    device.json(&["sync"]);
+    assert_eq!(pushes() - before, 2, "the empty push of a sync with nothing to send");
+}
