@@ -249,7 +249,11 @@ fn a_sync_with_operations_pushes_once_and_one_without_pushes_the_contact() {
     let server = Server::start(&wh.db, None);
     let device = Device::new();
     device.enrol(&server.url(), &wh.token(), "1007");
-    let pushes = || server.metric("pyck_push_duration_seconds_count").unwrap_or(0);
+    let pushes = || {
+        server
+            .metric("pyck_push_duration_seconds_count")
+            .unwrap_or(0)
+    };
     let before = pushes();
     device.move_one();
     device.move_one();
@@ -257,5 +261,9 @@ fn a_sync_with_operations_pushes_once_and_one_without_pushes_the_contact() {
     assert_eq!(report["pushed"], 2, "{report}");
     assert_eq!(pushes() - before, 1, "push requests for one batch");
     device.json(&["sync"]);
-    assert_eq!(pushes() - before, 2, "the empty push of a sync with nothing to send");
+    assert_eq!(
+        pushes() - before,
+        2,
+        "the empty push of a sync with nothing to send"
+    );
 }
