@@ -198,6 +198,30 @@ fn secs(v: f64) -> String {
     }
 }
 
+/// The row of a path's limit: the same work done in the harness's own
+/// process (no process start, no parsing, no report), and what share of it
+/// the whole command reaches (`reached`, its median).
+fn limit_row(
+    t: &mut Table,
+    n: &str,
+    figure: &str,
+    limit: &[f64],
+    reached: Option<Summary>,
+    command: &str,
+) {
+    let Some(limit) = Summary::of(limit) else {
+        return;
+    };
+    let (v, range) = fmt_with(Some(limit), rate);
+    let share = reached.map_or_else(String::new, |s| {
+        format!(
+            "; {command} reaches {:.0} % of it",
+            100.0 * s.median / limit.median
+        )
+    });
+    t.row(n, &format!("{figure}{share}"), v, range, "", Met::NoTarget);
+}
+
 fn fmt_with(s: Option<Summary>, f: impl Fn(f64) -> String) -> (String, String) {
     match s {
         Some(s) if s.runs > 1 => (f(s.median), format!("{} – {}", f(s.min), f(s.max))),
@@ -239,6 +263,14 @@ pub fn render(r: &Results) -> String {
                 range,
                 "≥ 150,000 ops/s",
                 s.map_or(Met::No, |s| Met::of(s.median >= RECORD_TARGET)),
+            );
+            limit_row(
+                &mut t,
+                "1",
+                "Record: the same rows into a copy of the store in process (open, one transaction, close), the path's limit",
+                &rec.store_rate,
+                s,
+                "`pyck move --file`",
             );
             let ms = |v: f64| format!("{v:.1} ms");
             let (v, range) = fmt_with(Summary::of(&pick(&rec.single_ms, |p| p.0)), ms);
@@ -329,26 +361,17 @@ pub fn render(r: &Results) -> String {
                         times_peer.map_or(Met::NoTarget, |x| Met::of(ratio >= x)),
                     );
                 }
-                if let Some(limit) = Summary::of(&p.storage_rate) {
-                    let (lv, lr) = fmt_with(Some(limit), rate);
-                    let share = s.map_or_else(String::new, |s| {
-                        format!(
-                            "; `pyck sync` reaches {:.0} % of it",
-                            100.0 * s.median / limit.median
-                        )
-                    });
-                    t.row(
-                        "2",
-                        &format!(
-                            "Push → {}: the same ops into the server's storage in process, the path's limit{share}",
-                            backend.name()
-                        ),
-                        lv,
-                        lr,
-                        "",
-                        Met::NoTarget,
-                    );
-                }
+                limit_row(
+                    &mut t,
+                    "2",
+                    &format!(
+                        "Push → {}: the same ops into the server's storage in process, the path's limit",
+                        backend.name()
+                    ),
+                    &p.storage_rate,
+                    s,
+                    "`pyck sync`",
+                );
                 // What the server wrote to disk, then the WAL's share of it
                 // (issue 21's target), each per request byte.
                 let written = [
@@ -500,6 +523,17 @@ pub fn render(r: &Results) -> String {
                     range,
                     &format!("≥ {}", rate(floor)),
                     s.map_or(Met::No, |s| Met::of(s.median >= floor)),
+                );
+                limit_row(
+                    &mut t,
+                    "5",
+                    &format!(
+                        "Load → {}: the same batches into the server's storage in process, one after another, the path's limit",
+                        backend.name()
+                    ),
+                    &l.storage_rate,
+                    s,
+                    "the load",
                 );
                 let ms = |v: f64| format!("{} ms", thousands(v));
                 let (v50, r50) = fmt_with(Summary::of(&pick(&l.latency_ms, |p| p.0)), ms);
@@ -708,7 +742,7 @@ fn write_report(md: &mut String, r: &Results, t: &Table) -> std::fmt::Result {
     )?;
     writeln!(
         md,
-        "- **1 Record:** `pyck move --file moves.csv --json` of {} rows (each with a `ref`) on an offline terminal, timed as a process; {} single `pyck move` processes one after another; {} scans recorded in process with `pyck::commands::record::draft` + `pyck::store::journal::record_all` of one draft on an open `Store` (WAL, `synchronous=FULL`: each commit is fsynced).",
+        "- **1 Record:** `pyck move --file moves.csv --json` of {} rows (each with a `ref`) on an offline terminal, timed as a process; {} single `pyck move` processes one after another; {} scans recorded in process with `pyck::commands::record::draft` + `pyck::store::journal::record_all` of one draft on an open `Store` (WAL, `synchronous=FULL`: each commit is fsynced). The path's limit: the file's rows as drafts into a copy of the same store in the harness's process, timed from opening the store to closing it (one `record_all`, one commit, the close's checkpoint), without the CSV, the checks against the local view or the report.",
         thousands(plan.file_rows as f64),
         plan.single_moves,
         thousands(plan.scans as f64)
@@ -730,7 +764,7 @@ fn write_report(md: &mut String, r: &Results, t: &Table) -> std::fmt::Result {
     )?;
     writeln!(
         md,
-        "- **5 Load:** {} terminals (own PYCK_HOME and device token each) record {} moves each offline, on their own ten bins; then all {} `pyck sync` processes start at once. ops/s = all operations ÷ time until the last one finishes; latency = each process's wall time; peak RSS = `VmHWM` of the server process at the end.",
+        "- **5 Load:** {} terminals (own PYCK_HOME and device token each) record {} moves each offline, on their own ten bins; then all {} `pyck sync` processes start at once. ops/s = all operations ÷ time until the last one finishes; latency = each process's wall time; peak RSS = `VmHWM` of the server process at the end. The path's limit: the same batches, each with its device's token, handed to the server's storage in the harness's process one after another (as the server applies them: one writer on SQLite, the tenant's lock on PostgreSQL), on a fresh copy of the template; ops/s = operations ÷ the time inside `Storage::push`.",
         plan.devices,
         thousands(plan.ops_per_device as f64),
         plan.devices

@@ -176,6 +176,10 @@ impl Fixture {
 pub struct RecordResult {
     /// Operations per second of `pyck move --file`, per run.
     pub file_rate: Vec<f64>,
+    /// Operations per second of the same rows recorded into a copy of the
+    /// store in process (open, one transaction, close), per run: the limit
+    /// of the store's path.
+    pub store_rate: Vec<f64>,
     /// p50 and p99 of one `pyck move` process, ms, per run.
     pub single_ms: Vec<(f64, f64)>,
     /// p50 and p99 of one scan's durable commit in process, µs, per run.
@@ -185,7 +189,8 @@ pub struct RecordResult {
 pub fn record(ctx: &Ctx, fixture: &Fixture) -> anyhow::Result<RecordResult> {
     let plan = &ctx.plan;
     let mut out = RecordResult::default();
-    let file = ctx.moves_file(&ctx.warehouse.spread(plan.file_rows, plan.push_keys, 0))?;
+    let moves = ctx.warehouse.spread(plan.file_rows, plan.push_keys, 0);
+    let file = ctx.moves_file(&moves)?;
     let file_arg = file.display().to_string();
     let s = &ctx.warehouse.stocked[0];
     let there = &ctx.warehouse.destinations[0];
@@ -205,6 +210,43 @@ pub fn record(ctx: &Ctx, fixture: &Fixture) -> anyhow::Result<RecordResult> {
         );
         out.file_rate
             .push(plan.file_rows as f64 / elapsed.as_secs_f64());
+
+        // The same rows as drafts into a copy of the same store, in this
+        // process: open, record in one transaction, close (which copies
+        // the log into the file, as the process's exit does). No CSV, no
+        // checks against the local view, no report: the limit of the
+        // store's own path on this machine.
+        let device = Device::from_template(&ctx.bins, &fixture.device, ctx.path("terminal"))?;
+        let tag = file.file_stem().map(|s| s.to_string_lossy().into_owned());
+        let start = Instant::now();
+        let mut store = Store::open(&device.store_file())?;
+        let operator = session::current(store.conn())?.context("no operator logged in")?;
+        let drafts = moves
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let payload = Payload::Move(Move {
+                    sku: m.sku.clone(),
+                    lot: None,
+                    qty: 1,
+                    from: m.from.clone(),
+                    to: m.to.clone(),
+                    task: None,
+                });
+                let reference = tag.as_ref().map(|t| format!("{t}-{i}"));
+                pyck::commands::record::draft(payload, &operator, reference)
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let recorded = journal::record_all(&mut store, &drafts)?;
+        drop(store);
+        out.store_rate
+            .push(plan.file_rows as f64 / start.elapsed().as_secs_f64());
+        ensure!(
+            recorded
+                .iter()
+                .all(|r| matches!(r, Recorded::Recorded { .. })),
+            "the store did not record every draft"
+        );
 
         // One move as a whole process, as a shell user types it, on a
         // terminal with an empty journal (a journal of pending operations
@@ -355,7 +397,7 @@ pub fn push(ctx: &Ctx, fixture: &Fixture) -> anyhow::Result<PushResult> {
         out.verified &= ok;
 
         let instance = fixture.template.instance()?;
-        let rate = storage_push(&instance.db, &fixture.template.tokens[0], &moves)
+        let rate = storage_push(&instance.db, &[(&fixture.template.tokens[0], &moves)])
             .context("while pushing into the server's storage in process")?;
         out.storage_rate.push(rate);
         let (_, ok) = instance.verify(&ctx.bins)?;
@@ -364,55 +406,61 @@ pub fn push(ctx: &Ctx, fixture: &Fixture) -> anyhow::Result<PushResult> {
     Ok(out)
 }
 
-/// `moves` as one device's batch of one-unit moves, pushed straight into
-/// the server's storage at `db` (a fresh copy of the template) in this
-/// process: ops/s of `Storage::push` alone, which loads, plans, writes and
-/// commits exactly as a `pyck sync` request does, without the terminal,
-/// HTTP or JSON around it.
-fn storage_push(db: &str, token: &str, moves: &[warehouse::Move]) -> anyhow::Result<f64> {
+/// Batches of one-unit moves, each one device's (by its token), pushed
+/// straight into the server's storage at `db` (a fresh copy of the
+/// template) in this process, one after another: ops/s of `Storage::push`
+/// alone, which loads, plans, writes and commits exactly as a `pyck sync`
+/// request does, without the terminal, HTTP or JSON around it. One after
+/// another is how the server applies them too: one writer on SQLite, the
+/// tenant's lock on PostgreSQL.
+fn storage_push(db: &str, batches: &[(&str, &[warehouse::Move])]) -> anyhow::Result<f64> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
         let store = pyck_server::storage::open(db).await?;
-        let auth = store
-            .authenticate(&pyck_server::auth::token_hash(token))
-            .await?
-            .context("the template's device token is unknown")?;
-        let at = chrono::Utc::now();
-        let ops: Vec<Operation> = moves
-            .iter()
-            .zip(1..)
-            .map(|(m, seq)| Operation {
-                id: uuid::Uuid::now_v7(),
-                device: auth.device,
-                seq,
-                operator: crate::world::BADGE.to_owned(),
-                at,
-                payload: Payload::Move(Move {
-                    sku: m.sku.clone(),
-                    lot: None,
-                    qty: 1,
-                    from: m.from.clone(),
-                    to: m.to.clone(),
-                    task: None,
-                }),
-            })
-            .collect();
-        let started = Instant::now();
-        let response = store.push(&auth, ops, 0).await?;
-        let elapsed = started.elapsed();
-        let applied = response
-            .results
-            .iter()
-            .filter(|r| matches!(r.outcome, PushOutcome::Applied { .. }))
-            .count();
-        ensure!(
-            applied == moves.len(),
-            "the storage applied {applied} of {} operations",
-            moves.len()
-        );
-        Ok(moves.len() as f64 / elapsed.as_secs_f64())
+        let (mut pushed, mut elapsed) = (0, Duration::ZERO);
+        for (token, moves) in batches {
+            let auth = store
+                .authenticate(&pyck_server::auth::token_hash(token))
+                .await?
+                .context("the template's device token is unknown")?;
+            let at = chrono::Utc::now();
+            let ops: Vec<Operation> = moves
+                .iter()
+                .zip(1..)
+                .map(|(m, seq)| Operation {
+                    id: uuid::Uuid::now_v7(),
+                    device: auth.device,
+                    seq,
+                    operator: crate::world::BADGE.to_owned(),
+                    at,
+                    payload: Payload::Move(Move {
+                        sku: m.sku.clone(),
+                        lot: None,
+                        qty: 1,
+                        from: m.from.clone(),
+                        to: m.to.clone(),
+                        task: None,
+                    }),
+                })
+                .collect();
+            let started = Instant::now();
+            let response = store.push(&auth, ops, 0).await?;
+            elapsed += started.elapsed();
+            let applied = response
+                .results
+                .iter()
+                .filter(|r| matches!(r.outcome, PushOutcome::Applied { .. }))
+                .count();
+            ensure!(
+                applied == moves.len(),
+                "the storage applied {applied} of {} operations",
+                moves.len()
+            );
+            pushed += moves.len();
+        }
+        Ok(pushed as f64 / elapsed.as_secs_f64())
     })
 }
 
@@ -528,6 +576,10 @@ pub struct LoadResult {
     pub latency_ms: Vec<(f64, f64)>,
     /// The server's peak RSS (VmHWM), bytes, per run.
     pub peak_rss: Vec<f64>,
+    /// Operations per second of the same batches handed to the server's
+    /// storage in process one after another, per run: the limit of the
+    /// path the devices share.
+    pub storage_rate: Vec<f64>,
     pub verified: bool,
 }
 
@@ -538,15 +590,15 @@ pub fn load(ctx: &Ctx, fixture: &Fixture) -> anyhow::Result<LoadResult> {
         ..LoadResult::default()
     };
     // Device d works its own ten bins of the warehouse.
-    let files = (0..plan.devices)
+    let moves: Vec<Vec<warehouse::Move>> = (0..plan.devices)
         .map(|d| {
-            ctx.moves_file(&ctx.warehouse.spread_window(
-                plan.ops_per_device,
-                plan.devices * 10,
-                d * 10,
-                10,
-            ))
+            ctx.warehouse
+                .spread_window(plan.ops_per_device, plan.devices * 10, d * 10, 10)
         })
+        .collect();
+    let files = moves
+        .iter()
+        .map(|m| ctx.moves_file(m))
         .collect::<anyhow::Result<Vec<_>>>()?;
     for _ in 0..plan.runs {
         let instance = fixture.template.instance()?;
@@ -603,6 +655,20 @@ pub fn load(ctx: &Ctx, fixture: &Fixture) -> anyhow::Result<LoadResult> {
         ));
         out.peak_rss.push(server.peak_rss()? as f64);
         drop(server);
+        let (_, ok) = instance.verify(&ctx.bins)?;
+        out.verified &= ok;
+
+        // The same batches, each with its device's token, into the
+        // storage alone: the limit of the path the devices share.
+        let instance = fixture.template.instance()?;
+        let batches: Vec<(&str, &[warehouse::Move])> = moves
+            .iter()
+            .enumerate()
+            .map(|(d, m)| (fixture.template.tokens[d].as_str(), m.as_slice()))
+            .collect();
+        let rate = storage_push(&instance.db, &batches)
+            .context("while pushing the devices' batches into the server's storage in process")?;
+        out.storage_rate.push(rate);
         let (_, ok) = instance.verify(&ctx.bins)?;
         out.verified &= ok;
     }
