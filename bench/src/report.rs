@@ -546,6 +546,25 @@ pub fn render(r: &Results) -> String {
                     "",
                     Met::NoTarget,
                 );
+                let seconds = |v: f64| format!("{v:.1}");
+                let share = |f: fn(&crate::scenarios::Cpu) -> f64| {
+                    fmt_with(Summary::of(&l.cpu_s.iter().map(f).collect::<Vec<_>>()), seconds)
+                };
+                let (terminals, tr) = share(|c| c.terminals);
+                let (server, sr) = share(|c| c.server);
+                let (postgres, pr) = share(|c| c.postgres);
+                let (available, ar) = share(|c| c.available);
+                t.row(
+                    "5",
+                    &format!(
+                        "Load → {}: CPU seconds of the terminals / the server / PostgreSQL, of the machine's (wall time × processors)",
+                        backend.name()
+                    ),
+                    format!("{terminals} / {server} / {postgres}, of {available}"),
+                    format!("{tr} / {sr} / {pr}, of {ar}"),
+                    "",
+                    Met::NoTarget,
+                );
                 let s = Summary::of(&l.peak_rss);
                 let (v, range) = fmt_with(s, |v| format!("{:.1} MB", v / 1e6));
                 t.row(

@@ -17,7 +17,9 @@ use serde_json::Value;
 
 use crate::stats::percentile;
 use crate::warehouse::{self, Warehouse};
-use crate::world::{Backend, Bins, Device, Postgres, Relay, Server, Template, timed};
+use crate::world::{
+    Backend, Bins, Device, Postgres, Relay, Server, Template, Whose, postgres_cpu, proc_cpu, timed,
+};
 
 /// Sizes of one harness run.
 #[derive(Debug, Clone)]
@@ -580,7 +582,23 @@ pub struct LoadResult {
     /// storage in process one after another, per run: the limit of the
     /// path the devices share.
     pub storage_rate: Vec<f64>,
+    /// Where the machine's CPU went while the devices synced, per run.
+    pub cpu_s: Vec<Cpu>,
     pub verified: bool,
+}
+
+/// CPU seconds (user and system) used during a load run.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Cpu {
+    /// The `pyck sync` processes, all of them.
+    pub terminals: f64,
+    /// The `pyck-server` process.
+    pub server: f64,
+    /// PostgreSQL's processes (0 on SQLite, where the database is the
+    /// server's own threads).
+    pub postgres: f64,
+    /// What the machine had: the run's wall time × its processors.
+    pub available: f64,
 }
 
 pub fn load(ctx: &Ctx, fixture: &Fixture) -> anyhow::Result<LoadResult> {
@@ -610,6 +628,12 @@ pub fn load(ctx: &Ctx, fixture: &Fixture) -> anyhow::Result<LoadResult> {
             devices.push(device);
         }
         // All devices at once; each thread times its own process.
+        let me = std::process::id();
+        let cpu_before = (
+            proc_cpu(me, Whose::WaitedChildren)?.unwrap_or(0.0),
+            server.cpu_seconds()?,
+            postgres_cpu()?,
+        );
         let (tx, rx) = mpsc::channel();
         let start = Instant::now();
         let mut children = Vec::with_capacity(devices.len());
@@ -647,6 +671,12 @@ pub fn load(ctx: &Ctx, fixture: &Fixture) -> anyhow::Result<LoadResult> {
             latencies.len() == devices.len(),
             "a device's sync went missing"
         );
+        out.cpu_s.push(Cpu {
+            terminals: proc_cpu(me, Whose::WaitedChildren)?.unwrap_or(0.0) - cpu_before.0,
+            server: server.cpu_seconds()? - cpu_before.1,
+            postgres: postgres_cpu()? - cpu_before.2,
+            available: total.as_secs_f64() * std::thread::available_parallelism()?.get() as f64,
+        });
         out.rate
             .push((plan.devices * plan.ops_per_device) as f64 / total.as_secs_f64());
         out.latency_ms.push((

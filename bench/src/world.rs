@@ -459,6 +459,11 @@ impl Server {
         anyhow::bail!("the server has no sqlite-checkpoint thread")
     }
 
+    /// CPU seconds (user and system, all threads) the server has used.
+    pub fn cpu_seconds(&self) -> anyhow::Result<f64> {
+        Ok(proc_cpu(self.child.id(), Whose::Own)?.context("the server has no /proc stat")?)
+    }
+
     /// Peak resident set size so far (VmHWM), in bytes.
     pub fn peak_rss(&self) -> anyhow::Result<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
@@ -650,4 +655,68 @@ impl Drop for Relay {
         // Wake the accept loop so it sees the flag.
         let _ = TcpStream::connect(&self.addr);
     }
+}
+
+// ---------------------------------------------------------------------------
+// CPU time, from /proc
+// ---------------------------------------------------------------------------
+
+/// The kernel's clock ticks per second in `/proc/<pid>/stat` (`USER_HZ`,
+/// fixed at 100 on Linux whatever the kernel's own tick).
+const USER_HZ: f64 = 100.0;
+
+/// Whose CPU time of a process [`proc_cpu`] reads.
+#[derive(Clone, Copy)]
+pub enum Whose {
+    /// The process's own.
+    Own,
+    /// Its children's that it has waited for.
+    WaitedChildren,
+}
+
+/// CPU seconds (user and system) from `/proc/<pid>/stat`; `None` when the
+/// process is gone.
+pub fn proc_cpu(pid: u32, whose: Whose) -> anyhow::Result<Option<f64>> {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return Ok(None);
+    };
+    // The fields after the command name, which is in parentheses and may
+    // hold spaces: state is the 3rd field, utime the 14th, cutime the 16th.
+    let rest = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .context("a /proc stat without a command name")?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let at = match whose {
+        Whose::Own => 11,
+        Whose::WaitedChildren => 13,
+    };
+    let ticks = |i: usize| -> anyhow::Result<f64> {
+        Ok(fields
+            .get(i)
+            .context("a short /proc stat")?
+            .parse::<u64>()? as f64)
+    };
+    Ok(Some((ticks(at)? + ticks(at + 1)?) / USER_HZ))
+}
+
+/// CPU seconds of every process named `postgres` on the machine: the
+/// PostgreSQL server the scenarios use (its backends come and go, so sample
+/// before and after and take the difference; a backend that ended between
+/// the two is missed, which makes the figure a lower bound).
+pub fn postgres_cpu() -> anyhow::Result<f64> {
+    let mut total = 0.0;
+    for entry in std::fs::read_dir("/proc")? {
+        let entry = entry?;
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(comm) = std::fs::read_to_string(entry.path().join("comm")) else {
+            continue;
+        };
+        if comm.trim() == "postgres" {
+            total += proc_cpu(pid, Whose::Own)?.unwrap_or(0.0);
+        }
+    }
+    Ok(total)
 }
