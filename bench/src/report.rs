@@ -548,7 +548,10 @@ pub fn render(r: &Results) -> String {
                 );
                 let seconds = |v: f64| format!("{v:.1}");
                 let share = |f: fn(&crate::scenarios::Cpu) -> f64| {
-                    fmt_with(Summary::of(&l.cpu_s.iter().map(f).collect::<Vec<_>>()), seconds)
+                    fmt_with(
+                        Summary::of(&l.cpu_s.iter().map(f).collect::<Vec<_>>()),
+                        seconds,
+                    )
                 };
                 let (terminals, tr) = share(|c| c.terminals);
                 let (server, sr) = share(|c| c.server);

@@ -461,7 +461,7 @@ impl Server {
 
     /// CPU seconds (user and system, all threads) the server has used.
     pub fn cpu_seconds(&self) -> anyhow::Result<f64> {
-        Ok(proc_cpu(self.child.id(), Whose::Own)?.context("the server has no /proc stat")?)
+        proc_cpu(self.child.id(), Whose::Own)?.context("the server has no /proc stat")
     }
 
     /// Peak resident set size so far (VmHWM), in bytes.
@@ -708,7 +708,11 @@ pub fn postgres_cpu() -> anyhow::Result<f64> {
     let mut total = 0.0;
     for entry in std::fs::read_dir("/proc")? {
         let entry = entry?;
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
             continue;
         };
         let Ok(comm) = std::fs::read_to_string(entry.path().join("comm")) else {
