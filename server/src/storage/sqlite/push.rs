@@ -1152,4 +1152,68 @@ mod tests {
         assert_eq!(page.changes.len(), 1);
         assert_eq!(page.changes[0].position, 8);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(64))]
+
+        /// Any sequence of writes, the same records changed again and again,
+        /// some twice in one write: a device pulling from any earlier cursor,
+        /// page by page, gets exactly the records changed since, each once,
+        /// in its latest state, in the order of their latest positions.
+        #[test]
+        fn any_writes_pull_as_the_latest_state_of_what_changed_since(
+            writes in proptest::collection::vec(
+                proptest::collection::vec((0u32..12, proptest::option::of(0u8..50)), 1..8),
+                1..40,
+            ),
+            page in 1u32..6,
+            from in 0usize..40,
+        ) {
+            let mut conn = tenant();
+            let auth = DeviceAuth { device: Uuid::nil(), tenant: 1, warehouse: 1 };
+            // The model: each record's latest position and state.
+            let mut latest: std::collections::BTreeMap<String, (u64, Option<String>)> =
+                std::collections::BTreeMap::new();
+            let (mut position, mut cursors) = (0u64, vec![0u64]);
+            for write in &writes {
+                let rows: Vec<ChangeRow> = write
+                    .iter()
+                    .map(|(k, v)| ChangeRow {
+                        entity: Entity::Stock,
+                        key: format!("A-{k:02}|SKU-1|"),
+                        data: v.map(|v| format!(r#"{{"qty":{v}}}"#)),
+                    })
+                    .collect();
+                let tx = conn.transaction().unwrap();
+                write_change_log(&tx, 1, 1, &rows).unwrap();
+                tx.commit().unwrap();
+                for row in rows {
+                    position += 1;
+                    latest.insert(row.key, (position, row.data));
+                }
+                cursors.push(position);
+            }
+            let cursor = cursors[from % cursors.len()];
+            let mut got = Vec::new();
+            let mut at = cursor;
+            loop {
+                let page = super::super::queries::pull(&conn, &auth, at, page).unwrap();
+                proptest::prop_assert!(!page.reset);
+                got.extend(page.changes.iter().map(|c| {
+                    (c.position, c.key.clone(), c.data.as_ref().map(|d| d.to_string()))
+                }));
+                at = page.cursor;
+                if !page.has_more {
+                    break;
+                }
+            }
+            let mut expected: Vec<(u64, String, Option<String>)> = latest
+                .into_iter()
+                .filter(|(_, (p, _))| *p > cursor)
+                .map(|(key, (p, data))| (p, key, data))
+                .collect();
+            expected.sort();
+            proptest::prop_assert_eq!(got, expected);
+        }
+    }
 }
