@@ -185,6 +185,9 @@ pub struct Plan {
     /// The last operation of the batch to touch each task and resolved
     /// exception: what its live event names as its cause.
     pub caused_by: BTreeMap<String, Uuid>,
+    /// A warehouse setting changed, with its audit (a supervisor's
+    /// `setSetting`).
+    pub setting: Option<crate::settings::SettingWrite>,
 }
 
 /// A workflow's transition as a plan stores it: the workflow row, and its

@@ -234,3 +234,48 @@ mod tests {
         assert_eq!(Settings::default().policy(&defaults), defaults);
     }
 }
+
+/// A change of one setting as a server write's plan stores it: the new value
+/// for the warehouse's row, and what the audit records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingWrite {
+    pub key: Key,
+    pub value: Value,
+    /// The value it replaces (`None`: the default).
+    pub old: Option<String>,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+impl SettingWrite {
+    /// The audit row it writes.
+    pub fn change(&self) -> Change {
+        Change {
+            key: self.key.as_str().to_owned(),
+            old: self.old.clone(),
+            new: self.value.text(),
+            by: self.by.clone(),
+            at: self.at,
+        }
+    }
+}
+
+/// The decision of a settings change, over the warehouse's view (its
+/// current settings): set `key` to `value`, auditing the value it replaces.
+pub fn plan(
+    view: &crate::domain::BatchView,
+    key: Key,
+    value: Value,
+    by: &str,
+    at: DateTime<Utc>,
+) -> crate::push::Plan {
+    let mut plan = crate::push::Plan::over(view);
+    plan.setting = Some(SettingWrite {
+        key,
+        old: view.settings.get(key),
+        value,
+        by: by.to_owned(),
+        at,
+    });
+    plan
+}

@@ -361,6 +361,24 @@ async fn a_changed_count_threshold_applies_to_the_next_count_and_is_audited(db: 
     assert_eq!(qty(&*db.store, &s, "A-01", "SKU-1").await, 1000);
 
     let value = Key::CountThreshold.value("3").unwrap();
+    // A warehouse the tenant does not have: refused by name, nothing audited.
+    let unknown = db
+        .store
+        .set_setting(
+            s.tenant,
+            s.warehouse + 1_000,
+            Key::CountThreshold,
+            &value,
+            "3001",
+        )
+        .await;
+    assert!(
+        matches!(
+            unknown,
+            Err(pyck_server::storage::StorageError::UnknownWarehouse(_))
+        ),
+        "{unknown:?}"
+    );
     let change = db
         .store
         .set_setting(s.tenant, s.warehouse, Key::CountThreshold, &value, "3001")

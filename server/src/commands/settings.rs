@@ -2,6 +2,7 @@
 //! with an audit trail (docs/SETTINGS.md).
 
 use super::InvalidInput;
+use crate::service::UseCases;
 use crate::settings::Key;
 use crate::storage::Storage;
 

@@ -142,7 +142,7 @@ pub(super) fn allocate_raising(view: &BatchView, plan: &mut Plan, lines: &[Order
             None,
         ));
     }
-    if view.fefo == crate::settings::Fefo::Warn {
+    if view.settings.fefo == crate::settings::Fefo::Warn {
         for (order, _, sku, w) in &done.waiting {
             let message = super::fefo_waiting_message(order, sku, w);
             plan.exceptions.push(raise(
@@ -175,7 +175,7 @@ fn allocate(view: &BatchView, plan: &mut Plan, lines: &[OrderLineRecord]) -> ord
         &tracked,
         view.today,
         plan.next_task,
-        view.fefo,
+        view.settings.fefo,
     );
     plan.next_task = done.next_task;
     for t in std::mem::take(&mut done.tasks) {

@@ -139,7 +139,7 @@ pub fn apply(view: &mut BatchView, op: &Operation) -> Result<Effects, Refusal> {
             let lot = ctx.lot(&c.sku, c.lot.as_deref(), None)?;
             let key = StockKey::new(&c.location, &c.sku, lot);
             let expected = ctx.view.stock.get(&key).copied().unwrap_or(0);
-            match counting::outcome(c.qty, expected, ctx.view.count_threshold) {
+            match counting::outcome(c.qty, expected, ctx.view.settings.count_threshold) {
                 counting::CountOutcome::Set => ctx.set(key, c.qty),
                 counting::CountOutcome::Exception { difference } => ctx.raise(
                     ExceptionKind::CountDifference,
@@ -461,9 +461,9 @@ impl Ctx<'_> {
             expiry_tracked,
             &candidates,
             self.view.today,
-            self.view.fefo,
+            self.view.settings.fefo,
         );
-        if let (Some(w), crate::settings::Fefo::Warn) = (&found.waiting, self.view.fefo) {
+        if let (Some(w), crate::settings::Fefo::Warn) = (&found.waiting, self.view.settings.fefo) {
             let order = short.order.clone().unwrap_or_default();
             self.raise(
                 ExceptionKind::FefoBreach,

@@ -317,7 +317,7 @@ fn counts_within_the_threshold_set_stock_and_others_go_to_a_supervisor() {
     );
     assert_eq!(qty(&v, "F-02", "FISH", Some("NEW")), 50, "stock unchanged");
     let mut v = view();
-    v.count_threshold = Some(2);
+    v.settings.count_threshold = Some(2);
     let fx = apply(&mut v, &op(count(48))).unwrap();
     assert!(fx.exceptions.is_empty());
     assert_eq!(qty(&v, "F-02", "FISH", Some("NEW")), 48);

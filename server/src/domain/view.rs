@@ -96,11 +96,11 @@ pub struct BatchView {
     /// Exceptions the batch resolves, and the open exceptions of the ASNs
     /// it receives on, by id. Exceptions the batch raises join them.
     pub exceptions: HashMap<String, ExceptionRecord>,
-    /// Largest count difference accepted without a supervisor (None: any
-    /// difference goes to a supervisor).
-    pub count_threshold: Option<i64>,
-    /// The warehouse's FEFO strictness, for re-allocation after a short pick.
-    pub fefo: crate::settings::Fefo,
+    /// The warehouse's settings: the count threshold (the largest count
+    /// difference accepted without a supervisor), FEFO strictness for
+    /// re-allocation after a short pick, and the old value a settings
+    /// change audits.
+    pub settings: crate::settings::Settings,
     /// The number the next new task gets.
     pub next_task: u64,
     /// Every stored line of the orders in [`Needs::order_lines`], by order,

@@ -13,11 +13,15 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use pyck_vocab::records::{ExceptionRecord, Role, TaskRecord};
 
+use crate::domain::Needs;
 use crate::domain::OperatorRow;
 use crate::domain::desk;
 use crate::domain::operators::{self, OperatorUpdate};
 use crate::import::ImportData;
 use crate::push::Plan;
+use crate::settings::{
+    Change as SettingChange, Key as SettingKey, SettingWrite, Value as SettingValue,
+};
 use crate::storage::{
     ImportSummary, OperatorInfo, Result, Scope, Storage, StorageError, WarehouseRef,
 };
@@ -174,6 +178,32 @@ pub trait UseCases: Storage {
             .into_values()
             .next()
             .ok_or_else(|| StorageError::Internal("a count task's plan holds no task".into()))
+    }
+
+    /// Changes one warehouse setting and audits it (old, new, who, when) in
+    /// one transaction ([`crate::settings::plan`]); the next operation
+    /// applied sees it.
+    async fn set_setting(
+        &self,
+        tenant: i64,
+        warehouse: i64,
+        key: SettingKey,
+        value: &SettingValue,
+        by: &str,
+    ) -> Result<SettingChange> {
+        let (value, by) = (value.clone(), by.to_owned());
+        let at = chrono::Utc::now();
+        let plan = self
+            .transact(
+                Scope::of(tenant, warehouse),
+                Needs::default(),
+                Box::new(move |view| Ok(crate::settings::plan(view, key, value, &by, at))),
+            )
+            .await?;
+        plan.setting
+            .as_ref()
+            .map(SettingWrite::change)
+            .ok_or_else(|| StorageError::Internal("a settings change planned no change".into()))
     }
 
     /// Resolves an exception with a note; `None` if it does not exist.

@@ -28,9 +28,7 @@ use uuid::Uuid;
 use crate::domain::{BatchView, Needs};
 use crate::login::{Failures, OperatorLogin};
 use crate::push::Plan;
-use crate::settings::{
-    Change as SettingChange, Key as SettingKey, Settings, Value as SettingValue,
-};
+use crate::settings::{Change as SettingChange, Settings};
 use crate::workflow::Report as WorkflowReport;
 use crate::workflow::machine::{Facts, Workflow};
 use chrono::{DateTime, Utc};
@@ -341,17 +339,6 @@ pub trait Storage: Send + Sync + 'static {
 
     /// A warehouse's settings (unset ones are `None`: the defaults).
     async fn settings(&self, tenant: i64, warehouse: i64) -> Result<Settings>;
-
-    /// Changes one setting and audits it (old, new, who, when) in one
-    /// transaction; the next operation applied sees it.
-    async fn set_setting(
-        &self,
-        tenant: i64,
-        warehouse: i64,
-        key: SettingKey,
-        value: &SettingValue,
-        by: &str,
-    ) -> Result<SettingChange>;
 
     /// Every audited change of a warehouse's settings, oldest first.
     async fn settings_history(&self, tenant: i64, warehouse: i64) -> Result<Vec<SettingChange>>;

@@ -6,9 +6,8 @@
 //! sets opening stock against what the ledger holds, allocation and count
 //! tasks draw task numbers, and all of them write change-log rows.
 
-use deadpool_postgres::{ClientWrapper, Transaction};
+use deadpool_postgres::ClientWrapper;
 use pyck_vocab::records::Role;
-use tokio_postgres::IsolationLevel;
 use uuid::Uuid;
 
 use super::is_unique_violation;
@@ -256,14 +255,6 @@ pub async fn authenticate(client: &ClientWrapper, token_hash: &str) -> Result<Op
         })),
         None => Ok(None),
     }
-}
-
-pub(super) async fn start(client: &mut ClientWrapper) -> Result<Transaction<'_>> {
-    Ok(client
-        .build_transaction()
-        .isolation_level(IsolationLevel::ReadCommitted)
-        .start()
-        .await?)
 }
 
 pub async fn operator_role(

@@ -40,9 +40,7 @@ use super::{
     StoredOperation, Tenant, Warehouse,
 };
 use crate::login::{Failures, OperatorLogin};
-use crate::settings::{
-    Change as SettingChange, Key as SettingKey, Settings, Value as SettingValue,
-};
+use crate::settings::{Change as SettingChange, Settings};
 use crate::workflow::Report as WorkflowReport;
 use crate::workflow::machine::{Facts, Workflow};
 use chrono::{DateTime, Utc};
@@ -297,25 +295,6 @@ impl Storage for PgStorage {
 
     async fn settings(&self, tenant: i64, warehouse: i64) -> Result<Settings> {
         settings::get(&*self.client().await?, tenant, warehouse).await
-    }
-
-    async fn set_setting(
-        &self,
-        tenant: i64,
-        warehouse: i64,
-        key: SettingKey,
-        value: &SettingValue,
-        by: &str,
-    ) -> Result<SettingChange> {
-        settings::set(
-            &mut *self.client().await?,
-            tenant,
-            warehouse,
-            key,
-            value,
-            by,
-        )
-        .await
     }
 
     async fn settings_history(&self, tenant: i64, warehouse: i64) -> Result<Vec<SettingChange>> {

@@ -671,12 +671,15 @@ async fn load_work(tx: &Transaction<'_>, auth: &DeviceAuth, needs: &Needs) -> Re
                 return Ok(None);
             }
             let stmt = tx
-                .prepare_cached(
-                    "SELECT count_threshold, next_task, fefo FROM warehouses \
-                     WHERE id = $1 AND tenant_id = $2",
-                )
+                .prepare_cached(&format!(
+                    "SELECT {}, next_task FROM warehouses WHERE id = $1 AND tenant_id = $2",
+                    super::settings::COLUMNS
+                ))
                 .await?;
-            Ok::<_, StorageError>(Some(tx.query_one(&stmt, &[warehouse, tenant]).await?))
+            match tx.query_opt(&stmt, &[warehouse, tenant]).await? {
+                Some(row) => Ok::<_, StorageError>(Some(row)),
+                None => Err(StorageError::UnknownWarehouse(warehouse.to_string())),
+            }
         },
         // A task's own lot comes along: FEFO checks need its expiry.
         rows(
@@ -769,9 +772,8 @@ async fn load_work(tx: &Transaction<'_>, auth: &DeviceAuth, needs: &Needs) -> Re
 impl Work {
     fn fill(self, view: &mut BatchView, needs: &Needs) -> Result<()> {
         if let Some(settings) = &self.settings {
-            view.count_threshold = settings.try_get(0)?;
-            view.next_task = settings.try_get::<_, i64>(1)? as u64;
-            view.fefo = named(settings.try_get(2)?)?;
+            view.settings = super::settings::settings(settings)?;
+            view.next_task = settings.try_get::<_, i64>(5)? as u64;
         }
         for r in self.tasks {
             let task = task_row(&r)?;
@@ -912,6 +914,9 @@ async fn write_plan(
     view: &BatchView,
     backlog: u64,
 ) -> Result<()> {
+    if let Some(setting) = &plan.setting {
+        super::settings::write(tx, auth.tenant, auth.warehouse, setting).await?;
+    }
     // Items and locations first: the rows below name them. Then order
     // lines: their statuses change below.
     write_items(tx, auth.tenant, &plan.items).await?;

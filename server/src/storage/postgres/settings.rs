@@ -1,16 +1,18 @@
-//! Warehouse settings and their audit on PostgreSQL.
+//! Warehouse settings and their audit on PostgreSQL: the reads. A change is
+//! a server write through `transact` (`push::write_plan` stores it).
 
-use chrono::Utc;
-use deadpool_postgres::ClientWrapper;
+use deadpool_postgres::{ClientWrapper, Transaction};
 
-use super::admin::start;
-use crate::settings::{Change, Key, Settings, Value};
+use crate::settings::{Change, SettingWrite, Settings, Value};
 use crate::storage::{Result, StorageError, named};
 
-const SETTINGS: &str = "SELECT count_threshold, pick_deadline_secs, step_attempts, retry_base_ms, fefo \
-     FROM warehouses WHERE id = $1 AND tenant_id = $2";
+/// A warehouse's settings, as [`settings`] reads them from its first
+/// columns.
+pub(super) const COLUMNS: &str =
+    "count_threshold, pick_deadline_secs, step_attempts, retry_base_ms, fefo";
 
-fn settings(r: &tokio_postgres::Row) -> Result<Settings> {
+/// The settings in a row's first columns, [`COLUMNS`].
+pub(super) fn settings(r: &tokio_postgres::Row) -> Result<Settings> {
     Ok(Settings {
         count_threshold: r.try_get(0)?,
         pick_deadline: r.try_get(1)?,
@@ -21,51 +23,39 @@ fn settings(r: &tokio_postgres::Row) -> Result<Settings> {
 }
 
 pub async fn get(client: &ClientWrapper, tenant: i64, wh: i64) -> Result<Settings> {
-    let stmt = client.prepare_cached(SETTINGS).await?;
+    let stmt = client
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM warehouses WHERE id = $1 AND tenant_id = $2"
+        ))
+        .await?;
     match client.query_opt(&stmt, &[&wh, &tenant]).await? {
         Some(r) => settings(&r),
         None => Err(StorageError::UnknownWarehouse(wh.to_string())),
     }
 }
 
-pub async fn set(
-    client: &mut ClientWrapper,
+/// Stores a setting's new value in the warehouse's row and its audit row.
+pub(super) async fn write(
+    tx: &Transaction<'_>,
     tenant: i64,
     wh: i64,
-    key: Key,
-    value: &Value,
-    by: &str,
-) -> Result<Change> {
-    let tx = start(client).await?;
-    let stmt = tx.prepare_cached(&format!("{SETTINGS} FOR UPDATE")).await?;
-    let old = match tx.query_opt(&stmt, &[&wh, &tenant]).await? {
-        Some(r) => settings(&r)?.get(key),
-        None => return Err(StorageError::UnknownWarehouse(wh.to_string())),
-    };
+    s: &SettingWrite,
+) -> Result<()> {
     let sql = format!(
         "UPDATE warehouses SET {} = $1 WHERE id = $2 AND tenant_id = $3",
-        key.column()
+        s.key.column()
     );
-    match value {
+    match &s.value {
         Value::Int(v) => tx.execute(&sql, &[v, &wh, &tenant]).await?,
         Value::Text(v) => tx.execute(&sql, &[v, &wh, &tenant]).await?,
     };
-    let at = Utc::now();
-    let new = value.text();
     tx.execute(
         "INSERT INTO settings_audit (tenant_id, warehouse_id, key, old_value, new_value, changed_by, changed_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        &[&tenant, &wh, &key.as_str(), &old, &new, &by, &at],
+        &[&tenant, &wh, &s.key.as_str(), &s.old, &s.value.text(), &s.by, &s.at],
     )
     .await?;
-    tx.commit().await?;
-    Ok(Change {
-        key: key.as_str().to_owned(),
-        old,
-        new,
-        by: by.to_owned(),
-        at,
-    })
+    Ok(())
 }
 
 pub async fn history(client: &ClientWrapper, tenant: i64, wh: i64) -> Result<Vec<Change>> {

@@ -37,9 +37,7 @@ use super::{
 };
 use crate::login::{Failures, OperatorLogin};
 use crate::outbox::Pending;
-use crate::settings::{
-    Change as SettingChange, Key as SettingKey, Settings, Value as SettingValue,
-};
+use crate::settings::{Change as SettingChange, Settings};
 use crate::workflow::Report as WorkflowReport;
 use crate::workflow::machine::{Facts, Workflow};
 
@@ -445,19 +443,6 @@ impl Storage for SqliteStorage {
 
     async fn settings(&self, tenant: i64, warehouse: i64) -> Result<Settings> {
         self.read(move |c| settings::get(c, tenant, warehouse))
-            .await
-    }
-
-    async fn set_setting(
-        &self,
-        tenant: i64,
-        warehouse: i64,
-        key: SettingKey,
-        value: &SettingValue,
-        by: &str,
-    ) -> Result<SettingChange> {
-        let (value, by) = (value.clone(), by.to_owned());
-        self.write(move |c| settings::set(c, tenant, warehouse, key, &value, &by))
             .await
     }
 

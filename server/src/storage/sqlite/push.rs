@@ -16,7 +16,7 @@ use crate::domain::putaway::Bin;
 use crate::domain::{BatchView, ItemFacts, Needs, OperatorRow, Settled, StockKey, StoredLine};
 use crate::push::{self, ChangeRow, OperatorWrite, Plan, WorkflowStep};
 use crate::storage::{
-    DeviceAuth, Result, Scope, StorageError, TENANT_WIDE, WarehouseRef, named, stored_refusal,
+    DeviceAuth, Result, Scope, StorageError, TENANT_WIDE, WarehouseRef, stored_refusal,
 };
 
 pub fn push(
@@ -307,13 +307,17 @@ fn load_work(
     view: &mut BatchView,
 ) -> Result<()> {
     if auth.warehouse != TENANT_WIDE {
-        let (threshold, next_task, fefo): (Option<i64>, i64, String) = tx.query_row(
-            "SELECT count_threshold, next_task, fefo FROM warehouses WHERE id = ?1 AND tenant_id = ?2",
-            params![auth.warehouse, auth.tenant],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )?;
-        view.count_threshold = threshold;
-        view.fefo = named(&fefo)?;
+        let (settings, next_task): (_, i64) = tx
+            .prepare_cached(&format!(
+                "SELECT {}, next_task FROM warehouses WHERE id = ?1 AND tenant_id = ?2",
+                super::settings::COLUMNS
+            ))?
+            .query_row(params![auth.warehouse, auth.tenant], |r| {
+                Ok((super::settings::row(r)?, r.get(5)?))
+            })
+            .optional()?
+            .ok_or_else(|| StorageError::UnknownWarehouse(auth.warehouse.to_string()))?;
+        view.settings = settings;
         view.next_task = next_task as u64;
     }
     let mut task = tx.prepare_cached(&format!(
@@ -570,6 +574,9 @@ fn write_plan(
     plan: &Plan,
     view: &BatchView,
 ) -> Result<()> {
+    if let Some(setting) = &plan.setting {
+        super::settings::write(tx, auth.tenant, auth.warehouse, setting)?;
+    }
     write_items(tx, auth.tenant, &plan.items)?;
     let mut location = tx.prepare_cached(
         "INSERT INTO locations (tenant_id, warehouse_id, code, zone, temperature) VALUES (?1, ?2, ?3, ?4, ?5) \

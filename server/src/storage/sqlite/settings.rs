@@ -1,65 +1,52 @@
-//! Warehouse settings and their audit on SQLite.
+//! Warehouse settings and their audit on SQLite: the reads. A change is a
+//! server write through `transact` (`push::write_plan` stores it).
 
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
-use super::{named_column, now, parse_ts};
-use crate::settings::{Change, Key, Settings, Value};
+use super::{named_column, parse_ts, ts};
+use crate::settings::{Change, SettingWrite, Settings, Value};
 use crate::storage::{Result, StorageError};
 
-pub fn get(conn: &Connection, tenant: i64, wh: i64) -> Result<Settings> {
-    conn.query_row(
-        "SELECT count_threshold, pick_deadline_secs, step_attempts, retry_base_ms, fefo FROM warehouses \
-         WHERE id = ?1 AND tenant_id = ?2",
-        params![wh, tenant],
-        |r| {
-            Ok(Settings {
-                count_threshold: r.get(0)?,
-                pick_deadline: r.get(1)?,
-                step_attempts: r.get(2)?,
-                retry_base_ms: r.get(3)?,
-                fefo: named_column(r, 4)?,
-            })
-        },
-    )
-    .map_err(|e| match e {
-        rusqlite::Error::QueryReturnedNoRows => StorageError::UnknownWarehouse(wh.to_string()),
-        other => other.into(),
+/// A warehouse's settings, as [`row`] reads them from its first columns.
+pub(super) const COLUMNS: &str =
+    "count_threshold, pick_deadline_secs, step_attempts, retry_base_ms, fefo";
+
+/// The settings in a row's first columns, [`COLUMNS`].
+pub(super) fn row(r: &Row<'_>) -> rusqlite::Result<Settings> {
+    Ok(Settings {
+        count_threshold: r.get(0)?,
+        pick_deadline: r.get(1)?,
+        step_attempts: r.get(2)?,
+        retry_base_ms: r.get(3)?,
+        fefo: named_column(r, 4)?,
     })
 }
 
-pub fn set(
-    conn: &mut Connection,
-    tenant: i64,
-    wh: i64,
-    key: Key,
-    value: &Value,
-    by: &str,
-) -> Result<Change> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let old = get(&tx, tenant, wh)?.get(key);
+pub fn get(conn: &Connection, tenant: i64, wh: i64) -> Result<Settings> {
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM warehouses WHERE id = ?1 AND tenant_id = ?2"
+    ))?
+    .query_row(params![wh, tenant], row)
+    .optional()?
+    .ok_or_else(|| StorageError::UnknownWarehouse(wh.to_string()))
+}
+
+/// Stores a setting's new value in the warehouse's row and its audit row.
+pub(super) fn write(tx: &Transaction<'_>, tenant: i64, wh: i64, s: &SettingWrite) -> Result<()> {
     let sql = format!(
         "UPDATE warehouses SET {} = ?1 WHERE id = ?2 AND tenant_id = ?3",
-        key.column()
+        s.key.column()
     );
-    match value {
+    match &s.value {
         Value::Int(v) => tx.execute(&sql, params![v, wh, tenant])?,
         Value::Text(v) => tx.execute(&sql, params![v, wh, tenant])?,
     };
-    let at = now();
-    let new = value.text();
     tx.execute(
         "INSERT INTO settings_audit (tenant_id, warehouse_id, key, old_value, new_value, changed_by, changed_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![tenant, wh, key.as_str(), old, new, by, at],
+        params![tenant, wh, s.key.as_str(), s.old, s.value.text(), s.by, ts(s.at)],
     )?;
-    tx.commit()?;
-    Ok(Change {
-        key: key.as_str().to_owned(),
-        old,
-        new,
-        by: by.to_owned(),
-        at: parse_ts(&at)?,
-    })
+    Ok(())
 }
 
 pub fn history(conn: &Connection, tenant: i64, wh: i64) -> Result<Vec<Change>> {
