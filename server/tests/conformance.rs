@@ -446,6 +446,7 @@ async fn a_changed_count_threshold_applies_to_the_next_count_and_is_audited(db: 
             ("count_threshold", Some("3"), None, "admin:ops")
         ]
     );
+    assert_eq!(history[0], change, "the answer is the audit row as stored");
     // Another tenant's warehouse is untouched.
     let other = site(&*db.store, "globex").await;
     assert_eq!(

@@ -192,7 +192,9 @@ pub trait UseCases: Storage {
         by: &str,
     ) -> Result<SettingChange> {
         let (value, by) = (value.clone(), by.to_owned());
-        let at = chrono::Utc::now();
+        // Microseconds, as both backends store it: the answer is the audit
+        // row as `settings_history` reads it back.
+        let at = chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 6);
         let plan = self
             .transact(
                 Scope::of(tenant, warehouse),
