@@ -44,17 +44,7 @@ fn a_backup_taken_during_pushes_restores_to_a_consistent_server() {
                     assert!(out.status.success(), "{out:?}");
                 };
                 for _ in 0..5 {
-                    run(&[
-                        "move",
-                        "--sku",
-                        "SKU-10001",
-                        "--qty",
-                        "1",
-                        "--from",
-                        "A-07-11",
-                        "--to",
-                        "A-01-03",
-                    ]);
+                    run(common::MOVE_ONE);
                 }
                 run(&["sync"]);
             }

@@ -17,19 +17,9 @@ fn a_full_disk_fails_clearly_and_keeps_what_was_recorded() {
     let disk = Tmpfs::mount("16m");
     let device = Device::new_in(disk.path());
     device.enrol(&server.url(), &wh.token(), "1007");
-    let mv = [
-        "move",
-        "--sku",
-        "SKU-10001",
-        "--qty",
-        "1",
-        "--from",
-        "A-07-11",
-        "--to",
-        "A-01-03",
-    ];
-    device.ok(&mv);
-    device.ok(&mv);
+    let mv = common::MOVE_ONE;
+    device.ok(mv);
+    device.ok(mv);
     let file = disk.path().join("moves.csv");
     std::fs::write(&file, common::moves_csv(5_000, "A-07-11", "A-01-03")).unwrap();
 
@@ -53,7 +43,7 @@ fn a_full_disk_fails_clearly_and_keeps_what_was_recorded() {
     let filler = fill(disk.path(), 160 * 1024);
     let mut recorded = 2;
     let failure = loop {
-        let out = device.run(&mv);
+        let out = device.run(mv);
         if !out.status.success() {
             break out;
         }
@@ -68,7 +58,7 @@ fn a_full_disk_fails_clearly_and_keeps_what_was_recorded() {
     assert_eq!(device.journal().len(), recorded, "every recorded move kept");
 
     // Room again: recording and syncing carry on, nothing lost.
-    device.ok(&mv);
+    device.ok(mv);
     let report = device.json(&["sync"]);
     assert_eq!(report["applied"], recorded as u64 + 1, "{report}");
     assert!(wh.verify().status.success());

@@ -32,17 +32,7 @@ fn a_full_disk_does_not_stop_a_sync_from_settling() {
     let filler = fill(disk.path(), 0);
 
     // Recording fails as before: the reserve is not for recording.
-    let out = device.run(&[
-        "move",
-        "--sku",
-        "SKU-10001",
-        "--qty",
-        "1",
-        "--from",
-        "A-07-11",
-        "--to",
-        "A-01-03",
-    ]);
+    let out = device.run(common::MOVE_ONE);
     assert_ne!(out.status.code(), Some(0));
 
     // The sync goes through, settles every operation, and says why the

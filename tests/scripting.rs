@@ -398,23 +398,11 @@ fn stdin_json_lines_and_json_shapes() {
 #[test]
 fn single_commands_with_a_ref_are_idempotent_and_without_one_are_new_facts() {
     let (_wh, _server, device) = ready();
-    let args = [
-        "move",
-        "--sku",
-        "SKU-10001",
-        "--qty",
-        "1",
-        "--from",
-        "A-07-11",
-        "--to",
-        "A-01-03",
-        "--ref",
-        "pallet-7",
-    ];
+    let args = [common::MOVE_ONE, &["--ref", "pallet-7"]].concat();
     device.ok(&args);
     let again = device.json(&args);
     assert_eq!(again["status"], "already_recorded");
-    device.ok(&args[..9]);
+    device.ok(common::MOVE_ONE);
     assert_eq!(device.journal().len(), 2);
 }
 
@@ -442,23 +430,7 @@ fn not_initialised_or_logged_out_is_exit_6_and_usage_is_2() {
     );
     let (wh, server, enrolled) = ready();
     enrolled.ok(&["logout"]);
-    assert_eq!(
-        enrolled
-            .run(&[
-                "move",
-                "--sku",
-                "SKU-10001",
-                "--qty",
-                "1",
-                "--from",
-                "A-07-11",
-                "--to",
-                "A-01-03"
-            ])
-            .status
-            .code(),
-        Some(6)
-    );
+    assert_eq!(enrolled.run(common::MOVE_ONE).status.code(), Some(6));
     // A revoked token: refused by the server, exit 5.
     let other = Device::new();
     let token = wh.token();

@@ -15,17 +15,7 @@ use common::{Device, Server, Warehouse};
 const STORE_LOST: i32 = 8;
 
 fn one_move(device: &Device) -> Output {
-    device.run(&[
-        "move",
-        "--sku",
-        "SKU-10001",
-        "--qty",
-        "1",
-        "--from",
-        "A-07-11",
-        "--to",
-        "A-01-03",
-    ])
+    device.run(common::MOVE_ONE)
 }
 
 /// `status`, `sync`, `journal` and recording a move each exit 8 with a

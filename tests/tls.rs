@@ -179,27 +179,11 @@ fn a_terminal_without_system_certificates_syncs_over_plain_http() {
             .env("SSL_CERT_DIR", &missing)
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "pyck {args:?} exited {:?}: {}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        common::succeeded(args, out)
     };
     run(&["init", "--server", &url, "--token", &wh.token()]);
     run(&["login", "--badge", "1007", "--pin", "1234"]);
-    run(&[
-        "move",
-        "--sku",
-        "SKU-10001",
-        "--qty",
-        "1",
-        "--from",
-        "A-07-11",
-        "--to",
-        "A-01-03",
-    ]);
+    run(common::MOVE_ONE);
     let report: Value = serde_json::from_str(&run(&["sync", "--json"])).unwrap();
     assert_eq!(report["pushed"], 1, "{report}");
     assert_eq!(report["applied"], 1, "{report}");

@@ -363,6 +363,34 @@ pub fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
 /// on 2026-10-31; the others are good).
 pub const FIXTURE_TODAY: &str = "2026-12-07";
 
+/// Asserts that `pyck args` exited 0, showing its stderr if not; returns
+/// its stdout.
+pub fn succeeded(args: &[&str], out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "pyck {args:?} exited {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The arguments of the smallest real change the fixtures allow: one unit
+/// of SKU-10001 from A-07-11 to A-01-03 ([`Device::move_one`], and tests
+/// that run it some other way: another environment, an expected failure,
+/// a `--ref`).
+pub const MOVE_ONE: &[&str] = &[
+    "move",
+    "--sku",
+    "SKU-10001",
+    "--qty",
+    "1",
+    "--from",
+    "A-07-11",
+    "--to",
+    "A-01-03",
+];
+
 /// One simulated device: its own PYCK_HOME.
 pub struct Device {
     pub home: tempfile::TempDir,
@@ -397,14 +425,7 @@ impl Device {
 
     /// Runs and asserts exit 0; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "pyck {args:?} exited {:?}: {}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        succeeded(args, self.run(args))
     }
 
     pub fn json(&self, args: &[&str]) -> Value {
@@ -414,21 +435,10 @@ impl Device {
     }
 
     /// init + login.
-    /// Records the smallest real change the fixtures allow: one unit of
-    /// SKU-10001 from A-07-11 to A-01-03. What a test does when it needs the
-    /// device to have something to sync.
+    /// Records the smallest real change the fixtures allow ([`MOVE_ONE`]).
+    /// What a test does when it needs the device to have something to sync.
     pub fn move_one(&self) -> String {
-        self.ok(&[
-            "move",
-            "--sku",
-            "SKU-10001",
-            "--qty",
-            "1",
-            "--from",
-            "A-07-11",
-            "--to",
-            "A-01-03",
-        ])
+        self.ok(MOVE_ONE)
     }
 
     pub fn enrol(&self, server: &str, token: &str, badge: &str) {
