@@ -227,16 +227,8 @@ pub fn record(ctx: &Ctx, fixture: &Fixture) -> anyhow::Result<RecordResult> {
             .iter()
             .enumerate()
             .map(|(i, m)| {
-                let payload = Payload::Move(Move {
-                    sku: m.sku.clone(),
-                    lot: None,
-                    qty: 1,
-                    from: m.from.clone(),
-                    to: m.to.clone(),
-                    task: None,
-                });
                 let reference = tag.as_ref().map(|t| format!("{t}-{i}"));
-                pyck::commands::record::draft(payload, &operator, reference)
+                pyck::commands::record::draft(m.payload(), &operator, reference)
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         let recorded = journal::record_all(&mut store, &drafts)?;
@@ -437,14 +429,7 @@ fn storage_push(db: &str, batches: &[(&str, &[warehouse::Move])]) -> anyhow::Res
                     seq,
                     operator: crate::world::BADGE.to_owned(),
                     at,
-                    payload: Payload::Move(Move {
-                        sku: m.sku.clone(),
-                        lot: None,
-                        qty: 1,
-                        from: m.from.clone(),
-                        to: m.to.clone(),
-                        task: None,
-                    }),
+                    payload: m.payload(),
                 })
                 .collect();
             let started = Instant::now();

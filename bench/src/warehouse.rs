@@ -31,6 +31,21 @@ pub struct Move {
     pub to: String,
 }
 
+impl Move {
+    /// The operation's payload: one unit, no lot, no task, as the moves
+    /// file records it.
+    pub fn payload(&self) -> pyck_vocab::operation::Payload {
+        pyck_vocab::operation::Payload::Move(pyck_vocab::operation::Move {
+            sku: self.sku.clone(),
+            lot: None,
+            qty: 1,
+            from: self.from.clone(),
+            to: self.to.clone(),
+            task: None,
+        })
+    }
+}
+
 pub struct Warehouse {
     pub dir: PathBuf,
     /// Every opening-stock row, in file order.
