@@ -110,13 +110,17 @@ impl<'a> Stored<&'a EventKind> {
     /// write, as [`stamp`] makes them.
     fn of(events: &'a [Event]) -> Option<Self> {
         let head = events.first()?;
-        let (write, first) = head.event_id.as_deref()?.split_once('.')?;
-        let (write, first): (Uuid, usize) = (write.parse().ok()?, first.parse().ok()?);
+        let (prefix, first) = head.event_id.as_deref()?.split_once('.')?;
+        let (write, first): (Uuid, usize) = (prefix.parse().ok()?, index(first)?);
+        // `<prefix>.<n>`, read rather than written out for each event.
+        let numbered = |id: Option<&str>, n: usize| {
+            id.and_then(|id| index(id.strip_prefix(prefix)?.strip_prefix('.')?)) == Some(n)
+        };
         let shared = events.iter().zip(first..).all(|(e, n)| {
             e.at == head.at
                 && e.warehouse == head.warehouse
                 && e.request == head.request
-                && e.event_id.as_deref() == Some(format!("{write}.{n}").as_str())
+                && numbered(e.event_id.as_deref(), n)
         });
         shared.then(|| Stored {
             write,
@@ -133,6 +137,14 @@ impl<'a> Stored<&'a EventKind> {
                 .collect(),
         })
     }
+}
+
+/// An event's number as [`stamp`] writes it (decimal digits, no sign, no
+/// leading zero): only such ids are stored in the shared form, which
+/// writes them out again the same way.
+fn index(n: &str) -> Option<usize> {
+    let canonical = n.bytes().all(|b| b.is_ascii_digit()) && (n == "0" || !n.starts_with('0'));
+    canonical.then(|| n.parse().ok()).flatten()
 }
 
 /// The stored form of a write's events.
@@ -219,6 +231,14 @@ mod tests {
             whole.len()
         );
         assert_eq!(Pending::decode(1, 1, &whole).unwrap().events, tail);
+
+        // An id numbered otherwise than `stamp` numbers is kept as it is.
+        let mut odd = tail.to_vec();
+        let id = odd[1].event_id.clone().unwrap();
+        let (write, n) = id.split_once('.').unwrap();
+        odd[1].event_id = Some(format!("{write}.+{n}"));
+        let stored = encode(&odd).unwrap();
+        assert_eq!(Pending::decode(1, 1, &stored).unwrap().events, odd);
 
         // Events of different writes share nothing: stored whole.
         let mut mixed = events[..1].to_vec();
