@@ -46,10 +46,12 @@ pub(crate) fn overlay(conn: &Connection) -> anyhow::Result<Vec<Payload>> {
     let mut stmt = conn.prepare_cached(
         "SELECT seq, kind, payload FROM journal WHERE status = 'pending' \
          UNION ALL SELECT seq, kind, payload FROM journal WHERE status = 'synced' \
-             AND seq > COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'replica_through'), 0) \
+             AND seq > COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?1), 0) \
          ORDER BY seq",
     )?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+    let rows = stmt.query_map([super::journal::REPLICA_THROUGH], |r| {
+        Ok((r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+    })?;
     let mut out = Vec::new();
     for row in rows {
         let (kind, payload) = row?;
